@@ -1,0 +1,195 @@
+//! What is enforced: the stricter of the securebits and the system policy.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+
+use crate::audit::{self, AuditRecord};
+use crate::policy::{Mode, PolicyError, SystemPolicy};
+use crate::securebits::{self, SecureBits, SecureBitsError};
+use crate::{Checker, Level, OpenError, Reason, Script, Verdict};
+
+/// What happens when a check fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing: no policy asks for anything. The check still runs.
+    Ignore,
+    /// The denial is logged, the input is interpreted (`mode = "audit"`).
+    Audit,
+    /// The denial is logged and the input refused.
+    Enforce,
+}
+
+impl Action {
+    /// `ignore`, `audit` or `enforce`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::Ignore => "ignore",
+            Action::Audit => "audit",
+            Action::Enforce => "enforce",
+        }
+    }
+
+    fn of(mode: Mode) -> Action {
+        match mode {
+            Mode::Enforce => Action::Enforce,
+            Mode::Audit => Action::Audit,
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The effective enforcement for this process: read once, at start-up, and
+/// consulted for every script and every piece of interactive input.
+///
+/// Nothing a user controls (environment, interpreter flags, files of
+/// theirs) goes into it: only the securebits and the root-owned policy file.
+#[derive(Debug, Clone)]
+pub struct Enforcement {
+    /// The checker for script files and files loaded as code.
+    pub checker: Checker,
+    /// What a denied script file does.
+    pub scripts: Action,
+    /// What code not from a checked file does (`-c`, prompts, pipes).
+    pub interactive: Action,
+    /// The securebits it was computed from.
+    pub securebits: SecureBits,
+    /// The system policy it was computed from, if there is one.
+    pub policy: Option<SystemPolicy>,
+}
+
+/// The enforcement cannot be known; an interpreter must refuse everything.
+#[derive(Debug, thiserror::Error)]
+pub enum EnforcementError {
+    /// The securebits could not be read.
+    #[error(transparent)]
+    SecureBits(#[from] SecureBitsError),
+    /// The policy file exists but cannot be trusted or parsed.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// Input refused by the enforcement: the interpreter must not interpret it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: script execution denied ({})", Path::new(path).display(), verdict.reason.unwrap_or(Reason::KernelError))]
+pub struct Denial {
+    /// The file, or the label of the input (`-c`, `<stdin>` …).
+    pub path: OsString,
+    /// The verdict that refused it.
+    pub verdict: Verdict,
+}
+
+/// A script could not be opened, or may not be interpreted.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    /// `open` failed.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The enforcement refused the script.
+    #[error(transparent)]
+    Denied(#[from] Denial),
+}
+
+impl Enforcement {
+    /// The enforcement in force: this thread's securebits and the system
+    /// policy file.
+    pub fn current() -> Result<Enforcement, EnforcementError> {
+        let securebits = securebits::current()?;
+        let policy = SystemPolicy::load()?;
+        Ok(Enforcement::from_parts(securebits, policy))
+    }
+
+    /// Combines securebits and a system policy: the stricter of the two.
+    ///
+    /// `SECBIT_EXEC_RESTRICT_FILE` means the full check, enforced (audit mode
+    /// never relaxes it); otherwise the policy's level in the policy's mode.
+    /// With neither, scripts still get the full check, for information.
+    pub fn from_parts(securebits: SecureBits, policy: Option<SystemPolicy>) -> Enforcement {
+        let policy_action = policy.map(|p| Action::of(p.mode));
+        let (level, scripts) = match policy {
+            _ if securebits.contains(SecureBits::EXEC_RESTRICT_FILE) => (Level::Full, Action::Enforce),
+            Some(p) if p.interpreted_access != Level::None => {
+                (p.interpreted_access, Action::of(p.mode))
+            }
+            _ => (Level::Full, Action::Ignore),
+        };
+        let interactive = match policy {
+            _ if securebits.contains(SecureBits::EXEC_DENY_INTERACTIVE) => Action::Enforce,
+            Some(p) if p.deny_interactive => policy_action.unwrap_or(Action::Enforce),
+            _ => Action::Ignore,
+        };
+        let checker = Checker::new(level, crate::BackendChoice::Auto)
+            .expect("the automatic choice always has a backend");
+        Enforcement {
+            checker,
+            scripts,
+            interactive,
+            securebits,
+            policy,
+        }
+    }
+
+    /// Opens a script, checks it, logs a denial, and refuses it when
+    /// enforced. Use for the main script and every file loaded as code.
+    pub fn open_script<P: AsRef<Path>>(&self, path: P) -> Result<Script, ScriptError> {
+        let path = path.as_ref();
+        let script = self.checker.open_script(path)?;
+        self.decide(path.as_os_str(), script.verdict, self.scripts)?;
+        Ok(script)
+    }
+
+    /// Checks a script file the caller already opened; `path` names it in
+    /// logs and messages.
+    pub fn check_script<Fd: AsFd>(&self, fd: Fd, path: &OsStr) -> Result<Verdict, Denial> {
+        self.decide(path, self.checker.check(fd), self.scripts)
+    }
+
+    /// May this interactive input be interpreted? `input` is the descriptor
+    /// code will be read from (stdin), or `None` for code given on the
+    /// command line or typed at a prompt; `label` names it in messages.
+    ///
+    /// Under deny-interactive, only a regular file that passes the full
+    /// check is allowed.
+    pub fn check_interactive(&self, input: Option<BorrowedFd<'_>>, label: &OsStr) -> Result<Verdict, Denial> {
+        let verdict = match input {
+            Some(fd) => Checker::full().check(fd),
+            None => Verdict::deny(self.checker.backend(), Reason::Interactive),
+        };
+        self.decide(label, verdict, self.interactive)
+    }
+
+    /// Does any policy ask for anything?
+    pub fn is_active(&self) -> bool {
+        self.scripts != Action::Ignore || self.interactive != Action::Ignore
+    }
+
+    fn decide(&self, path: &OsStr, verdict: Verdict, action: Action) -> Result<Verdict, Denial> {
+        let reason = match verdict.reason {
+            Some(reason) if action != Action::Ignore => reason,
+            _ => return Ok(verdict),
+        };
+        // A failure to reach syslog must not change what the input may do.
+        let _ = audit::log(&AuditRecord {
+            program: audit::program_name(),
+            pid: std::process::id(),
+            uid: rustix::process::getuid().as_raw(),
+            path,
+            reason,
+            backend: verdict.backend,
+            enforced: action == Action::Enforce,
+        });
+        match action {
+            Action::Enforce => Err(Denial {
+                path: path.to_owned(),
+                verdict,
+            }),
+            _ => Ok(verdict),
+        }
+    }
+}

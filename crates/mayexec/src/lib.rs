@@ -1,0 +1,49 @@
+//! Script-execution control for Linux interpreters.
+//!
+//! `noexec` mounts and the execute bit stop `./evil.sh` but not `sh evil.sh`:
+//! an interpreter opens code for *reading*. This crate lets an interpreter
+//! ask "would executing this open file be allowed?" — with the kernel's
+//! `execveat(…, AT_EXECVE_CHECK)` where it exists (Linux 6.14), and with a
+//! faithful emulation of the script-execution-control RFC's rules everywhere
+//! else — and tells it what the policy (the exec securebits and
+//! `/etc/mayexec.conf`) wants done about the answer.
+//!
+//! ```
+//! use mayexec::{Enforcement, ScriptError};
+//!
+//! # let dir = std::env::temp_dir().join(format!("mayexec-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir)?;
+//! # let path = dir.join("hello.sh");
+//! # std::fs::write(&path, "echo hello\n")?;
+//! let enforcement = Enforcement::current()?;
+//! match enforcement.open_script(&path) {
+//!     // Interpret `script.file`: the very file that was checked.
+//!     Ok(script) => println!("{}: {}", path.display(), script.verdict),
+//!     Err(ScriptError::Denied(denial)) => eprintln!("sh: {denial}"),
+//!     Err(ScriptError::Open(error)) => eprintln!("sh: {error}"),
+//! }
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Checking and enforcing are separate: [`Checker::check`] only answers
+//! (with a [`Verdict`] that says why), [`Enforcement`] decides and logs.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod audit;
+mod backend;
+mod enforcement;
+mod level;
+pub mod policy;
+mod script;
+pub mod securebits;
+pub mod uapi;
+mod verdict;
+
+pub use backend::{check, kernel_check_available, kernel_check_probe, BackendChoice, Checker, CheckerError};
+pub use enforcement::{Action, Denial, Enforcement, EnforcementError, ScriptError};
+pub use level::Level;
+pub use policy::SystemPolicy;
+pub use script::{open_for_reading, open_script, OpenError, Script};
+pub use verdict::{Backend, Reason, Verdict};

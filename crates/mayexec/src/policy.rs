@@ -1,0 +1,368 @@
+//! The system-wide policy file: the RFC's sysctl, on every kernel.
+//!
+//! ```toml
+//! # /etc/mayexec.conf
+//! interpreted_access = 1      # 0 none, 1 mount, 2 file, 3 both
+//! deny_interactive = false
+//! mode = "enforce"            # or "audit": log denials, enforce nothing
+//! ```
+//!
+//! The file is trusted only if it and every directory above it (symlinks
+//! followed, each directory met on the way checked) are owned by root and
+//! not writable by group or others. A file that exists but is untrusted or
+//! malformed is an error, and enlightened interpreters then refuse to run
+//! anything (fail closed). No file means no system policy.
+
+use std::collections::VecDeque;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{fstat, openat, readlinkat, statat, AtFlags, FileType, Mode as FileMode, OFlags, CWD};
+use serde::Deserialize;
+
+use crate::Level;
+
+/// Where the system policy lives; fixed when the crate is built
+/// (`MAYEXEC_POLICY_PATH` at build time overrides it for packagers).
+pub const SYSTEM_POLICY_PATH: &str = match option_env!("MAYEXEC_POLICY_PATH") {
+    Some(path) => path,
+    None => "/etc/mayexec.conf",
+};
+
+/// The largest policy file read; anything bigger is refused.
+const MAX_POLICY_BYTES: u64 = 64 * 1024;
+/// As many symlinks as the kernel follows in one lookup.
+const MAX_SYMLINKS: usize = 40;
+
+/// What a denial under the system policy does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Refuse, and log.
+    #[default]
+    Enforce,
+    /// Log only. Never relaxes the securebits.
+    Audit,
+}
+
+impl Mode {
+    /// `enforce` or `audit`, as written in the file.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Audit => "audit",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The parsed system policy. Keys left out take the values of "no policy".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SystemPolicy {
+    /// The RFC's level for script files (`interpreted_access`).
+    pub interpreted_access: Level,
+    /// Refuse code that does not come from a checked file.
+    pub deny_interactive: bool,
+    /// Enforce, or only log.
+    pub mode: Mode,
+}
+
+/// Why a policy file cannot be used. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// Opening or reading the file, or a directory above it, failed.
+    #[error("{}: cannot read the policy file: {source}", path.display())]
+    Read {
+        /// The policy file.
+        path: PathBuf,
+        /// The failing call's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Someone other than root could change what the file says.
+    #[error("{}: untrusted policy file: {}", path.display(), fault)]
+    Untrusted {
+        /// The policy file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        fault: TrustFault,
+    },
+    /// The file is not a valid policy.
+    #[error("{}: invalid policy file: {message}", path.display())]
+    Malformed {
+        /// The policy file.
+        path: PathBuf,
+        /// What is wrong, with the line where the parser knows it.
+        message: String,
+    },
+}
+
+impl PolicyError {
+    /// The policy file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            PolicyError::Read { path, .. }
+            | PolicyError::Untrusted { path, .. }
+            | PolicyError::Malformed { path, .. } => path,
+        }
+    }
+}
+
+/// Why a policy file is not trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustFault {
+    /// The file or directory at fault.
+    pub path: PathBuf,
+    /// Its owner.
+    pub uid: u32,
+    /// Its permission bits.
+    pub mode: u32,
+    /// What is wrong with it.
+    pub kind: TrustFaultKind,
+}
+
+/// What makes a file or directory untrusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustFaultKind {
+    /// Not owned by root.
+    NotOwnedByRoot,
+    /// Writable by group or others.
+    Writable,
+    /// The policy is not a regular file.
+    NotRegularFile,
+}
+
+impl fmt::Display for TrustFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        match self.kind {
+            TrustFaultKind::NotOwnedByRoot => {
+                write!(f, "{path} is owned by uid {}, not root", self.uid)
+            }
+            TrustFaultKind::Writable => write!(
+                f,
+                "{path} is writable by group or others (mode {:04o})",
+                self.mode & 0o7777
+            ),
+            TrustFaultKind::NotRegularFile => write!(f, "{path} is not a regular file"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    interpreted_access: i64,
+    #[serde(default)]
+    deny_interactive: bool,
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+impl SystemPolicy {
+    /// Loads the system policy from [`SYSTEM_POLICY_PATH`]; `Ok(None)` when
+    /// there is no such file.
+    pub fn load() -> Result<Option<SystemPolicy>, PolicyError> {
+        SystemPolicy::load_from(Path::new(SYSTEM_POLICY_PATH))
+    }
+
+    /// Loads a policy file the way [`SystemPolicy::load`] does: the same
+    /// trust check, the same parser. A relative path is taken from the
+    /// current directory.
+    pub fn load_from(path: &Path) -> Result<Option<SystemPolicy>, PolicyError> {
+        let bytes = match read_trusted(path) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(None),
+            Err(ReadError::Io(source)) => {
+                return Err(PolicyError::Read {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
+            Err(ReadError::Untrusted(fault)) => {
+                return Err(PolicyError::Untrusted {
+                    path: path.to_owned(),
+                    fault,
+                })
+            }
+        };
+        let malformed = |message| PolicyError::Malformed {
+            path: path.to_owned(),
+            message,
+        };
+        if bytes.len() as u64 > MAX_POLICY_BYTES {
+            return Err(malformed(format!("larger than {MAX_POLICY_BYTES} bytes")));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|e| malformed(format!("not UTF-8 text: {e}")))?;
+        SystemPolicy::parse(text).map(Some).map_err(malformed)
+    }
+
+    /// Parses policy text; the error says what is wrong, and where.
+    pub fn parse(text: &str) -> Result<SystemPolicy, String> {
+        let file: PolicyFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        let interpreted_access = u8::try_from(file.interpreted_access)
+            .ok()
+            .and_then(Level::from_u8)
+            .ok_or_else(|| {
+                format!(
+                    "interpreted_access = {} is out of range: 0 (none), 1 (mount), 2 (file) or 3 (both)",
+                    file.interpreted_access
+                )
+            })?;
+        let mode = match file.mode.as_deref() {
+            None | Some("enforce") => Mode::Enforce,
+            Some("audit") => Mode::Audit,
+            Some(other) => return Err(format!("mode = {other:?}: expected \"enforce\" or \"audit\"")),
+        };
+        Ok(SystemPolicy {
+            interpreted_access,
+            deny_interactive: file.deny_interactive,
+            mode,
+        })
+    }
+}
+
+enum ReadError {
+    Io(io::Error),
+    Untrusted(TrustFault),
+}
+
+impl From<rustix::io::Errno> for ReadError {
+    fn from(errno: rustix::io::Errno) -> Self {
+        ReadError::Io(errno.into())
+    }
+}
+
+/// Walks `path` from `/` one component at a time, without letting the
+/// kernel follow anything: every directory met (through symlinks too) is
+/// opened, and the opened directory is what gets checked, so nothing can be
+/// swapped between check and use.
+fn read_trusted(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
+    let absolute = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir().map_err(ReadError::Io)?.join(path)
+    };
+    let mut pending: VecDeque<OsString> = components(&absolute);
+    let root = open_dir(CWD, OsStr::new("/"))?;
+    let mut dirs: Vec<(OwnedFd, PathBuf)> = vec![(root, PathBuf::from("/"))];
+    trust_dir(&dirs[0].0, &dirs[0].1)?;
+    let mut symlinks = 0;
+
+    while let Some(name) = pending.pop_front() {
+        if name == ".." {
+            if dirs.len() > 1 {
+                dirs.pop();
+            }
+            continue;
+        }
+        let (dir, dir_path) = dirs.last().expect("the root is never popped");
+        let here = dir_path.join(&name);
+        let stat = match statat(dir, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(stat) => stat,
+            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            Err(errno) => return Err(errno.into()),
+        };
+        match FileType::from_raw_mode(stat.st_mode) {
+            FileType::Symlink => {
+                symlinks += 1;
+                if symlinks > MAX_SYMLINKS {
+                    return Err(rustix::io::Errno::LOOP.into());
+                }
+                let target = PathBuf::from(OsStr::from_bytes(
+                    readlinkat(dir, name.as_os_str(), Vec::new())?.as_bytes(),
+                ));
+                if target.is_absolute() {
+                    dirs.truncate(1);
+                }
+                for component in components(&target).into_iter().rev() {
+                    pending.push_front(component);
+                }
+            }
+            FileType::Directory => {
+                let fd = open_dir(dir, &name)?;
+                trust_dir(&fd, &here)?;
+                dirs.push((fd, here));
+            }
+            _ if pending.is_empty() => return read_file(dir, &name, &here).map(Some),
+            _ => return Err(rustix::io::Errno::NOTDIR.into()),
+        }
+    }
+    // The path named a directory.
+    Err(ReadError::Untrusted(TrustFault {
+        path: absolute,
+        uid: 0,
+        mode: 0,
+        kind: TrustFaultKind::NotRegularFile,
+    }))
+}
+
+fn components(path: &Path) -> VecDeque<OsString> {
+    path.components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_owned()),
+            Component::ParentDir => Some(OsString::from("..")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => None,
+        })
+        .collect()
+}
+
+fn open_dir<Fd: std::os::fd::AsFd>(dir: Fd, name: &OsStr) -> Result<OwnedFd, ReadError> {
+    Ok(openat(
+        dir,
+        name,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        FileMode::empty(),
+    )?)
+}
+
+fn trust(fd: &OwnedFd, path: &Path, want_regular: bool) -> Result<(), ReadError> {
+    let stat = fstat(fd)?;
+    let fault = |kind| {
+        ReadError::Untrusted(TrustFault {
+            path: path.to_owned(),
+            uid: stat.st_uid,
+            mode: stat.st_mode,
+            kind,
+        })
+    };
+    if want_regular && FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return Err(fault(TrustFaultKind::NotRegularFile));
+    }
+    if stat.st_uid != 0 {
+        return Err(fault(TrustFaultKind::NotOwnedByRoot));
+    }
+    if stat.st_mode & 0o022 != 0 {
+        return Err(fault(TrustFaultKind::Writable));
+    }
+    Ok(())
+}
+
+fn trust_dir(fd: &OwnedFd, path: &Path) -> Result<(), ReadError> {
+    trust(fd, path, false)
+}
+
+fn read_file(dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<Vec<u8>, ReadError> {
+    let fd = openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY,
+        FileMode::empty(),
+    )?;
+    trust(&fd, path, true)?;
+    let mut bytes = Vec::new();
+    std::fs::File::from(fd)
+        .take(MAX_POLICY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    Ok(bytes)
+}

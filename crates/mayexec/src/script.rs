@@ -1,0 +1,65 @@
+//! Opening a script so that the file checked is the file interpreted.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{fcntl_getfl, fcntl_setfl, open, Mode, OFlags};
+
+use crate::{Checker, Verdict};
+
+/// An open script and the verdict on *that* open file. Interpret `file`;
+/// never open the path again.
+#[derive(Debug)]
+pub struct Script {
+    /// The script, open for reading, positioned at its start.
+    pub file: File,
+    /// The verdict on `file`.
+    pub verdict: Verdict,
+}
+
+/// A script could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct OpenError {
+    /// The path as given.
+    pub path: PathBuf,
+    /// Why `open` failed.
+    #[source]
+    pub source: io::Error,
+}
+
+/// Opens `path` for reading the way an interpreter should: `O_RDONLY |
+/// O_CLOEXEC | O_NOCTTY | O_NONBLOCK`, so that a FIFO without a writer or a
+/// device never hangs the open and a terminal never becomes the
+/// controlling one; `O_NONBLOCK` is cleared once the file is open.
+pub fn open_for_reading(path: &Path) -> Result<File, OpenError> {
+    let wrap = |errno: rustix::io::Errno| OpenError {
+        path: path.to_owned(),
+        source: errno.into(),
+    };
+    let fd: OwnedFd = open(
+        path,
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
+        Mode::empty(),
+    )
+    .map_err(wrap)?;
+    let flags = fcntl_getfl(&fd).map_err(wrap)?;
+    fcntl_setfl(&fd, flags - OFlags::NONBLOCK).map_err(wrap)?;
+    Ok(File::from(fd))
+}
+
+impl Checker {
+    /// Opens `path` with [`open_for_reading`] and checks that open file.
+    pub fn open_script<P: AsRef<Path>>(&self, path: P) -> Result<Script, OpenError> {
+        let file = open_for_reading(path.as_ref())?;
+        let verdict = self.check(&file);
+        Ok(Script { file, verdict })
+    }
+}
+
+/// Opens `path` and runs the full check on it (see [`Checker::full`]).
+pub fn open_script<P: AsRef<Path>>(path: P) -> Result<Script, OpenError> {
+    Checker::full().open_script(path)
+}

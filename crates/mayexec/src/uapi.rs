@@ -1,0 +1,182 @@
+//! The raw kernel interface: constants, and the crate's only `unsafe` code.
+//!
+//! Every wrapper here is a single system call with no memory of its own
+//! beyond the call; policy and interpretation live elsewhere. Errors come
+//! back as [`Errno`] so callers can match on them without allocating.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_int, c_long, CStr};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::ptr;
+
+pub use rustix::io::Errno;
+
+/// `AT_EXECVE_CHECK`: with `execveat`, only check whether executing the file
+/// would be allowed; never execute it (Linux 6.14).
+pub const AT_EXECVE_CHECK: c_int = 0x10000;
+/// `AT_INTERPRETED`: the flag the script-execution-control RFC proposed for
+/// `faccessat2` (never merged upstream). The C drop-in honours it.
+pub const AT_INTERPRETED: c_int = 0x400;
+/// `AT_EMPTY_PATH`
+pub const AT_EMPTY_PATH: c_int = libc::AT_EMPTY_PATH;
+/// `AT_EACCESS`
+pub const AT_EACCESS: c_int = libc::AT_EACCESS;
+/// `AT_SYMLINK_NOFOLLOW`
+pub const AT_SYMLINK_NOFOLLOW: c_int = libc::AT_SYMLINK_NOFOLLOW;
+
+/// `X_OK`
+pub const X_OK: c_int = libc::X_OK;
+/// `R_OK`
+pub const R_OK: c_int = libc::R_OK;
+/// `W_OK`
+pub const W_OK: c_int = libc::W_OK;
+/// `F_OK`
+pub const F_OK: c_int = libc::F_OK;
+
+/// `SECBIT_EXEC_RESTRICT_FILE` (bit 8): scripts must pass `AT_EXECVE_CHECK`.
+pub const SECBIT_EXEC_RESTRICT_FILE: u32 = 1 << 8;
+/// `SECBIT_EXEC_RESTRICT_FILE_LOCKED` (bit 9)
+pub const SECBIT_EXEC_RESTRICT_FILE_LOCKED: u32 = 1 << 9;
+/// `SECBIT_EXEC_DENY_INTERACTIVE` (bit 10): no interactive or command-line code.
+pub const SECBIT_EXEC_DENY_INTERACTIVE: u32 = 1 << 10;
+/// `SECBIT_EXEC_DENY_INTERACTIVE_LOCKED` (bit 11)
+pub const SECBIT_EXEC_DENY_INTERACTIVE_LOCKED: u32 = 1 << 11;
+
+/// Filesystem magic numbers (`statfs.f_type`) of kernel-internal filesystems.
+pub mod magic {
+    /// `PIPEFS_MAGIC`
+    pub const PIPEFS: u32 = 0x5049_5045;
+    /// `SOCKFS_MAGIC`
+    pub const SOCKFS: u32 = 0x534F_434B;
+    /// `NSFS_MAGIC`
+    pub const NSFS: u32 = 0x6e73_6673;
+    /// `PROC_SUPER_MAGIC`
+    pub const PROC: u32 = 0x9fa0;
+    /// `SYSFS_MAGIC`
+    pub const SYSFS: u32 = 0x6265_6572;
+    /// `ANON_INODE_FS_MAGIC`
+    pub const ANON_INODE: u32 = 0x0904_1934;
+    /// `PIDFS_MAGIC` (Linux 6.9)
+    pub const PIDFS: u32 = 0x5049_4446;
+    /// `SECRETMEM_MAGIC`
+    pub const SECRETMEM: u32 = 0x5345_434d;
+    /// `BPF_FS_MAGIC`
+    pub const BPF_FS: u32 = 0xcafe_4a11;
+    /// `CGROUP_SUPER_MAGIC`
+    pub const CGROUP: u32 = 0x0027_e0eb;
+    /// `CGROUP2_SUPER_MAGIC`
+    pub const CGROUP2: u32 = 0x6367_7270;
+    /// `TMPFS_MAGIC`: also the internal mount behind `memfd_create`.
+    pub const TMPFS: u32 = 0x0102_1994;
+    /// `HUGETLBFS_MAGIC`: also behind `memfd_create(MFD_HUGETLB)`.
+    pub const HUGETLBFS: u32 = 0x9584_58f6;
+}
+
+fn last_errno() -> Errno {
+    Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO)
+}
+
+fn check_ret(ret: c_long) -> Result<(), Errno> {
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(last_errno())
+    }
+}
+
+/// `execveat(fd, "", argv, envp, AT_EMPTY_PATH | AT_EXECVE_CHECK)`.
+///
+/// Takes a raw descriptor so that the support probe can pass `-1`.
+pub fn execveat_check(fd: RawFd) -> Result<(), Errno> {
+    let argv: [*const c_char; 2] = [c"mayexec-check".as_ptr(), ptr::null()];
+    let envp: [*const c_char; 1] = [ptr::null()];
+    // SAFETY: the path and argv[0] are NUL-terminated static strings, argv and
+    // envp are NULL-terminated arrays that live until the call returns. The
+    // descriptor is only a number to the kernel (a bad one gives EBADF). With
+    // AT_EXECVE_CHECK the kernel never replaces the process image, and every
+    // kernel that predates the flag rejects unknown flags with EINVAL before
+    // doing anything, so this call always returns.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd,
+            c"".as_ptr(),
+            argv.as_ptr(),
+            envp.as_ptr(),
+            AT_EMPTY_PATH | AT_EXECVE_CHECK,
+        )
+    };
+    check_ret(ret)
+}
+
+/// `faccessat2(dirfd, path, mode, flags)`, the raw system call (Linux 5.8):
+/// unlike libc's `faccessat`, it never emulates flags in user space.
+pub fn faccessat2(dirfd: RawFd, path: &CStr, mode: c_int, flags: c_int) -> Result<(), Errno> {
+    // SAFETY: `path` is a valid NUL-terminated string that outlives the call;
+    // the other arguments are plain integers the kernel validates.
+    let ret = unsafe { libc::syscall(libc::SYS_faccessat2, dirfd, path.as_ptr(), mode, flags) };
+    check_ret(ret)
+}
+
+/// `faccessat2(fd, "", mode, AT_EMPTY_PATH | AT_EACCESS)`: may the caller's
+/// effective credentials access the file behind `fd` with `mode`?
+pub fn faccess_fd(fd: BorrowedFd<'_>, mode: c_int) -> Result<(), Errno> {
+    faccessat2(fd.as_raw_fd(), c"", mode, AT_EMPTY_PATH | AT_EACCESS)
+}
+
+/// `faccessat(dirfd, path, mode)`: the pre-5.8 call, which checks with the
+/// real user and group IDs and has no flags.
+pub fn faccessat(dirfd: RawFd, path: &CStr, mode: c_int) -> Result<(), Errno> {
+    // SAFETY: `path` is a valid NUL-terminated string that outlives the call.
+    let ret = unsafe { libc::syscall(libc::SYS_faccessat, dirfd, path.as_ptr(), mode) };
+    check_ret(ret)
+}
+
+/// `prctl(PR_GET_SECUREBITS)`
+pub fn get_securebits() -> Result<u32, Errno> {
+    // SAFETY: PR_GET_SECUREBITS takes no pointer arguments.
+    let ret = unsafe { libc::prctl(libc::PR_GET_SECUREBITS, 0, 0, 0, 0) };
+    if ret < 0 {
+        Err(last_errno())
+    } else {
+        Ok(ret as u32)
+    }
+}
+
+/// `prctl(PR_SET_SECUREBITS, bits)`: sets the calling thread's securebits;
+/// children created afterwards inherit them.
+pub fn set_securebits(bits: u32) -> Result<(), Errno> {
+    // SAFETY: PR_SET_SECUREBITS takes the new bits by value, no pointers.
+    let ret = unsafe { libc::prctl(libc::PR_SET_SECUREBITS, bits as libc::c_ulong, 0, 0, 0) };
+    check_ret(ret as c_long)
+}
+
+/// The symbolic name of the error numbers the check can meet (`EACCES` …).
+pub fn errno_name(errno: i32) -> Option<&'static str> {
+    Some(match errno {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::EBADF => "EBADF",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ETXTBSY => "ETXTBSY",
+        libc::ENOEXEC => "ENOEXEC",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ENOSYS => "ENOSYS",
+        libc::ELOOP => "ELOOP",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EROFS => "EROFS",
+        libc::EAGAIN => "EAGAIN",
+        libc::EINTR => "EINTR",
+        libc::ENODEV => "ENODEV",
+        _ => return None,
+    })
+}
