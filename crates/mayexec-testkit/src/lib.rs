@@ -1,1 +1,340 @@
-//! placeholder
+//! Fixtures for mayexec's conformance tests: real tmpfs mounts with and
+//! without `noexec`, files with real modes, a private `/etc/mayexec.conf`
+//! and `/dev/log` in a mount namespace, dropped privileges, and a seccomp
+//! filter that makes the kernel look older than it is.
+//!
+//! Everything here needs root. A test calls [`require_root`] first: it
+//! returns `false` (and says why) where the test cannot run, and panics
+//! under `CI=true`, where a skipped conformance test is a failure.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rustix::mount::{mount, unmount, MountFlags, UnmountFlags};
+
+/// The unprivileged user tests drop to (`nobody`).
+pub const NOBODY: u32 = 65534;
+
+/// Where fixtures live: root-owned, mode 0755 all the way up, so that a
+/// policy file placed below it can be trusted.
+const BASE: &str = "/run/mayexec-tests";
+
+/// Is this a CI run (`CI=true`)?
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
+}
+
+/// Can a test that mounts and changes credentials run here? Prints why not
+/// and returns `false`; under `CI=true` it panics instead.
+pub fn require_root(test: &str) -> bool {
+    if rustix::process::geteuid().is_root() {
+        return true;
+    }
+    let why = format!("{test}: skipped: needs root (mounts tmpfs, changes credentials)");
+    assert!(
+        !in_ci(),
+        "{why}; under CI=true a skipped conformance test fails"
+    );
+    eprintln!("{why}");
+    false
+}
+
+/// A fresh directory below [`BASE`], removed on drop.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates `/run/mayexec-tests/<pid>-<n>` with mode 0755.
+    pub fn new() -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let base = Path::new(BASE);
+        fs::create_dir_all(base).expect("create /run/mayexec-tests");
+        fs::set_permissions(base, fs::Permissions::from_mode(0o755)).expect("chmod base");
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = base.join(format!("{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir(&path).expect("create test directory");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+            .expect("chmod test directory");
+        TempDir { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `contents` to `name` in this directory with `mode` (exactly:
+    /// no umask) and returns its path.
+    pub fn write(&self, name: impl AsRef<Path>, contents: impl AsRef<[u8]>, mode: u32) -> PathBuf {
+        write_file(&self.path.join(name), contents.as_ref(), mode)
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        TempDir::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Writes a file with exactly `mode` and returns its path.
+pub fn write_file(path: &Path, contents: &[u8], mode: u32) -> PathBuf {
+    fs::write(path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+    path.to_owned()
+}
+
+/// Gives `path` to `uid`:`gid`.
+pub fn give_to(path: &Path, uid: u32, gid: u32) {
+    chown(path, Some(uid), Some(gid)).unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
+}
+
+/// A real tmpfs mounted on a fresh directory, unmounted on drop.
+#[derive(Debug)]
+pub struct Tmpfs {
+    dir: TempDir,
+    noexec: bool,
+}
+
+impl Tmpfs {
+    /// A tmpfs mounted with `noexec` or without.
+    pub fn mount(noexec: bool) -> io::Result<Tmpfs> {
+        let dir = TempDir::new();
+        let flags = if noexec {
+            MountFlags::NOEXEC | MountFlags::NOSUID
+        } else {
+            MountFlags::NOSUID
+        };
+        mount("tmpfs", dir.path(), "tmpfs", flags, c"mode=0755,size=64m")?;
+        Ok(Tmpfs { dir, noexec })
+    }
+
+    /// A tmpfs without `noexec`; panics if it cannot be mounted.
+    pub fn exec() -> Tmpfs {
+        Tmpfs::mount(false).expect("mount tmpfs")
+    }
+
+    /// A tmpfs with `noexec`; panics if it cannot be mounted.
+    pub fn noexec() -> Tmpfs {
+        Tmpfs::mount(true).expect("mount tmpfs -o noexec")
+    }
+
+    /// Is it mounted `noexec`?
+    pub fn is_noexec(&self) -> bool {
+        self.noexec
+    }
+
+    /// The mount point.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file on this mount with exactly `mode`.
+    pub fn write(&self, name: impl AsRef<Path>, contents: impl AsRef<[u8]>, mode: u32) -> PathBuf {
+        self.dir.write(name, contents, mode)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = unmount(self.dir.path(), UnmountFlags::DETACH);
+    }
+}
+
+/// The path of a binary this workspace builds (`cargo test --workspace`
+/// builds every binary before it runs any test).
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    let bin = profile_dir.join(name);
+    assert!(
+        bin.exists(),
+        "{} is not built: run `cargo build --workspace` (or `cargo test --workspace`) first",
+        bin.display()
+    );
+    bin
+}
+
+/// Makes `cmd` run as `nobody`, with no supplementary groups.
+pub fn as_nobody(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    cmd.uid(NOBODY).gid(NOBODY)
+}
+
+/// A private mount namespace for a command: `/etc/mayexec.conf` with given
+/// contents (an overlay on `/etc`; the real `/etc` is never touched),
+/// and `/dev/log` bound to a listener the test reads.
+#[derive(Debug)]
+pub struct Sandbox {
+    dir: TempDir,
+    syslog: Option<UnixDatagram>,
+    user: Option<(u32, u32)>,
+}
+
+const SANDBOX_SCRIPT: &str = r#"set -e
+w=$1; shift
+mkdir "$w/ns"
+mount -t tmpfs -o mode=0755 tmpfs "$w/ns"
+if [ -e "$w/mayexec.conf" ]; then
+    mkdir "$w/ns/etc-upper" "$w/ns/etc-work"
+    cp -p "$w/mayexec.conf" "$w/ns/etc-upper/mayexec.conf"
+    mount -t overlay overlay -o "lowerdir=/etc,upperdir=$w/ns/etc-upper,workdir=$w/ns/etc-work" /etc
+fi
+if [ -S "$w/log" ]; then
+    mkdir "$w/ns/dev-upper" "$w/ns/dev-work" "$w/ns/pts" "$w/ns/shm"
+    mount --rbind /dev/pts "$w/ns/pts"
+    mount --rbind /dev/shm "$w/ns/shm"
+    mount -t overlay overlay -o "lowerdir=/dev,upperdir=$w/ns/dev-upper,workdir=$w/ns/dev-work" /dev
+    mount --move "$w/ns/pts" /dev/pts
+    mount --move "$w/ns/shm" /dev/shm
+    [ -e /dev/log ] || : > /dev/log
+    mount --bind "$w/log" /dev/log
+fi
+exec "$@"
+"#;
+
+impl Sandbox {
+    /// A sandbox with no policy file and the machine's `/dev/log`.
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: TempDir::new(),
+            syslog: None,
+            user: None,
+        }
+    }
+
+    /// `/etc/mayexec.conf` in the namespace holds `toml`, owned by root,
+    /// mode 0644.
+    pub fn policy(self, toml: &str) -> Sandbox {
+        self.policy_file(toml, 0o644, 0)
+    }
+
+    /// `/etc/mayexec.conf` in the namespace holds `toml`, with `mode` and
+    /// owner `uid`: for untrusted policies.
+    pub fn policy_file(self, toml: &str, mode: u32, uid: u32) -> Sandbox {
+        let path = self.dir.write("mayexec.conf", toml, mode);
+        give_to(&path, uid, uid);
+        self
+    }
+
+    /// `/dev/log` in the namespace reaches a socket the test reads with
+    /// [`Sandbox::syslog_lines`].
+    pub fn capture_syslog(mut self) -> Sandbox {
+        let socket = UnixDatagram::bind(self.dir.path().join("log")).expect("bind syslog socket");
+        socket
+            .set_nonblocking(true)
+            .expect("nonblocking syslog socket");
+        fs::set_permissions(
+            self.dir.path().join("log"),
+            fs::Permissions::from_mode(0o666),
+        )
+        .expect("chmod syslog socket");
+        self.syslog = Some(socket);
+        self
+    }
+
+    /// The command runs as `uid`:`gid` (no supplementary groups) once the
+    /// namespace is set up.
+    pub fn as_user(mut self, uid: u32, gid: u32) -> Sandbox {
+        self.user = Some((uid, gid));
+        self
+    }
+
+    /// A command that runs `program` in the sandbox; add its arguments to
+    /// the returned `Command`.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new("unshare");
+        cmd.args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            SANDBOX_SCRIPT,
+            "sandbox",
+        ])
+        .arg(self.dir.path());
+        if let Some((uid, gid)) = self.user {
+            cmd.args(["setpriv", "--clear-groups"])
+                .arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--");
+        }
+        cmd.arg(program);
+        cmd
+    }
+
+    /// The syslog lines received so far (each datagram, as text).
+    pub fn syslog_lines(&self) -> Vec<String> {
+        let socket = self.syslog.as_ref().expect("call capture_syslog() first");
+        let mut lines = Vec::new();
+        let mut buf = vec![0u8; 8192];
+        while let Ok(n) = socket.recv(&mut buf) {
+            lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        lines
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Sandbox::new()
+    }
+}
+
+/// Installs, on the calling thread, a seccomp filter under which
+/// `execveat` with `AT_EXECVE_CHECK` fails with `errno` — as on a kernel
+/// before Linux 6.14 (`EINVAL`), or under a container runtime's filter
+/// (`ENOSYS`, `EPERM`). Every other system call is untouched. Irreversible:
+/// call it in a child process (or a thread that then only checks).
+pub fn deny_execve_check(errno: i32) {
+    use seccompiler::{
+        apply_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
+        SeccompFilter, SeccompRule,
+    };
+    const AT_EXECVE_CHECK: u64 = 0x10000;
+    let condition = SeccompCondition::new(
+        4,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::MaskedEq(AT_EXECVE_CHECK),
+        AT_EXECVE_CHECK,
+    )
+    .expect("seccomp condition");
+    let rules = [(
+        libc::SYS_execveat,
+        vec![SeccompRule::new(vec![condition]).expect("seccomp rule")],
+    )]
+    .into_iter()
+    .collect();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(errno as u32),
+        std::env::consts::ARCH
+            .try_into()
+            .expect("a seccomp architecture"),
+    )
+    .expect("seccomp filter");
+    let program: BpfProgram = filter.try_into().expect("compile seccomp filter");
+    apply_filter(&program).expect("install seccomp filter");
+}

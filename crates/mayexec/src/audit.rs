@@ -13,9 +13,9 @@
 use std::ffi::OsStr;
 use std::fmt::{self, Write as _};
 use std::io;
+use std::io::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixDatagram, UnixStream};
-use std::io::Write as _;
 use std::sync::{Mutex, OnceLock};
 
 use crate::{Backend, Reason};
@@ -99,8 +99,16 @@ pub fn log(record: &AuditRecord<'_>) -> io::Result<()> {
         hook(record);
         return Ok(());
     }
-    let severity = if record.enforced { LOG_WARNING } else { LOG_NOTICE };
-    let line = format!("<{}>mayexec[{}]: {record}", LOG_AUTHPRIV | severity, record.pid);
+    let severity = if record.enforced {
+        LOG_WARNING
+    } else {
+        LOG_NOTICE
+    };
+    let line = format!(
+        "<{}>mayexec[{}]: {record}",
+        LOG_AUTHPRIV | severity,
+        record.pid
+    );
     send_to_syslog(line.as_bytes())
 }
 

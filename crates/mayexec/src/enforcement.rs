@@ -113,7 +113,9 @@ impl Enforcement {
     pub fn from_parts(securebits: SecureBits, policy: Option<SystemPolicy>) -> Enforcement {
         let policy_action = policy.map(|p| Action::of(p.mode));
         let (level, scripts) = match policy {
-            _ if securebits.contains(SecureBits::EXEC_RESTRICT_FILE) => (Level::Full, Action::Enforce),
+            _ if securebits.contains(SecureBits::EXEC_RESTRICT_FILE) => {
+                (Level::Full, Action::Enforce)
+            }
             Some(p) if p.interpreted_access != Level::None => {
                 (p.interpreted_access, Action::of(p.mode))
             }
@@ -156,7 +158,11 @@ impl Enforcement {
     ///
     /// Under deny-interactive, only a regular file that passes the full
     /// check is allowed.
-    pub fn check_interactive(&self, input: Option<BorrowedFd<'_>>, label: &OsStr) -> Result<Verdict, Denial> {
+    pub fn check_interactive(
+        &self,
+        input: Option<BorrowedFd<'_>>,
+        label: &OsStr,
+    ) -> Result<Verdict, Denial> {
         let verdict = match input {
             Some(fd) => Checker::full().check(fd),
             None => Verdict::deny(self.checker.backend(), Reason::Interactive),

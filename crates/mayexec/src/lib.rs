@@ -41,7 +41,9 @@ pub mod securebits;
 pub mod uapi;
 mod verdict;
 
-pub use backend::{check, kernel_check_available, kernel_check_probe, BackendChoice, Checker, CheckerError};
+pub use backend::{
+    check, kernel_check_available, kernel_check_probe, BackendChoice, Checker, CheckerError,
+};
 pub use enforcement::{Action, Denial, Enforcement, EnforcementError, ScriptError};
 pub use level::Level;
 pub use policy::SystemPolicy;

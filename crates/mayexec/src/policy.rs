@@ -21,7 +21,9 @@ use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use rustix::fs::{fstat, openat, readlinkat, statat, AtFlags, FileType, Mode as FileMode, OFlags, CWD};
+use rustix::fs::{
+    fstat, openat, readlinkat, statat, AtFlags, FileType, Mode as FileMode, OFlags, CWD,
+};
 use serde::Deserialize;
 
 use crate::Level;
@@ -202,13 +204,15 @@ impl SystemPolicy {
         if bytes.len() as u64 > MAX_POLICY_BYTES {
             return Err(malformed(format!("larger than {MAX_POLICY_BYTES} bytes")));
         }
-        let text = std::str::from_utf8(&bytes).map_err(|e| malformed(format!("not UTF-8 text: {e}")))?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|e| malformed(format!("not UTF-8 text: {e}")))?;
         SystemPolicy::parse(text).map(Some).map_err(malformed)
     }
 
     /// Parses policy text; the error says what is wrong, and where.
     pub fn parse(text: &str) -> Result<SystemPolicy, String> {
-        let file: PolicyFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        let file: PolicyFile =
+            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         let interpreted_access = u8::try_from(file.interpreted_access)
             .ok()
             .and_then(Level::from_u8)
@@ -221,7 +225,11 @@ impl SystemPolicy {
         let mode = match file.mode.as_deref() {
             None | Some("enforce") => Mode::Enforce,
             Some("audit") => Mode::Audit,
-            Some(other) => return Err(format!("mode = {other:?}: expected \"enforce\" or \"audit\"")),
+            Some(other) => {
+                return Err(format!(
+                    "mode = {other:?}: expected \"enforce\" or \"audit\""
+                ))
+            }
         };
         Ok(SystemPolicy {
             interpreted_access,

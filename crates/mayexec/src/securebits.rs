@@ -126,8 +126,7 @@ pub fn exec_securebits_supported() -> bool {
     static SUPPORTED: OnceLock<bool> = OnceLock::new();
     *SUPPORTED.get_or_init(|| {
         if let Ok(bits) = current() {
-            if bits.intersects(SecureBits::EXEC_RESTRICT_FILE | SecureBits::EXEC_DENY_INTERACTIVE)
-            {
+            if bits.intersects(SecureBits::EXEC_RESTRICT_FILE | SecureBits::EXEC_DENY_INTERACTIVE) {
                 return true;
             }
         }

@@ -43,7 +43,14 @@ fn first_failing_rule(fd: BorrowedFd<'_>, level: Level) -> Result<Option<Reason>
     if level.checks_mount() && is_noexec(&statfs) {
         return Ok(Some(Reason::NoexecMount));
     }
-    if may_access(fd, if level.checks_file() { X_OK | R_OK } else { R_OK })? {
+    if may_access(
+        fd,
+        if level.checks_file() {
+            X_OK | R_OK
+        } else {
+            R_OK
+        },
+    )? {
         return Ok(None);
     }
     if level.checks_file() && !may_access(fd, X_OK)? {
