@@ -129,9 +129,10 @@ fn gather() -> Report {
             "no system policy: create {SYSTEM_POLICY_PATH} (owned by root, not group/other \
              writable) to enforce for every enlightened interpreter"
         )),
-        Err(PolicyError::Untrusted { .. }) => hints.push(format!(
-            "fix the policy file's ownership and modes: `chown root:root FILE; chmod go-w FILE` \
-             (and the same for each directory above it); check with `mayexec policy check`"
+        Err(PolicyError::Untrusted { fault, .. }) => hints.push(format!(
+            "only root may be able to change the policy: `chown root:root {0}; chmod go-w {0}`, \
+             then `mayexec policy check`",
+            fault.path.display()
         )),
         Err(_) => hints.push("fix the policy file, then `mayexec policy check`".to_owned()),
         Ok(Some(_)) => {}
