@@ -19,7 +19,7 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd};
 use std::ptr::{self, NonNull};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use libc::wchar_t;
 use pyo3_ffi as ffi;
@@ -620,6 +620,13 @@ impl<'py> Gil<'py> {
         PyErr(())
     }
 
+    /// Raises `TypeError(message)`.
+    pub fn raise_type_error(self, message: &CStr) -> PyErr {
+        // SAFETY: a static type and a NUL-terminated message.
+        unsafe { ffi::PyErr_SetString(ffi::PyExc_TypeError, message.as_ptr()) };
+        PyErr(())
+    }
+
     /// Raises `RuntimeError(message)`.
     pub fn raise_runtime_error(self, message: &CStr) -> PyErr {
         // SAFETY: a static type and a NUL-terminated message.
@@ -809,73 +816,101 @@ impl<'py> Gil<'py> {
         io.getattr(c"BufferedReader")?.call(&[&raw])
     }
 
-    /// An unbound method for a class: `fn(self, arg)`, implemented by `f`.
-    /// Only one such function exists in this program; `f` must always be
-    /// the same.
-    pub fn method(self, f: Method) -> PyResult<Obj<'py>> {
-        let stored = *METHOD.get_or_init(|| f);
-        assert!(
-            stored as usize == f as usize,
-            "one method implementation only"
-        );
-        // SAFETY: the definition is 'static and never written; a NULL self
-        // and module make a plain builtin function.
+    /// A function to put on a class as a method: `def.name(self, *args)`,
+    /// implemented by `f`, which also receives `data`.
+    pub fn method(self, def: &'static MethodDef, f: Method, data: &Obj<'py>) -> PyResult<Obj<'py>> {
+        let index = {
+            let mut methods = METHODS.lock().unwrap_or_else(|p| p.into_inner());
+            match methods.iter().position(|&m| m as usize == f as usize) {
+                Some(index) => index,
+                None => {
+                    methods.push(f);
+                    methods.len() - 1
+                }
+            }
+        };
+        // The function's `self` carries which implementation and its data.
+        let binding = self.tuple(&[&self.int(index as c_long)?, data])?;
+        // SAFETY: the definition is 'static and never written; `binding`
+        // is a valid object the function keeps a reference to.
         let function = self.own(unsafe {
             ffi::PyCFunction_NewEx(
-                ptr::addr_of!(METHOD_DEF.0).cast_mut(),
-                ptr::null_mut(),
+                ptr::addr_of!(def.0).cast_mut(),
+                binding.as_ptr(),
                 ptr::null_mut(),
             )
         })?;
-        // SAFETY: `function` is a valid callable.
+        // SAFETY: `function` is a valid callable; an instance method binds
+        // it to instances of the class it is put on.
         self.own(unsafe { PyInstanceMethod_New(function.as_ptr()) })
+    }
+
+    /// A tuple.
+    pub fn tuple(self, items: &[&Obj<'py>]) -> PyResult<Obj<'py>> {
+        // SAFETY: PyTuple_New returns a new tuple of the given size.
+        let tuple = self.own(unsafe { ffi::PyTuple_New(items.len() as ffi::Py_ssize_t) })?;
+        for (i, item) in items.iter().enumerate() {
+            // SAFETY: fills each slot of the fresh tuple once; SetItem
+            // steals the new reference.
+            unsafe {
+                ffi::PyTuple_SetItem(
+                    tuple.as_ptr(),
+                    i as ffi::Py_ssize_t,
+                    (*item).clone().into_ptr(),
+                )
+            };
+        }
+        Ok(tuple)
     }
 }
 
-/// The implementation of a two-argument method (`self`, one argument).
-pub type Method = for<'py> fn(Gil<'py>, &Obj<'py>, &Obj<'py>) -> PyResult<Obj<'py>>;
+/// The implementation of a method: `(data, [self, *args])`.
+pub type Method = for<'py> fn(Gil<'py>, &Obj<'py>, &[Obj<'py>]) -> PyResult<Obj<'py>>;
 
-static METHOD: OnceLock<Method> = OnceLock::new();
+static METHODS: Mutex<Vec<Method>> = Mutex::new(Vec::new());
 
-struct MethodDef(ffi::PyMethodDef);
+/// The C definition of a method implemented in Rust (see [`Gil::method`]).
+pub struct MethodDef(ffi::PyMethodDef);
+
 // SAFETY: the definition is immutable; CPython only reads it.
 unsafe impl Sync for MethodDef {}
 
-static METHOD_DEF: MethodDef = MethodDef(ffi::PyMethodDef {
-    ml_name: c"get_data".as_ptr(),
-    ml_meth: ffi::PyMethodDefPointer {
-        PyCFunctionFast: method_trampoline,
-    },
-    ml_flags: ffi::METH_FASTCALL,
-    ml_doc: c"Return the data from path as raw bytes, opened with io.open_code().".as_ptr(),
-});
+impl MethodDef {
+    /// A definition named `name`, documented by `doc`.
+    pub const fn new(name: &'static CStr, doc: &'static CStr) -> MethodDef {
+        MethodDef(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionFast: method_trampoline,
+            },
+            ml_flags: ffi::METH_FASTCALL,
+            ml_doc: doc.as_ptr(),
+        })
+    }
+}
 
 unsafe extern "C" fn method_trampoline(
-    _module: *mut ffi::PyObject,
+    binding: *mut ffi::PyObject,
     args: *mut *mut ffi::PyObject,
     nargs: ffi::Py_ssize_t,
 ) -> *mut ffi::PyObject {
-    // SAFETY: CPython calls builtin functions with the GIL held.
-    let gil = unsafe { Gil::assume() };
-    if nargs != 2 {
-        // SAFETY: a static type and a NUL-terminated message.
-        unsafe {
-            ffi::PyErr_SetString(
-                ffi::PyExc_TypeError,
-                c"get_data() takes exactly one argument".as_ptr(),
-            )
-        };
-        return ptr::null_mut();
-    }
-    // SAFETY: METH_FASTCALL passes `nargs` valid borrowed references.
-    let (this, arg) = unsafe {
-        (
-            Obj::from_borrowed(gil, *args),
-            Obj::from_borrowed(gil, *args.add(1)),
-        )
+    // SAFETY: CPython calls builtin functions with the GIL held; `binding`
+    // is the (index, data) tuple made by Gil::method; METH_FASTCALL passes
+    // `nargs` valid borrowed references.
+    let (gil, binding, args) = unsafe {
+        let gil = Gil::assume();
+        let args: Vec<Obj<'_>> = (0..nargs as usize)
+            .map(|i| Obj::from_borrowed(gil, *args.add(i)))
+            .collect();
+        (gil, Obj::from_borrowed(gil, binding), args)
     };
-    let f = METHOD.get().expect("set before the function exists");
-    match f(gil, &this, &arg) {
+    let call = || -> PyResult<Obj<'_>> {
+        let index = binding.item(0)?.as_long()?;
+        let data = binding.item(1)?;
+        let f = METHODS.lock().unwrap_or_else(|p| p.into_inner())[index as usize];
+        f(gil, &data, &args)
+    };
+    match call() {
         Ok(result) => result.into_ptr(),
         Err(PyErr(())) => ptr::null_mut(),
     }
@@ -1114,6 +1149,16 @@ impl<'py> Obj<'py> {
         // SAFETY: a valid list and item.
         self.gil()
             .status(unsafe { ffi::PyList_Insert(self.as_ptr(), index, item.as_ptr()) })
+    }
+
+    /// The value of an `int`.
+    pub fn as_long(&self) -> PyResult<c_long> {
+        // SAFETY: a valid object.
+        let value = unsafe { ffi::PyLong_AsLong(self.as_ptr()) };
+        if value == -1 && self.gil().err_occurred() {
+            return Err(PyErr(()));
+        }
+        Ok(value)
     }
 
     /// `self[index]` for a sequence.

@@ -14,7 +14,9 @@
 //! - sourceless `.pyc` imports: `SourcelessFileLoader.get_data` reads with
 //!   `FileIO`, not `io.open_code`; at the first `import` event of each
 //!   interpreter (before any path-based import) the method is replaced by
-//!   one that reads through `io.open_code`;
+//!   one that reads through `io.open_code`; and under a script policy,
+//!   `SourceFileLoader._cache_bytecode` gives the `.pyc` it writes its
+//!   (checked) source's execute bits, which CPython masks off;
 //! - extension modules (`import` event with the `.so` path) and
 //!   `ctypes.dlopen` of a path: checked by path before the dynamic loader
 //!   opens the file again, so best effort: see `docs/deployment.md`.
@@ -23,9 +25,9 @@ use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::{Mutex, OnceLock};
 
-use mayexec::{Denial, Enforcement, Reason, ScriptError};
+use mayexec::{Action, Denial, Enforcement, Reason, ScriptError};
 
-use crate::cpython::{self, Gil, HookError, Obj, PyErr, PyResult};
+use crate::cpython::{self, Gil, HookError, MethodDef, Obj, PyErr, PyResult};
 
 struct State {
     enforcement: Enforcement,
@@ -88,7 +90,7 @@ fn deny<'py>(gil: Gil<'py>, path: &Obj<'py>, denial: Denial) -> PyErr {
 fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
     match event.to_bytes() {
         b"import" => {
-            sourceless_loader_reads_open_code(gil)?;
+            adjust_import_system(gil)?;
             // ("name", None, sys.path, …) for every import; ("name", origin,
             // None, None, None) just before an extension module is loaded.
             let origin = args.item(1)?;
@@ -119,11 +121,15 @@ fn check_native_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<()> {
     }
 }
 
-/// Makes this interpreter's `SourcelessFileLoader.get_data` read through
-/// `io.open_code`, once its import system is there. Errors propagate: an
-/// import must not go ahead unchecked.
-fn sourceless_loader_reads_open_code(gil: Gil<'_>) -> PyResult<()> {
+/// Adjusts this interpreter's import system, once it is there (before any
+/// path-based import): `SourcelessFileLoader.get_data` reads through
+/// `io.open_code`, and, when a script policy is in force,
+/// `SourceFileLoader._cache_bytecode` gives a new `.pyc` its source's
+/// execute bits. Errors propagate: an import must not go ahead unchecked.
+fn adjust_import_system(gil: Gil<'_>) -> PyResult<()> {
     let id = gil.interpreter_id();
+    // (The lock is not held while Python runs: setattr raises an audit
+    // event of its own.)
     let patched = || {
         state()
             .patched
@@ -133,26 +139,37 @@ fn sourceless_loader_reads_open_code(gil: Gil<'_>) -> PyResult<()> {
     if patched().contains(&id) {
         return Ok(());
     }
-    // (The lock is not held while Python runs: setattr raises an audit
-    // event of its own.)
     // Until the path-based import system is installed, no file can be
-    // imported, and there is nothing to replace.
+    // imported, and there is nothing to adjust.
     let Some(external) = gil.loaded_module("_frozen_importlib_external") else {
         return Ok(());
     };
-    let Ok(loader) = external.getattr(c"SourcelessFileLoader") else {
+    let (Ok(sourceless), Ok(source)) = (
+        external.getattr(c"SourcelessFileLoader"),
+        external.getattr(c"SourceFileLoader"),
+    ) else {
         gil.err_clear();
         return Ok(());
     };
-    loader.setattr(c"get_data", &gil.method(sourceless_get_data)?)?;
+    sourceless.setattr(
+        c"get_data",
+        &gil.method(&SOURCELESS_GET_DATA, sourceless_get_data, &gil.none())?,
+    )?;
+    if state().enforcement.scripts != Action::Ignore {
+        let original = source.getattr(c"_cache_bytecode")?;
+        source.setattr(
+            c"_cache_bytecode",
+            &gil.method(&CACHE_BYTECODE, cache_bytecode, &original)?,
+        )?;
+    }
     patched().push(id);
     Ok(())
 }
 
-/// Has this interpreter's `SourcelessFileLoader` been replaced? Makes sure
-/// of it; an error means the interpreter must not run anything.
-pub fn ensure_sourceless_loader_checked(gil: Gil<'_>) -> PyResult<bool> {
-    sourceless_loader_reads_open_code(gil)?;
+/// Has this interpreter's import system been adjusted? Makes sure of it;
+/// `false` or an error means the interpreter must not run anything.
+pub fn ensure_import_system_adjusted(gil: Gil<'_>) -> PyResult<bool> {
+    adjust_import_system(gil)?;
     let id = gil.interpreter_id();
     Ok(state()
         .patched
@@ -161,6 +178,11 @@ pub fn ensure_sourceless_loader_checked(gil: Gil<'_>) -> PyResult<bool> {
         .contains(&id))
 }
 
+static SOURCELESS_GET_DATA: MethodDef = MethodDef::new(
+    c"get_data",
+    c"Return the data from path as raw bytes, read through io.open_code() (mayexec).",
+);
+
 /// `SourcelessFileLoader.get_data(self, path)`, reading through
 /// `io.open_code` as `SourceFileLoader` does:
 ///
@@ -168,11 +190,10 @@ pub fn ensure_sourceless_loader_checked(gil: Gil<'_>) -> PyResult<bool> {
 /// with io.open_code(str(path)) as file:
 ///     return file.read()
 /// ```
-fn sourceless_get_data<'py>(
-    gil: Gil<'py>,
-    _loader: &Obj<'py>,
-    path: &Obj<'py>,
-) -> PyResult<Obj<'py>> {
+fn sourceless_get_data<'py>(gil: Gil<'py>, _: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
+    let [_loader, path] = args else {
+        return Err(gil.raise_type_error(c"get_data() takes exactly one argument"));
+    };
     let file = gil.open_code(&path.str()?)?;
     match file.call_method0(c"read") {
         Ok(data) => {
@@ -187,6 +208,60 @@ fn sourceless_get_data<'py>(
             Err(saved.map_or(error, |saved| saved.restore()))
         }
     }
+}
+
+static CACHE_BYTECODE: MethodDef = MethodDef::new(
+    c"_cache_bytecode",
+    c"Write the bytecode cache, with the execute bits of its source (mayexec).",
+);
+
+/// `SourceFileLoader._cache_bytecode(self, source_path, bytecode_path,
+/// data)`, then the source's execute bits on the new `.pyc`.
+///
+/// CPython writes caches with `mode & 0o666`: under a policy that wants
+/// execute permission, every `.pyc` it writes would be refused, and the
+/// source compiled again at each start. The cache is only written after
+/// the source was read through the open-code hook (checked), so it may be
+/// exactly as executable as its source, and no more.
+fn cache_bytecode<'py>(
+    _gil: Gil<'py>,
+    original: &Obj<'py>,
+    args: &[Obj<'py>],
+) -> PyResult<Obj<'py>> {
+    let refs: Vec<&Obj<'py>> = args.iter().collect();
+    let result = original.call(&refs)?;
+    if let [_, source, bytecode, _] = args {
+        if let (Ok(source), Ok(bytecode)) = (source.fs_encode(), bytecode.fs_encode()) {
+            // Best effort, like the cache itself.
+            let _ = give_execute_bits(OsStr::from_bytes(&source), OsStr::from_bytes(&bytecode));
+        }
+    }
+    Ok(result)
+}
+
+/// Adds to `cache` the execute bits `source` has, where `cache` has the
+/// matching read bit (so the umask applied to the cache still counts).
+/// Only a regular file of this user, opened without following symlinks.
+fn give_execute_bits(source: &OsStr, cache: &OsStr) -> rustix::io::Result<()> {
+    use rustix::fs::{fchmod, fstat, open, FileType, Mode, OFlags};
+    let source_mode = fstat(open(source, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?)?.st_mode;
+    let fd = open(
+        cache,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let stat = fstat(&fd)?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile
+        || stat.st_uid != rustix::process::geteuid().as_raw()
+    {
+        return Ok(());
+    }
+    let mode = stat.st_mode & 0o7777;
+    let execute = source_mode & 0o111 & ((mode & 0o444) >> 2);
+    if execute & !mode != 0 {
+        fchmod(&fd, Mode::from_raw_mode(mode | execute))?;
+    }
+    Ok(())
 }
 
 /// Is the exception set now the hooks' refusal of the main program of

@@ -94,9 +94,11 @@ fn py_main() -> i32 {
         }
     };
     let gil = interpreter.gil();
-    if !matches!(hooks::ensure_sourceless_loader_checked(gil), Ok(true)) {
+    if !matches!(hooks::ensure_import_system_adjusted(gil), Ok(true)) {
         gil.err_print();
-        eprintln!("{PROGRAM}: sourceless .pyc imports cannot be checked: refusing to run");
+        eprintln!(
+            "{PROGRAM}: the import system cannot be made to check every file: refusing to run"
+        );
         let _ = interpreter.finalize();
         return DENIED;
     }
