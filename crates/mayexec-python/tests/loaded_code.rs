@@ -374,7 +374,8 @@ fn no_flag_or_environment_variable_turns_the_check_off() {
     let pythonpath = [("PYTHONPATH", dir.as_path())];
     // -I and -E ignore PYTHONHOME too: the machine's standard library
     // (mode 0644, on an exec mount) then only passes level 1.
-    let cases: [(Enforced, &[&str], &[(&str, &Path)]); 8] = [
+    type Env<'a> = &'a [(&'a str, &'a Path)];
+    let cases: [(Enforced, &[&str], Env<'_>); 8] = [
         (Enforced::RunF, &[script], &pythonpath),
         (Enforced::RunF, &["-S", script], &[]),
         (Enforced::RunF, &["-s", script], &[]),
