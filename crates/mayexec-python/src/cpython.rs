@@ -98,6 +98,28 @@ impl Status {
     }
 }
 
+/// Pre-initialises Python from the command line as `python3` does: the
+/// memory allocators (`-X dev`, `PYTHONMALLOC`), the locale and UTF-8 mode
+/// (`-E`, `-I`, `-X utf8`). No Python code runs and no file is opened.
+pub fn preinitialize(args: &[CString]) -> Result<(), Status> {
+    let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr().cast_mut()).collect();
+    let mut preconfig = MaybeUninit::<ffi::PyPreConfig>::uninit();
+    // SAFETY: PyPreConfig_InitPythonConfig initialises every field.
+    let preconfig = unsafe {
+        ffi::PyPreConfig_InitPythonConfig(preconfig.as_mut_ptr());
+        preconfig.assume_init()
+    };
+    // SAFETY: argv holds valid NUL-terminated strings that outlive the
+    // call; CPython copies what it keeps.
+    Status::check(unsafe {
+        ffi::Py_PreInitializeFromBytesArgs(
+            &preconfig,
+            argv.len() as ffi::Py_ssize_t,
+            argv.as_mut_ptr(),
+        )
+    })
+}
+
 /// The interpreter's configuration, read from the command line and the
 /// environment exactly as `python3` reads it, before initialisation.
 pub struct Config {
@@ -111,23 +133,11 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    /// Pre-initialises Python from `args` (`-E`, `-I`, `-X utf8`, `-X dev`
-    /// are honoured as by `python3`), then reads the full configuration:
-    /// `Py_BytesMain`'s `pymain_init` up to `Py_InitializeFromConfig`.
+    /// Reads the full configuration from `args` and the environment, as
+    /// `Py_BytesMain`'s `pymain_init` does up to `Py_InitializeFromConfig`.
+    /// Call [`preinitialize`] first.
     pub fn from_args(args: &[CString]) -> Result<Config, Status> {
-        let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr().cast_mut()).collect();
-        let argc = argv.len() as ffi::Py_ssize_t;
-        let mut preconfig = MaybeUninit::<ffi::PyPreConfig>::uninit();
-        // SAFETY: PyPreConfig_InitPythonConfig initialises every field.
-        let preconfig = unsafe {
-            ffi::PyPreConfig_InitPythonConfig(preconfig.as_mut_ptr());
-            preconfig.assume_init()
-        };
-        // SAFETY: argv holds argc valid NUL-terminated strings that outlive
-        // the call; CPython copies what it keeps.
-        Status::check(unsafe {
-            ffi::Py_PreInitializeFromBytesArgs(&preconfig, argc, argv.as_mut_ptr())
-        })?;
+        let argc = args.len() as ffi::Py_ssize_t;
         let mut raw = Box::new(MaybeUninit::<ffi::PyConfig>::uninit());
         // SAFETY: PyConfig_InitPythonConfig initialises every field.
         let raw = unsafe {
@@ -189,10 +199,12 @@ pub type AuditHook = for<'py> fn(Gil<'py>, &CStr, &Obj<'py>) -> PyResult<()>;
 
 static HOOKS: OnceLock<(OpenCodeHook, AuditHook)> = OnceLock::new();
 
-/// Installs the open-code hook and an audit hook. Call before
-/// [`Config::from_args`]: CPython keeps both across runtime initialisation,
-/// so they see every file the interpreter opens as code, from the first.
-/// Neither can be removed or replaced afterwards, from C or from Python.
+/// Installs the open-code hook and an audit hook. Call after
+/// [`preinitialize`] (the audit hook's entry is allocated with the memory
+/// allocator pre-initialisation chose, and freed with it at finalisation)
+/// and before [`initialize`]: they then see every file the interpreter opens
+/// as code, from the first. Neither can be removed or replaced afterwards,
+/// from C or from Python.
 pub fn install_hooks(open_code: OpenCodeHook, audit: AuditHook) -> Result<(), HookError> {
     if HOOKS.set((open_code, audit)).is_err() {
         return Err(HookError::OpenCode);
@@ -1362,4 +1374,96 @@ pub fn strerror(errno: i32) -> String {
     unsafe { CStr::from_ptr(libc::strerror(errno)) }
         .to_string_lossy()
         .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    extern "C" {
+        fn _Py_GetConfigsAsDict() -> *mut ffi::PyObject;
+    }
+
+    fn wide(text: &str) -> Vec<wchar_t> {
+        text.chars().map(|c| c as wchar_t).chain([0]).collect()
+    }
+
+    /// The fields of `PyConfig` that this module reads and writes are at
+    /// the offsets libpython uses: values written through pyo3-ffi's struct
+    /// come back from libpython's own `_Py_GetConfigsAsDict`, and the
+    /// reverse. (A wrong layout would corrupt memory silently.)
+    #[test]
+    fn config_fields_are_where_libpython_has_them() {
+        let mut raw = Box::new(MaybeUninit::<ffi::PyConfig>::uninit());
+        // SAFETY: a test of the FFI itself: the config is initialised by
+        // CPython, then fields are set through the struct under test; the
+        // strings are NUL-terminated and outlive the calls.
+        let gil = unsafe {
+            ffi::PyConfig_InitPythonConfig(raw.as_mut_ptr());
+            let config = &mut *raw.as_mut_ptr();
+            config.parse_argv = 0;
+            config.safe_path = 1;
+            config.quiet = 1;
+            config.site_import = 0;
+            config.interactive = 1;
+            config.inspect = 1;
+            config.use_environment = 0;
+            config.skip_source_first_line = 1;
+            for (field, text) in [
+                (&mut config.run_command as *mut _, "the command"),
+                (&mut config.run_module as *mut _, "the.module"),
+                (&mut config.run_filename as *mut _, "/the-file.py"),
+                (&mut config.program_name as *mut _, "the-program"),
+            ] {
+                let text = wide(text);
+                Status::check(ffi::PyConfig_SetString(config, field, text.as_ptr())).unwrap();
+            }
+            let args = [c"arg0".as_ptr(), c"arg1".as_ptr()];
+            let mut argv: Vec<*const c_char> = args.to_vec();
+            Status::check(ffi::PyConfig_SetBytesArgv(config, 2, argv.as_mut_ptr())).unwrap();
+            Status::check(ffi::Py_InitializeFromConfig(config)).unwrap();
+            ffi::PyConfig_Clear(config);
+            Gil::assume()
+        };
+
+        let seen = |gil: Gil<'_>, key: &CStr| -> String {
+            // SAFETY: the interpreter is initialised and this thread holds the GIL.
+            let configs = gil.own(unsafe { _Py_GetConfigsAsDict() }).unwrap();
+            let config = configs.dict_get(c"config").unwrap();
+            config.dict_get(key).unwrap().repr_text().unwrap()
+        };
+        let run = gil.run_config();
+        assert!(run.run_command.unwrap().is("the command"));
+        assert!(run.run_module.unwrap().is("the.module"));
+        assert!(run.run_filename.unwrap().is("/the-file.py"));
+        assert!(run.program_name.unwrap().is("the-program"));
+        assert_eq!(run.argv.len(), 2);
+        assert!(run.argv[0].is("arg0") && run.argv[1].is("arg1"));
+        assert!(run.safe_path && run.quiet && run.interactive && run.skip_source_first_line);
+        assert!(!run.site_import && !run.use_environment && !run.verbose && !run.isolated);
+        assert!(gil.inspect());
+        for (key, value) in [
+            (c"run_command", "'the command'"),
+            (c"run_module", "'the.module'"),
+            (c"run_filename", "'/the-file.py'"),
+            (c"program_name", "'the-program'"),
+            (c"argv", "['arg0', 'arg1']"),
+            (c"safe_path", "1"),
+            (c"quiet", "1"),
+            (c"site_import", "0"),
+            (c"interactive", "1"),
+            (c"inspect", "1"),
+            (c"use_environment", "0"),
+            (c"skip_source_first_line", "1"),
+            (c"verbose", "0"),
+            (c"isolated", "0"),
+        ] {
+            assert_eq!(seen(gil, key), value, "{key:?}");
+        }
+        gil.set_inspect(false);
+        assert_eq!(seen(gil, c"inspect"), "0");
+        assert!(!gil.inspect());
+        // SAFETY: every object made above is gone.
+        assert_eq!(unsafe { ffi::Py_FinalizeEx() }, 0);
+    }
 }

@@ -53,14 +53,19 @@ fn py_main() -> i32 {
             return DENIED;
         }
     };
+    let args: Vec<CString> = std::env::args_os()
+        .map(|arg| CString::new(arg.into_vec()).expect("argv strings have no NUL"))
+        .collect();
+    if let Err(status) = cpython::preinitialize(&args) {
+        match status.exit_code() {
+            Some(code) => return code,
+            None => status.exit_process(),
+        }
+    }
     if let Err(error) = hooks::install(enforcement.clone()) {
         eprintln!("{PROGRAM}: cannot install the CPython hooks ({error:?}): refusing to run");
         return DENIED;
     }
-
-    let args: Vec<CString> = std::env::args_os()
-        .map(|arg| CString::new(arg.into_vec()).expect("argv strings have no NUL"))
-        .collect();
     let config = match Config::from_args(&args) {
         Ok(config) => config,
         // --version, --help, a usage error: CPython has printed it.
