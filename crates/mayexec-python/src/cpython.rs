@@ -60,6 +60,19 @@ fn compiler_flags(cf_flags: c_int) -> ffi::PyCompilerFlags {
 
 /* --- Configuration and start-up --------------------------------------- */
 
+/// The process entry point, as CPython's `Programs/python.c`: no Rust
+/// start-up code runs before it (which would reopen closed standard
+/// descriptors on /dev/null and ignore SIGPIPE, unlike `python3`).
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(_argc: c_int, _argv: *mut *mut c_char) -> c_int {
+    // std::env::args_os reads the same argv (glibc hands it to Rust's
+    // runtime through .init_array), with no unsafe code.
+    let code = crate::py_main();
+    // exit() flushes C stdio and runs atexit handlers, as returning does.
+    std::process::exit(code)
+}
+
 /// A `PyStatus` that is not "ok": an exit (`--version`, a usage error) or
 /// an error.
 #[derive(Clone, Copy)]

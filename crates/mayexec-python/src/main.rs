@@ -20,6 +20,11 @@
 //! With no enforcement in force it behaves as `python3`: same options,
 //! `sys.argv`, `__file__`, `sys.path[0]` and exit statuses.
 
+// The C `main` is in `cpython`: Rust's own start-up code would open
+// /dev/null on closed standard descriptors and change SIGPIPE, where
+// `python3` starts with the process exactly as it was executed.
+#![cfg_attr(not(test), no_main)]
+
 mod cpython;
 mod hooks;
 mod runmain;
@@ -38,6 +43,9 @@ use crate::runmain::DENIED;
 /// The name in messages.
 pub const PROGRAM: &str = "mayexec-python";
 
+/// Test builds have the test harness's `main`; this one only keeps the
+/// program's functions in the build (the real entry point is in `cpython`).
+#[cfg(test)]
 fn main() {
     std::process::exit(py_main());
 }
