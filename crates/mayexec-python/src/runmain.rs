@@ -4,8 +4,8 @@
 //!
 //! CPython's own version opens the main script and `PYTHONSTARTUP` by path
 //! with `fopen`, behind the open-code hook's back, and re-opens a `.pyc`
-//! main script by path a second time. Here the path is opened with
-//! [`Enforcement::open_script`], the verdict is on that descriptor, and the
+//! main script by path a second time. Here the path is opened once
+//! ([`hooks::open_code_file`]), the verdict is on that descriptor, and the
 //! interpreter reads a `FILE *` made from it. Everything else (the order of
 //! steps, the audit events, the messages, `sys.path[0]`, inspect mode,
 //! exit statuses, `SystemExit` and `KeyboardInterrupt`) is CPython's.
@@ -260,8 +260,8 @@ fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) 
     let opened = if path.contains(&0) {
         Err(std::io::Error::from_raw_os_error(libc::EINVAL))
     } else {
-        match enforcement.open_script(OsStr::from_bytes(&path)) {
-            Ok(script) => CFile::new(script.file),
+        match hooks::open_code_file(enforcement, OsStr::from_bytes(&path)) {
+            Ok(file) => CFile::new(file),
             Err(ScriptError::Open(error)) => Err(error.source),
             Err(ScriptError::Denied(denial)) => {
                 report(gil, &denial);
@@ -508,8 +508,8 @@ fn pymain_run_startup(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcemen
     if gil.audit(c"cpython.run_startup", Some(&startup)).is_err() {
         return pymain_err_print(gil);
     }
-    let opened = match enforcement.open_script(OsStr::from_bytes(&env)) {
-        Ok(script) => CFile::new(script.file),
+    let opened = match hooks::open_code_file(enforcement, OsStr::from_bytes(&env)) {
+        Ok(file) => CFile::new(file),
         Err(ScriptError::Open(error)) => Err(error.source),
         Err(ScriptError::Denied(denial)) => {
             report(gil, &denial);
