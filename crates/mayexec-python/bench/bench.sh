@@ -1,8 +1,10 @@
 #!/bin/bash
 # mayexec-python against the python3 it embeds, in one run: start-up
 # (`-c pass`) and an import-heavy program (BENCH_MODULES modules in a tree
-# marked executable), without enforcement and under `mayexec run -f` (the
-# full check, the kernel's, for every file loaded as code).
+# marked executable), without enforcement, under `mayexec run -f` (the
+# full check, the kernel's, for every file loaded as code), and under a
+# system policy of level 2 (the emulated check), set in a private mount
+# namespace (the real /etc is not touched).
 #
 #   bash crates/mayexec-python/bench/bench.sh [results.md]
 #
@@ -16,7 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 out=${1:-}
-runs=${BENCH_RUNS:-40}
+runs=${BENCH_RUNS:-60}
 modules=${BENCH_MODULES:-150}
 
 if ! command -v hyperfine >/dev/null; then
@@ -87,7 +89,7 @@ chmod -R a+rX,a+x "$app"
 "${clean_env[@]}" "$mayexec" run -f -- "$mx" "$app/main.py"
 
 cd "$app"
-hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/results.md" \
+hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/results.md" --export-json "$work/results.json" \
     -n 'python3 -c pass' "${clean_env[*]} $py -c pass" \
     -n 'mayexec-python -c pass' "${clean_env[*]} $mx -c pass" \
     -n 'mayexec run -f -- python3 -c pass' "${clean_env[*]} $mayexec run -f -- $py -c pass" \
@@ -98,8 +100,54 @@ hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/results.md" \
     -n "mayexec run -f -- mayexec-python main.py" "${clean_env[*]} $mayexec run -f -- $mx main.py" \
     >&2
 
+# /etc/mayexec.conf with level 2, in a mount namespace of the bench's own.
+policy="$work/policy"
+mkdir -p "$policy"
+unshare --mount --propagation private -- sh -ec "
+    mount -t tmpfs -o mode=0755 tmpfs '$policy'
+    mkdir '$policy/upper' '$policy/work'
+    echo 'interpreted_access = 2' > '$policy/upper/mayexec.conf'
+    chmod 0644 '$policy/upper/mayexec.conf'
+    mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$policy/upper,workdir=$policy/work' /etc
+    exec hyperfine -N --warmup 5 --runs '$runs' --export-markdown '$work/level2.md' --export-json '$work/level2.json' \
+        -n 'python3 -c pass (level 2 policy)' '${clean_env[*]} $py -c pass' \
+        -n 'mayexec-python -c pass (level 2 policy)' '${clean_env[*]} $mx -c pass' \
+        -n 'python3 main.py (level 2 policy)' '${clean_env[*]} $py main.py' \
+        -n 'mayexec-python main.py (level 2 policy)' '${clean_env[*]} $mx main.py'
+" >&2
+
+# mayexec-python against python3 in the same conditions: ratios of medians
+# and of minimums (they resist the noise of a shared machine better than
+# the mean does).
+summary=$("$py" - "$work/results.json" "$work/level2.json" <<'PYEOF'
+import json, sys
+results = {}
+for path in sys.argv[1:]:
+    for r in json.load(open(path))["results"]:
+        results[r["command"]] = r
+heavy = next(c for c in results if c.startswith("python3 main.py (") and "policy" not in c)
+pairs = [
+    ("start-up, no enforcement", "python3 -c pass", "mayexec-python -c pass"),
+    ("start-up, mayexec run -f (kernel check)", "mayexec run -f -- python3 -c pass", "mayexec run -f -- mayexec-python -c pass"),
+    ("start-up, level 2 policy (emulated check)", "python3 -c pass (level 2 policy)", "mayexec-python -c pass (level 2 policy)"),
+    ("import-heavy, no enforcement", heavy, "mayexec-python main.py"),
+    ("import-heavy, mayexec run -f (kernel check)", "mayexec run -f -- python3 main.py", "mayexec run -f -- mayexec-python main.py"),
+    ("import-heavy, level 2 policy (emulated check)", "python3 main.py (level 2 policy)", "mayexec-python main.py (level 2 policy)"),
+]
+print("| case | python3 median [ms] | mayexec-python median [ms] | ratio of medians | ratio of minimums |")
+print("|:---|---:|---:|---:|---:|")
+for label, base, ours in pairs:
+    b, o = results[base], results[ours]
+    print(f"| {label} | {b['median']*1e3:.1f} | {o['median']*1e3:.1f} | {o['median']/b['median']:.3f} | {o['min']/b['min']:.3f} |")
+PYEOF
+)
+
 {
-    echo "Machine: $(nproc) cores, Linux $(uname -r), $("$py" -V), hyperfine $(hyperfine --version | cut -d' ' -f2), $runs runs each after 5 warm-ups."
+    echo "Machine: $(nproc) cores, Linux $(uname -r), $("$py" -V), hyperfine $(hyperfine --version | cut -d' ' -f2), $runs runs each after 5 warm-ups; $modules modules in the import-heavy program (plus the standard library's)."
+    echo
+    echo "$summary"
     echo
     cat "$work/results.md"
+    echo
+    cat "$work/level2.md"
 } | tee ${out:+"$out"}
