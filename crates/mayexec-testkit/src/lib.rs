@@ -45,7 +45,7 @@ pub fn require_root(test: &str) -> bool {
     false
 }
 
-/// A fresh directory below [`BASE`], removed on drop.
+/// A fresh directory below `/run/mayexec-tests`, removed on drop.
 #[derive(Debug)]
 pub struct TempDir {
     path: PathBuf,
