@@ -170,8 +170,16 @@ pub struct SpecialFiles {
 impl SpecialFiles {
     /// Creates them on a fresh exec tmpfs.
     pub fn new() -> SpecialFiles {
+        SpecialFiles::on(Tmpfs::exec())
+    }
+
+    /// Creates them on a fresh tmpfs mounted `noexec`.
+    pub fn noexec() -> SpecialFiles {
+        SpecialFiles::on(Tmpfs::noexec())
+    }
+
+    fn on(tmpfs: Tmpfs) -> SpecialFiles {
         use rustix::fs::{mkfifoat, mknodat, FileType, Mode, CWD};
-        let tmpfs = Tmpfs::exec();
         let p = |name: &str| tmpfs.path().join(name);
         fs::create_dir(p("dir")).expect("mkdir");
         fs::set_permissions(p("dir"), fs::Permissions::from_mode(0o755)).expect("chmod dir");
@@ -208,6 +216,11 @@ impl SpecialFiles {
     /// The path of one of them.
     pub fn path(&self, name: &str) -> PathBuf {
         self.tmpfs.path().join(name)
+    }
+
+    /// The tmpfs they live on.
+    pub fn tmpfs(&self) -> &Tmpfs {
+        &self.tmpfs
     }
 }
 
