@@ -17,7 +17,7 @@
 //! Every function is a thin translation to the `mayexec` crate: arguments
 //! are checked (NULL pointers and negative descriptors are `EINVAL`), the
 //! library is called, and its `Result` becomes `-1` + `errno` in one place
-//! ([`failure::entry`]). No panic crosses the boundary: release builds
+//! (`failure::entry`). No panic crosses the boundary: release builds
 //! abort, and every exported body runs under `catch_unwind`.
 
 mod api;
