@@ -236,7 +236,9 @@ fn rfc_matrix_with_no_policy_file_is_level_0() {
     let program = installed.compile("rfc_matrix", false);
     let exec = matrix_files(false);
     let noexec = matrix_files(true);
-    let mut cmd = Sandbox::new().command(&program);
+    // The sandbox lives as long as the command: its directory is the namespace's.
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.command(&program);
     cmd.arg("0")
         .arg(exec.tmpfs().path())
         .arg(noexec.tmpfs().path());
@@ -256,7 +258,9 @@ fn contract_basics_with_no_policy() {
     } else {
         "emulated"
     };
-    let mut cmd = Sandbox::new().command(&program);
+    // The sandbox lives as long as the command: its directory is the namespace's.
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.command(&program);
     cmd.arg("basics").arg(dir.path()).arg(backend);
     assert_passed("basics", &installed.run(cmd));
 }
@@ -497,7 +501,9 @@ fn static_link_with_pkg_config_static() {
     } else {
         "emulated"
     };
-    let mut cmd = Sandbox::new().command(&program);
+    // The sandbox lives as long as the command: its directory is the namespace's.
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.command(&program);
     cmd.arg("basics").arg(dir.path()).arg(backend);
     // No LD_LIBRARY_PATH needed: nothing of libmayexec is loaded at run time.
     assert_passed("static", &cmd.output().expect("run"));
