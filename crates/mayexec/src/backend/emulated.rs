@@ -7,7 +7,9 @@
 //! 4. `L & 2` and no execute permission for the caller → `not-executable`;
 //! 5. not readable by the caller → `unreadable`.
 //!
-//! Level 0 allows everything. The allowed path costs `fstat`, `fstatfs` and
+//! Level 0 allows everything. Rule 4 is `faccessat2(X_OK)`, except at level
+//! 2 on a `noexec` mount, where the kernel's answer includes the mount and
+//! the permission is judged from owner, mode and ACL instead (see `dac`). The allowed path costs `fstat`, `fstatfs` and
 //! one `faccessat2` (execute and read asked together); only a denial asks
 //! again to tell the two apart.
 
@@ -16,6 +18,7 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use rustix::fs::{fstat, fstatfs, statx, AtFlags, FileType, Stat, StatFs, StatxFlags};
 use rustix::process::{getegid, geteuid, getgid, getuid};
 
+use super::dac;
 use crate::uapi::{self, magic, Errno, R_OK, X_OK};
 use crate::{Backend, Level, Reason, Verdict};
 
@@ -40,8 +43,17 @@ fn first_failing_rule(fd: BorrowedFd<'_>, level: Level) -> Result<Option<Reason>
     if on_internal_filesystem(fd, &stat, &statfs)? {
         return Ok(Some(Reason::SpecialFilesystem));
     }
-    if level.checks_mount() && is_noexec(&statfs) {
+    let noexec = is_noexec(&statfs);
+    if level.checks_mount() && noexec {
         return Ok(Some(Reason::NoexecMount));
+    }
+    if level.checks_file() && noexec {
+        // faccessat2(X_OK) folds the mount into its answer; level 2 asks
+        // about the file alone.
+        if !dac::may_execute(fd, &stat)? {
+            return Ok(Some(Reason::NotExecutable));
+        }
+        return Ok((!may_access(fd, R_OK)?).then_some(Reason::Unreadable));
     }
     if may_access(
         fd,

@@ -1,5 +1,6 @@
 //! The check itself: which backend answers, and at which level.
 
+mod dac;
 mod emulated;
 mod kernel;
 

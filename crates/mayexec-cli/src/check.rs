@@ -1,0 +1,127 @@
+//! `mayexec check`: one verdict per path.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use mayexec::{BackendChoice, Checker, Level, OpenError, Verdict};
+use serde::Serialize;
+
+use crate::{output, Status};
+
+/// Would executing these files be allowed? One verdict per path.
+///
+/// Without --level, the full check: the kernel's AT_EXECVE_CHECK where the
+/// running kernel has it (Linux 6.14), the emulated RFC level 3 elsewhere.
+/// Each path is opened for reading, as an interpreter opens a script, and
+/// that open file is checked; nothing is executed.
+///
+/// Exit status: 0 all allowed, 1 any denied, 2 usage error or a path that
+/// cannot be opened.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    mayexec check /usr/local/bin/backup.sh\n  \
+    mayexec check --level 1 --json ~/scripts/*.py\n  \
+    mayexec check --backend emulated --level 2 /mnt/usb/install.sh")]
+pub struct Args {
+    /// Print a JSON array of {path, allowed, reason, backend, errno}.
+    #[arg(long)]
+    json: bool,
+    /// Which implementation answers: `kernel` fails where the running
+    /// kernel lacks AT_EXECVE_CHECK; `auto` takes it where it exists.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    backend: BackendArg,
+    /// The RFC's level: 0 none, 1 mount (noexec), 2 file (execute
+    /// permission), 3 both. Levels 0–2 always use the emulated rules.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+    level: Option<u8>,
+    /// Files to check.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<OsString>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum BackendArg {
+    Auto,
+    Kernel,
+    Emulated,
+}
+
+#[derive(Serialize)]
+struct Entry {
+    path: String,
+    allowed: bool,
+    reason: Option<&'static str>,
+    backend: &'static str,
+    errno: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+pub fn main(args: &Args) -> ExitCode {
+    let level = args.level.and_then(Level::from_u8).unwrap_or(Level::Full);
+    let choice = match args.backend {
+        BackendArg::Auto => BackendChoice::Auto,
+        BackendArg::Kernel => BackendChoice::Kernel,
+        BackendArg::Emulated => BackendChoice::Emulated,
+    };
+    let checker = match Checker::new(level, choice) {
+        Ok(checker) => checker,
+        Err(e) => {
+            output::error(e);
+            return Status::Error.into();
+        }
+    };
+    output::finish(check_all(&checker, args))
+}
+
+fn check_all(checker: &Checker, args: &Args) -> io::Result<Status> {
+    let mut status = Status::Ok;
+    let mut entries = Vec::new();
+    let mut out = io::stdout().lock();
+    for path in &args.paths {
+        let result = checker.open_script(path).map(|script| script.verdict);
+        status = status.max(match &result {
+            Ok(verdict) if verdict.allowed => Status::Ok,
+            Ok(_) => Status::Denied,
+            Err(_) => Status::Error,
+        });
+        if args.json {
+            entries.push(entry(checker, path, &result));
+            continue;
+        }
+        match result {
+            Ok(verdict) => {
+                output::path(&mut out, path)?;
+                writeln!(out, ": {verdict}")?;
+            }
+            Err(e) => output::error(e),
+        }
+    }
+    drop(out);
+    if args.json {
+        output::json(&entries)?;
+    }
+    Ok(status)
+}
+
+fn entry(checker: &Checker, path: &OsString, result: &Result<Verdict, OpenError>) -> Entry {
+    match result {
+        Ok(verdict) => Entry {
+            path: output::json_path(path),
+            allowed: verdict.allowed,
+            reason: verdict.reason.map(|r| r.as_str()),
+            backend: verdict.backend.as_str(),
+            errno: verdict.errno,
+            error: None,
+        },
+        Err(e) => Entry {
+            path: output::json_path(path),
+            allowed: false,
+            reason: None,
+            backend: checker.backend().as_str(),
+            errno: e.source.raw_os_error(),
+            error: Some(e.source.to_string()),
+        },
+    }
+}

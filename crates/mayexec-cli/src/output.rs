@@ -1,0 +1,57 @@
+//! Printing: raw path bytes for people, JSON for machines, errors on stderr.
+
+use std::ffi::OsStr;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+
+use serde::Serialize;
+
+/// Writes `path` as its bytes, as `ls` and shells do: a non-UTF-8 name
+/// prints as itself.
+pub fn path(out: &mut impl Write, path: &OsStr) -> io::Result<()> {
+    out.write_all(path.as_bytes())
+}
+
+/// A path for JSON: JSON strings are Unicode, so bytes that are not UTF-8
+/// become U+FFFD.
+pub fn json_path(path: &OsStr) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Pretty JSON and a newline on stdout.
+pub fn json(value: &impl Serialize) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// `mayexec: MESSAGE` on stderr.
+pub fn error(message: impl std::fmt::Display) {
+    eprintln!("mayexec: {message}");
+}
+
+/// Ends a command whose output failed: a closed pipe (`mayexec … | head`)
+/// is not an error worth a message, anything else is.
+pub fn finish(result: io::Result<crate::Status>) -> std::process::ExitCode {
+    match result {
+        Ok(status) => status.into(),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => crate::Status::Denied.into(),
+        Err(e) => {
+            error(format_args!("cannot write output: {e}"));
+            crate::Status::Error.into()
+        }
+    }
+}
+
+/// The symbolic errno name, or the number.
+pub fn errno_name(errno: i32) -> String {
+    mayexec::uapi::errno_name(errno).map_or_else(|| errno.to_string(), str::to_owned)
+}
+
+/// Serializes a value as its `Display` text.
+pub fn display<T: std::fmt::Display, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}

@@ -1,0 +1,258 @@
+//! `mayexec status`: what the kernel supports and what is enforced here.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use mayexec::policy::{PolicyError, SYSTEM_POLICY_PATH};
+use mayexec::securebits::{self, SecureBits};
+use mayexec::{Action, Enforcement, SystemPolicy};
+use serde::Serialize;
+
+use crate::{output, policy, Status};
+
+/// Show kernel support, this process's securebits, the system policy and
+/// the effective enforcement, with hints where something is missing.
+///
+/// Exit status: 0, or 1 when the policy file exists but cannot be used (then
+/// every enlightened interpreter refuses to run anything).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print a JSON object instead.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    kernel: Kernel,
+    backend: &'static str,
+    securebits: Bits,
+    policy: policy::Report,
+    enforcement: Option<Effective>,
+    hints: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Kernel {
+    release: String,
+    execve_check: bool,
+    execve_check_probe_errno: Option<String>,
+    exec_securebits: bool,
+}
+
+#[derive(Serialize)]
+struct Bits {
+    raw: u32,
+    exec_restrict_file: bool,
+    exec_restrict_file_locked: bool,
+    exec_deny_interactive: bool,
+    exec_deny_interactive_locked: bool,
+}
+
+#[derive(Serialize)]
+struct Effective {
+    scripts: Scripts,
+    interactive: Interactive,
+}
+
+#[derive(Serialize)]
+struct Scripts {
+    level: u8,
+    backend: &'static str,
+    #[serde(serialize_with = "output::display")]
+    action: Action,
+}
+
+#[derive(Serialize)]
+struct Interactive {
+    #[serde(serialize_with = "output::display")]
+    action: Action,
+}
+
+pub fn main(args: &Args) -> ExitCode {
+    let report = gather();
+    let status = if report.policy.error.is_some() {
+        Status::Denied
+    } else {
+        Status::Ok
+    };
+    let result = if args.json {
+        output::json(&report)
+    } else {
+        print(&report)
+    };
+    output::finish(result.map(|()| status))
+}
+
+fn gather() -> Report {
+    let probe = mayexec::kernel_check_probe();
+    let kernel = Kernel {
+        release: rustix::system::uname()
+            .release()
+            .to_string_lossy()
+            .into_owned(),
+        execve_check: probe.is_ok(),
+        execve_check_probe_errno: probe
+            .err()
+            .map(|errno| output::errno_name(errno.raw_os_error())),
+        exec_securebits: securebits::exec_securebits_supported(),
+    };
+    let mut hints = Vec::new();
+    let bits = match securebits::current() {
+        Ok(bits) => bits,
+        Err(e) => {
+            hints.push(format!("{e}"));
+            SecureBits::empty()
+        }
+    };
+    let loaded = SystemPolicy::load();
+    let enforcement = match &loaded {
+        Ok(policy) => Some(Enforcement::from_parts(bits, *policy)),
+        Err(_) => None,
+    };
+    if !kernel.execve_check {
+        hints.push(format!(
+            "the running kernel lacks AT_EXECVE_CHECK (Linux 6.14; the probe failed with {}): \
+             the emulated backend is used",
+            kernel.execve_check_probe_errno.as_deref().unwrap_or("?")
+        ));
+    }
+    if !kernel.exec_securebits {
+        hints.push(
+            "the running kernel has no exec securebits (Linux 6.14): `mayexec run` cannot \
+             restrict a process tree; use /etc/mayexec.conf instead"
+                .to_owned(),
+        );
+    }
+    match &loaded {
+        Ok(None) => hints.push(format!(
+            "no system policy: create {SYSTEM_POLICY_PATH} (owned by root, not group/other \
+             writable) to enforce for every enlightened interpreter"
+        )),
+        Err(PolicyError::Untrusted { fault, .. }) => hints.push(format!(
+            "only root may be able to change the policy: `chown root:root {0}; chmod go-w {0}`, \
+             then `mayexec policy check`",
+            fault.path.display()
+        )),
+        Err(_) => hints.push("fix the policy file, then `mayexec policy check`".to_owned()),
+        Ok(Some(_)) => {}
+    }
+    if let Some(e) = &enforcement {
+        if !e.is_active() && kernel.exec_securebits {
+            hints.push(
+                "nothing is enforced for this process: `mayexec run -f -i -- CMD` restricts \
+                 a process tree"
+                    .to_owned(),
+            );
+        }
+    }
+    Report {
+        backend: mayexec::Checker::full().backend().as_str(),
+        securebits: Bits {
+            raw: bits.bits(),
+            exec_restrict_file: bits.contains(SecureBits::EXEC_RESTRICT_FILE),
+            exec_restrict_file_locked: bits.contains(SecureBits::EXEC_RESTRICT_FILE_LOCKED),
+            exec_deny_interactive: bits.contains(SecureBits::EXEC_DENY_INTERACTIVE),
+            exec_deny_interactive_locked: bits.contains(SecureBits::EXEC_DENY_INTERACTIVE_LOCKED),
+        },
+        policy: policy::Report::from_load(SYSTEM_POLICY_PATH.as_ref(), &loaded),
+        enforcement: enforcement.map(|e| Effective {
+            scripts: Scripts {
+                level: e.checker.level().as_u8(),
+                backend: e.checker.backend().as_str(),
+                action: e.scripts,
+            },
+            interactive: Interactive {
+                action: e.interactive,
+            },
+        }),
+        kernel,
+        hints,
+    }
+}
+
+fn describe(action: Action) -> &'static str {
+    match action {
+        Action::Ignore => "not enforced (checked for information only)",
+        Action::Audit => "audit (denials logged, not refused)",
+        Action::Enforce => "enforced (denials logged and refused)",
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "available"
+    } else {
+        "unavailable"
+    }
+}
+
+fn on_off(on: bool, locked: bool) -> String {
+    format!(
+        "{}, {}",
+        if on { "on" } else { "off" },
+        if locked { "locked" } else { "unlocked" }
+    )
+}
+
+fn print(r: &Report) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "kernel {}", r.kernel.release)?;
+    write!(
+        out,
+        "  execve check (AT_EXECVE_CHECK):  {}",
+        yes_no(r.kernel.execve_check)
+    )?;
+    match &r.kernel.execve_check_probe_errno {
+        Some(errno) => writeln!(out, " (probe: {errno})")?,
+        None => writeln!(out)?,
+    }
+    writeln!(
+        out,
+        "  exec securebits:                {}",
+        yes_no(r.kernel.exec_securebits)
+    )?;
+    writeln!(out, "backend for the full check:       {}", r.backend)?;
+    writeln!(
+        out,
+        "securebits of this process:       {:#x}",
+        r.securebits.raw
+    )?;
+    let b = &r.securebits;
+    writeln!(
+        out,
+        "  SECBIT_EXEC_RESTRICT_FILE:      {}",
+        on_off(b.exec_restrict_file, b.exec_restrict_file_locked)
+    )?;
+    writeln!(
+        out,
+        "  SECBIT_EXEC_DENY_INTERACTIVE:   {}",
+        on_off(b.exec_deny_interactive, b.exec_deny_interactive_locked)
+    )?;
+    policy::print_report(&mut out, &r.policy)?;
+    match &r.enforcement {
+        Some(e) => {
+            writeln!(out, "effective enforcement:")?;
+            writeln!(
+                out,
+                "  script files:                   level {} ({} backend): {}",
+                e.scripts.level,
+                e.scripts.backend,
+                describe(e.scripts.action)
+            )?;
+            writeln!(
+                out,
+                "  interactive input, -c:          {}",
+                describe(e.interactive.action)
+            )?;
+        }
+        None => writeln!(
+            out,
+            "effective enforcement:            none can be computed: enlightened interpreters refuse to run anything"
+        )?,
+    }
+    for hint in &r.hints {
+        writeln!(out, "Hint: {hint}")?;
+    }
+    Ok(())
+}
