@@ -192,7 +192,9 @@ pub struct Sandbox {
 
 const SANDBOX_SCRIPT: &str = r#"set -e
 w=$1; shift
-mkdir "$w/ns"
+# Every command mounts its own tmpfs here, inside its own namespace: the
+# directory stays empty outside, so a sandbox runs any number of commands.
+mkdir -p "$w/ns"
 mount -t tmpfs -o mode=0755 tmpfs "$w/ns"
 if [ -e "$w/mayexec.conf" ]; then
     mkdir "$w/ns/etc-upper" "$w/ns/etc-work"
