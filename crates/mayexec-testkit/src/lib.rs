@@ -156,6 +156,67 @@ impl Drop for Tmpfs {
     }
 }
 
+/// One of each kind of file that is not a regular file, on a tmpfs:
+/// `dir`, `fifo` (no writer), `socket` (a bound, listening Unix socket),
+/// `null` (character device 1:3), `loop` (block device 7:0), and `link`
+/// (a symlink to the 0755 regular file `target.sh`). Devices are mode 0666
+/// so that an unprivileged caller can open them too.
+#[derive(Debug)]
+pub struct SpecialFiles {
+    tmpfs: Tmpfs,
+    _listener: std::os::unix::net::UnixListener,
+}
+
+impl SpecialFiles {
+    /// Creates them on a fresh exec tmpfs.
+    pub fn new() -> SpecialFiles {
+        use rustix::fs::{mkfifoat, mknodat, FileType, Mode, CWD};
+        let tmpfs = Tmpfs::exec();
+        let p = |name: &str| tmpfs.path().join(name);
+        fs::create_dir(p("dir")).expect("mkdir");
+        fs::set_permissions(p("dir"), fs::Permissions::from_mode(0o755)).expect("chmod dir");
+        mkfifoat(CWD, p("fifo"), Mode::from_raw_mode(0o666)).expect("mkfifo");
+        let listener = std::os::unix::net::UnixListener::bind(p("socket")).expect("bind socket");
+        let dev = |major, minor| rustix::fs::makedev(major, minor);
+        mknodat(
+            CWD,
+            p("null"),
+            FileType::CharacterDevice,
+            Mode::from_raw_mode(0o666),
+            dev(1, 3),
+        )
+        .expect("mknod char device");
+        mknodat(
+            CWD,
+            p("loop"),
+            FileType::BlockDevice,
+            Mode::from_raw_mode(0o666),
+            dev(7, 0),
+        )
+        .expect("mknod block device");
+        for name in ["fifo", "null", "loop", "socket"] {
+            fs::set_permissions(p(name), fs::Permissions::from_mode(0o666)).expect("chmod");
+        }
+        tmpfs.write("target.sh", "#!/bin/sh\n", 0o755);
+        std::os::unix::fs::symlink("target.sh", p("link")).expect("symlink");
+        SpecialFiles {
+            tmpfs,
+            _listener: listener,
+        }
+    }
+
+    /// The path of one of them.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.tmpfs.path().join(name)
+    }
+}
+
+impl Default for SpecialFiles {
+    fn default() -> Self {
+        SpecialFiles::new()
+    }
+}
+
 /// The path of a binary this workspace builds (`cargo test --workspace`
 /// builds every binary before it runs any test).
 pub fn workspace_bin(name: &str) -> PathBuf {
@@ -172,6 +233,34 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// Runs `f` on a new thread whose credentials are dropped to `uid`:`gid`
+/// with no supplementary groups, and returns its result (a panic in `f`
+/// fails the caller).
+///
+/// Linux credentials belong to each thread; the raw system calls used here
+/// (unlike glibc's `setuid`) change only the new thread, so the rest of the
+/// test process keeps root. Everything `f` does — opening files, checking
+/// them, starting processes — happens with the dropped credentials.
+pub fn in_thread_as<T: Send + 'static>(
+    uid: u32,
+    gid: u32,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    use rustix::process::{Gid, Uid};
+    use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
+    std::thread::spawn(move || {
+        set_thread_groups(&[]).expect("setgroups([]) on this thread");
+        let gid = Gid::from_raw(gid);
+        set_thread_res_gid(gid, gid, gid).expect("setresgid on this thread");
+        let uid = Uid::from_raw(uid);
+        set_thread_res_uid(uid, uid, uid).expect("setresuid on this thread");
+        assert_eq!(rustix::process::geteuid(), uid, "privileges dropped");
+        f()
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Makes `cmd` run as `nobody`, with no supplementary groups.
@@ -192,8 +281,6 @@ pub struct Sandbox {
 
 const SANDBOX_SCRIPT: &str = r#"set -e
 w=$1; shift
-# Every command mounts its own tmpfs here, inside its own namespace: the
-# directory stays empty outside, so a sandbox runs any number of commands.
 mkdir -p "$w/ns"
 mount -t tmpfs -o mode=0755 tmpfs "$w/ns"
 if [ -e "$w/mayexec.conf" ]; then

@@ -175,7 +175,12 @@ impl Enforcement {
         self.scripts != Action::Ignore || self.interactive != Action::Ignore
     }
 
-    fn decide(&self, path: &OsStr, verdict: Verdict, action: Action) -> Result<Verdict, Denial> {
+    pub(crate) fn decide(
+        &self,
+        path: &OsStr,
+        verdict: Verdict,
+        action: Action,
+    ) -> Result<Verdict, Denial> {
         let reason = match verdict.reason {
             Some(reason) if action != Action::Ignore => reason,
             _ => return Ok(verdict),

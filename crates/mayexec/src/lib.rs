@@ -36,6 +36,7 @@ mod backend;
 mod enforcement;
 mod level;
 pub mod policy;
+pub mod rfc;
 mod script;
 pub mod securebits;
 pub mod uapi;
