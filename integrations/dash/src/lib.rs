@@ -19,10 +19,10 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
-use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 
 pub use mayexec_testkit::in_ci;
 
@@ -44,13 +44,20 @@ pub fn default_dash_path() -> PathBuf {
 }
 
 /// The enlightened dash, if it is built. Prints why not and returns `None`
-/// where it is not; under `CI=true` a missing shell fails the test instead.
+/// where it is not. Under `CI=true` a missing shell at the default path is
+/// built with `integrations/dash/build.sh` (once), and a shell that still
+/// is not there fails the test instead of skipping it.
 pub fn require_dash(test: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("MAYEXEC_DASH")
-        .map(PathBuf::from)
-        .unwrap_or_else(default_dash_path);
+    let chosen = std::env::var_os("MAYEXEC_DASH").map(PathBuf::from);
+    let path = chosen.clone().unwrap_or_else(default_dash_path);
     if path.is_file() {
         return Some(path);
+    }
+    if in_ci() && chosen.is_none() {
+        build_once();
+        if path.is_file() {
+            return Some(path);
+        }
     }
     let why = format!(
         "{test}: skipped: the enlightened dash is not built at {}; \
@@ -64,6 +71,24 @@ pub fn require_dash(test: &str) -> Option<PathBuf> {
     );
     eprintln!("{why}");
     None
+}
+
+/// Runs `integrations/dash/build.sh` once per test process; its messages go
+/// to the test's stderr.
+fn build_once() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let script = workspace_root().join("integrations/dash/build.sh");
+        eprintln!(
+            "CI=true and no enlightened dash: running {}",
+            script.display()
+        );
+        match Command::new(&script).stdin(Stdio::null()).status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!("{} failed: {status}", script.display()),
+            Err(e) => eprintln!("cannot run {}: {e}", script.display()),
+        }
+    });
 }
 
 /// How a shell exits.
@@ -277,9 +302,4 @@ pub fn denial(label: impl AsRef<OsStr>, reason: &str) -> String {
         "dash: {}: script execution denied ({reason})\n",
         Path::new(label.as_ref()).display()
     )
-}
-
-/// `io::Error` for an errno, to name it in messages.
-pub fn errno_name(errno: i32) -> String {
-    io::Error::from_raw_os_error(errno).to_string()
 }
