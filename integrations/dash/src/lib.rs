@@ -73,6 +73,16 @@ pub fn require_dash(test: &str) -> Option<PathBuf> {
     None
 }
 
+/// For a test that mounts and changes credentials: root
+/// ([`mayexec_testkit::require_root`]) and the enlightened dash
+/// ([`require_dash`]), or `None` after saying why (a failure under `CI=true`).
+pub fn require_root_and_dash(test: &str) -> Option<PathBuf> {
+    if !mayexec_testkit::require_root(test) {
+        return None;
+    }
+    require_dash(test)
+}
+
 /// Runs `integrations/dash/build.sh` once per test process; its messages go
 /// to the test's stderr.
 fn build_once() {

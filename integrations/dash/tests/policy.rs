@@ -6,8 +6,8 @@ use std::ffi::OsStr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use mayexec_dash::{denial, require_dash, Exit, Invocation, Outcome};
-use mayexec_testkit::{require_root, Sandbox, Tmpfs, NOBODY};
+use mayexec_dash::{denial, require_root_and_dash, Exit, Invocation, Outcome};
+use mayexec_testkit::{Sandbox, Tmpfs, NOBODY};
 
 const OUTPUT: &str = "ran\n";
 
@@ -70,11 +70,9 @@ fn line_about(lines: &[String], path: &str) -> String {
 
 #[test]
 fn system_policy_levels_1_to_3_decide_which_scripts_dash_runs() {
-    let test = "system_policy_levels_1_to_3_decide_which_scripts_dash_runs";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) =
+        require_root_and_dash("system_policy_levels_1_to_3_decide_which_scripts_dash_runs")
+    else {
         return;
     };
     let s = Scripts::new();
@@ -109,11 +107,9 @@ fn system_policy_levels_1_to_3_decide_which_scripts_dash_runs() {
 
 #[test]
 fn deny_interactive_in_the_policy_refuses_c_pipes_and_unchecked_stdin() {
-    let test = "deny_interactive_in_the_policy_refuses_c_pipes_and_unchecked_stdin";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) =
+        require_root_and_dash("deny_interactive_in_the_policy_refuses_c_pipes_and_unchecked_stdin")
+    else {
         return;
     };
     let s = Scripts::new();
@@ -152,11 +148,8 @@ fn deny_interactive_in_the_policy_refuses_c_pipes_and_unchecked_stdin() {
 
 #[test]
 fn enforced_denials_are_logged_to_syslog_one_line_each() {
-    let test = "enforced_denials_are_logged_to_syslog_one_line_each";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) = require_root_and_dash("enforced_denials_are_logged_to_syslog_one_line_each")
+    else {
         return;
     };
     let s = Scripts::new();
@@ -197,11 +190,9 @@ fn enforced_denials_are_logged_to_syslog_one_line_each() {
 
 #[test]
 fn audit_mode_runs_everything_and_logs_what_would_be_denied() {
-    let test = "audit_mode_runs_everything_and_logs_what_would_be_denied";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) =
+        require_root_and_dash("audit_mode_runs_everything_and_logs_what_would_be_denied")
+    else {
         return;
     };
     let s = Scripts::new();
@@ -232,11 +223,7 @@ fn audit_mode_runs_everything_and_logs_what_would_be_denied() {
 
 #[test]
 fn without_a_policy_nothing_is_logged() {
-    let test = "without_a_policy_nothing_is_logged";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) = require_root_and_dash("without_a_policy_nothing_is_logged") else {
         return;
     };
     let s = Scripts::new();
@@ -250,11 +237,9 @@ fn without_a_policy_nothing_is_logged() {
 
 #[test]
 fn an_untrusted_or_malformed_policy_file_makes_dash_refuse_everything() {
-    let test = "an_untrusted_or_malformed_policy_file_makes_dash_refuse_everything";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) =
+        require_root_and_dash("an_untrusted_or_malformed_policy_file_makes_dash_refuse_everything")
+    else {
         return;
     };
     let s = Scripts::new();
@@ -293,11 +278,7 @@ fn an_untrusted_or_malformed_policy_file_makes_dash_refuse_everything() {
 
 #[test]
 fn the_check_is_made_for_the_user_running_dash() {
-    let test = "the_check_is_made_for_the_user_running_dash";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) = require_root_and_dash("the_check_is_made_for_the_user_running_dash") else {
         return;
     };
     let s = Scripts::new();

@@ -6,8 +6,8 @@ use std::fs::File;
 use std::path::Path;
 use std::process::Command;
 
-use mayexec_dash::{require_dash, Exit, Outcome, STOCK_DASH};
-use mayexec_testkit::{require_root, workspace_bin, Sandbox, TempDir, Tmpfs, NOBODY};
+use mayexec_dash::{require_root_and_dash, Exit, Outcome, STOCK_DASH};
+use mayexec_testkit::{workspace_bin, Sandbox, TempDir, Tmpfs, NOBODY};
 
 /// `mayexec run -f -- PROGRAM`.
 fn restrict_file(mayexec: &Path, program: &Path) -> Command {
@@ -26,11 +26,9 @@ fn main_script(fs: &Tmpfs, lib: &Path) -> std::path::PathBuf {
 
 #[test]
 fn dot_of_a_denied_file_fails_as_dot_of_an_unreadable_file() {
-    let test = "dot_of_a_denied_file_fails_as_dot_of_an_unreadable_file";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) =
+        require_root_and_dash("dot_of_a_denied_file_fails_as_dot_of_an_unreadable_file")
+    else {
         return;
     };
     let mayexec = workspace_bin("mayexec");
@@ -99,11 +97,7 @@ fn dot_of_a_denied_file_fails_as_dot_of_an_unreadable_file() {
 
 #[test]
 fn a_denied_dot_file_is_logged() {
-    let test = "a_denied_dot_file_is_logged";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) = require_root_and_dash("a_denied_dot_file_is_logged") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -138,11 +132,8 @@ fn interactive_with_env(launch: &mut Command, env: &Path, input: &Path) -> Outco
 
 #[test]
 fn a_denied_env_file_is_skipped_as_an_unreadable_one() {
-    let test = "a_denied_env_file_is_skipped_as_an_unreadable_one";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) = require_root_and_dash("a_denied_env_file_is_skipped_as_an_unreadable_one")
+    else {
         return;
     };
     let mayexec = workspace_bin("mayexec");

@@ -10,8 +10,8 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use mayexec_dash::{require_dash, Exit, Outcome, STOCK_DASH};
-use mayexec_testkit::{require_root, workspace_bin, Tmpfs};
+use mayexec_dash::{require_dash, require_root_and_dash, Exit, Outcome, STOCK_DASH};
+use mayexec_testkit::{workspace_bin, Tmpfs};
 
 const ARGS: [&str; 3] = ["a", "b c", "d"];
 
@@ -153,11 +153,9 @@ fn the_scripts_exercise_statuses_signals_and_messages() {
 /// run -fi` exactly as stock dash runs them.
 #[test]
 fn real_scripts_that_pass_the_check_behave_as_under_stock_dash_under_mayexec_run_fi() {
-    let test = "real_scripts_that_pass_the_check_behave_as_under_stock_dash_under_mayexec_run_fi";
-    if !require_root(test) {
-        return;
-    }
-    let Some(dash) = require_dash(test) else {
+    let Some(dash) = require_root_and_dash(
+        "real_scripts_that_pass_the_check_behave_as_under_stock_dash_under_mayexec_run_fi",
+    ) else {
         return;
     };
     let mayexec = workspace_bin("mayexec");

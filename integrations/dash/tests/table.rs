@@ -6,8 +6,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mayexec_dash::{denial, require_dash, Bits, Exit, Invocation, Outcome, STOCK_DASH};
-use mayexec_testkit::{require_root, workspace_bin, Tmpfs};
+use mayexec_dash::{denial, require_root_and_dash, Bits, Exit, Invocation, Outcome, STOCK_DASH};
+use mayexec_testkit::{workspace_bin, Tmpfs};
 
 /// Where the script lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,10 +184,7 @@ fn plain(program: &OsStr) -> Command {
 
 #[test]
 fn every_row_of_the_behaviour_table_holds() {
-    if !require_root("every_row_of_the_behaviour_table_holds") {
-        return;
-    }
-    let Some(dash) = require_dash("every_row_of_the_behaviour_table_holds") else {
+    let Some(dash) = require_root_and_dash("every_row_of_the_behaviour_table_holds") else {
         return;
     };
     let mayexec = workspace_bin("mayexec");
@@ -226,10 +223,7 @@ fn every_row_of_the_behaviour_table_holds() {
 /// every row — including scripts on noexec mounts and without x bits.
 #[test]
 fn without_a_policy_every_row_matches_stock_dash() {
-    if !require_root("without_a_policy_every_row_matches_stock_dash") {
-        return;
-    }
-    let Some(dash) = require_dash("without_a_policy_every_row_matches_stock_dash") else {
+    let Some(dash) = require_root_and_dash("without_a_policy_every_row_matches_stock_dash") else {
         return;
     };
     let fixture = fixture(&dash);
@@ -251,10 +245,8 @@ fn without_a_policy_every_row_matches_stock_dash() {
 /// script on a noexec mount, which stock dash still runs.
 #[test]
 fn mayexec_run_f_refuses_a_noexec_script_that_stock_dash_runs() {
-    if !require_root("mayexec_run_f_refuses_a_noexec_script_that_stock_dash_runs") {
-        return;
-    }
-    let Some(dash) = require_dash("mayexec_run_f_refuses_a_noexec_script_that_stock_dash_runs")
+    let Some(dash) =
+        require_root_and_dash("mayexec_run_f_refuses_a_noexec_script_that_stock_dash_runs")
     else {
         return;
     };
