@@ -34,7 +34,7 @@ INSTALL ?= install
 all: build
 
 build:
-	$(CARGO) build --profile $(CARGO_PROFILE) -p mayexec-capi
+	$(CARGO) build --profile $(CARGO_PROFILE) --target-dir $(CARGO_TARGET_DIR) -p mayexec-capi
 
 install: build
 	$(MAKE) install-files

@@ -188,8 +188,16 @@ pub struct SpecialFiles {
 impl SpecialFiles {
     /// Creates them on a fresh exec tmpfs.
     pub fn new() -> SpecialFiles {
+        SpecialFiles::on(Tmpfs::exec())
+    }
+
+    /// Creates them on a fresh tmpfs mounted `noexec`.
+    pub fn noexec() -> SpecialFiles {
+        SpecialFiles::on(Tmpfs::noexec())
+    }
+
+    fn on(tmpfs: Tmpfs) -> SpecialFiles {
         use rustix::fs::{mkfifoat, mknodat, FileType, Mode, CWD};
-        let tmpfs = Tmpfs::exec();
         let p = |name: &str| tmpfs.path().join(name);
         fs::create_dir(p("dir")).expect("mkdir");
         fs::set_permissions(p("dir"), fs::Permissions::from_mode(0o755)).expect("chmod dir");
@@ -227,6 +235,11 @@ impl SpecialFiles {
     pub fn path(&self, name: &str) -> PathBuf {
         self.tmpfs.path().join(name)
     }
+
+    /// The tmpfs they live on.
+    pub fn tmpfs(&self) -> &Tmpfs {
+        &self.tmpfs
+    }
 }
 
 impl Default for SpecialFiles {
@@ -251,6 +264,62 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// The path of example `name` of workspace package `package`, up to date.
+///
+/// `cargo test` builds examples only when no test filter names a target
+/// (`cargo test --test inc` builds none, and would run a stale one), so this
+/// runs `cargo build -p PACKAGE --example NAME` in the test's own target
+/// directory and profile, once per test process: a no-op when the example
+/// is fresh. Cargo releases its build lock before it runs tests.
+pub fn workspace_example(package: &str, name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> → target/<profile>/examples/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("target/<profile>");
+    let example = profile_dir.join("examples").join(name);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if built.contains(&example) {
+        return example;
+    }
+    let profile = match profile_dir.file_name().and_then(OsStr::to_str) {
+        Some("debug") => "dev",
+        Some(other) => other,
+        None => panic!("{}: no profile directory", profile_dir.display()),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            profile,
+            "-p",
+            package,
+            "--example",
+            name,
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .status()
+        .expect("run cargo build --example");
+    assert!(
+        status.success(),
+        "cargo build -p {package} --example {name} failed"
+    );
+    assert!(example.exists(), "{} was not built", example.display());
+    built.push(example.clone());
+    example
 }
 
 /// Runs `f` on a new thread whose credentials are dropped to `uid`:`gid`
