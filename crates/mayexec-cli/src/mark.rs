@@ -189,11 +189,13 @@ fn mark(args: &Args) -> ExitCode {
                 }
             }
         }
-        // Now exactly what was done.
+        // Now exactly what was done; nothing done, no journal.
         let done = Journal {
             entries: applied.clone(),
         };
-        if let Err(e) = done.write(&journal_path, true) {
+        if applied.is_empty() {
+            let _ = std::fs::remove_file(&journal_path);
+        } else if let Err(e) = done.write(&journal_path, true) {
             output::error(format_args!(
                 "{e} (the journal written before the changes is still valid for --undo)"
             ));
