@@ -30,13 +30,19 @@ pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
 }
 
-/// Can a test that mounts and changes credentials run here? Prints why not
-/// and returns `false`; under `CI=true` it panics instead.
+/// Can a test that mounts and changes credentials run here (root, and
+/// tmpfs can be mounted)? Prints why not and returns `false`; under
+/// `CI=true` it panics instead.
 pub fn require_root(test: &str) -> bool {
-    if rustix::process::geteuid().is_root() {
+    let why = if !rustix::process::geteuid().is_root() {
+        Some("needs root (mounts tmpfs, changes credentials)".to_owned())
+    } else {
+        can_mount_tmpfs().err()
+    };
+    let Some(why) = why else {
         return true;
-    }
-    let why = format!("{test}: skipped: needs root (mounts tmpfs, changes credentials)");
+    };
+    let why = format!("{test}: skipped: {why}");
     assert!(
         !in_ci(),
         "{why}; under CI=true a skipped conformance test fails"
@@ -45,7 +51,19 @@ pub fn require_root(test: &str) -> bool {
     false
 }
 
-/// A fresh directory below [`BASE`], removed on drop.
+/// Mounts (and unmounts) one tmpfs, once per process.
+fn can_mount_tmpfs() -> Result<(), String> {
+    static PROBE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            Tmpfs::mount(true)
+                .map(drop)
+                .map_err(|e| format!("cannot mount a tmpfs here: {e}"))
+        })
+        .clone()
+}
+
+/// A fresh directory below `/run/mayexec-tests`, removed on drop.
 #[derive(Debug)]
 pub struct TempDir {
     path: PathBuf,
