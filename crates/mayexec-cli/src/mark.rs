@@ -45,7 +45,7 @@ pub struct Args {
     /// Change nothing and write no journal; print what would change.
     #[arg(long, short = 'n', conflicts_with = "undo")]
     dry_run: bool,
-    /// Where to write the journal [default: ./mayexec-mark-<unix time>.journal].
+    /// Where to write the journal [default: ./mayexec-mark-UNIXTIME.journal].
     #[arg(long, value_name = "FILE", conflicts_with = "undo")]
     journal: Option<PathBuf>,
     /// Replace an existing journal file instead of refusing.
@@ -101,6 +101,8 @@ fn mark(args: &Args) -> ExitCode {
     let mut out = io::stdout().lock();
     let mut left_alone = 0u64;
     let mut refused = 0u64;
+    // A file with several names in the trees is changed once.
+    let mut planned = std::collections::HashSet::new();
     for finding in &report.findings {
         let Finding::Code(file) = finding else {
             continue;
@@ -130,6 +132,9 @@ fn mark(args: &Args) -> ExitCode {
                 file.path.display(),
                 file.uid
             ));
+            continue;
+        }
+        if !planned.insert((file.dev, file.ino)) {
             continue;
         }
         plan.push(JournalEntry {

@@ -111,20 +111,23 @@ pub fn run_scan(roots: &[PathBuf], options: &ScanOptions) -> ScanReport {
     }
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
-        s.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                eprint!(
-                    "\r\x1b[Kscanning: {} files, {} code files, {} directories",
-                    progress.files.load(Ordering::Relaxed),
-                    progress.code_files.load(Ordering::Relaxed),
-                    progress.directories.load(Ordering::Relaxed),
-                );
-                std::thread::park_timeout(Duration::from_millis(150));
+        let printer = s.spawn(|| loop {
+            eprint!(
+                "\r\x1b[Kscanning: {} files, {} code files, {} directories",
+                progress.files.load(Ordering::Relaxed),
+                progress.code_files.load(Ordering::Relaxed),
+                progress.directories.load(Ordering::Relaxed),
+            );
+            if done.load(Ordering::Relaxed) {
+                // Leave the terminal's line clean for the report.
+                eprint!("\r\x1b[K");
+                break;
             }
-            eprint!("\r\x1b[K");
+            std::thread::park_timeout(Duration::from_millis(150));
         });
         let report = scan(roots, options, &progress);
         done.store(true, Ordering::Relaxed);
+        printer.thread().unpark();
         report
     })
 }

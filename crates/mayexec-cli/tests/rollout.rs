@@ -933,3 +933,47 @@ fn status_reports_the_landlock_abi() {
     let out = run(mayexec().arg("status"));
     assert!(stdout(&out).contains("Landlock:                       ABI "));
 }
+
+#[test]
+fn scan_shows_progress_only_on_a_terminal() {
+    if !require_root("scan_shows_progress_only_on_a_terminal") {
+        return;
+    }
+    let tree = Tree::new();
+    // `script` gives the command a pseudo-terminal; stdout goes elsewhere,
+    // so what comes back through the terminal is stderr.
+    let command = format!(
+        "{} scan {} >/dev/null",
+        env!("CARGO_BIN_EXE_mayexec"),
+        tree.root.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script (util-linux)");
+    let tty = stdout(&out);
+    assert!(tty.contains("\r\x1b[Kscanning: "), "{tty:?}");
+    assert!(tty.contains(" code files, "), "{tty:?}");
+    assert!(tty.ends_with("\r\x1b[K"), "the line is cleared: {tty:?}");
+}
+
+#[test]
+fn mark_changes_a_file_with_two_names_once() {
+    if !require_root("mark_changes_a_file_with_two_names_once") {
+        return;
+    }
+    let tmpfs = Tmpfs::exec();
+    let first = tmpfs.write("a.py", "pass\n", 0o644);
+    fs::hard_link(&first, tmpfs.path().join("b.py")).unwrap();
+    let journal = tmpfs.path().join("j");
+    let out = run(mayexec()
+        .args(["mark", "--journal"])
+        .arg(&journal)
+        .arg(tmpfs.path()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("marked 1, left alone 0, refused 0, failed 0"));
+    assert_eq!(mode_of(&first), 0o755);
+    let out = run(mayexec().args(["mark", "--undo"]).arg(&journal));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode_of(&first), 0o644);
+}

@@ -672,7 +672,7 @@ impl<'a> Walker<'a> {
                 return Vec::new();
             }
             Err(errno) => {
-                self.problem(job.path.clone(), ProblemKind::UnreadableDirectory, errno);
+                self.vanished_or(job.path.clone(), ProblemKind::UnreadableDirectory, errno);
                 return Vec::new();
             }
         }
@@ -687,8 +687,9 @@ impl<'a> Walker<'a> {
         while let Some(entry) = entries.next() {
             let entry = match entry {
                 Ok(entry) => entry,
+                // ENOENT: removed while being listed.
                 Err(errno) => {
-                    self.problem(job.path.clone(), ProblemKind::UnreadableDirectory, errno);
+                    self.vanished_or(job.path.clone(), ProblemKind::UnreadableDirectory, errno);
                     break;
                 }
             };
