@@ -98,6 +98,8 @@ fn mark(args: &Args) -> ExitCode {
     report_problems(&report);
     let mut status = if all_exist { Status::Ok } else { Status::Error };
     let mut plan = Vec::new();
+    // Output errors (a closed pipe) must not stop the changes halfway: they
+    // are ignored, and the journal is the record of what was done.
     let mut out = io::stdout().lock();
     let mut left_alone = 0u64;
     let mut refused = 0u64;
@@ -124,14 +126,9 @@ fn mark(args: &Args) -> ExitCode {
             );
             continue;
         };
-        let caller = rustix::process::geteuid().as_raw();
-        if caller != 0 && file.uid != caller {
+        if let Err(e) = mark::check_owner(file.uid) {
             refused += 1;
-            output::error(format_args!(
-                "{}: refused: owned by uid {}, not by you (uid {caller}): run as root or as its owner",
-                file.path.display(),
-                file.uid
-            ));
+            output::error(format_args!("{}: refused: {e}", file.path.display()));
             continue;
         }
         if !planned.insert((file.dev, file.ino)) {

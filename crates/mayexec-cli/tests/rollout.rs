@@ -762,20 +762,26 @@ fn run_exec_allow_confines_scripts_and_binaries_to_the_allowed_directories() {
         return;
     }
     let dirs = ExecDirs::new();
-    let out = run(dirs
-        .run()
-        .args(["-f", "--"])
-        .arg(&dirs.mayexec)
-        .args(["check", "--json"])
-        .arg(dirs.a.join("s.sh"))
-        .arg(dirs.b.join("s.sh")));
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v[0]["allowed"], true, "{v}");
-    assert_eq!(v[1]["allowed"], false);
-    assert_eq!(v[1]["reason"], "kernel-policy");
-    assert_eq!(v[1]["backend"], "kernel");
-    assert_eq!(stderr(&out), "", "fully enforced: no warning");
+    // As root and without privilege: Landlock and the securebits need none.
+    for unprivileged in [false, true] {
+        let mut cmd = dirs.run();
+        if unprivileged {
+            as_nobody(&mut cmd);
+        }
+        let out = run(cmd
+            .args(["-f", "--"])
+            .arg(&dirs.mayexec)
+            .args(["check", "--json"])
+            .arg(dirs.a.join("s.sh"))
+            .arg(dirs.b.join("s.sh")));
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v[0]["allowed"], true, "{v}");
+        assert_eq!(v[1]["allowed"], false);
+        assert_eq!(v[1]["reason"], "kernel-policy");
+        assert_eq!(v[1]["backend"], "kernel");
+        assert_eq!(stderr(&out), "", "fully enforced: no warning");
+    }
 
     // Binaries outside the allowed directories cannot be executed.
     let script = format!(

@@ -318,18 +318,15 @@ fn open_verified(entry: &JournalEntry) -> Result<(OwnedFd, Stat), MarkError> {
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(MarkError::NotRegular);
     }
-    check_owner(&st)?;
+    check_owner(st.st_uid)?;
     Ok((fd, st))
 }
 
-/// Refuses files owned by another user unless the caller is root.
-pub fn check_owner(st: &Stat) -> Result<(), MarkError> {
+/// Refuses files owned by another user (`owner`) unless the caller is root.
+pub fn check_owner(owner: u32) -> Result<(), MarkError> {
     let caller = geteuid().as_raw();
-    if caller != 0 && st.st_uid != caller {
-        return Err(MarkError::NotOwner {
-            owner: st.st_uid,
-            caller,
-        });
+    if caller != 0 && owner != caller {
+        return Err(MarkError::NotOwner { owner, caller });
     }
     Ok(())
 }
