@@ -85,6 +85,17 @@ impl TempDir {
         TempDir { path }
     }
 
+    /// Creates the directory `path` (its parent must exist) with mode 0755;
+    /// it is removed on drop. For a directory at a chosen place, such as a
+    /// mount point inside a test tree.
+    pub fn create(path: impl Into<PathBuf>) -> TempDir {
+        let path = path.into();
+        fs::create_dir(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+        TempDir { path }
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
@@ -132,13 +143,30 @@ pub struct Tmpfs {
 impl Tmpfs {
     /// A tmpfs mounted with `noexec` or without.
     pub fn mount(noexec: bool) -> io::Result<Tmpfs> {
-        let dir = TempDir::new();
+        Tmpfs::mount_on(TempDir::new(), noexec, "64m")
+    }
+
+    /// A tmpfs of `size` (tmpfs syntax: `512m`, `1g`), for big trees.
+    pub fn mount_sized(noexec: bool, size: &str) -> io::Result<Tmpfs> {
+        Tmpfs::mount_on(TempDir::new(), noexec, size)
+    }
+
+    /// A tmpfs mounted on a new directory `path` (its parent must exist):
+    /// a second file system inside a test tree. Drop it before the tree's
+    /// own mount (declare it after), so that it is unmounted first.
+    pub fn mount_at(path: impl Into<PathBuf>, noexec: bool) -> io::Result<Tmpfs> {
+        Tmpfs::mount_on(TempDir::create(path), noexec, "64m")
+    }
+
+    fn mount_on(dir: TempDir, noexec: bool, size: &str) -> io::Result<Tmpfs> {
         let flags = if noexec {
             MountFlags::NOEXEC | MountFlags::NOSUID
         } else {
             MountFlags::NOSUID
         };
-        mount("tmpfs", dir.path(), "tmpfs", flags, c"mode=0755,size=64m")?;
+        let data = std::ffi::CString::new(format!("mode=0755,size={size}"))
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        mount("tmpfs", dir.path(), "tmpfs", flags, data.as_c_str())?;
         Ok(Tmpfs { dir, noexec })
     }
 
@@ -476,6 +504,34 @@ impl Default for Sandbox {
     fn default() -> Self {
         Sandbox::new()
     }
+}
+
+/// Installs, on the calling thread, a seccomp filter under which the three
+/// Landlock system calls fail with `errno`: as on a kernel built without
+/// Landlock (`ENOSYS`) or with Landlock off at boot (`EOPNOTSUPP`). Every
+/// other system call is untouched. Irreversible: call it on a thread that
+/// then only starts the command under test (children inherit the filter).
+pub fn deny_landlock(errno: i32) {
+    use seccompiler::{apply_filter, BpfProgram, SeccompAction, SeccompFilter};
+    let rules = [
+        libc::SYS_landlock_create_ruleset,
+        libc::SYS_landlock_add_rule,
+        libc::SYS_landlock_restrict_self,
+    ]
+    .into_iter()
+    .map(|nr| (nr, vec![]))
+    .collect();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(errno as u32),
+        std::env::consts::ARCH
+            .try_into()
+            .expect("a seccomp architecture"),
+    )
+    .expect("seccomp filter");
+    let program: BpfProgram = filter.try_into().expect("compile seccomp filter");
+    apply_filter(&program).expect("install seccomp filter");
 }
 
 /// Installs, on the calling thread, a seccomp filter under which
