@@ -1,9 +1,12 @@
 //! `mayexec`: script-execution control for administrators.
 
 mod check;
+mod landlock;
+mod mark;
 mod output;
 mod policy;
 mod run;
+mod scan;
 mod status;
 
 use std::process::ExitCode;
@@ -36,6 +39,8 @@ enum Command {
     Run(run::Args),
     #[command(subcommand)]
     Policy(policy::Command),
+    Scan(scan::Args),
+    Mark(mark::Args),
 }
 
 /// Exit statuses shared by the subcommands.
@@ -62,5 +67,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::main(&args),
         Command::Run(args) => run::main(args),
         Command::Policy(command) => policy::main(&command),
+        Command::Scan(args) => scan::main(&args),
+        Command::Mark(args) => mark::main(&args),
     }
 }

@@ -3,28 +3,43 @@
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mayexec::securebits::{self, SecureBits, SecureBitsError};
 
-use crate::output;
+use crate::{landlock, output};
 
 /// Run a command with script-execution control on for it and everything it
-/// starts (Linux 6.14 exec securebits).
+/// starts (Linux 6.14 exec securebits; Landlock for --exec-allow).
 ///
 /// Sets the chosen securebits, with their lock bits unless --no-lock, then
 /// executes CMD (found on PATH). Enlightened interpreters started below it
 /// then refuse scripts that fail the check (-f) and code that does not come
 /// from a checked file (-i). Needs no privilege.
 ///
-/// Exit status: CMD's; 1 when the kernel has no exec securebits; 2 usage
+/// With --exec-allow DIR (repeatable), a Landlock domain is created first:
+/// it handles the execute right and grants it only beneath the DIRs, and
+/// no_new_privs is set. Nothing outside them can then be executed, and the
+/// kernel check denies scripts outside them (reason kernel-policy), so with
+/// -f enlightened interpreters interpret only scripts beneath the DIRs, on
+/// any file system and without root. CMD itself, its ELF interpreter
+/// (ld.so) and any program it starts must lie beneath a DIR too: add e.g.
+/// `--exec-allow /usr`. --exec-allow alone (without -f/-i) is valid: an
+/// exec allow-list for binaries, which interpreters do not enforce on
+/// scripts. By default a kernel without Landlock only gets a warning;
+/// --landlock=required makes it an error.
+///
+/// Exit status: CMD's; 1 when the kernel has no exec securebits, or
+/// Landlock is not fully enforced under --landlock=required; 2 usage
 /// error; 126 CMD not executable; 127 CMD not found.
 #[derive(Debug, clap::Args)]
 #[command(
     group = clap::ArgGroup::new("bits").required(true).multiple(true),
     after_help = "Examples:\n  \
         mayexec run -f -- python3 /srv/app/main.py\n  \
-        mayexec run -fi -- /usr/local/bin/backup.sh"
+        mayexec run -fi -- /usr/local/bin/backup.sh\n  \
+        mayexec run -f --exec-allow /usr --exec-allow /srv/app -- python3 /srv/app/main.py"
 )]
 pub struct Args {
     /// SECBIT_EXEC_RESTRICT_FILE: scripts must pass the full check.
@@ -37,6 +52,17 @@ pub struct Args {
     /// Leave the bits unlocked, so that CMD may clear them again.
     #[arg(long)]
     no_lock: bool,
+    /// Allow executing files only beneath DIR (Landlock); repeatable.
+    #[arg(long, value_name = "DIR", group = "bits")]
+    exec_allow: Vec<PathBuf>,
+    /// What to do when the kernel cannot enforce all of --exec-allow:
+    /// warn and go on, or fail with status 1 before running CMD.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = LandlockMode::BestEffort, requires = "exec_allow")]
+    landlock: LandlockMode,
+    /// Say on stderr how much of --exec-allow the kernel enforced, even
+    /// when it enforced all of it.
+    #[arg(long, short = 'v')]
+    verbose: bool,
     /// The command to run, and its arguments.
     #[arg(
         required = true,
@@ -47,7 +73,18 @@ pub struct Args {
     command: Vec<OsString>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LandlockMode {
+    BestEffort,
+    Required,
+}
+
 pub fn main(args: Args) -> ExitCode {
+    if !args.exec_allow.is_empty() {
+        if let Err(code) = restrict_exec(&args) {
+            return code;
+        }
+    }
     let mut bits = SecureBits::empty();
     if args.restrict_file {
         bits |= SecureBits::EXEC_RESTRICT_FILE;
@@ -55,7 +92,9 @@ pub fn main(args: Args) -> ExitCode {
     if args.deny_interactive {
         bits |= SecureBits::EXEC_DENY_INTERACTIVE;
     }
-    if let Err(e) = securebits::enable(bits, !args.no_lock) {
+    if bits.is_empty() {
+        // --exec-allow alone: nothing to set.
+    } else if let Err(e) = securebits::enable(bits, !args.no_lock) {
         output::error(&e);
         if matches!(e, SecureBitsError::Unsupported) {
             eprintln!(
@@ -76,11 +115,52 @@ pub fn main(args: Args) -> ExitCode {
         program.to_string_lossy(),
         describe(&error)
     ));
+    if !args.exec_allow.is_empty() && error.kind() == io::ErrorKind::PermissionDenied {
+        eprintln!(
+            "Hint: under --exec-allow, CMD and its ELF interpreter (ld.so) must lie beneath \
+             an allowed directory: add e.g. --exec-allow /usr"
+        );
+    }
     ExitCode::from(if error.kind() == io::ErrorKind::NotFound {
         127
     } else {
         126
     })
+}
+
+/// The Landlock domain, before the securebits: a failure here leaves the
+/// process as it was (except no_new_privs), and CMD is never run.
+fn restrict_exec(args: &Args) -> Result<(), ExitCode> {
+    let status = match landlock::restrict_exec(&args.exec_allow) {
+        Ok(status) => status,
+        Err(e @ landlock::ExecAllowError::Dir { .. }) => {
+            output::error(e);
+            return Err(ExitCode::from(2));
+        }
+        Err(e) => {
+            output::error(e);
+            return Err(ExitCode::from(1));
+        }
+    };
+    let description = landlock::describe(&status);
+    let dirs = landlock::list(&args.exec_allow);
+    if landlock::fully_enforced(&status) {
+        if args.verbose {
+            eprintln!("mayexec: exec allowed only beneath {dirs}: {description}");
+        }
+        return Ok(());
+    }
+    if args.landlock == LandlockMode::Required {
+        output::error(format_args!(
+            "--exec-allow {dirs}: {description}; --landlock=required: not running the command"
+        ));
+        return Err(ExitCode::from(1));
+    }
+    eprintln!(
+        "mayexec: warning: --exec-allow {dirs}: {description}; running the command anyway \
+         (--landlock=required makes this an error)"
+    );
+    Ok(())
 }
 
 fn describe(error: &io::Error) -> String {

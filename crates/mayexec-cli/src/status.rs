@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use mayexec::policy::{PolicyError, SYSTEM_POLICY_PATH};
 use mayexec::securebits::{self, SecureBits};
+use mayexec::uapi::Errno;
 use mayexec::{Action, Enforcement, SystemPolicy};
 use serde::Serialize;
 
@@ -38,6 +39,11 @@ struct Kernel {
     execve_check: bool,
     execve_check_probe_errno: Option<String>,
     exec_securebits: bool,
+    /// `available`, `not-enabled` (built in, off at boot) or
+    /// `not-implemented` (not built in).
+    landlock: &'static str,
+    /// The kernel's Landlock ABI version, when available.
+    landlock_abi: Option<i32>,
 }
 
 #[derive(Serialize)]
@@ -86,6 +92,7 @@ pub fn main(args: &Args) -> ExitCode {
 
 fn gather() -> Report {
     let probe = mayexec::kernel_check_probe();
+    let landlock = mayexec::uapi::landlock_abi_version();
     let kernel = Kernel {
         release: rustix::system::uname()
             .release()
@@ -96,6 +103,12 @@ fn gather() -> Report {
             .err()
             .map(|errno| output::errno_name(errno.raw_os_error())),
         exec_securebits: securebits::exec_securebits_supported(),
+        landlock: match landlock {
+            Ok(_) => "available",
+            Err(Errno::OPNOTSUPP) => "not-enabled",
+            Err(_) => "not-implemented",
+        },
+        landlock_abi: landlock.ok(),
     };
     let mut hints = Vec::new();
     let bits = match securebits::current() {
@@ -212,6 +225,17 @@ fn print(r: &Report) -> io::Result<()> {
         "  exec securebits:                {}",
         yes_no(r.kernel.exec_securebits)
     )?;
+    match r.kernel.landlock_abi {
+        Some(abi) => writeln!(
+            out,
+            "  Landlock:                       ABI {abi} (`mayexec run --exec-allow` is enforced)"
+        )?,
+        None => writeln!(
+            out,
+            "  Landlock:                       {} (`mayexec run --exec-allow` is not enforced)",
+            r.kernel.landlock
+        )?,
+    }
     writeln!(out, "backend for the full check:       {}", r.backend)?;
     writeln!(
         out,

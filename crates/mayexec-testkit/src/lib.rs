@@ -30,13 +30,19 @@ pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| v == "true" || v == "1")
 }
 
-/// Can a test that mounts and changes credentials run here? Prints why not
-/// and returns `false`; under `CI=true` it panics instead.
+/// Can a test that mounts and changes credentials run here (root, and
+/// tmpfs can be mounted)? Prints why not and returns `false`; under
+/// `CI=true` it panics instead.
 pub fn require_root(test: &str) -> bool {
-    if rustix::process::geteuid().is_root() {
+    let why = if !rustix::process::geteuid().is_root() {
+        Some("needs root (mounts tmpfs, changes credentials)".to_owned())
+    } else {
+        can_mount_tmpfs().err()
+    };
+    let Some(why) = why else {
         return true;
-    }
-    let why = format!("{test}: skipped: needs root (mounts tmpfs, changes credentials)");
+    };
+    let why = format!("{test}: skipped: {why}");
     assert!(
         !in_ci(),
         "{why}; under CI=true a skipped conformance test fails"
@@ -45,7 +51,19 @@ pub fn require_root(test: &str) -> bool {
     false
 }
 
-/// A fresh directory below [`BASE`], removed on drop.
+/// Mounts (and unmounts) one tmpfs, once per process.
+fn can_mount_tmpfs() -> Result<(), String> {
+    static PROBE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            Tmpfs::mount(true)
+                .map(drop)
+                .map_err(|e| format!("cannot mount a tmpfs here: {e}"))
+        })
+        .clone()
+}
+
+/// A fresh directory below `/run/mayexec-tests`, removed on drop.
 #[derive(Debug)]
 pub struct TempDir {
     path: PathBuf,
@@ -64,6 +82,17 @@ impl TempDir {
         fs::create_dir(&path).expect("create test directory");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
             .expect("chmod test directory");
+        TempDir { path }
+    }
+
+    /// Creates the directory `path` (its parent must exist) with mode 0755;
+    /// it is removed on drop. For a directory at a chosen place, such as a
+    /// mount point inside a test tree.
+    pub fn create(path: impl Into<PathBuf>) -> TempDir {
+        let path = path.into();
+        fs::create_dir(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
         TempDir { path }
     }
 
@@ -114,13 +143,30 @@ pub struct Tmpfs {
 impl Tmpfs {
     /// A tmpfs mounted with `noexec` or without.
     pub fn mount(noexec: bool) -> io::Result<Tmpfs> {
-        let dir = TempDir::new();
+        Tmpfs::mount_on(TempDir::new(), noexec, "64m")
+    }
+
+    /// A tmpfs of `size` (tmpfs syntax: `512m`, `1g`), for big trees.
+    pub fn mount_sized(noexec: bool, size: &str) -> io::Result<Tmpfs> {
+        Tmpfs::mount_on(TempDir::new(), noexec, size)
+    }
+
+    /// A tmpfs mounted on a new directory `path` (its parent must exist):
+    /// a second file system inside a test tree. Drop it before the tree's
+    /// own mount (declare it after), so that it is unmounted first.
+    pub fn mount_at(path: impl Into<PathBuf>, noexec: bool) -> io::Result<Tmpfs> {
+        Tmpfs::mount_on(TempDir::create(path), noexec, "64m")
+    }
+
+    fn mount_on(dir: TempDir, noexec: bool, size: &str) -> io::Result<Tmpfs> {
         let flags = if noexec {
             MountFlags::NOEXEC | MountFlags::NOSUID
         } else {
             MountFlags::NOSUID
         };
-        mount("tmpfs", dir.path(), "tmpfs", flags, c"mode=0755,size=64m")?;
+        let data = std::ffi::CString::new(format!("mode=0755,size={size}"))
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        mount("tmpfs", dir.path(), "tmpfs", flags, data.as_c_str())?;
         Ok(Tmpfs { dir, noexec })
     }
 
@@ -170,8 +216,16 @@ pub struct SpecialFiles {
 impl SpecialFiles {
     /// Creates them on a fresh exec tmpfs.
     pub fn new() -> SpecialFiles {
+        SpecialFiles::on(Tmpfs::exec())
+    }
+
+    /// Creates them on a fresh tmpfs mounted `noexec`.
+    pub fn noexec() -> SpecialFiles {
+        SpecialFiles::on(Tmpfs::noexec())
+    }
+
+    fn on(tmpfs: Tmpfs) -> SpecialFiles {
         use rustix::fs::{mkfifoat, mknodat, FileType, Mode, CWD};
-        let tmpfs = Tmpfs::exec();
         let p = |name: &str| tmpfs.path().join(name);
         fs::create_dir(p("dir")).expect("mkdir");
         fs::set_permissions(p("dir"), fs::Permissions::from_mode(0o755)).expect("chmod dir");
@@ -209,6 +263,11 @@ impl SpecialFiles {
     pub fn path(&self, name: &str) -> PathBuf {
         self.tmpfs.path().join(name)
     }
+
+    /// The tmpfs they live on.
+    pub fn tmpfs(&self) -> &Tmpfs {
+        &self.tmpfs
+    }
 }
 
 impl Default for SpecialFiles {
@@ -233,6 +292,62 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// The path of example `name` of workspace package `package`, up to date.
+///
+/// `cargo test` builds examples only when no test filter names a target
+/// (`cargo test --test inc` builds none, and would run a stale one), so this
+/// runs `cargo build -p PACKAGE --example NAME` in the test's own target
+/// directory and profile, once per test process: a no-op when the example
+/// is fresh. Cargo releases its build lock before it runs tests.
+pub fn workspace_example(package: &str, name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> → target/<profile>/examples/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in target/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("target/<profile>");
+    let example = profile_dir.join("examples").join(name);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if built.contains(&example) {
+        return example;
+    }
+    let profile = match profile_dir.file_name().and_then(OsStr::to_str) {
+        Some("debug") => "dev",
+        Some(other) => other,
+        None => panic!("{}: no profile directory", profile_dir.display()),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            profile,
+            "-p",
+            package,
+            "--example",
+            name,
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .status()
+        .expect("run cargo build --example");
+    assert!(
+        status.success(),
+        "cargo build -p {package} --example {name} failed"
+    );
+    assert!(example.exists(), "{} was not built", example.display());
+    built.push(example.clone());
+    example
 }
 
 /// Runs `f` on a new thread whose credentials are dropped to `uid`:`gid`
@@ -389,6 +504,34 @@ impl Default for Sandbox {
     fn default() -> Self {
         Sandbox::new()
     }
+}
+
+/// Installs, on the calling thread, a seccomp filter under which the three
+/// Landlock system calls fail with `errno`: as on a kernel built without
+/// Landlock (`ENOSYS`) or with Landlock off at boot (`EOPNOTSUPP`). Every
+/// other system call is untouched. Irreversible: call it on a thread that
+/// then only starts the command under test (children inherit the filter).
+pub fn deny_landlock(errno: i32) {
+    use seccompiler::{apply_filter, BpfProgram, SeccompAction, SeccompFilter};
+    let rules = [
+        libc::SYS_landlock_create_ruleset,
+        libc::SYS_landlock_add_rule,
+        libc::SYS_landlock_restrict_self,
+    ]
+    .into_iter()
+    .map(|nr| (nr, vec![]))
+    .collect();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(errno as u32),
+        std::env::consts::ARCH
+            .try_into()
+            .expect("a seccomp architecture"),
+    )
+    .expect("seccomp filter");
+    let program: BpfProgram = filter.try_into().expect("compile seccomp filter");
+    apply_filter(&program).expect("install seccomp filter");
 }
 
 /// Installs, on the calling thread, a seccomp filter under which

@@ -3,6 +3,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use crate::audit::{self, AuditRecord};
@@ -96,6 +97,22 @@ pub enum ScriptError {
     Denied(#[from] Denial),
 }
 
+/// Waits until a FIFO opened without blocking has had a writer: Linux
+/// reports neither data nor hang-up on a FIFO no writer has opened since
+/// the reader did, so `poll` returns exactly when a blocking `open` would
+/// have (or later, when the writer has written or gone).
+fn wait_for_a_writer(fifo: &std::fs::File) -> std::io::Result<()> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(fifo, PollFlags::IN)];
+    loop {
+        match poll(&mut fds, None) {
+            Ok(_) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+}
+
 impl Enforcement {
     /// The enforcement in force: this thread's securebits and the system
     /// policy file.
@@ -139,10 +156,24 @@ impl Enforcement {
 
     /// Opens a script, checks it, logs a denial, and refuses it when
     /// enforced. Use for the main script and every file loaded as code.
+    ///
+    /// A FIFO that may be interpreted (only ever without a policy: every
+    /// level refuses FIFOs) is waited on until a writer comes, as a plain
+    /// blocking `open` would, instead of reading an early end of file.
     pub fn open_script<P: AsRef<Path>>(&self, path: P) -> Result<Script, ScriptError> {
         let path = path.as_ref();
         let script = self.checker.open_script(path)?;
         self.decide(path.as_os_str(), script.verdict, self.scripts)?;
+        if script
+            .file
+            .metadata()
+            .is_ok_and(|m| m.file_type().is_fifo())
+        {
+            wait_for_a_writer(&script.file).map_err(|source| OpenError {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
         Ok(script)
     }
 
@@ -175,7 +206,12 @@ impl Enforcement {
         self.scripts != Action::Ignore || self.interactive != Action::Ignore
     }
 
-    fn decide(&self, path: &OsStr, verdict: Verdict, action: Action) -> Result<Verdict, Denial> {
+    pub(crate) fn decide(
+        &self,
+        path: &OsStr,
+        verdict: Verdict,
+        action: Action,
+    ) -> Result<Verdict, Denial> {
         let reason = match verdict.reason {
             Some(reason) if action != Action::Ignore => reason,
             _ => return Ok(verdict),

@@ -151,6 +151,29 @@ pub fn set_securebits(bits: u32) -> Result<(), Errno> {
     check_ret(ret as c_long)
 }
 
+/// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`: the
+/// running kernel's Landlock ABI version (Linux 5.13); `EOPNOTSUPP` when
+/// Landlock is built in but not enabled, `ENOSYS` when it is not built in.
+/// Only a query: it creates nothing.
+pub fn landlock_abi_version() -> Result<i32, Errno> {
+    const LANDLOCK_CREATE_RULESET_VERSION: c_long = 1;
+    // SAFETY: with the VERSION flag the kernel requires a NULL attribute
+    // pointer and size 0, reads no memory and returns a number.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    if ret < 0 {
+        Err(last_errno())
+    } else {
+        Ok(ret as i32)
+    }
+}
+
 /// The symbolic name of the error numbers the check can meet (`EACCES` …).
 pub fn errno_name(errno: i32) -> Option<&'static str> {
     Some(match errno {

@@ -4,8 +4,9 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::{Arc, Mutex};
 
 use mayexec::audit::{self, AuditRecord};
@@ -305,4 +306,55 @@ fn denials_reach_syslog_as_one_line_each() {
         "{}",
         lines[1]
     );
+}
+
+#[test]
+fn without_a_policy_a_fifo_script_waits_for_its_writer_as_a_plain_open_does() {
+    if !require_root("without_a_policy_a_fifo_script_waits_for_its_writer_as_a_plain_open_does") {
+        return;
+    }
+    let files = mayexec_testkit::SpecialFiles::new();
+    let fifo = files.path("fifo");
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut script = Enforcement::from_parts(SecureBits::empty(), None)
+                .open_script(&fifo)
+                .expect("no policy: a FIFO may be interpreted");
+            assert_eq!(
+                script.verdict.reason,
+                Some(Reason::NotRegularFile),
+                "checked all the same"
+            );
+            let mut text = String::new();
+            script.file.read_to_string(&mut text).unwrap();
+            text
+        })
+    };
+    // Let the reader get to its open first: it must wait there, not read
+    // an early end of file and go. The writer never blocks: a non-blocking
+    // open for writing fails (ENXIO) while no reader is there.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let writer = (0..100)
+        .find_map(|_| {
+            let open = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&fifo);
+            if open.is_err() {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            open.ok()
+        })
+        .expect("the reader is still there, waiting for a writer");
+    (&writer).write_all(b"echo hi\n").unwrap();
+    drop(writer);
+    assert_eq!(reader.join().unwrap(), "echo hi\n");
+
+    // Under any policy it is refused at once, writer or not.
+    let e = Enforcement::from_parts(RESTRICT, None);
+    match e.open_script(&fifo) {
+        Err(ScriptError::Denied(d)) => assert_eq!(d.verdict.reason, Some(Reason::NotRegularFile)),
+        other => panic!("{other:?}"),
+    }
 }

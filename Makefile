@@ -1,0 +1,79 @@
+# libmayexec, the C library: build and install.
+#
+#   make install PREFIX=DIR [PROFILE=release|debug] [DESTDIR=STAGING]
+#       DIR/lib/libmayexec.so.X.Y.Z (SONAME libmayexec.so.X) + .so.X, .so links,
+#       DIR/lib/libmayexec.a, DIR/include/mayexec.h, DIR/lib/pkgconfig/mayexec.pc
+#   make install-static PREFIX=DIR   the same without the shared library, so
+#       that `pkg-config --static --libs mayexec` links libmayexec.a
+#   make header                      regenerate include/mayexec.h (cbindgen)
+#
+# `install-files` / `install-static-files` install what is already built in
+# BUILD_DIR (default target/PROFILE) without running cargo: the tests use it.
+
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR    ?=
+PROFILE    ?= release
+CARGO      ?= cargo
+RUSTC      ?= rustc
+CARGO_TARGET_DIR ?= target
+BUILD_DIR  ?= $(CARGO_TARGET_DIR)/$(PROFILE)
+
+# cargo calls the debug profile "dev"; its output directory is "debug".
+CARGO_PROFILE := $(if $(filter debug,$(PROFILE)),dev,$(PROFILE))
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+CAPI    := crates/mayexec-capi
+INSTALL ?= install
+
+.PHONY: all build install install-static install-files install-static-files \
+        install-common header uninstall
+
+all: build
+
+build:
+	$(CARGO) build --profile $(CARGO_PROFILE) --target-dir $(CARGO_TARGET_DIR) -p mayexec-capi
+
+install: build
+	$(MAKE) install-files
+
+install-static: build
+	$(MAKE) install-static-files
+
+install-files: install-common
+	$(INSTALL) -m 0755 $(BUILD_DIR)/libmayexec_capi.so \
+		$(DESTDIR)$(LIBDIR)/libmayexec.so.$(VERSION)
+	ln -sfn libmayexec.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmayexec.so.$(MAJOR)
+	ln -sfn libmayexec.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libmayexec.so
+
+install-static-files: install-common
+
+# The archive, the header and mayexec.pc. Libs.private is what rustc says a
+# static Rust library needs (`--print native-static-libs`), asked of the
+# same rustc on an empty crate: std's needs are the library's.
+install-common:
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 0644 $(BUILD_DIR)/libmayexec_capi.a $(DESTDIR)$(LIBDIR)/libmayexec.a
+	$(INSTALL) -m 0644 include/mayexec.h $(DESTDIR)$(INCLUDEDIR)/mayexec.h
+	@tmp=$$(mktemp -d) && \
+	libs=$$(echo | $(RUSTC) --crate-type staticlib --crate-name native_libs_probe \
+		--print native-static-libs --out-dir "$$tmp" - 2>&1 | \
+		sed -n 's/^note: native-static-libs: //p') && \
+	rm -rf "$$tmp" && \
+	test -n "$$libs" || { echo "rustc printed no native-static-libs" >&2; exit 1; } && \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e "s|@LIBS_PRIVATE@|$$libs|" $(CAPI)/mayexec.pc.in \
+		> $(DESTDIR)$(PKGCONFIGDIR)/mayexec.pc && \
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/mayexec.pc
+
+header:
+	MAYEXEC_UPDATE_HEADER=1 $(CARGO) test -p mayexec-capi --test header
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libmayexec.so.$(VERSION) \
+	      $(DESTDIR)$(LIBDIR)/libmayexec.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libmayexec.so \
+	      $(DESTDIR)$(LIBDIR)/libmayexec.a $(DESTDIR)$(INCLUDEDIR)/mayexec.h \
+	      $(DESTDIR)$(PKGCONFIGDIR)/mayexec.pc

@@ -1,0 +1,9 @@
+//! Gives the shared library its SONAME: rustc sets none for a cdylib, and
+//! the installed file is `libmayexec.so.0.1.0`, found through
+//! `libmayexec.so.0` at run time.
+
+fn main() {
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("cargo sets the version");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmayexec.so.{major}");
+    println!("cargo:rerun-if-changed=build.rs");
+}

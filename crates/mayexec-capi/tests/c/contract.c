@@ -1,0 +1,312 @@
+/* The libmayexec errno and message contract, step by step.
+ *
+ *   contract STEP ARGS... [STEP ARGS...]...
+ *
+ * Steps (each checks its own expectations):
+ *   basics DIR BACKEND          no policy: layout, names, EINVAL, ETXTBSY, fds
+ *   enforcement RF DI AUDIT LEVEL
+ *                               mayexec_enforcement() gives these four values
+ *   open PATH ok|REASON         mayexec_open_script() allows, or denies for REASON
+ *   interactive -1|stdin ok|REASON
+ *                               mayexec_check_interactive() on -c or on fd 0
+ *   check PATH ok|REASON        mayexec_check_fd() on PATH opened read-only
+ *   broken-policy               everything fails closed with EACCES, naming
+ *                               /etc/mayexec.conf; plain faccessat2 still works */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <mayexec.h>
+
+#include "check.h"
+
+/* The contract's numbers and layout, checked by the compiler. */
+_Static_assert(MAYEXEC_AT_INTERPRETED == 0x400, "AT_INTERPRETED");
+_Static_assert(MAYEXEC_REASON_NONE == 0 && MAYEXEC_REASON_NOEXEC_MOUNT == 1 &&
+		       MAYEXEC_REASON_NOT_EXECUTABLE == 2 && MAYEXEC_REASON_NOT_REGULAR_FILE == 3 &&
+		       MAYEXEC_REASON_SPECIAL_FILESYSTEM == 4 && MAYEXEC_REASON_UNREADABLE == 5 &&
+		       MAYEXEC_REASON_WRITE_BUSY == 6 && MAYEXEC_REASON_KERNEL_POLICY == 7 &&
+		       MAYEXEC_REASON_KERNEL_ERROR == 8 && MAYEXEC_REASON_INTERACTIVE == 9,
+	       "reason numbers");
+_Static_assert(MAYEXEC_BACKEND_KERNEL == 1 && MAYEXEC_BACKEND_EMULATED == 2, "backend numbers");
+_Static_assert(offsetof(struct mayexec_verdict, allowed) == 0 &&
+		       offsetof(struct mayexec_verdict, reason) == sizeof(int) &&
+		       offsetof(struct mayexec_verdict, reason_name) >= 2 * sizeof(int) &&
+		       offsetof(struct mayexec_verdict, backend) ==
+			       offsetof(struct mayexec_verdict, reason_name) + sizeof(const char *) &&
+		       offsetof(struct mayexec_verdict, error) ==
+			       offsetof(struct mayexec_verdict, backend) + sizeof(int),
+	       "struct mayexec_verdict layout");
+_Static_assert(sizeof(struct mayexec_enforcement) == 4 * sizeof(int) &&
+		       offsetof(struct mayexec_enforcement, deny_interactive) == sizeof(int) &&
+		       offsetof(struct mayexec_enforcement, audit_only) == 2 * sizeof(int) &&
+		       offsetof(struct mayexec_enforcement, level) == 3 * sizeof(int),
+	       "struct mayexec_enforcement layout");
+
+static const char *const names[] = {
+	"", "noexec-mount", "not-executable", "not-regular-file", "special-filesystem",
+	"unreadable", "write-busy", "kernel-policy", "kernel-error", "interactive",
+};
+
+static char what[4096];
+
+#define WHAT(...) (snprintf(what, sizeof(what), __VA_ARGS__), what)
+
+static void write_file(const char *path, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	if (fd < 0 || write(fd, "+\n", 2) != 2 || fchmod(fd, mode) != 0)
+		check_true(WHAT("create %s", path), 0);
+	close(fd);
+}
+
+/* The verdict a denial left: reason REASON, errno of that reason. */
+static void check_last_verdict(const char *label, const char *reason)
+{
+	struct mayexec_verdict v;
+	int want_errno = strcmp(reason, "write-busy") == 0 ? ETXTBSY : EACCES;
+
+	memset(&v, 0xff, sizeof(v));
+	CHECK_RESULT(WHAT("%s: mayexec_last_verdict", label), mayexec_last_verdict(&v), 0);
+	check_true(WHAT("%s: verdict denies", label), v.allowed == 0);
+	check_str(WHAT("%s: verdict reason_name", label), v.reason_name, reason);
+	check_str(WHAT("%s: reason number names it", label), mayexec_reason_name(v.reason), reason);
+	check_true(WHAT("%s: verdict error %d", label, v.error), v.error == want_errno);
+}
+
+static void basics(const char *dir, const char *backend)
+{
+	enum mayexec_backend want_backend =
+		strcmp(backend, "kernel") == 0 ? MAYEXEC_BACKEND_KERNEL : MAYEXEC_BACKEND_EMULATED;
+	struct mayexec_enforcement e;
+	struct mayexec_verdict v;
+	char ok_path[4096], busy_path[4096], fifo_path[4096], missing[4096], message[8192];
+	int i, fd, busy_writer, pipe_fds[2];
+
+	for (i = 0; i <= 9; i++)
+		check_str(WHAT("mayexec_reason_name(%d)", i), mayexec_reason_name(i), names[i]);
+	check_true("mayexec_reason_name(10) is NULL", mayexec_reason_name(10) == NULL);
+	check_true("mayexec_reason_name(-1) is NULL", mayexec_reason_name(-1) == NULL);
+
+	check_str("no error yet", mayexec_last_error(), "");
+	CHECK_RESULT("no denial yet: mayexec_last_verdict", mayexec_last_verdict(&v), ENOENT);
+	CHECK_RESULT("mayexec_last_verdict(NULL)", mayexec_last_verdict(NULL), EINVAL);
+
+	CHECK_RESULT("mayexec_enforcement(NULL)", mayexec_enforcement(NULL), EINVAL);
+	check_str("its message", mayexec_last_error(), "mayexec_enforcement: out is NULL");
+	CHECK_RESULT("mayexec_enforcement", mayexec_enforcement(&e), 0);
+	check_true("no policy: nothing enforced, checked at level 3",
+		   e.restrict_file == 0 && e.deny_interactive == 0 && e.audit_only == 0 && e.level == 3);
+	check_str("success leaves the last message", mayexec_last_error(),
+		  "mayexec_enforcement: out is NULL");
+
+	/* mayexec_check_fd */
+	CHECK_RESULT("mayexec_check_fd(-1)", mayexec_check_fd(-1, &v), EINVAL);
+	check_true("... fills a denial with EINVAL", v.allowed == 0 && v.error == EINVAL &&
+							     v.reason == MAYEXEC_REASON_NONE);
+	CHECK_RESULT("mayexec_check_fd(closed fd)", mayexec_check_fd(1000, &v), EBADF);
+	check_true("... is a kernel-error denial",
+		   v.allowed == 0 && v.reason == MAYEXEC_REASON_KERNEL_ERROR && v.error == EBADF);
+
+	snprintf(ok_path, sizeof(ok_path), "%s/ok.sh", dir);
+	write_file(ok_path, 0755);
+	fd = open(ok_path, O_RDONLY | O_CLOEXEC);
+	CHECK_RESULT("mayexec_check_fd(executable file)", mayexec_check_fd(fd, &v), 0);
+	check_true("... allowed, no reason, no error",
+		   v.allowed == 1 && v.reason == MAYEXEC_REASON_NONE && v.error == 0);
+	check_str("... reason_name", v.reason_name, "");
+	check_true(WHAT("... backend %s", backend), v.backend == want_backend);
+	CHECK_RESULT("mayexec_check_fd(fd, NULL)", mayexec_check_fd(fd, NULL), 0);
+	close(fd);
+
+	if (pipe(pipe_fds) == 0) {
+		CHECK_RESULT("mayexec_check_fd(pipe)", mayexec_check_fd(pipe_fds[0], &v), EACCES);
+		check_str("... not-regular-file", v.reason_name, "not-regular-file");
+		CHECK_RESULT("mayexec_check_interactive(pipe), nothing enforced",
+			     mayexec_check_interactive(pipe_fds[0]), 0);
+		close(pipe_fds[0]);
+		close(pipe_fds[1]);
+	}
+
+	/* A file open for writing is write-busy for the kernel check. */
+	snprintf(busy_path, sizeof(busy_path), "%s/busy.sh", dir);
+	write_file(busy_path, 0755);
+	busy_writer = open(busy_path, O_WRONLY | O_CLOEXEC);
+	fd = open(busy_path, O_RDONLY | O_CLOEXEC);
+	if (want_backend == MAYEXEC_BACKEND_KERNEL) {
+		CHECK_RESULT("mayexec_check_fd(file open for writing)", mayexec_check_fd(fd, &v),
+			     ETXTBSY);
+		check_true("... write-busy, ETXTBSY",
+			   v.reason == MAYEXEC_REASON_WRITE_BUSY && v.error == ETXTBSY);
+		check_str("... reason_name", v.reason_name, "write-busy");
+	}
+	close(fd);
+	close(busy_writer);
+
+	/* mayexec_open_script */
+	CHECK_RESULT("mayexec_open_script(NULL)", mayexec_open_script(NULL, 0), EINVAL);
+	CHECK_RESULT("mayexec_open_script(O_RDWR)", mayexec_open_script(ok_path, O_RDWR), EINVAL);
+	CHECK_RESULT("mayexec_open_script(O_NONBLOCK)", mayexec_open_script(ok_path, O_NONBLOCK),
+		     EINVAL);
+	snprintf(missing, sizeof(missing), "%s/missing.sh", dir);
+	CHECK_RESULT("mayexec_open_script(missing)", mayexec_open_script(missing, 0), ENOENT);
+	snprintf(message, sizeof(message), "%s: No such file or directory", missing);
+	check_str("... its message", mayexec_last_error(), message);
+
+	fd = mayexec_open_script(ok_path, 0);
+	check_true("mayexec_open_script(flags 0) opens", fd >= 0);
+	if (fd >= 0) {
+		char buf[8] = "";
+
+		check_true("... not close-on-exec", (fcntl(fd, F_GETFD) & FD_CLOEXEC) == 0);
+		check_true("... read-only, blocking",
+			   (fcntl(fd, F_GETFL) & (O_ACCMODE | O_NONBLOCK)) == O_RDONLY);
+		check_true("... the script's text", read(fd, buf, sizeof(buf)) == 2 &&
+							     memcmp(buf, "+\n", 2) == 0);
+		close(fd);
+	}
+	fd = mayexec_open_script(ok_path, O_CLOEXEC);
+	check_true("mayexec_open_script(O_CLOEXEC) is close-on-exec",
+		   fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+	close(fd);
+
+	snprintf(fifo_path, sizeof(fifo_path), "%s/fifo", dir);
+	if (mkfifo(fifo_path, 0644) == 0) {
+		/* Without a writer, a blocking open would hang here. */
+		fd = mayexec_open_script(fifo_path, O_CLOEXEC);
+		check_true("mayexec_open_script(FIFO) does not block; nothing enforced", fd >= 0);
+		close(fd);
+	}
+
+	CHECK_RESULT("mayexec_check_interactive(-2)", mayexec_check_interactive(-2), EINVAL);
+	CHECK_RESULT("mayexec_check_interactive(-1), nothing enforced", mayexec_check_interactive(-1),
+		     0);
+	CHECK_RESULT("mayexec_faccessat2(NULL)", mayexec_faccessat2(AT_FDCWD, NULL, X_OK, 0), EINVAL);
+	check_true("mayexec_last_error is never NULL", mayexec_last_error() != NULL);
+	/* mayexec_check_fd denials leave their verdict too: the last was write-busy. */
+	check_last_verdict("last check_fd denial", want_backend == MAYEXEC_BACKEND_KERNEL ?
+								   "write-busy" :
+								   "not-regular-file");
+}
+
+static void enforcement(char **argv)
+{
+	struct mayexec_enforcement e;
+
+	CHECK_RESULT("mayexec_enforcement", mayexec_enforcement(&e), 0);
+	check_true(WHAT("enforcement {%d, %d, %d, %d}, want {%s, %s, %s, %s}", e.restrict_file,
+			e.deny_interactive, e.audit_only, e.level, argv[0], argv[1], argv[2], argv[3]),
+		   e.restrict_file == atoi(argv[0]) && e.deny_interactive == atoi(argv[1]) &&
+			   e.audit_only == atoi(argv[2]) && e.level == atoi(argv[3]));
+}
+
+static void open_script(const char *path, const char *want)
+{
+	int fd = mayexec_open_script(path, O_CLOEXEC);
+	int saved = errno;
+	char message[8192];
+
+	if (strcmp(want, "ok") == 0) {
+		check_true(WHAT("open %s: allowed (%s)", path, fd < 0 ? mayexec_last_error() : "fd"),
+			   fd >= 0);
+		close(fd);
+		return;
+	}
+	check_result(WHAT("open %s: denied", path), fd, saved,
+		     strcmp(want, "write-busy") == 0 ? ETXTBSY : EACCES);
+	snprintf(message, sizeof(message), "%s: script execution denied (%s)", path, want);
+	check_str(WHAT("open %s: message", path), mayexec_last_error(), message);
+	check_last_verdict(path, want);
+}
+
+static void interactive(const char *input, const char *want)
+{
+	int from_c = strcmp(input, "-1") == 0;
+	int ret = mayexec_check_interactive(from_c ? -1 : 0);
+	int saved = errno;
+	const char *label = from_c ? "-c" : "<stdin>";
+	char message[256];
+
+	if (strcmp(want, "ok") == 0) {
+		check_result(WHAT("interactive %s: allowed", label), ret, saved, 0);
+		return;
+	}
+	check_result(WHAT("interactive %s: denied", label), ret, saved, EACCES);
+	snprintf(message, sizeof(message), "%s: script execution denied (%s)", label, want);
+	check_str(WHAT("interactive %s: message", label), mayexec_last_error(), message);
+	check_last_verdict(label, want);
+}
+
+static void check(const char *path, const char *want)
+{
+	struct mayexec_verdict v;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int ok = strcmp(want, "ok") == 0;
+
+	CHECK_RESULT(WHAT("check %s", path), mayexec_check_fd(fd, &v),
+		     ok ? 0 : strcmp(want, "write-busy") == 0 ? ETXTBSY : EACCES);
+	check_str(WHAT("check %s: reason", path), v.reason_name, ok ? "" : want);
+	close(fd);
+}
+
+static void broken_policy(void)
+{
+	struct mayexec_enforcement e;
+	struct mayexec_verdict v;
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+
+	CHECK_RESULT("broken policy: mayexec_enforcement", mayexec_enforcement(&e), EACCES);
+	check_true(WHAT("... names the file: %s", mayexec_last_error()),
+		   strstr(mayexec_last_error(), "/etc/mayexec.conf") != NULL);
+	CHECK_RESULT("broken policy: mayexec_open_script", mayexec_open_script("/proc/self/exe", 0),
+		     EACCES);
+	check_true("... names the file", strstr(mayexec_last_error(), "/etc/mayexec.conf") != NULL);
+	CHECK_RESULT("broken policy: mayexec_check_interactive(-1)", mayexec_check_interactive(-1),
+		     EACCES);
+	CHECK_RESULT("broken policy: mayexec_check_fd", mayexec_check_fd(fd, &v), EACCES);
+	check_true("... fills a denial", v.allowed == 0 && v.error == EACCES);
+	CHECK_RESULT("broken policy: AT_INTERPRETED",
+		     mayexec_faccessat2(AT_FDCWD, "/proc/self/exe", X_OK, MAYEXEC_AT_INTERPRETED),
+		     EACCES);
+	CHECK_RESULT("broken policy: plain faccessat2 still works",
+		     mayexec_faccessat2(AT_FDCWD, "/", R_OK, 0), 0);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	while (i < argc) {
+		const char *step = argv[i];
+		int left = argc - i - 1;
+
+		if (strcmp(step, "basics") == 0 && left >= 2) {
+			basics(argv[i + 1], argv[i + 2]);
+			i += 3;
+		} else if (strcmp(step, "enforcement") == 0 && left >= 4) {
+			enforcement(&argv[i + 1]);
+			i += 5;
+		} else if (strcmp(step, "open") == 0 && left >= 2) {
+			open_script(argv[i + 1], argv[i + 2]);
+			i += 3;
+		} else if (strcmp(step, "interactive") == 0 && left >= 2) {
+			interactive(argv[i + 1], argv[i + 2]);
+			i += 3;
+		} else if (strcmp(step, "check") == 0 && left >= 2) {
+			check(argv[i + 1], argv[i + 2]);
+			i += 3;
+		} else if (strcmp(step, "broken-policy") == 0) {
+			broken_policy();
+			i += 1;
+		} else {
+			fprintf(stderr, "contract: bad step at \"%s\"\n", step);
+			return 2;
+		}
+	}
+	return check_summary();
+}

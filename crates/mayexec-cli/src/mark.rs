@@ -1,0 +1,284 @@
+//! `mayexec mark`: add execute bits to code files denied only for their
+//! mode, with a journal that `--undo` reverses exactly.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use mayexec::mark::{self, Journal, JournalEntry, JournalError, Undone};
+use mayexec::scan::Finding;
+
+use crate::scan::{existing_roots, report_problems, run_scan, WalkArgs};
+use crate::{output, Status};
+
+/// Add execute bits to the code files that fail the check only because of
+/// their mode, and record what changed so that --undo can put it back.
+///
+/// Scans PATH like `mayexec scan`. A code file denied with reason
+/// not-executable gets an execute bit wherever it has the matching read bit
+/// (0644 → 0755, 0640 → 0750): whoever may read it may then run it. The
+/// change is made on a descriptor opened without following symlinks, after
+/// checking it is still the inode scanned, and the file is checked again:
+/// if it is still denied (an LSM, a read permission problem) the old mode is
+/// put back and the file is reported. Files denied for anything else (a
+/// noexec mount, a special file) are reported, never changed; files owned by
+/// another user are refused unless mark runs as root.
+///
+/// Every change is written to the journal before it is made (atomically,
+/// fsync'd); the journal then lists exactly the changes made. --undo
+/// restores each old mode, skipping (and reporting) files replaced or whose
+/// mode changed since.
+///
+/// Exit status: 0 every denied code file was fixed (or none was denied) /
+/// every change undone; 1 some were left alone, refused or skipped; 2 usage
+/// error, a PATH that does not exist, or a journal that cannot be written or
+/// read.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+    mayexec mark --dry-run /usr/lib/python3.12\n  \
+    mayexec mark --journal /root/python-marks.journal /usr/lib/python3.12\n  \
+    mayexec mark --undo /root/python-marks.journal")]
+pub struct Args {
+    #[command(flatten)]
+    walk: WalkArgs,
+    /// Change nothing and write no journal; print what would change.
+    #[arg(long, short = 'n', conflicts_with = "undo")]
+    dry_run: bool,
+    /// Where to write the journal [default: ./mayexec-mark-UNIXTIME.journal].
+    #[arg(long, value_name = "FILE", conflicts_with = "undo")]
+    journal: Option<PathBuf>,
+    /// Replace an existing journal file instead of refusing.
+    #[arg(long, conflicts_with = "undo")]
+    replace_journal: bool,
+    /// Restore the modes recorded in this journal.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "level", "jobs", "cross_filesystems"])]
+    undo: Option<PathBuf>,
+    /// Trees or files to mark.
+    #[arg(required_unless_present = "undo", value_name = "PATH")]
+    paths: Vec<OsString>,
+}
+
+pub fn main(args: &Args) -> ExitCode {
+    match &args.undo {
+        Some(journal) => undo(journal),
+        None => mark(args),
+    }
+}
+
+fn mark(args: &Args) -> ExitCode {
+    let options = match args.walk.options() {
+        Ok(options) => options,
+        Err(e) => {
+            output::error(e);
+            return Status::Error.into();
+        }
+    };
+    let journal_path = args.journal.clone().unwrap_or_else(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        PathBuf::from(format!("mayexec-mark-{secs}.journal"))
+    });
+    if !args.dry_run && !args.replace_journal && journal_path.symlink_metadata().is_ok() {
+        output::error(format_args!(
+            "{}: journal exists; refusing to overwrite it (--replace-journal replaces it)",
+            journal_path.display()
+        ));
+        return Status::Error.into();
+    }
+    // The journal holds absolute paths, so that --undo works from anywhere.
+    let paths: Vec<OsString> = args
+        .paths
+        .iter()
+        .map(|p| std::path::absolute(p).map_or_else(|_| p.clone(), PathBuf::into_os_string))
+        .collect();
+    let (roots, all_exist) = existing_roots(&paths);
+    let report = run_scan(&roots, &options);
+    report_problems(&report);
+    let mut status = if all_exist { Status::Ok } else { Status::Error };
+    let mut plan = Vec::new();
+    // Output errors (a closed pipe) must not stop the changes halfway: they
+    // are ignored, and the journal is the record of what was done.
+    let mut out = io::stdout().lock();
+    let mut left_alone = 0u64;
+    let mut refused = 0u64;
+    // A file with several names in the trees is changed once.
+    let mut planned = std::collections::HashSet::new();
+    for finding in &report.findings {
+        let Finding::Code(file) = finding else {
+            continue;
+        };
+        if file.verdict.allowed {
+            continue;
+        }
+        let Some(fix) = file.fix else {
+            left_alone += 1;
+            let why = match file.verdict.reason {
+                Some(mayexec::Reason::NotExecutable) => "no read bit to match",
+                _ => "not a mode problem",
+            };
+            let _ = writeln!(
+                out,
+                "{}: left alone: {} ({why})",
+                file.path.display(),
+                file.verdict
+            );
+            continue;
+        };
+        if let Err(e) = mark::check_owner(file.uid) {
+            refused += 1;
+            output::error(format_args!("{}: refused: {e}", file.path.display()));
+            continue;
+        }
+        if !planned.insert((file.dev, file.ino)) {
+            continue;
+        }
+        plan.push(JournalEntry {
+            path: file.path.clone(),
+            dev: file.dev,
+            ino: file.ino,
+            old_mode: fix.old,
+            new_mode: fix.new,
+        });
+    }
+    if args.dry_run {
+        for e in &plan {
+            let _ = writeln!(
+                out,
+                "{}: would change {:04o} -> {:04o}",
+                e.path.display(),
+                e.old_mode,
+                e.new_mode
+            );
+        }
+        let _ = writeln!(
+            out,
+            "dry run: {} to mark, {left_alone} left alone, {refused} refused; nothing changed",
+            plan.len()
+        );
+        if left_alone + refused > 0 {
+            status = status.max(Status::Denied);
+        }
+        return status.into();
+    }
+    let mut applied = Vec::new();
+    let mut failed = 0u64;
+    if !plan.is_empty() {
+        // Write-ahead: the journal lists every change before any is made.
+        let ahead = Journal {
+            entries: plan.clone(),
+        };
+        if let Err(e) = ahead.write(&journal_path, args.replace_journal) {
+            output::error(journal_hint(e));
+            return Status::Error.into();
+        }
+        for entry in plan {
+            match mark::apply(&entry, &options.checker) {
+                Ok(_) => {
+                    let _ = writeln!(
+                        out,
+                        "{}: {:04o} -> {:04o}",
+                        entry.path.display(),
+                        entry.old_mode,
+                        entry.new_mode
+                    );
+                    applied.push(entry);
+                }
+                Err(e) => {
+                    failed += 1;
+                    output::error(format_args!("{}: not marked: {e}", entry.path.display()));
+                }
+            }
+        }
+        // Now exactly what was done; nothing done, no journal.
+        let done = Journal {
+            entries: applied.clone(),
+        };
+        if applied.is_empty() {
+            let _ = std::fs::remove_file(&journal_path);
+        } else if let Err(e) = done.write(&journal_path, true) {
+            output::error(format_args!(
+                "{e} (the journal written before the changes is still valid for --undo)"
+            ));
+            status = Status::Error;
+        }
+    }
+    let _ = write!(
+        out,
+        "marked {}, left alone {left_alone}, refused {refused}, failed {failed}",
+        applied.len()
+    );
+    if applied.is_empty() {
+        let _ = writeln!(out, "; no journal written");
+    } else {
+        let _ = writeln!(
+            out,
+            "; journal {} (undo: mayexec mark --undo {})",
+            journal_path.display(),
+            journal_path.display()
+        );
+    }
+    if left_alone + refused + failed > 0 {
+        status = status.max(Status::Denied);
+    }
+    status.into()
+}
+
+fn journal_hint(e: JournalError) -> String {
+    match e {
+        JournalError::Exists { .. } => {
+            format!("{e} (--replace-journal replaces it); nothing changed")
+        }
+        e => format!("cannot write the journal: {e}; nothing changed"),
+    }
+}
+
+fn undo(path: &Path) -> ExitCode {
+    let journal = match Journal::read(path) {
+        Ok(journal) => journal,
+        Err(e) => {
+            output::error(e);
+            return Status::Error.into();
+        }
+    };
+    let mut out = io::stdout().lock();
+    let (mut restored, mut already, mut skipped) = (0u64, 0u64, 0u64);
+    // Newest first, so that a file listed twice ends with its first old mode.
+    for entry in journal.entries.iter().rev() {
+        match mark::undo(entry) {
+            Ok(Undone::Restored) => {
+                restored += 1;
+                let _ = writeln!(
+                    out,
+                    "{}: {:04o} -> {:04o} (restored)",
+                    entry.path.display(),
+                    entry.new_mode,
+                    entry.old_mode
+                );
+            }
+            Ok(Undone::AlreadyRestored) => {
+                already += 1;
+                let _ = writeln!(
+                    out,
+                    "{}: already {:04o}",
+                    entry.path.display(),
+                    entry.old_mode
+                );
+            }
+            Err(e) => {
+                skipped += 1;
+                output::error(format_args!("{}: skipped: {e}", entry.path.display()));
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "restored {restored}, already restored {already}, skipped {skipped}"
+    );
+    if skipped > 0 {
+        Status::Denied.into()
+    } else {
+        Status::Ok.into()
+    }
+}

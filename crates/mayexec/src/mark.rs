@@ -1,0 +1,461 @@
+//! Fixing files denied only for their mode, and undoing the fix exactly.
+//!
+//! [`apply`] adds execute bits where the read bits are (see
+//! [`exec_where_readable`](crate::scan::exec_where_readable)) to one file,
+//! through a descriptor opened with `O_NOFOLLOW` whose device and inode are
+//! verified first, then checks the file again and puts the old mode back if
+//! the mode was not the whole problem. Every change goes into a
+//! [`Journal`] *before* it is made (write-ahead: a crash leaves a journal
+//! that lists at least every change made); [`undo`] restores the old mode
+//! only where the file is still the same inode with the mode `mark` set.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{
+    fchmod, fstat, fsync, linkat, openat, renameat, unlinkat, AtFlags, FileType, Mode, OFlags,
+    Stat, CWD,
+};
+use rustix::io::Errno;
+use rustix::process::geteuid;
+
+use crate::{Checker, Verdict};
+
+/// The first line of every journal.
+pub const JOURNAL_MAGIC: &str = "mayexec-mark-journal 1";
+
+/// One mode change: which file (path, device, inode), from what, to what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// The file's absolute path.
+    pub path: PathBuf,
+    /// `st_dev` when the change was planned.
+    pub dev: u64,
+    /// `st_ino` when the change was planned.
+    pub ino: u64,
+    /// The permission bits before.
+    pub old_mode: u32,
+    /// The permission bits `mark` sets.
+    pub new_mode: u32,
+}
+
+/// The record of a `mark` run: what `undo` puts back.
+///
+/// The format is text, one change a line, so that an administrator can read
+/// (and, carefully, edit) it:
+///
+/// ```text
+/// mayexec-mark-journal 1
+/// # old-mode new-mode device inode path (bytes below 0x21, '%' and 0x7f as %XX)
+/// 0644 0755 64768 1234567 /usr/lib/python3.12/os.py
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Journal {
+    /// The changes, in the order they were (to be) made.
+    pub entries: Vec<JournalEntry>,
+}
+
+/// A journal could not be read, parsed or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The journal file exists and replacing it was not asked for.
+    #[error("{}: journal exists; refusing to overwrite it", path.display())]
+    Exists {
+        /// The journal.
+        path: PathBuf,
+    },
+    /// Reading or writing failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The journal.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not a journal, or a line is malformed.
+    #[error("{}:{line}: not a mayexec mark journal line: {text}", path.display())]
+    Malformed {
+        /// The journal.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The line.
+        text: String,
+    },
+}
+
+fn escape(path: &Path, out: &mut Vec<u8>) {
+    for &b in path.as_os_str().as_bytes() {
+        if b <= b' ' || b == b'%' || b == 0x7f {
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+}
+
+fn unescape(text: &[u8]) -> Option<PathBuf> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'%' {
+            let hex = std::str::from_utf8(text.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    Some(PathBuf::from(OsStr::from_bytes(&out)))
+}
+
+impl Journal {
+    /// The journal's text.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = format!(
+            "{JOURNAL_MAGIC}\n# undo: mayexec mark --undo THIS-FILE\n\
+             # old-mode new-mode device inode path (bytes below 0x21, '%' and 0x7f as %XX)\n"
+        )
+        .into_bytes();
+        for e in &self.entries {
+            out.extend_from_slice(
+                format!("{:04o} {:04o} {} {} ", e.old_mode, e.new_mode, e.dev, e.ino).as_bytes(),
+            );
+            escape(&e.path, &mut out);
+            out.push(b'\n');
+        }
+        out
+    }
+
+    /// Parses a journal's text; `path` is for messages.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Journal, JournalError> {
+        let malformed = |line: usize, text: &[u8]| JournalError::Malformed {
+            path: path.to_owned(),
+            line,
+            text: String::from_utf8_lossy(text).into_owned(),
+        };
+        let mut lines = bytes.split(|&b| b == b'\n').enumerate();
+        match lines.next() {
+            Some((_, first)) if first == JOURNAL_MAGIC.as_bytes() => {}
+            Some((_, first)) => return Err(malformed(1, first)),
+            None => return Err(malformed(1, b"")),
+        }
+        let mut entries = Vec::new();
+        for (i, line) in lines {
+            if line.is_empty() || line.starts_with(b"#") {
+                continue;
+            }
+            let entry = (|| {
+                let mut fields = line.splitn(5, |&b| b == b' ');
+                let mut next = || std::str::from_utf8(fields.next()?).ok();
+                let old_mode = u32::from_str_radix(next()?, 8).ok()?;
+                let new_mode = u32::from_str_radix(next()?, 8).ok()?;
+                let dev = next()?.parse().ok()?;
+                let ino = next()?.parse().ok()?;
+                let path = unescape(fields.next()?)?;
+                (old_mode <= 0o7777 && new_mode <= 0o7777 && path.is_absolute()).then_some(
+                    JournalEntry {
+                        path,
+                        dev,
+                        ino,
+                        old_mode,
+                        new_mode,
+                    },
+                )
+            })();
+            entries.push(entry.ok_or_else(|| malformed(i + 1, line))?);
+        }
+        Ok(Journal { entries })
+    }
+
+    /// Reads and parses the journal at `path`.
+    pub fn read(path: &Path) -> Result<Journal, JournalError> {
+        let bytes = std::fs::read(path).map_err(|source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Journal::parse(&bytes, path)
+    }
+
+    /// Writes the journal to `path` atomically and durably: a temporary file
+    /// in the same directory, `fsync`, then `link` (which refuses an
+    /// existing file) or, with `replace`, `rename`; then `fsync` of the
+    /// directory. A reader never sees half a journal.
+    pub fn write(&self, path: &Path, replace: bool) -> Result<(), JournalError> {
+        let io_err = |source: io::Error| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let errno_err = |errno: Errno| io_err(errno.into());
+        let name = path
+            .file_name()
+            .ok_or_else(|| io_err(io::Error::from(io::ErrorKind::InvalidInput)))?;
+        let dir_path = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let dir = openat(
+            CWD,
+            dir_path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(errno_err)?;
+        let mut tmp_name = b".".to_vec();
+        tmp_name.extend_from_slice(name.as_bytes());
+        tmp_name.extend_from_slice(format!(".tmp-{}", std::process::id()).as_bytes());
+        let tmp_name = PathBuf::from(OsStr::from_bytes(&tmp_name));
+        let tmp = openat(
+            &dir,
+            &tmp_name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::from_raw_mode(0o600),
+        )
+        .map_err(errno_err)?;
+        let result = (|| {
+            let mut file = std::fs::File::from(tmp);
+            file.write_all(&self.to_bytes()).map_err(io_err)?;
+            fsync(&file).map_err(errno_err)?;
+            drop(file);
+            if replace {
+                renameat(&dir, &tmp_name, &dir, name).map_err(errno_err)
+            } else {
+                match linkat(&dir, &tmp_name, &dir, name, AtFlags::empty()) {
+                    Err(Errno::EXIST) => Err(JournalError::Exists {
+                        path: path.to_owned(),
+                    }),
+                    other => other.map_err(errno_err),
+                }
+            }
+        })();
+        let _ = unlinkat(&dir, &tmp_name, AtFlags::empty());
+        result?;
+        fsync(&dir).map_err(errno_err)
+    }
+}
+
+/// Why a file was not changed (by [`apply`]) or not restored (by [`undo`]).
+#[derive(Debug, thiserror::Error)]
+pub enum MarkError {
+    /// The file cannot be opened (gone, a symlink now, unreadable).
+    #[error("cannot open: {0}")]
+    Open(#[source] io::Error),
+    /// Another inode is at the path now.
+    #[error("replaced since: device {dev} inode {ino} is there now, not device {want_dev} inode {want_ino}")]
+    Replaced {
+        /// What is there.
+        dev: u64,
+        /// What is there.
+        ino: u64,
+        /// What the journal or plan recorded.
+        want_dev: u64,
+        /// What the journal or plan recorded.
+        want_ino: u64,
+    },
+    /// Its mode is not what the plan or journal expects.
+    #[error("mode changed since: {now:04o}, expected {expected:04o}")]
+    ModeChanged {
+        /// The mode now.
+        now: u32,
+        /// The mode expected.
+        expected: u32,
+    },
+    /// Not a regular file (any more).
+    #[error("not a regular file")]
+    NotRegular,
+    /// Owned by someone else, and the caller is not root.
+    #[error("owned by uid {owner}, not by you (uid {caller}): run as root or as its owner")]
+    NotOwner {
+        /// The file's owner.
+        owner: u32,
+        /// The caller's effective uid.
+        caller: u32,
+    },
+    /// `fchmod` failed.
+    #[error("fchmod: {0}")]
+    Chmod(#[source] io::Error),
+    /// The new mode did not make the file pass: the mode was not the
+    /// (whole) problem. The old mode was put back.
+    #[error(
+        "still {verdict} with mode {tried:04o}: not a mode problem (mode {restored:04o} restored)"
+    )]
+    StillDenied {
+        /// The verdict with the new mode.
+        verdict: Verdict,
+        /// The mode tried.
+        tried: u32,
+        /// The mode put back.
+        restored: u32,
+    },
+}
+
+/// Opens `path` for a mode change: never through a symlink at its end, and
+/// only if it is still the recorded inode, a regular file, and the caller's
+/// (or the caller is root).
+fn open_verified(entry: &JournalEntry) -> Result<(OwnedFd, Stat), MarkError> {
+    let fd = openat(
+        CWD,
+        &entry.path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .map_err(|e| MarkError::Open(e.into()))?;
+    let st = fstat(&fd).map_err(|e| MarkError::Open(e.into()))?;
+    if st.st_dev != entry.dev || st.st_ino != entry.ino {
+        return Err(MarkError::Replaced {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            want_dev: entry.dev,
+            want_ino: entry.ino,
+        });
+    }
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(MarkError::NotRegular);
+    }
+    check_owner(st.st_uid)?;
+    Ok((fd, st))
+}
+
+/// Refuses files owned by another user (`owner`) unless the caller is root.
+pub fn check_owner(owner: u32) -> Result<(), MarkError> {
+    let caller = geteuid().as_raw();
+    if caller != 0 && owner != caller {
+        return Err(MarkError::NotOwner { owner, caller });
+    }
+    Ok(())
+}
+
+fn chmod(fd: impl AsFd, mode: u32) -> Result<(), MarkError> {
+    fchmod(fd, Mode::from_raw_mode(mode)).map_err(|e| MarkError::Chmod(e.into()))
+}
+
+/// Makes one planned change: verifies the file is still the planned inode
+/// with the planned old mode, sets the new mode on that descriptor, and
+/// checks the file again with `checker`. If it is still denied, the old mode
+/// is put back and [`MarkError::StillDenied`] says why.
+pub fn apply(entry: &JournalEntry, checker: &Checker) -> Result<Verdict, MarkError> {
+    let (fd, st) = open_verified(entry)?;
+    let now = st.st_mode & 0o7777;
+    if now != entry.old_mode {
+        return Err(MarkError::ModeChanged {
+            now,
+            expected: entry.old_mode,
+        });
+    }
+    chmod(&fd, entry.new_mode)?;
+    let verdict = checker.check(&fd);
+    if verdict.allowed {
+        return Ok(verdict);
+    }
+    chmod(&fd, entry.old_mode)?;
+    Err(MarkError::StillDenied {
+        verdict,
+        tried: entry.new_mode,
+        restored: entry.old_mode,
+    })
+}
+
+/// What [`undo`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Undone {
+    /// The old mode is back.
+    Restored,
+    /// The file already had its old mode (an earlier undo, or a change that
+    /// was planned but never made).
+    AlreadyRestored,
+}
+
+impl fmt::Display for Undone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Undone::Restored => "restored",
+            Undone::AlreadyRestored => "already restored",
+        })
+    }
+}
+
+/// Undoes one change: only if the file is still the recorded inode and has
+/// exactly the mode `mark` set; anything else was changed since, and is
+/// left alone.
+pub fn undo(entry: &JournalEntry) -> Result<Undone, MarkError> {
+    let (fd, st) = open_verified(entry)?;
+    let now = st.st_mode & 0o7777;
+    if now == entry.old_mode {
+        return Ok(Undone::AlreadyRestored);
+    }
+    if now != entry.new_mode {
+        return Err(MarkError::ModeChanged {
+            now,
+            expected: entry.new_mode,
+        });
+    }
+    chmod(&fd, entry.old_mode)?;
+    Ok(Undone::Restored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_text_round_trips_any_path() {
+        let journal = Journal {
+            entries: vec![
+                JournalEntry {
+                    path: "/usr/lib/python3/os.py".into(),
+                    dev: 64768,
+                    ino: 1234567,
+                    old_mode: 0o644,
+                    new_mode: 0o755,
+                },
+                JournalEntry {
+                    path: PathBuf::from(OsStr::from_bytes(b"/tmp/a b\n%c\xff\x7f")),
+                    dev: 1,
+                    ino: 2,
+                    old_mode: 0o4600,
+                    new_mode: 0o4700,
+                },
+            ],
+        };
+        let text = journal.to_bytes();
+        assert!(text.starts_with(b"mayexec-mark-journal 1\n"));
+        assert!(text
+            .windows(b"0644 0755 64768 1234567 /usr/lib/python3/os.py\n".len())
+            .any(|w| w == b"0644 0755 64768 1234567 /usr/lib/python3/os.py\n"));
+        assert_eq!(text.iter().filter(|&&b| b == b'\n').count(), 5);
+        assert_eq!(Journal::parse(&text, Path::new("j")).unwrap(), journal);
+    }
+
+    #[test]
+    fn malformed_journals_name_the_line() {
+        let err = Journal::parse(b"something else\n", Path::new("j")).unwrap_err();
+        assert!(
+            matches!(err, JournalError::Malformed { line: 1, .. }),
+            "{err}"
+        );
+        let err = Journal::parse(
+            b"mayexec-mark-journal 1\n# c\n0644 0755 1 2 /ok\n0644 0755 x 2 /bad\n",
+            Path::new("j"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, JournalError::Malformed { line: 4, .. }),
+            "{err}"
+        );
+        let err = Journal::parse(
+            b"mayexec-mark-journal 1\n0644 0755 1 2 relative\n",
+            Path::new("j"),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, JournalError::Malformed { line: 2, .. }),
+            "{err}"
+        );
+    }
+}

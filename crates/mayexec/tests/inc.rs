@@ -1,0 +1,378 @@
+//! `examples/inc`: every row of the kernel's upstream test table for its
+//! sample interpreter (`tools/testing/selftests/exec/check-exec-tests.sh`),
+//! on exec and noexec tmpfs mounts, under `mayexec run -f/-i/-fi`; the
+//! system policy on top; and the language itself.
+//!
+//! One adaptation: the upstream table runs direct executions through its
+//! `set-exec` tool, which exits 1 when `execve` fails, and through bash
+//! (126). Here a refused direct execution is `mayexec run`'s 126, or the
+//! spawn failing with `EACCES` when no runner is in between.
+
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use mayexec_testkit::{require_root, workspace_bin, workspace_example, Sandbox, Tmpfs};
+
+const SCRIPT_BODY: &str = "+\n";
+
+fn inc() -> PathBuf {
+    workspace_example("mayexec", "inc")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bits {
+    None,
+    F,
+    I,
+    Fi,
+}
+
+impl Bits {
+    const ALL: [Bits; 4] = [Bits::None, Bits::F, Bits::I, Bits::Fi];
+
+    fn restrict_file(self) -> bool {
+        matches!(self, Bits::F | Bits::Fi)
+    }
+
+    fn deny_interactive(self) -> bool {
+        matches!(self, Bits::I | Bits::Fi)
+    }
+
+    /// `PROG ARGS…`, under `mayexec run` with these bits.
+    fn command(self, program: &Path) -> Command {
+        let flag = match self {
+            Bits::None => return Command::new(program),
+            Bits::F => "-f",
+            Bits::I => "-i",
+            Bits::Fi => "-fi",
+        };
+        let mut cmd = Command::new(workspace_bin("mayexec"));
+        cmd.args(["run", flag, "--"]).arg(program);
+        cmd
+    }
+}
+
+fn run(mut cmd: Command, stdin: Option<&[u8]>, stdin_file: Option<&Path>) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    match (stdin, stdin_file) {
+        (_, Some(file)) => {
+            cmd.stdin(std::fs::File::open(file).expect("open stdin file"));
+        }
+        (Some(_), None) => {
+            cmd.stdin(Stdio::piped());
+        }
+        (None, None) => {
+            cmd.stdin(Stdio::null());
+        }
+    }
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        // inc may refuse the pipe before reading it: EPIPE is fine.
+        let _ = pipe.write_all(bytes);
+    }
+    child.wait_with_output().expect("wait")
+}
+
+/// Exit status 0 with output "1", or exit status 1 (the sample's).
+fn assert_outcome(row: &str, output: &Output, allowed: bool) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if allowed {
+        assert_eq!(output.status.code(), Some(0), "{row}: {stderr}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "1\n", "{row}");
+    } else {
+        assert_eq!(output.status.code(), Some(1), "{row}: {stderr}");
+        assert!(output.stdout.is_empty(), "{row}: nothing interpreted");
+        assert!(
+            stderr.contains("script execution denied"),
+            "{row}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn upstream_table_on_exec_and_noexec_mounts() {
+    if !require_root("upstream_table_on_exec_and_noexec_mounts") {
+        return;
+    }
+    let inc = inc();
+    let shebang = format!("#!{}\n{SCRIPT_BODY}", inc.display());
+    let exec = Tmpfs::exec();
+    let noexec = Tmpfs::noexec();
+    let mut rows = 0;
+    for mount in [&exec, &noexec] {
+        for mode in [0o755, 0o644] {
+            let script = mount.write(format!("script-{mode:o}.inc"), &shebang, mode);
+            let executable = !mount.is_noexec() && mode == 0o755;
+            for bits in Bits::ALL {
+                let what = format!("{} {mode:o} {bits:?}", mount.path().display());
+
+                // exec_direct: the kernel decides, through the shebang.
+                let mut direct = bits.command(&script);
+                direct.stdout(Stdio::piped()).stderr(Stdio::piped());
+                match (direct.output(), executable, bits) {
+                    (Ok(out), true, _) => assert_outcome(&format!("direct {what}"), &out, true),
+                    (Ok(out), false, Bits::None) => panic!("direct {what}: ran: {out:?}"),
+                    (Ok(out), false, _) => {
+                        assert_eq!(out.status.code(), Some(126), "direct {what}: {out:?}")
+                    }
+                    (Err(e), false, Bits::None) => {
+                        assert_eq!(e.kind(), ErrorKind::PermissionDenied, "direct {what}")
+                    }
+                    (Err(e), _, _) => panic!("direct {what}: {e}"),
+                }
+
+                // exec_indirect: `inc SCRIPT` enforces under restrict-file.
+                let mut indirect = bits.command(&inc);
+                indirect.arg(&script);
+                let allowed = executable || !bits.restrict_file();
+                assert_outcome(
+                    &format!("indirect {what}"),
+                    &run(indirect, None, None),
+                    allowed,
+                );
+
+                // exec_stdin_reg: `inc -i < SCRIPT` enforces under deny-interactive.
+                let mut stdin_reg = bits.command(&inc);
+                stdin_reg.arg("-i");
+                let allowed = executable || !bits.deny_interactive();
+                assert_outcome(
+                    &format!("stdin_reg {what}"),
+                    &run(stdin_reg, None, Some(&script)),
+                    allowed,
+                );
+                rows += 3;
+            }
+        }
+    }
+    // exec_interactive: a pipe on stdin, and -c, refused under deny-interactive.
+    for bits in Bits::ALL {
+        let mut pipe = bits.command(&inc);
+        pipe.arg("-i");
+        let out = run(pipe, Some(shebang.as_bytes()), None);
+        assert_outcome(
+            &format!("stdin_pipe {bits:?}"),
+            &out,
+            !bits.deny_interactive(),
+        );
+        let mut argument = bits.command(&inc);
+        argument.arg("-c").arg(&shebang);
+        let out = run(argument, None, None);
+        assert_outcome(
+            &format!("argument {bits:?}"),
+            &out,
+            !bits.deny_interactive(),
+        );
+        rows += 2;
+    }
+    assert_eq!(rows, 56);
+}
+
+#[test]
+fn denial_messages_name_the_input_and_the_reason() {
+    if !require_root("denial_messages_name_the_input_and_the_reason") {
+        return;
+    }
+    let inc = inc();
+    let noexec = Tmpfs::noexec();
+    let script = noexec.write("x.inc", SCRIPT_BODY, 0o755);
+    let mut cmd = Bits::F.command(&inc);
+    cmd.arg(&script);
+    let out = run(cmd, None, None);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "inc: {}: script execution denied (noexec-mount)\n",
+            script.display()
+        )
+    );
+    let mut cmd = Bits::I.command(&inc);
+    cmd.args(["-c", "+"]);
+    let out = run(cmd, None, None);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "inc: -c: script execution denied (interactive)\n"
+    );
+}
+
+/// The system policy adds to the securebits: `inc` obeys the stricter.
+#[test]
+fn system_policy_levels_and_modes() {
+    if !require_root("system_policy_levels_and_modes") {
+        return;
+    }
+    let inc = inc();
+    let exec = Tmpfs::exec();
+    let noexec = Tmpfs::noexec();
+    let on_noexec = noexec.write("s.inc", SCRIPT_BODY, 0o755);
+    let not_executable = exec.write("s.inc", SCRIPT_BODY, 0o644);
+    let cases = [
+        // (policy, script, allowed, reason)
+        ("interpreted_access = 1", &on_noexec, false, "noexec-mount"),
+        ("interpreted_access = 1", &not_executable, true, ""),
+        ("interpreted_access = 2", &on_noexec, true, ""),
+        (
+            "interpreted_access = 2",
+            &not_executable,
+            false,
+            "not-executable",
+        ),
+        ("interpreted_access = 3", &on_noexec, false, "noexec-mount"),
+        (
+            "interpreted_access = 3",
+            &not_executable,
+            false,
+            "not-executable",
+        ),
+        ("interpreted_access = 0", &on_noexec, true, ""),
+        (
+            "interpreted_access = 3\nmode = \"audit\"",
+            &on_noexec,
+            true,
+            "",
+        ),
+    ];
+    for (policy, script, allowed, reason) in cases {
+        let sandbox = Sandbox::new().policy(policy).capture_syslog();
+        let mut cmd = sandbox.command(&inc);
+        cmd.arg(script);
+        let out = run(cmd, None, None);
+        let row = format!("{policy:?} {}", script.display());
+        assert_outcome(&row, &out, allowed);
+        let lines = sandbox.syslog_lines();
+        if !allowed {
+            assert!(
+                String::from_utf8_lossy(&out.stderr).contains(&format!("({reason})")),
+                "{row}: {out:?}"
+            );
+            assert!(
+                lines.iter().any(|l| l.contains("action=denied")),
+                "{row}: {lines:?}"
+            );
+        } else if policy.contains("audit") {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.contains("reason=noexec-mount") && l.contains("action=audit")),
+                "{row}: the audit-mode denial is logged: {lines:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn policy_deny_interactive_refuses_c_and_pipes_but_not_checked_files() {
+    if !require_root("policy_deny_interactive_refuses_c_and_pipes_but_not_checked_files") {
+        return;
+    }
+    let inc = inc();
+    let exec = Tmpfs::exec();
+    let script = exec.write("s.inc", SCRIPT_BODY, 0o755);
+    let sandbox = Sandbox::new().policy("deny_interactive = true");
+    let mut c = sandbox.command(&inc);
+    c.args(["-c", "+"]);
+    assert_outcome("policy -c", &run(c, None, None), false);
+    let mut pipe = sandbox.command(&inc);
+    pipe.arg("-i");
+    assert_outcome("policy pipe", &run(pipe, Some(b"+\n"), None), false);
+    let mut file = sandbox.command(&inc);
+    file.arg("-i");
+    assert_outcome("policy stdin file", &run(file, None, Some(&script)), true);
+}
+
+#[test]
+fn a_malformed_policy_refuses_everything_naming_the_file() {
+    if !require_root("a_malformed_policy_refuses_everything_naming_the_file") {
+        return;
+    }
+    let inc = inc();
+    let sandbox = Sandbox::new().policy("interpreted_access = \"lots\"");
+    let mut cmd = sandbox.command(&inc);
+    cmd.args(["-c", "+"]);
+    let out = run(cmd, None, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("inc: /etc/mayexec.conf: invalid policy file"),
+        "{stderr}"
+    );
+}
+
+fn inc_c(program: &str, stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(inc());
+    cmd.arg("-c").arg(program);
+    run(cmd, Some(stdin), None)
+}
+
+#[test]
+fn plus_counts_from_zero_and_prints_each_value() {
+    let out = inc_c("+\n+\n+", b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n2\n3\n");
+}
+
+#[test]
+fn question_mark_reads_the_counter_from_stdin() {
+    let out = inc_c("?\n+", b"41\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n");
+}
+
+#[test]
+fn question_mark_without_a_number_warns_and_keeps_the_counter() {
+    let out = inc_c("+\n?\n+", b"forty\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n2\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
+
+#[test]
+fn comments_shebangs_and_empty_lines_are_ignored() {
+    let out = inc_c("#!/usr/bin/env inc\n# a comment\n\n+\n", b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+}
+
+#[test]
+fn anything_else_is_an_error_after_the_lines_before_it_ran() {
+    for program in ["+\nx\n+", "+\n++", "+\n +", "+\n-"] {
+        let out = inc_c(program, b"");
+        assert_eq!(out.status.code(), Some(1), "{program:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n", "{program:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("line 2: unknown command"),
+            "{program:?}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn command_line_is_the_samples() {
+    let inc = inc();
+    let status = |args: &[&str]| {
+        Command::new(&inc)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run inc")
+            .code()
+    };
+    // Usage errors: no argument, two inputs, unknown options, -c without CMD.
+    for args in [
+        &[][..],
+        &["-i", "-c", "+"],
+        &["a", "b"],
+        &["-x"],
+        &["-c"],
+        &["-i", "x"],
+    ] {
+        assert_eq!(status(args), Some(1), "{args:?}");
+    }
+    assert_eq!(status(&["-c+"]), Some(0), "-cCMD, as getopt allows");
+    assert_eq!(status(&["-i"]), Some(0), "an empty program on stdin");
+    assert_eq!(status(&["/nonexistent/script.inc"]), Some(1));
+}

@@ -1,0 +1,315 @@
+//! Test support for the enlightened dash: where the shell is, the ways a
+//! shell is given code, and what came out.
+//!
+//! The shell is built by `integrations/dash/build.sh` (Debian's dash with
+//! `mayexec.patch`, libmayexec linked statically) and installed at
+//! `target/dash-mayexec/bin/dash`; `MAYEXEC_DASH=PATH` points the tests at
+//! another build. The tests compare it with the stock shell, [`STOCK_DASH`].
+//!
+//! ```no_run
+//! use mayexec_dash::{require_dash, Invocation, Outcome};
+//! use std::process::Command;
+//!
+//! let Some(dash) = require_dash("example") else { return };
+//! let script = std::path::Path::new("/srv/x.sh");
+//! let out: Outcome = Invocation::Script.run(&dash, script, &|program| Command::new(program));
+//! println!("{out}");
+//! ```
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs::File;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+pub use mayexec_testkit::in_ci;
+
+/// The stock shell the enlightened one must behave like.
+pub const STOCK_DASH: &str = "/bin/dash";
+
+/// The repository's root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("integrations/dash lives two levels below the root")
+        .to_owned()
+}
+
+/// Where `build.sh` installs the enlightened dash.
+pub fn default_dash_path() -> PathBuf {
+    workspace_root().join("target/dash-mayexec/bin/dash")
+}
+
+/// The enlightened dash, if it is built. Prints why not and returns `None`
+/// where it is not. Under `CI=true` a missing shell at the default path is
+/// built with `integrations/dash/build.sh` (once), and a shell that still
+/// is not there fails the test instead of skipping it.
+pub fn require_dash(test: &str) -> Option<PathBuf> {
+    let chosen = std::env::var_os("MAYEXEC_DASH").map(PathBuf::from);
+    let path = chosen.clone().unwrap_or_else(default_dash_path);
+    if path.is_file() {
+        return Some(path);
+    }
+    if in_ci() && chosen.is_none() {
+        build_once();
+        if path.is_file() {
+            return Some(path);
+        }
+    }
+    let why = format!(
+        "{test}: skipped: the enlightened dash is not built at {}; \
+         run `integrations/dash/build.sh` (as root: it installs build tools and \
+         fetches Debian's dash source), or set MAYEXEC_DASH",
+        path.display()
+    );
+    assert!(
+        !in_ci(),
+        "{why}; under CI=true a missing shell is a failure"
+    );
+    eprintln!("{why}");
+    None
+}
+
+/// For a test that mounts and changes credentials: root
+/// ([`mayexec_testkit::require_root`]) and the enlightened dash
+/// ([`require_dash`]), or `None` after saying why (a failure under `CI=true`).
+pub fn require_root_and_dash(test: &str) -> Option<PathBuf> {
+    if !mayexec_testkit::require_root(test) {
+        return None;
+    }
+    require_dash(test)
+}
+
+/// Runs `integrations/dash/build.sh` once per test process; its messages go
+/// to the test's stderr.
+fn build_once() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let script = workspace_root().join("integrations/dash/build.sh");
+        eprintln!(
+            "CI=true and no enlightened dash: running {}",
+            script.display()
+        );
+        match Command::new(&script).stdin(Stdio::null()).status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!("{} failed: {status}", script.display()),
+            Err(e) => eprintln!("cannot run {}: {e}", script.display()),
+        }
+    });
+}
+
+/// How a shell exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this status.
+    Code(i32),
+    /// A signal killed it.
+    Signal(i32),
+    /// It never started: `execve` failed with this errno.
+    NotStarted(i32),
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// How it ended.
+    pub exit: Exit,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The outcome of a finished process.
+    pub fn from_output(output: Output) -> Outcome {
+        let exit = match (output.status.code(), output.status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(signal)) => Exit::Signal(signal),
+            (None, None) => unreachable!("a process ends with a status or a signal"),
+        };
+        Outcome {
+            exit,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The outcome of `cmd`, run to completion with stdin from `/dev/null`
+    /// unless the caller set it. A program that cannot be executed is
+    /// [`Exit::NotStarted`].
+    pub fn of(cmd: &mut Command) -> Outcome {
+        match cmd.output() {
+            Ok(output) => Outcome::from_output(output),
+            Err(e) => Outcome {
+                exit: Exit::NotStarted(e.raw_os_error().unwrap_or(-1)),
+                stdout: String::new(),
+                stderr: e.to_string(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?}, stdout {:?}, stderr {:?}",
+            self.exit, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The ways a shell script reaches the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invocation {
+    /// `./script`: the kernel runs the `#!` line's shell with the script.
+    Direct,
+    /// `dash script`.
+    Script,
+    /// `dash < script`.
+    Stdin,
+    /// `cat script | dash`.
+    Pipe,
+    /// `dash -c "$(cat script)"`: the same code on the command line.
+    DashC,
+}
+
+impl Invocation {
+    /// Every invocation, in the order of the behaviour table.
+    pub const ALL: [Invocation; 5] = [
+        Invocation::Direct,
+        Invocation::Script,
+        Invocation::Stdin,
+        Invocation::Pipe,
+        Invocation::DashC,
+    ];
+
+    /// How the table writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Invocation::Direct => "./script",
+            Invocation::Script => "dash script",
+            Invocation::Stdin => "dash < script",
+            Invocation::Pipe => "cat script | dash",
+            Invocation::DashC => "dash -c",
+        }
+    }
+
+    /// Runs `script` this way with `shell`. `launch` makes the command
+    /// for a program (plain, under `mayexec run`, in a sandbox …); the
+    /// invocation adds the arguments and standard input.
+    pub fn run(self, shell: &Path, script: &Path, launch: &dyn Fn(&OsStr) -> Command) -> Outcome {
+        let mut cmd = match self {
+            Invocation::Direct => launch(script.as_os_str()),
+            Invocation::Script => {
+                let mut cmd = launch(shell.as_os_str());
+                cmd.arg(script);
+                cmd
+            }
+            Invocation::Stdin => {
+                let mut cmd = launch(shell.as_os_str());
+                cmd.stdin(File::open(script).expect("open the script"));
+                cmd
+            }
+            Invocation::Pipe => {
+                let mut cat = Command::new("cat")
+                    .arg(script)
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .expect("start cat");
+                let mut cmd = launch(shell.as_os_str());
+                cmd.stdin(cat.stdout.take().expect("cat's stdout"));
+                let outcome = Outcome::of(&mut cmd);
+                // Whatever the shell did, cat ends (at worst on SIGPIPE).
+                let _ = cat.wait();
+                return outcome;
+            }
+            Invocation::DashC => {
+                let code = std::fs::read_to_string(script).expect("read the script");
+                let mut cmd = launch(shell.as_os_str());
+                cmd.arg("-c").arg(code);
+                cmd
+            }
+        };
+        Outcome::of(&mut cmd)
+    }
+}
+
+impl fmt::Display for Invocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The exec securebits `mayexec run` sets for a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bits {
+    /// No `mayexec run`: no policy.
+    None,
+    /// `mayexec run -f`: restrict-file.
+    RestrictFile,
+    /// `mayexec run -i`: deny-interactive.
+    DenyInteractive,
+    /// `mayexec run -fi`: both.
+    Both,
+}
+
+impl Bits {
+    /// Every column of the behaviour table.
+    pub const ALL: [Bits; 4] = [
+        Bits::None,
+        Bits::RestrictFile,
+        Bits::DenyInteractive,
+        Bits::Both,
+    ];
+
+    /// The `mayexec run` flag, if any.
+    pub const fn flag(self) -> Option<&'static str> {
+        match self {
+            Bits::None => None,
+            Bits::RestrictFile => Some("-f"),
+            Bits::DenyInteractive => Some("-i"),
+            Bits::Both => Some("-fi"),
+        }
+    }
+
+    /// A command that runs `program` under these bits with `mayexec`, the
+    /// path of the `mayexec` command; `make` makes the outer command (plain
+    /// `Command::new`, or a sandbox's).
+    pub fn command(
+        self,
+        mayexec: &Path,
+        program: &OsStr,
+        make: &dyn Fn(&OsStr) -> Command,
+    ) -> Command {
+        match self.flag() {
+            None => make(program),
+            Some(flag) => {
+                let mut cmd = make(mayexec.as_os_str());
+                cmd.args(["run", flag, "--"]).arg(program);
+                cmd
+            }
+        }
+    }
+}
+
+impl fmt::Display for Bits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.flag() {
+            None => f.write_str("no policy"),
+            Some(flag) => write!(f, "mayexec run {flag}"),
+        }
+    }
+}
+
+/// The message the enlightened dash prints when it refuses `label`.
+pub fn denial(label: impl AsRef<OsStr>, reason: &str) -> String {
+    format!(
+        "dash: {}: script execution denied ({reason})\n",
+        Path::new(label.as_ref()).display()
+    )
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what mayexec's build and tests need from Debian, when missing.
+# Idempotent; needs root (the tests need root anyway: they mount tmpfs).
+set -euo pipefail
+
+packages=(
+    acl          # setfacl: POSIX ACL cases of the conformance suite
+    util-linux   # unshare, setpriv, setsid: private mount namespaces, dropped privileges
+    pkg-config   # the C ABI's tests build against the installed .pc
+    gcc          # … and compile C programs
+    libc6-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of mayexec: the library's conformance suite (RFC and
+# upstream matrices on real tmpfs mounts, both backends, dropped privileges,
+# seccomp-forced fallback), the command, the C ABI and the interpreters.
+# Run as root: the tests mount tmpfs and change credentials. Under CI=true a
+# test that cannot run fails instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+# Every binary and example is built before any test runs: tests start them.
+cargo build --workspace --all-targets
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --all-targets 2>&1 | tee -a "$log" || status=$?
+cargo test --workspace --doc 2>&1 | tee -a "$log" || status=$?
+
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { p += $4; f += $6; i += $8 }
+     END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
+exit "$status"
