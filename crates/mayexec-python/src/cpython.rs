@@ -159,7 +159,9 @@ impl Config {
         };
         let mut config = Config { raw };
         let mut argv: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
-        // SAFETY: as above; the config was initialised by CPython.
+        // SAFETY: the config was initialised by CPython; argv holds argc
+        // valid NUL-terminated strings that outlive the call (CPython
+        // copies them).
         Status::check(unsafe {
             ffi::PyConfig_SetBytesArgv(&mut *config.raw, argc, argv.as_mut_ptr())
         })?;
