@@ -532,3 +532,69 @@ fn deny_interactive_refuses_the_prompt_and_dash_i_before_anything_runs() {
         describe(&out)
     );
 }
+
+#[test]
+fn subinterpreters_check_sourceless_pyc_too() {
+    if !require_root("subinterpreters_check_sourceless_pyc_too") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "subinterp");
+    let marker = f.marker("subinterp");
+    let pyc = dir.join("compiled.pyc");
+    compile_pyc(&marking(&marker), &pyc);
+    // Each interpreter has its own import system; the hooks are the
+    // runtime's, and the sourceless loader of each is adjusted.
+    let code = format!(
+        "import _xxsubinterpreters as i\nsid = i.create()\ntry:\n    i.run_string(sid, {:?})\nexcept Exception as e:\n    print(type(e).__name__, e)\n",
+        format!("import sys; sys.path.insert(0, {:?}); import compiled", dir.to_str().unwrap())
+    );
+    let (out, lines) = f.run(Enforced::RunF, &["-c", &code], &[]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "RunFailedError <class 'PermissionError'>: [Errno 13] script execution denied (noexec-mount): '{}'\n",
+            pyc.display()
+        )
+    );
+    assert!(!marker.exists());
+    assert!(has_denial(&lines, &pyc, "noexec-mount"), "{lines:?}");
+}
+
+/// The acceptance line: `mayexec run -f -- mayexec-python
+/// /noexec-mount/x.py` exits 126 with the message, while `python3` (not
+/// enlightened) runs it under the very same securebits.
+#[test]
+fn under_mayexec_run_f_python3_runs_a_noexec_script_and_mayexec_python_refuses_it() {
+    if !require_root(
+        "under_mayexec_run_f_python3_runs_a_noexec_script_and_mayexec_python_refuses_it",
+    ) {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "acceptance");
+    let marker = f.marker("acceptance");
+    let script = write(&dir.join("x.py"), &marking(&marker), 0o755);
+    let run = |python: &Path| {
+        let mut cmd = Command::new(mayexec());
+        f.prepare(&mut cmd, &[]);
+        cmd.args(["run", "-f", "--"]).arg(python).arg(&script);
+        cmd.output().unwrap()
+    };
+    let out = run(&reference_python());
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists(), "python3 does not check");
+    std::fs::remove_file(&marker).unwrap();
+
+    let out = run(&mayexec_python());
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "mayexec-python: {}: script execution denied (noexec-mount)\n",
+            script.display()
+        )
+    );
+    assert!(!marker.exists());
+}
