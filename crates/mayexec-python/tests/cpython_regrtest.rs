@@ -80,11 +80,17 @@ fn cpython_regression_tests_give_the_same_results() {
         return;
     }
     let lib_test = stdlib_dir().join("test");
-    assert!(
-        lib_test.join("regrtest.py").exists(),
-        "CPython's test package is not installed at {}",
-        lib_test.display()
-    );
+    for test in TESTS {
+        let module = lib_test.join(format!("{test}.py"));
+        assert!(
+            module.exists() || lib_test.join(test).is_dir(),
+            "{} is missing: CPython's test suite is not installed with the python3 \
+             mayexec-python was built against ({}); Debian's python3.11 has it in \
+             the package libpython3.11-testsuite, a CPython built from source (pyenv) has it",
+            module.display(),
+            reference_python().display()
+        );
+    }
     let dir = TempDir::new();
     let baseline = regrtest(Command::new(reference_python()), dir.path());
     eprintln!(

@@ -303,7 +303,9 @@ fn extension_modules_are_refused_by_the_check_and_by_the_kernel() {
         return;
     }
     let f = Fixture::new();
-    let so_name = "_bisect.cpython-311-x86_64-linux-gnu.so";
+    // An extension module in lib-dynload with both CPython builds (pyenv's,
+    // Debian's), not imported at start-up.
+    let so_name = "_json.cpython-311-x86_64-linux-gnu.so";
     let original = stdlib_dir().join("lib-dynload").join(so_name);
     for place in [Place::Noexec, Place::Exec644] {
         let dir = f.mounts.dir(place, "ext");
@@ -315,7 +317,7 @@ fn extension_modules_are_refused_by_the_check_and_by_the_kernel() {
         )
         .unwrap();
         let code = format!(
-            "import sys; sys.path.insert(0, {:?}); import _bisect; print(_bisect.__file__)",
+            "import sys; sys.path.insert(0, {:?}); import _json; print(_json.__file__)",
             dir.to_str().unwrap()
         );
 

@@ -41,11 +41,11 @@ pub fn stdlib_dir() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-/// A copy of the standard library's Python files and their cached
-/// bytecode, marked executable (mode 0755), on an exec tmpfs: a `PYTHONHOME` that passes the full check, as
+/// A copy of the standard library's Python files, their cached bytecode
+/// and its extension modules, marked executable (mode 0755), on an exec
+/// tmpfs: a `PYTHONHOME` that passes the full check, as
 /// `docs/deployment.md` tells administrators to prepare one. The machine's
-/// own install (mode 0644) is never touched. Extension modules are not
-/// copied: `lib-dynload` is a symlink to the machine's (mode 0755).
+/// own install (mode 0644; Debian's extension modules too) is never touched.
 #[derive(Debug)]
 pub struct ExecutableHome {
     fs: Tmpfs,
@@ -74,8 +74,16 @@ impl ExecutableHome {
         let src = stdlib_dir();
         let dst = fs.path().join("lib/python3.11");
         copy_python_files(&src, &dst);
-        std::os::unix::fs::symlink(src.join("lib-dynload"), dst.join("lib-dynload"))
-            .expect("symlink lib-dynload");
+        let dynload = dst.join("lib-dynload");
+        fs::create_dir(&dynload).expect("mkdir lib-dynload");
+        for entry in fs::read_dir(src.join("lib-dynload")).expect("read lib-dynload") {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                let to = dynload.join(entry.file_name());
+                fs::copy(entry.path(), &to).expect("copy an extension module");
+                fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod");
+            }
+        }
         ExecutableHome { fs }
     }
 
