@@ -600,3 +600,53 @@ fn under_mayexec_run_f_python3_runs_a_noexec_script_and_mayexec_python_refuses_i
     );
     assert!(!marker.exists());
 }
+
+/// With `mayexec run -f --exec-allow DIR…` (Landlock), the kernel check
+/// refuses code outside the allowed directories on any mount, and
+/// mayexec-python with it (reason `kernel-policy`): LSM decisions reach
+/// Python imports through the same check.
+#[test]
+fn landlock_exec_allow_list_decides_which_modules_load() {
+    if !require_root("landlock_exec_allow_list_decides_which_modules_load") {
+        return;
+    }
+    let f = Fixture::new();
+    let inside = f.mounts.dir(Place::Exec755, "inside");
+    let outside = f.mounts.dir(Place::Exec755, "outside");
+    let marker = f.marker("landlock");
+    write(&inside.join("mod_in.py"), "print('inside ran')\n", 0o755);
+    let denied = write(&outside.join("mod_out.py"), &marking(&marker), 0o755);
+    let main = write(
+        &inside.join("main.py"),
+        &format!(
+            "import sys\nimport mod_in\nsys.path.insert(0, {:?})\nimport mod_out\n",
+            outside.to_str().unwrap()
+        ),
+        0o755,
+    );
+    let bin_dir = mayexec_python().parent().unwrap().to_owned();
+    let mut cmd = Command::new(mayexec());
+    f.prepare(&mut cmd, &[]);
+    cmd.args(["run", "-f", "--landlock=required", "--exec-allow", "/usr"])
+        .arg("--exec-allow")
+        .arg(&bin_dir)
+        .arg("--exec-allow")
+        .arg(f.home.path())
+        .arg("--exec-allow")
+        .arg(&inside)
+        .arg("--")
+        .arg(mayexec_python())
+        .arg(&main);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(stdout(&out), "inside ran\n");
+    assert!(
+        stderr(&out).ends_with(&format!(
+            "PermissionError: [Errno 13] script execution denied (kernel-policy): '{}'\n",
+            denied.display()
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert!(!marker.exists());
+}
