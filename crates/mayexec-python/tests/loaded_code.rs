@@ -650,3 +650,53 @@ fn landlock_exec_allow_list_decides_which_modules_load() {
     );
     assert!(!marker.exists());
 }
+
+/// The same verdicts for an unprivileged user, who needs the execute bit
+/// of their own class (root needs any one).
+#[test]
+fn an_unprivileged_user_gets_the_verdicts_of_the_full_check() {
+    if !require_root("an_unprivileged_user_gets_the_verdicts_of_the_full_check") {
+        return;
+    }
+    let f = Fixture::new();
+    let markers = f.mounts.dir(Place::Exec755, "nobody-markers");
+    mayexec_testkit::give_to(&markers, mayexec_testkit::NOBODY, mayexec_testkit::NOBODY);
+    // 0754: root's group may execute, others (nobody) may only read.
+    for (place, mode, reason) in [
+        (Place::Exec755, 0o755, None),
+        (Place::Exec755, 0o754, Some("not-executable")),
+        (Place::Exec644, 0o644, Some("not-executable")),
+        (Place::Noexec, 0o755, Some("noexec-mount")),
+    ] {
+        let dir = f.mounts.dir(place, &format!("nobody-{mode:o}"));
+        let marker = markers.join(format!("{place:?}-{mode:o}"));
+        let script = write(&dir.join("x.py"), &marking(&marker), mode);
+        let mut cmd = Command::new(mayexec());
+        f.prepare(&mut cmd, &[]);
+        mayexec_testkit::as_nobody(&mut cmd);
+        let out = cmd
+            .args(["run", "-f", "--"])
+            .arg(mayexec_python())
+            .arg(&script)
+            .current_dir(&markers)
+            .output()
+            .unwrap();
+        match reason {
+            None => {
+                assert!(out.status.success(), "{mode:o}: {}", describe(&out));
+                assert!(marker.exists());
+            }
+            Some(reason) => {
+                assert_eq!(out.status.code(), Some(126), "{mode:o}: {}", describe(&out));
+                assert_eq!(
+                    stderr(&out),
+                    format!(
+                        "mayexec-python: {}: script execution denied ({reason})\n",
+                        script.display()
+                    )
+                );
+                assert!(!marker.exists());
+            }
+        }
+    }
+}
