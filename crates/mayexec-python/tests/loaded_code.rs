@@ -700,3 +700,34 @@ fn an_unprivileged_user_gets_the_verdicts_of_the_full_check() {
         }
     }
 }
+
+/// CPython writes `.pyc` caches with `mode & 0o666`; under a script policy
+/// mayexec-python gives them their (checked) source's execute bits, so that
+/// the next start reads the cache instead of being refused it and compiling
+/// again. Without a policy the cache's mode is `python3`'s.
+#[test]
+fn caches_written_under_a_policy_keep_their_sources_execute_bits() {
+    if !require_root("caches_written_under_a_policy_keep_their_sources_execute_bits") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    for (enforced, expected) in [(Enforced::Nothing, 0o644), (Enforced::RunF, 0o755)] {
+        let dir = f.mounts.dir(Place::Exec755, &format!("cache-{enforced:?}"));
+        write(&dir.join("cached.py"), "VALUE = 1\n", 0o755);
+        let code = format!(
+            "import sys; sys.path.insert(0, {:?}); import cached",
+            dir.to_str().unwrap()
+        );
+        let (out, _) = f.run(enforced, &["-c", &code], &[]);
+        assert!(out.status.success(), "{}", describe(&out));
+        let pyc = dir.join("__pycache__/cached.cpython-311.pyc");
+        let mode = std::fs::metadata(&pyc).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, expected, "{enforced:?}: {mode:o}");
+        // The next start under the policy reads the cache: nothing refused.
+        let (out, lines) = f.run(Enforced::RunF, &["-c", &code], &[]);
+        assert!(out.status.success(), "{}", describe(&out));
+        let refused_cache = lines.iter().any(|l| l.contains("cached.cpython-311.pyc"));
+        assert_eq!(refused_cache, expected == 0o644, "{enforced:?}: {lines:?}");
+    }
+}
