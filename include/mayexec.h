@@ -175,10 +175,11 @@ int mayexec_check_fd(int fd, struct mayexec_verdict *out);
 int mayexec_enforcement(struct mayexec_enforcement *out);
 
 /**
- * Opens `path` for reading (`O_RDONLY | O_NOCTTY`, never blocking on a
- * FIFO), checks *that* open file, logs a denial under an active policy,
- * and enforces. Interpret the returned descriptor; never open the path
- * again.
+ * Opens `path` for reading (`O_RDONLY | O_NOCTTY`, without blocking),
+ * checks *that* open file, logs a denial under an active policy, and
+ * enforces. Interpret the returned descriptor; never open the path again.
+ * Under any policy a FIFO is refused at once; with none it will be
+ * interpreted, and the call waits for a writer, as `open(2)` would.
  *
  * `flags` is 0 or `O_CLOEXEC`: the descriptor is close-on-exec only with
  * `O_CLOEXEC`. Returns the descriptor.

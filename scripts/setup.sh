@@ -9,6 +9,7 @@ packages=(
     pkg-config   # the C ABI's tests build against the installed .pc
     gcc          # … and compile C programs
     libc6-dev
+    make         # libmayexec's `make install`
 )
 
 missing=()

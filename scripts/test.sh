@@ -8,6 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+# The enlightened dash, from Debian's source with libmayexec linked in
+# (target/dash-mayexec/bin/dash; cached after the first build).
+bash integrations/dash/build.sh
 # Every binary and example is built before any test runs: tests start them.
 cargo build --workspace --all-targets
 

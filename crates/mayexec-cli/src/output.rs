@@ -21,7 +21,7 @@ pub fn json_path(path: &OsStr) -> String {
 /// Pretty JSON and a newline on stdout.
 pub fn json(value: &impl Serialize) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut out, value).map_err(io::Error::from)?;
     writeln!(out)
 }
 

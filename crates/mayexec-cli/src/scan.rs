@@ -270,7 +270,7 @@ fn files_per_second(summary: &Summary) -> f64 {
 fn print_json(report: &ScanReport, options: &ScanOptions) -> io::Result<()> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut line = |value: &Line<'_>| -> io::Result<()> {
-        serde_json::to_writer(&mut out, value).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut out, value).map_err(io::Error::from)?;
         out.write_all(b"\n")
     };
     for finding in &report.findings {

@@ -276,6 +276,42 @@ impl Default for SpecialFiles {
     }
 }
 
+/// Opens `path` read-only, close-on-exec and without blocking (a FIFO
+/// without a writer, a device), as an interpreter's check would.
+pub fn open_nonblocking(path: &Path) -> std::os::fd::OwnedFd {
+    use rustix::fs::{open, Mode, OFlags};
+    open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+}
+
+/// An `O_PATH` descriptor of `path` itself: a final symlink is not
+/// followed, and no permission on the file is needed.
+pub fn open_path_only(path: &Path) -> std::os::fd::OwnedFd {
+    use rustix::fs::{open, Mode, OFlags};
+    open(
+        path,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .unwrap_or_else(|e| panic!("open O_PATH {}: {e}", path.display()))
+}
+
+/// A connected pair of Unix stream sockets (sockfs files).
+pub fn socketpair() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use rustix::net::{socketpair, AddressFamily, SocketFlags, SocketType};
+    socketpair(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .expect("socketpair")
+}
+
 /// The path of a binary this workspace builds (`cargo test --workspace`
 /// builds every binary before it runs any test).
 pub fn workspace_bin(name: &str) -> PathBuf {
@@ -365,7 +401,7 @@ pub fn in_thread_as<T: Send + 'static>(
 ) -> T {
     use rustix::process::{Gid, Uid};
     use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
-    std::thread::spawn(move || {
+    spawn_retrying(move || {
         set_thread_groups(&[]).expect("setgroups([]) on this thread");
         let gid = Gid::from_raw(gid);
         set_thread_res_gid(gid, gid, gid).expect("setresgid on this thread");
@@ -376,6 +412,29 @@ pub fn in_thread_as<T: Send + 'static>(
     })
     .join()
     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// `std::thread::spawn`, retried while the kernel answers `EAGAIN`: under a
+/// full parallel test run on a small machine, `clone` is sometimes refused
+/// for a moment.
+pub fn spawn_retrying<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let f = std::sync::Arc::new(std::sync::Mutex::new(Some(f)));
+    for _ in 0..100 {
+        let f = f.clone();
+        match std::thread::Builder::new().spawn(move || {
+            let f = f.lock().expect("not poisoned").take().expect("run once");
+            f()
+        }) {
+            Ok(handle) => return handle,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(e) => panic!("spawn a thread: {e}"),
+        }
+    }
+    panic!("spawn a thread: EAGAIN for two seconds")
 }
 
 /// Makes `cmd` run as `nobody`, with no supplementary groups.
@@ -512,7 +571,6 @@ impl Default for Sandbox {
 /// other system call is untouched. Irreversible: call it on a thread that
 /// then only starts the command under test (children inherit the filter).
 pub fn deny_landlock(errno: i32) {
-    use seccompiler::{apply_filter, BpfProgram, SeccompAction, SeccompFilter};
     let rules = [
         libc::SYS_landlock_create_ruleset,
         libc::SYS_landlock_add_rule,
@@ -521,17 +579,7 @@ pub fn deny_landlock(errno: i32) {
     .into_iter()
     .map(|nr| (nr, vec![]))
     .collect();
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(errno as u32),
-        std::env::consts::ARCH
-            .try_into()
-            .expect("a seccomp architecture"),
-    )
-    .expect("seccomp filter");
-    let program: BpfProgram = filter.try_into().expect("compile seccomp filter");
-    apply_filter(&program).expect("install seccomp filter");
+    fail_with(rules, errno);
 }
 
 /// Installs, on the calling thread, a seccomp filter under which
@@ -540,10 +588,7 @@ pub fn deny_landlock(errno: i32) {
 /// (`ENOSYS`, `EPERM`). Every other system call is untouched. Irreversible:
 /// call it in a child process (or a thread that then only checks).
 pub fn deny_execve_check(errno: i32) {
-    use seccompiler::{
-        apply_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
-        SeccompFilter, SeccompRule,
-    };
+    use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
     const AT_EXECVE_CHECK: u64 = 0x10000;
     let condition = SeccompCondition::new(
         4,
@@ -558,6 +603,13 @@ pub fn deny_execve_check(errno: i32) {
     )]
     .into_iter()
     .collect();
+    fail_with(rules, errno);
+}
+
+/// Installs a filter on the calling thread: the calls matching `rules`
+/// fail with `errno`, everything else is allowed.
+fn fail_with(rules: std::collections::BTreeMap<i64, Vec<seccompiler::SeccompRule>>, errno: i32) {
+    use seccompiler::{apply_filter, BpfProgram, SeccompAction, SeccompFilter};
     let filter = SeccompFilter::new(
         rules,
         SeccompAction::Allow,

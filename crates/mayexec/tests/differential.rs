@@ -101,13 +101,7 @@ fn check_agreement(
     assert_agree("pipe", &pipe);
     let reopened = File::open(format!("/proc/self/fd/{}", pipe.as_raw_fd())).unwrap();
     assert_agree("pipe reopened", &reopened);
-    let (socket, _) = rustix::net::socketpair(
-        rustix::net::AddressFamily::UNIX,
-        rustix::net::SocketType::STREAM,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )
-    .unwrap();
+    let (socket, _) = mayexec_testkit::socketpair();
     assert_agree("socketpair", &socket);
 }
 
@@ -217,7 +211,7 @@ fn known_difference_an_lsm_denial_is_the_kernels_alone_and_explained_as_kernel_p
     let allowed_dir = allowed_mount.path().to_owned();
     // Landlock restricts the calling thread (and what it starts): a thread
     // of its own keeps the domain away from the rest of the tests.
-    std::thread::spawn(move || {
+    mayexec_testkit::spawn_retrying(move || {
         let status = Ruleset::default()
             .handle_access(AccessFs::Execute)
             .unwrap()

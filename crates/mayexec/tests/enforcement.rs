@@ -317,7 +317,7 @@ fn without_a_policy_a_fifo_script_waits_for_its_writer_as_a_plain_open_does() {
     let fifo = files.path("fifo");
     let reader = {
         let fifo = fifo.clone();
-        std::thread::spawn(move || {
+        mayexec_testkit::spawn_retrying(move || {
             let mut script = Enforcement::from_parts(SecureBits::empty(), None)
                 .open_script(&fifo)
                 .expect("no policy: a FIFO may be interpreted");

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use mayexec::{Backend, BackendChoice, Checker, Level, Reason};
 use mayexec_testkit::{give_to, in_thread_as, require_root, SpecialFiles, Tmpfs, NOBODY};
-use rustix::fs::{open, Mode, OFlags};
+use rustix::fs::Mode;
 
 fn kernel() -> Checker {
     Checker::new(Level::Full, BackendChoice::Kernel)
@@ -101,30 +101,10 @@ fn nothing_but_regular_files_passes() {
         return;
     }
     let files = SpecialFiles::new();
-    let ro = |p: &Path| {
-        open(
-            p,
-            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .unwrap()
-    };
-    let by_path = |p: &Path| {
-        open(
-            p,
-            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .unwrap()
-    };
+    let ro = |p: &Path| mayexec_testkit::open_nonblocking(p);
+    let by_path = |p: &Path| mayexec_testkit::open_path_only(p);
     let (pipe, _writer) = rustix::pipe::pipe().unwrap();
-    let (socket, _) = rustix::net::socketpair(
-        rustix::net::AddressFamily::UNIX,
-        rustix::net::SocketType::STREAM,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )
-    .unwrap();
+    let (socket, _) = mayexec_testkit::socketpair();
     let cases = [
         ("directory", ro(&files.path("dir"))),
         ("fifo", ro(&files.path("fifo"))),

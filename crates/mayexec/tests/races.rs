@@ -21,7 +21,7 @@ fn race(check: impl Fn(&std::path::Path) -> mayexec::Script) {
     let stop = Arc::new(AtomicBool::new(false));
     let swapper = {
         let (a, b, stop) = (allowed.clone(), other.clone(), stop.clone());
-        std::thread::spawn(move || {
+        mayexec_testkit::spawn_retrying(move || {
             let mut swaps = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 renameat_with(CWD, &a, CWD, &b, RenameFlags::EXCHANGE)

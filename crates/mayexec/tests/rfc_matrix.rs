@@ -135,33 +135,14 @@ fn a_file_the_caller_cannot_read_is_unreadable_at_every_level() {
 
 /// Descriptors of every kind of non-regular or kernel-internal file.
 fn special_descriptors(files: &SpecialFiles) -> Vec<(&'static str, OwnedFd, Reason)> {
-    let ro = |p: &Path| {
-        open(
-            p,
-            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-    };
-    let by_path = |p: &Path| {
-        open(
-            p,
-            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-    };
+    let ro = |p: &Path| mayexec_testkit::open_nonblocking(p);
+    let by_path = |p: &Path| mayexec_testkit::open_path_only(p);
     let (pipe_read, _pipe_write) = rustix::pipe::pipe().unwrap();
     let reopened = ro(Path::new(&format!(
         "/proc/self/fd/{}",
         pipe_read.as_raw_fd()
-    )))
-    .unwrap();
-    let (socket, _) = rustix::net::socketpair(
-        rustix::net::AddressFamily::UNIX,
-        rustix::net::SocketType::STREAM,
-        rustix::net::SocketFlags::CLOEXEC,
-        None,
-    )
-    .unwrap();
+    )));
+    let (socket, _) = mayexec_testkit::socketpair();
     let memfd = |mode| {
         let fd = rustix::fs::memfd_create("script", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
         rustix::io::write(&fd, b"echo hi\n").unwrap();
@@ -169,35 +150,31 @@ fn special_descriptors(files: &SpecialFiles) -> Vec<(&'static str, OwnedFd, Reas
         fd
     };
     vec![
-        (
-            "directory",
-            ro(&files.path("dir")).unwrap(),
-            Reason::NotRegularFile,
-        ),
+        ("directory", ro(&files.path("dir")), Reason::NotRegularFile),
         (
             "fifo without a writer",
-            ro(&files.path("fifo")).unwrap(),
+            ro(&files.path("fifo")),
             Reason::NotRegularFile,
         ),
         (
             "unix socket (O_PATH)",
-            by_path(&files.path("socket")).unwrap(),
+            by_path(&files.path("socket")),
             Reason::NotRegularFile,
         ),
         ("socketpair", socket, Reason::NotRegularFile),
         (
             "character device",
-            ro(&files.path("null")).unwrap(),
+            ro(&files.path("null")),
             Reason::NotRegularFile,
         ),
         (
             "block device",
-            ro(&files.path("loop")).unwrap(),
+            ro(&files.path("loop")),
             Reason::NotRegularFile,
         ),
         (
             "symlink (no-follow)",
-            by_path(&files.path("link")).unwrap(),
+            by_path(&files.path("link")),
             Reason::NotRegularFile,
         ),
         ("pipe", pipe_read, Reason::NotRegularFile),
@@ -210,12 +187,12 @@ fn special_descriptors(files: &SpecialFiles) -> Vec<(&'static str, OwnedFd, Reas
         ("memfd 0644", memfd(0o644), Reason::SpecialFilesystem),
         (
             "/proc/self/ns/mnt",
-            ro(Path::new("/proc/self/ns/mnt")).unwrap(),
+            ro(Path::new("/proc/self/ns/mnt")),
             Reason::SpecialFilesystem,
         ),
         (
             "/proc/self/status",
-            ro(Path::new("/proc/self/status")).unwrap(),
+            ro(Path::new("/proc/self/status")),
             Reason::SpecialFilesystem,
         ),
     ]

@@ -36,7 +36,7 @@ fn a_directory_swapped_for_a_symlink_never_leads_the_walk_out_of_the_tree() {
     let stop = Arc::new(AtomicBool::new(false));
     let swapper = {
         let (d, link, stop) = (d.clone(), link.clone(), stop.clone());
-        std::thread::spawn(move || {
+        mayexec_testkit::spawn_retrying(move || {
             let mut swaps = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 renameat_with(CWD, &d, CWD, &link, RenameFlags::EXCHANGE)
@@ -87,7 +87,7 @@ fn files_that_vanish_during_the_walk_are_reported_not_fatal() {
     let stop = Arc::new(AtomicBool::new(false));
     let churner = {
         let (dir, stop) = (dir.clone(), stop.clone());
-        std::thread::spawn(move || {
+        mayexec_testkit::spawn_retrying(move || {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let file: PathBuf = dir.join(format!("f{}.sh", n % 64));

@@ -16,7 +16,9 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <mayexec.h>
@@ -176,9 +178,25 @@ static void basics(const char *dir, const char *backend)
 
 	snprintf(fifo_path, sizeof(fifo_path), "%s/fifo", dir);
 	if (mkfifo(fifo_path, 0644) == 0) {
-		/* Without a writer, a blocking open would hang here. */
+		/* Nothing enforced: the FIFO will be interpreted, so the call waits
+		 * for its writer as open(2) does, and reads what it wrote (not an
+		 * early end of file). */
+		pid_t writer = fork();
+		if (writer == 0) {
+			int w;
+			usleep(200 * 1000);
+			w = open(fifo_path, O_WRONLY);
+			_exit(w >= 0 && write(w, "+\n", 2) == 2 ? 0 : 1);
+		}
+		char text[8] = { 0 };
+		int status = -1;
 		fd = mayexec_open_script(fifo_path, O_CLOEXEC);
-		check_true("mayexec_open_script(FIFO) does not block; nothing enforced", fd >= 0);
+		check_true("mayexec_open_script(FIFO), nothing enforced, opens", fd >= 0);
+		check_true("… and reads what the writer wrote",
+			   fd >= 0 && read(fd, text, sizeof(text) - 1) == 2 && strcmp(text, "+\n") == 0);
+		check_true("… from a writer that was waited for",
+			   waitpid(writer, &status, 0) == writer && WIFEXITED(status) &&
+				   WEXITSTATUS(status) == 0);
 		close(fd);
 	}
 
