@@ -1,0 +1,153 @@
+#!/bin/bash
+# mayexec-python against the python3 it embeds, in one run: start-up
+# (`-c pass`) and an import-heavy program (BENCH_MODULES modules in a tree
+# marked executable), without enforcement, under `mayexec run -f` (the
+# full check, the kernel's, for every file loaded as code), and under a
+# system policy of level 2 (the emulated check), set in a private mount
+# namespace (the real /etc is not touched).
+#
+#   bash crates/mayexec-python/bench/bench.sh [results.md]
+#
+# Installs hyperfine (Debian) if missing; builds the release binaries.
+# Needs root only for apt-get. The standard library is copied, with its
+# cached bytecode, into a scratch tree marked executable (the machine's is
+# mode 0644, which the full check refuses): both interpreters use that copy
+# as PYTHONHOME, so they read the same files.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+out=${1:-}
+runs=${BENCH_RUNS:-60}
+modules=${BENCH_MODULES:-150}
+
+if ! command -v hyperfine >/dev/null; then
+    apt-get update -qq
+    apt-get install -y -qq hyperfine >/dev/null
+fi
+
+cargo build --release -p mayexec-python -p mayexec-cli --manifest-path "$root/Cargo.toml" -j2 >&2
+mx="$root/target/release/mayexec-python"
+mayexec="$root/target/release/mayexec"
+# The interpreter whose libpython mayexec-python links (its rpath says where).
+libdir=$(readelf -d "$mx" | sed -n 's/.*R\(UN\)\?PATH.*\[\(.*\)\]/\2/p' | cut -d: -f1)
+py="$libdir/../bin/python3"
+[ -x "$py" ] || { echo "no python3 next to $libdir" >&2; exit 1; }
+stdlib=$("$py" -S -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+
+work=$(mktemp -d /tmp/mayexec-python-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# A PYTHONHOME marked executable: .py and __pycache__/*.pyc, mtimes kept
+# (the .pyc files record them), mode 0755; lib-dynload is the machine's.
+home="$work/home/lib/python3.11"
+mkdir -p "$home"
+(cd "$stdlib" && find . \( -path ./test -o -path ./site-packages -o -path ./idlelib \
+        -o -path ./tkinter -o -path ./turtledemo -o -path ./lib2to3 -o -path ./ensurepip \
+        -o -path ./lib-dynload -o -path './config-*' \) -prune \
+        -o \( -name '*.py' -o -name '*.cpython-311.pyc' \) -print0 \
+    | tar --null -cf - -T - | tar -xpf - -C "$home")
+ln -s "$stdlib/lib-dynload" "$home/lib-dynload"
+chmod -R a+rX,a+x "$work/home"
+
+# The import-heavy program: $modules modules in 10 packages, each with a
+# little code (a class, a function, constants), imported by main.py.
+app="$work/app"
+mkdir -p "$app"
+for p in $(seq 0 9); do
+    mkdir -p "$app/pkg$p"
+    echo "\"\"\"Package $p.\"\"\"" > "$app/pkg$p/__init__.py"
+done
+: > "$app/main.py"
+for m in $(seq 0 $((modules - 1))); do
+    p=$((m % 10))
+    cat > "$app/pkg$p/mod$m.py" <<EOF
+"""Module $m."""
+import os
+CONSTANT_$m = $m
+TABLE = {str(i): i * $m for i in range(20)}
+
+class Thing$m:
+    def __init__(self, value=$m):
+        self.value = value
+
+    def double(self):
+        return self.value * 2
+
+def work(n=$m):
+    return sum(Thing$m(i).double() for i in range(n % 7))
+EOF
+    echo "import pkg$p.mod$m" >> "$app/main.py"
+done
+echo "print('imported', len([m for m in __import__('sys').modules if m.startswith('pkg')]), 'modules')" >> "$app/main.py"
+
+clean_env=(env -i PATH=/usr/bin:/bin PYTHONHOME="$work/home")
+# Compile every cache once, then mark the whole tree executable: that is
+# what docs/deployment.md asks of a deployment under the full check.
+"${clean_env[@]}" "$py" -m compileall -q "$app" >/dev/null
+chmod -R a+rX,a+x "$app"
+"${clean_env[@]}" "$mayexec" run -f -- "$mx" "$app/main.py"
+
+cd "$app"
+hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/results.md" --export-json "$work/results.json" \
+    -n 'python3 -c pass' "${clean_env[*]} $py -c pass" \
+    -n 'mayexec-python -c pass' "${clean_env[*]} $mx -c pass" \
+    -n 'mayexec run -f -- python3 -c pass' "${clean_env[*]} $mayexec run -f -- $py -c pass" \
+    -n 'mayexec run -f -- mayexec-python -c pass' "${clean_env[*]} $mayexec run -f -- $mx -c pass" \
+    -n "python3 main.py ($modules modules)" "${clean_env[*]} $py main.py" \
+    -n "mayexec-python main.py" "${clean_env[*]} $mx main.py" \
+    -n "mayexec run -f -- python3 main.py" "${clean_env[*]} $mayexec run -f -- $py main.py" \
+    -n "mayexec run -f -- mayexec-python main.py" "${clean_env[*]} $mayexec run -f -- $mx main.py" \
+    >&2
+
+# /etc/mayexec.conf with level 2, in a mount namespace of the bench's own.
+policy="$work/policy"
+mkdir -p "$policy"
+unshare --mount --propagation private -- sh -ec "
+    mount -t tmpfs -o mode=0755 tmpfs '$policy'
+    mkdir '$policy/upper' '$policy/work'
+    echo 'interpreted_access = 2' > '$policy/upper/mayexec.conf'
+    chmod 0644 '$policy/upper/mayexec.conf'
+    mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$policy/upper,workdir=$policy/work' /etc
+    exec hyperfine -N --warmup 5 --runs '$runs' --export-markdown '$work/level2.md' --export-json '$work/level2.json' \
+        -n 'python3 -c pass (level 2 policy)' '${clean_env[*]} $py -c pass' \
+        -n 'mayexec-python -c pass (level 2 policy)' '${clean_env[*]} $mx -c pass' \
+        -n 'python3 main.py (level 2 policy)' '${clean_env[*]} $py main.py' \
+        -n 'mayexec-python main.py (level 2 policy)' '${clean_env[*]} $mx main.py'
+" >&2
+
+# mayexec-python against python3 in the same conditions: ratios of medians
+# and of minimums (they resist the noise of a shared machine better than
+# the mean does).
+summary=$("$py" - "$work/results.json" "$work/level2.json" <<'PYEOF'
+import json, sys
+results = {}
+for path in sys.argv[1:]:
+    for r in json.load(open(path))["results"]:
+        results[r["command"]] = r
+heavy = next(c for c in results if c.startswith("python3 main.py (") and "policy" not in c)
+pairs = [
+    ("start-up, no enforcement", "python3 -c pass", "mayexec-python -c pass"),
+    ("start-up, mayexec run -f (kernel check)", "mayexec run -f -- python3 -c pass", "mayexec run -f -- mayexec-python -c pass"),
+    ("start-up, level 2 policy (emulated check)", "python3 -c pass (level 2 policy)", "mayexec-python -c pass (level 2 policy)"),
+    ("import-heavy, no enforcement", heavy, "mayexec-python main.py"),
+    ("import-heavy, mayexec run -f (kernel check)", "mayexec run -f -- python3 main.py", "mayexec run -f -- mayexec-python main.py"),
+    ("import-heavy, level 2 policy (emulated check)", "python3 main.py (level 2 policy)", "mayexec-python main.py (level 2 policy)"),
+]
+print("| case | python3 median [ms] | mayexec-python median [ms] | ratio of medians | ratio of minimums |")
+print("|:---|---:|---:|---:|---:|")
+for label, base, ours in pairs:
+    b, o = results[base], results[ours]
+    print(f"| {label} | {b['median']*1e3:.1f} | {o['median']*1e3:.1f} | {o['median']/b['median']:.3f} | {o['min']/b['min']:.3f} |")
+PYEOF
+)
+
+{
+    echo "Machine: $(nproc) cores, Linux $(uname -r), $("$py" -V), hyperfine $(hyperfine --version | cut -d' ' -f2), $runs runs each after 5 warm-ups; $modules modules in the import-heavy program (plus the standard library's)."
+    echo
+    echo "$summary"
+    echo
+    cat "$work/results.md"
+    echo
+    cat "$work/level2.md"
+} | tee ${out:+"$out"}

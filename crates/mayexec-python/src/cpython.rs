@@ -1,0 +1,1484 @@
+//! The CPython 3.11 C API, as far as mayexec-python needs it, behind a safe
+//! interface: the only module of the crate with `unsafe`.
+//!
+//! The model is pyo3's: a [`Gil`] token proves that this thread holds the
+//! GIL, and every owned reference ([`Obj`]) borrows the token's lifetime,
+//! so no reference outlives the interpreter or is touched without the GIL.
+//! A [`PyErr`] means "a Python exception is set on this thread".
+//!
+//! Most declarations come from pyo3-ffi; the few it lacks are declared
+//! below. Some of those are private-but-exported symbols of CPython 3.11
+//! that its own `Modules/main.c` uses (`_PyInterpreterState_GetConfig`,
+//! `_Py_HandleSystemExit`, `_Py_UnhandledKeyboardInterrupt`): the build
+//! script refuses any other CPython minor version.
+#![allow(unsafe_code)] // FFI to libpython; every block says why it holds.
+
+use std::ffi::{c_char, c_int, c_long, c_void, CStr, CString};
+use std::fs::File;
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd};
+use std::ptr::{self, NonNull};
+use std::sync::{Mutex, OnceLock};
+
+use libc::wchar_t;
+use pyo3_ffi as ffi;
+
+// Exported by libpython3.11.so but not declared by pyo3-ffi.
+extern "C" {
+    fn PyFile_SetOpenCodeHook(hook: RawOpenCodeHook, user_data: *mut c_void) -> c_int;
+    fn PySys_AddAuditHook(hook: RawAuditHook, user_data: *mut c_void) -> c_int;
+    fn PySys_Audit(event: *const c_char, format: *const c_char, ...) -> c_int;
+    fn PyFile_OpenCodeObject(path: *mut ffi::PyObject) -> *mut ffi::PyObject;
+    fn PyInstanceMethod_New(func: *mut ffi::PyObject) -> *mut ffi::PyObject;
+    fn _PyInterpreterState_GetConfig(interp: *mut ffi::PyInterpreterState) -> *const ffi::PyConfig;
+    fn _Py_HandleSystemExit(exitcode: *mut c_int) -> c_int;
+    static mut _Py_UnhandledKeyboardInterrupt: c_int;
+    static mut Py_InspectFlag: c_int;
+    /// The C library's `stdin` stream, which `python3` reads `<stdin>` from.
+    static mut stdin: *mut libc::FILE;
+}
+
+type RawOpenCodeHook =
+    unsafe extern "C" fn(path: *mut ffi::PyObject, user_data: *mut c_void) -> *mut ffi::PyObject;
+type RawAuditHook = unsafe extern "C" fn(
+    event: *const c_char,
+    args: *mut ffi::PyObject,
+    user_data: *mut c_void,
+) -> c_int;
+
+/// `PyCF_IGNORE_COOKIE` (Include/cpython/compile.h).
+const PY_CF_IGNORE_COOKIE: c_int = 0x0800;
+
+/// `_PyCompilerFlags_INIT`.
+fn compiler_flags(cf_flags: c_int) -> ffi::PyCompilerFlags {
+    ffi::PyCompilerFlags {
+        cf_flags,
+        cf_feature_version: 11, // PY_MINOR_VERSION
+    }
+}
+
+/* --- Configuration and start-up --------------------------------------- */
+
+/// The process entry point, as CPython's `Programs/python.c`: no Rust
+/// start-up code runs before it (which would reopen closed standard
+/// descriptors on /dev/null and ignore SIGPIPE, unlike `python3`).
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(_argc: c_int, _argv: *mut *mut c_char) -> c_int {
+    // std::env::args_os reads the same argv (glibc hands it to Rust's
+    // runtime through .init_array), with no unsafe code.
+    let code = crate::py_main();
+    // exit() flushes C stdio and runs atexit handlers, as returning does.
+    std::process::exit(code)
+}
+
+/// A `PyStatus` that is not "ok": an exit (`--version`, a usage error) or
+/// an error.
+#[derive(Clone, Copy)]
+pub struct Status(ffi::PyStatus);
+
+impl std::fmt::Debug for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Status")
+            .field("exit", &self.exit_code())
+            .finish()
+    }
+}
+
+impl Status {
+    fn check(status: ffi::PyStatus) -> Result<(), Status> {
+        // SAFETY: PyStatus_Exception only reads the struct it is given.
+        if unsafe { ffi::PyStatus_Exception(status) } != 0 {
+            Err(Status(status))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The exit status, when this is an exit rather than an error.
+    pub fn exit_code(&self) -> Option<i32> {
+        // SAFETY: PyStatus_IsExit only reads the struct it is given.
+        (unsafe { ffi::PyStatus_IsExit(self.0) } != 0).then_some(self.0.exitcode)
+    }
+
+    /// Exits as `python3` does: with the status's exit code, or with
+    /// "Fatal Python error: …" and `abort()` for an error.
+    pub fn exit_process(self) -> ! {
+        // SAFETY: the status came from CPython; Py_ExitStatusException
+        // accepts any status that is an exception, which `check` ensured.
+        unsafe { ffi::Py_ExitStatusException(self.0) }
+    }
+}
+
+/// Pre-initialises Python from the command line as `python3` does: the
+/// memory allocators (`-X dev`, `PYTHONMALLOC`), the locale and UTF-8 mode
+/// (`-E`, `-I`, `-X utf8`). No Python code runs and no file is opened.
+pub fn preinitialize(args: &[CString]) -> Result<(), Status> {
+    let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr().cast_mut()).collect();
+    let mut preconfig = MaybeUninit::<ffi::PyPreConfig>::uninit();
+    // SAFETY: PyPreConfig_InitPythonConfig initialises every field.
+    let preconfig = unsafe {
+        ffi::PyPreConfig_InitPythonConfig(preconfig.as_mut_ptr());
+        preconfig.assume_init()
+    };
+    // SAFETY: argv holds valid NUL-terminated strings that outlive the
+    // call; CPython copies what it keeps.
+    Status::check(unsafe {
+        ffi::Py_PreInitializeFromBytesArgs(
+            &preconfig,
+            argv.len() as ffi::Py_ssize_t,
+            argv.as_mut_ptr(),
+        )
+    })
+}
+
+/// The interpreter's configuration, read from the command line and the
+/// environment exactly as `python3` reads it, before initialisation.
+pub struct Config {
+    raw: Box<ffi::PyConfig>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config").finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the full configuration from `args` and the environment, as
+    /// `Py_BytesMain`'s `pymain_init` does up to `Py_InitializeFromConfig`.
+    /// Call [`preinitialize`] first.
+    pub fn from_args(args: &[CString]) -> Result<Config, Status> {
+        let argc = args.len() as ffi::Py_ssize_t;
+        let mut raw = Box::new(MaybeUninit::<ffi::PyConfig>::uninit());
+        // SAFETY: PyConfig_InitPythonConfig initialises every field.
+        let raw = unsafe {
+            ffi::PyConfig_InitPythonConfig(raw.as_mut_ptr());
+            Box::from_raw(Box::into_raw(raw).cast::<ffi::PyConfig>())
+        };
+        let mut config = Config { raw };
+        let mut argv: Vec<*const c_char> = args.iter().map(|a| a.as_ptr()).collect();
+        // SAFETY: the config was initialised by CPython; argv holds argc
+        // valid NUL-terminated strings that outlive the call (CPython
+        // copies them).
+        Status::check(unsafe {
+            ffi::PyConfig_SetBytesArgv(&mut *config.raw, argc, argv.as_mut_ptr())
+        })?;
+        // SAFETY: the config was initialised by CPython.
+        Status::check(unsafe { ffi::PyConfig_Read(&mut *config.raw) })?;
+        Ok(config)
+    }
+
+    /// `-c` was given.
+    pub fn has_command(&self) -> bool {
+        !self.raw.run_command.is_null()
+    }
+
+    /// `-m` was given.
+    pub fn has_module(&self) -> bool {
+        !self.raw.run_module.is_null()
+    }
+
+    /// A script (file, directory or zip application) was given.
+    pub fn has_filename(&self) -> bool {
+        !self.raw.run_filename.is_null()
+    }
+
+    /// `-i` was given (`PyConfig.interactive`).
+    pub fn interactive(&self) -> bool {
+        self.raw.interactive != 0
+    }
+}
+
+impl Drop for Config {
+    fn drop(&mut self) {
+        // SAFETY: the config was initialised by CPython and is cleared once.
+        unsafe { ffi::PyConfig_Clear(&mut *self.raw) }
+    }
+}
+
+/// Why the hooks could not be installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookError {
+    /// `PyFile_SetOpenCodeHook` refused (a hook was already set).
+    OpenCode,
+    /// `PySys_AddAuditHook` refused.
+    Audit,
+}
+
+/// The open-code hook: opens `path` (a `str`) as `io.open_code` would.
+pub type OpenCodeHook = for<'py> fn(Gil<'py>, &Obj<'py>) -> PyResult<Obj<'py>>;
+/// The audit hook: called for every audit event with its arguments tuple.
+pub type AuditHook = for<'py> fn(Gil<'py>, &CStr, &Obj<'py>) -> PyResult<()>;
+
+static HOOKS: OnceLock<(OpenCodeHook, AuditHook)> = OnceLock::new();
+
+/// Installs the open-code hook and an audit hook. Call after
+/// [`preinitialize`] (the audit hook's entry is allocated with the memory
+/// allocator pre-initialisation chose, and freed with it at finalisation)
+/// and before [`initialize`]: they then see every file the interpreter opens
+/// as code, from the first. Neither can be removed or replaced afterwards,
+/// from C or from Python.
+pub fn install_hooks(open_code: OpenCodeHook, audit: AuditHook) -> Result<(), HookError> {
+    if HOOKS.set((open_code, audit)).is_err() {
+        return Err(HookError::OpenCode);
+    }
+    // SAFETY: both functions may be called before Py_Initialize (the C API
+    // documents it); the trampolines are valid for the process's lifetime.
+    if unsafe { PyFile_SetOpenCodeHook(open_code_trampoline, ptr::null_mut()) } != 0 {
+        return Err(HookError::OpenCode);
+    }
+    // SAFETY: as above.
+    if unsafe { PySys_AddAuditHook(audit_trampoline, ptr::null_mut()) } != 0 {
+        return Err(HookError::Audit);
+    }
+    Ok(())
+}
+
+unsafe extern "C" fn open_code_trampoline(
+    path: *mut ffi::PyObject,
+    _user_data: *mut c_void,
+) -> *mut ffi::PyObject {
+    let (open_code, _) = HOOKS
+        .get()
+        .expect("hooks are set before they are installed");
+    // SAFETY: CPython calls the hook with the GIL held and a valid `str`
+    // (PyFile_OpenCodeObject checks the type first).
+    let gil = unsafe { Gil::assume() };
+    // SAFETY: `path` is a valid borrowed reference for the call.
+    let path = unsafe { Obj::from_borrowed(gil, path) };
+    match open_code(gil, &path) {
+        Ok(file) => file.into_ptr(),
+        Err(PyErr(())) => ptr::null_mut(),
+    }
+}
+
+unsafe extern "C" fn audit_trampoline(
+    event: *const c_char,
+    args: *mut ffi::PyObject,
+    _user_data: *mut c_void,
+) -> c_int {
+    let (_, audit) = HOOKS
+        .get()
+        .expect("hooks are set before they are installed");
+    // SAFETY: CPython calls audit hooks with the GIL held, a NUL-terminated
+    // event name and a valid tuple of arguments.
+    let (gil, event) = unsafe { (Gil::assume(), CStr::from_ptr(event)) };
+    // SAFETY: `args` is a valid borrowed reference for the call.
+    let args = unsafe { Obj::from_borrowed(gil, args) };
+    match audit(gil, event, &args) {
+        Ok(()) => 0,
+        Err(PyErr(())) => -1,
+    }
+}
+
+/// An initialised interpreter; this thread holds its GIL.
+pub struct Interpreter {
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl std::fmt::Debug for Interpreter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Interpreter")
+    }
+}
+
+/// `Py_InitializeFromConfig`: the interpreter starts (site, `.pth` files,
+/// `sitecustomize`), every file it loads going through the hooks.
+pub fn initialize(config: Config) -> Result<Interpreter, Status> {
+    // SAFETY: the config was read by CPython; Py_InitializeFromConfig copies it.
+    Status::check(unsafe { ffi::Py_InitializeFromConfig(&*config.raw) })?;
+    drop(config);
+    Ok(Interpreter {
+        _not_send: PhantomData,
+    })
+}
+
+impl Interpreter {
+    /// The GIL, held by this thread from initialisation to finalisation.
+    pub fn gil(&self) -> Gil<'_> {
+        Gil {
+            _lifetime: PhantomData,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// `Py_FinalizeEx`: negative when flushing buffered data failed.
+    pub fn finalize(self) -> i32 {
+        // SAFETY: the interpreter is initialised and this thread holds the
+        // GIL; no `Obj` can outlive `self` (they borrow `gil()`).
+        unsafe { ffi::Py_FinalizeEx() }
+    }
+}
+
+/// Was the last `KeyboardInterrupt` left unhandled by the main program?
+/// (`_Py_UnhandledKeyboardInterrupt`, read by `Py_RunMain` after finalising.)
+pub fn unhandled_keyboard_interrupt() -> bool {
+    // SAFETY: a plain int of libpython's; only the thread that ran the
+    // program writes it, and this is that thread.
+    unsafe { ptr::addr_of!(_Py_UnhandledKeyboardInterrupt).read() != 0 }
+}
+
+/// `PyOS_setsig(SIGINT, SIG_DFL)`.
+pub fn restore_default_sigint() -> bool {
+    // SAFETY: installing SIG_DFL for SIGINT has no preconditions.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_DFL) != libc::SIG_ERR }
+}
+
+/* --- The GIL, references and errors ----------------------------------- */
+
+/// Proof that this thread holds the GIL for `'py`.
+#[derive(Clone, Copy)]
+pub struct Gil<'py> {
+    _lifetime: PhantomData<&'py ()>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl std::fmt::Debug for Gil<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gil")
+    }
+}
+
+/// A Python exception is set on this thread.
+#[derive(Debug)]
+pub struct PyErr(());
+
+/// The result of a call into Python.
+pub type PyResult<T> = Result<T, PyErr>;
+
+/// An owned (strong) reference to a Python object.
+pub struct Obj<'py> {
+    ptr: NonNull<ffi::PyObject>,
+    _gil: PhantomData<Gil<'py>>,
+}
+
+impl std::fmt::Debug for Obj<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Obj({:p})", self.ptr)
+    }
+}
+
+impl Drop for Obj<'_> {
+    fn drop(&mut self) {
+        // SAFETY: an Obj owns one reference and only exists while the GIL
+        // is held (it borrows a Gil token).
+        unsafe { ffi::Py_DECREF(self.ptr.as_ptr()) }
+    }
+}
+
+impl Clone for Obj<'_> {
+    fn clone(&self) -> Self {
+        // SAFETY: as for Drop.
+        unsafe { ffi::Py_INCREF(self.ptr.as_ptr()) };
+        Obj {
+            ptr: self.ptr,
+            _gil: PhantomData,
+        }
+    }
+}
+
+impl<'py> Gil<'py> {
+    /// # Safety
+    /// The calling thread must hold the GIL for as long as the token is used.
+    unsafe fn assume() -> Gil<'py> {
+        Gil {
+            _lifetime: PhantomData,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Takes ownership of a new reference; NULL means an exception is set.
+    fn own(self, ptr: *mut ffi::PyObject) -> PyResult<Obj<'py>> {
+        NonNull::new(ptr)
+            .map(|ptr| Obj {
+                ptr,
+                _gil: PhantomData,
+            })
+            .ok_or(PyErr(()))
+    }
+
+    /// Takes a new reference to a borrowed one; NULL means an exception is set.
+    fn borrow(self, ptr: *mut ffi::PyObject) -> PyResult<Obj<'py>> {
+        if !ptr.is_null() {
+            // SAFETY: a non-NULL borrowed reference is valid under the GIL.
+            unsafe { ffi::Py_INCREF(ptr) };
+        }
+        self.own(ptr)
+    }
+
+    /// 0 or -1 from the C API; -1 means an exception is set.
+    fn status(self, rc: c_int) -> PyResult<()> {
+        if rc < 0 {
+            Err(PyErr(()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `None`.
+    pub fn none(self) -> Obj<'py> {
+        // SAFETY: Py_None is a static object.
+        self.borrow(unsafe { ffi::Py_None() }).expect("None exists")
+    }
+
+    /// `True` or `False`.
+    pub fn bool(self, value: bool) -> Obj<'py> {
+        // SAFETY: Py_True and Py_False are static objects.
+        let ptr = unsafe {
+            if value {
+                ffi::Py_True()
+            } else {
+                ffi::Py_False()
+            }
+        };
+        self.borrow(ptr).expect("booleans exist")
+    }
+
+    /// A `str` from UTF-8 text.
+    pub fn str(self, text: &str) -> PyResult<Obj<'py>> {
+        // SAFETY: the pointer and length describe valid UTF-8.
+        self.own(unsafe {
+            ffi::PyUnicode_FromStringAndSize(text.as_ptr().cast(), text.len() as ffi::Py_ssize_t)
+        })
+    }
+
+    /// A `str` from a wide string (`PyUnicode_FromWideChar`).
+    pub fn wide_str(self, text: &WideString) -> PyResult<Obj<'py>> {
+        // SAFETY: the pointer and length describe the vector's contents.
+        self.own(unsafe {
+            ffi::PyUnicode_FromWideChar(text.0.as_ptr(), text.0.len() as ffi::Py_ssize_t)
+        })
+    }
+
+    /// `os.fsdecode(bytes)` (`PyUnicode_DecodeFSDefaultAndSize`).
+    pub fn fs_decode(self, bytes: &[u8]) -> PyResult<Obj<'py>> {
+        // SAFETY: the pointer and length describe the slice.
+        self.own(unsafe {
+            ffi::PyUnicode_DecodeFSDefaultAndSize(bytes.as_ptr().cast(), bytes.len() as _)
+        })
+    }
+
+    /// `import name` (`PyImport_ImportModule`).
+    pub fn import(self, name: &CStr) -> PyResult<Obj<'py>> {
+        // SAFETY: `name` is NUL-terminated.
+        self.own(unsafe { ffi::PyImport_ImportModule(name.as_ptr()) })
+    }
+
+    /// `sys.modules.get(name)`, without importing; errors count as absent.
+    pub fn loaded_module(self, name: &str) -> Option<Obj<'py>> {
+        let name = self.str(name).ok()?;
+        // SAFETY: `name` is a valid str; the result is a new reference or
+        // NULL (with or without an exception).
+        match self.own(unsafe { ffi::PyImport_GetModule(name.as_ptr()) }) {
+            Ok(module) => Some(module),
+            Err(_) => {
+                self.err_clear();
+                None
+            }
+        }
+    }
+
+    /// `PyImport_AddModule("__main__")`.
+    pub fn main_module(self) -> PyResult<Obj<'py>> {
+        // SAFETY: a NUL-terminated name; the result is borrowed.
+        self.borrow(unsafe { ffi::PyImport_AddModule(c"__main__".as_ptr()) })
+    }
+
+    /// `sys.<name>`, or `None` when it does not exist (`PySys_GetObject`).
+    pub fn sys_attr(self, name: &CStr) -> Option<Obj<'py>> {
+        // SAFETY: a NUL-terminated name; the result is borrowed or NULL
+        // without an exception.
+        self.borrow(unsafe { ffi::PySys_GetObject(name.as_ptr()) })
+            .ok()
+    }
+
+    /// The builtins of the current frame, or of the interpreter at top level.
+    pub fn builtins(self) -> PyResult<Obj<'py>> {
+        // SAFETY: the result is borrowed.
+        self.borrow(unsafe { ffi::PyEval_GetBuiltins() })
+    }
+
+    /// The ID of the current interpreter (the main one is 0).
+    pub fn interpreter_id(self) -> i64 {
+        // SAFETY: with the GIL held there is a current interpreter.
+        unsafe { ffi::PyInterpreterState_GetID(ffi::PyInterpreterState_Get()) }
+    }
+
+    /// `PyImport_GetImporter(path)`: the importer for a `sys.path` entry, or
+    /// `None`.
+    pub fn importer(self, path: &Obj<'py>) -> PyResult<Obj<'py>> {
+        // SAFETY: `path` is a valid object.
+        self.own(unsafe { ffi::PyImport_GetImporter(path.as_ptr()) })
+    }
+
+    /// `io.open_code(path)` (`PyFile_OpenCodeObject`): goes through the
+    /// open-code hook.
+    pub fn open_code(self, path: &Obj<'py>) -> PyResult<Obj<'py>> {
+        // SAFETY: `path` is a valid object.
+        self.own(unsafe { PyFile_OpenCodeObject(path.as_ptr()) })
+    }
+
+    /// Raises an audit event with no arguments, or with one.
+    pub fn audit(self, event: &CStr, arg: Option<&Obj<'py>>) -> PyResult<()> {
+        // SAFETY: NUL-terminated strings; "O" matches one object argument,
+        // and a NULL format means no arguments.
+        let rc = unsafe {
+            match arg {
+                Some(arg) => PySys_Audit(event.as_ptr(), c"O".as_ptr(), arg.as_ptr()),
+                None => PySys_Audit(event.as_ptr(), ptr::null()),
+            }
+        };
+        self.status(rc)
+    }
+
+    /// The exception already set on this thread, as an error value.
+    ///
+    /// # Panics
+    /// If no exception is set: that is a bug in the caller.
+    pub fn pending_err(self) -> PyErr {
+        assert!(self.err_occurred(), "an exception is set");
+        PyErr(())
+    }
+
+    /// Is an exception set?
+    pub fn err_occurred(self) -> bool {
+        // SAFETY: reads the thread state.
+        !unsafe { ffi::PyErr_Occurred() }.is_null()
+    }
+
+    /// Is the exception set exactly `KeyboardInterrupt` (not a subclass)?
+    pub fn err_is_keyboard_interrupt(self) -> bool {
+        // SAFETY: reads the thread state and a static type object.
+        unsafe { ffi::PyErr_Occurred() == ffi::PyExc_KeyboardInterrupt }
+    }
+
+    /// Clears the exception.
+    pub fn err_clear(self) {
+        // SAFETY: always allowed with the GIL.
+        unsafe { ffi::PyErr_Clear() }
+    }
+
+    /// `PyErr_Print`: prints the exception, or exits the process for an
+    /// unhandled `SystemExit` (unless inspect mode is on).
+    pub fn err_print(self) {
+        // SAFETY: allowed with the GIL; with no exception set it does nothing.
+        unsafe { ffi::PyErr_Print() }
+    }
+
+    /// `_Py_HandleSystemExit`: for a `SystemExit` (and inspect mode off),
+    /// clears it and returns the exit status it asks for.
+    pub fn handle_system_exit(self) -> Option<i32> {
+        let mut exitcode: c_int = 0;
+        // SAFETY: writes one int; requires the GIL.
+        (unsafe { _Py_HandleSystemExit(&mut exitcode) } != 0).then_some(exitcode)
+    }
+
+    /// Takes the current exception (normalised) off the thread state.
+    pub fn err_fetch(self) -> Option<FetchedErr<'py>> {
+        let mut kind = ptr::null_mut();
+        let mut value = ptr::null_mut();
+        let mut traceback = ptr::null_mut();
+        // SAFETY: the three out-pointers receive owned references or NULL.
+        unsafe {
+            ffi::PyErr_Fetch(&mut kind, &mut value, &mut traceback);
+            if kind.is_null() {
+                return None;
+            }
+            ffi::PyErr_NormalizeException(&mut kind, &mut value, &mut traceback);
+        }
+        Some(FetchedErr {
+            kind: self.own(kind).ok(),
+            value: self.own(value).ok(),
+            traceback: self.own(traceback).ok(),
+        })
+    }
+
+    /// Raises `exc_type(*args)`.
+    fn raise(self, exc_type: *mut ffi::PyObject, args: &[&Obj<'py>]) -> PyErr {
+        // SAFETY: `exc_type` is one of CPython's static exception types.
+        let exc_type = match self.borrow(exc_type) {
+            Ok(t) => t,
+            Err(err) => return err,
+        };
+        match exc_type.call(args) {
+            Ok(exc) => {
+                // SAFETY: both are valid objects; PyErr_SetObject takes its
+                // own references.
+                unsafe { ffi::PyErr_SetObject(exc_type.as_ptr(), exc.as_ptr()) };
+                PyErr(())
+            }
+            Err(err) => err,
+        }
+    }
+
+    /// Raises `PermissionError(EACCES, message, filename)`.
+    pub fn raise_permission_error(self, message: &str, filename: &Obj<'py>) -> PyErr {
+        let errno = match self.int(libc::EACCES as c_long) {
+            Ok(errno) => errno,
+            Err(err) => return err,
+        };
+        let message = match self.str(message) {
+            Ok(message) => message,
+            Err(err) => return err,
+        };
+        // SAFETY: a static exception type.
+        let exc_type = unsafe { ffi::PyExc_PermissionError };
+        self.raise(exc_type, &[&errno, &message, filename])
+    }
+
+    /// Raises the `OSError` subclass for `errno`, naming `filename`, as a
+    /// failed `open()` does.
+    pub fn raise_errno(self, errno: i32, filename: &Obj<'py>) -> PyErr {
+        // SAFETY: sets this thread's errno, which the next call reads; both
+        // objects are valid.
+        unsafe {
+            *libc::__errno_location() = errno;
+            ffi::PyErr_SetFromErrnoWithFilenameObject(ffi::PyExc_OSError, filename.as_ptr());
+        }
+        PyErr(())
+    }
+
+    /// Raises `ValueError(message)`.
+    pub fn raise_value_error(self, message: &CStr) -> PyErr {
+        // SAFETY: a static type and a NUL-terminated message.
+        unsafe { ffi::PyErr_SetString(ffi::PyExc_ValueError, message.as_ptr()) };
+        PyErr(())
+    }
+
+    /// Raises `TypeError(message)`.
+    pub fn raise_type_error(self, message: &CStr) -> PyErr {
+        // SAFETY: a static type and a NUL-terminated message.
+        unsafe { ffi::PyErr_SetString(ffi::PyExc_TypeError, message.as_ptr()) };
+        PyErr(())
+    }
+
+    /// Raises `RuntimeError(message)`.
+    pub fn raise_runtime_error(self, message: &CStr) -> PyErr {
+        // SAFETY: a static type and a NUL-terminated message.
+        unsafe { ffi::PyErr_SetString(ffi::PyExc_RuntimeError, message.as_ptr()) };
+        PyErr(())
+    }
+
+    /// An `int`.
+    pub fn int(self, value: c_long) -> PyResult<Obj<'py>> {
+        // SAFETY: no preconditions beyond the GIL.
+        self.own(unsafe { ffi::PyLong_FromLong(value) })
+    }
+
+    /// Writes to `sys.stderr` (falling back to the C stream), as
+    /// `PySys_FormatStderr` does; the text is not truncated.
+    pub fn write_stderr(self, text: &str) {
+        let Ok(text) = CString::new(text.replace('\0', "\\0")) else {
+            return;
+        };
+        // SAFETY: "%s" takes one NUL-terminated UTF-8 string.
+        unsafe { ffi::PySys_FormatStderr(c"%s".as_ptr(), text.as_ptr()) }
+    }
+
+    /// `Py_MakePendingCalls`: runs signal handlers that are due.
+    pub fn make_pending_calls(self) -> PyResult<()> {
+        // SAFETY: called from the main thread with the GIL.
+        self.status(unsafe { ffi::Py_MakePendingCalls() })
+    }
+
+    /// `Py_GetVersion()` and `Py_GetPlatform()`.
+    pub fn version_and_platform(self) -> (String, String) {
+        // SAFETY: both return static NUL-terminated strings.
+        unsafe {
+            (
+                CStr::from_ptr(ffi::Py_GetVersion())
+                    .to_string_lossy()
+                    .into_owned(),
+                CStr::from_ptr(ffi::Py_GetPlatform())
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        }
+    }
+
+    /// `PyImport_GetMagicNumber()`.
+    pub fn magic_number(self) -> c_long {
+        // SAFETY: no preconditions beyond the GIL.
+        unsafe { ffi::PyImport_GetMagicNumber() }
+    }
+
+    /// The running configuration (`_PyInterpreterState_GetConfig`), copied.
+    pub fn run_config(self) -> RunConfig {
+        // SAFETY: with the GIL there is a current interpreter whose config
+        // is valid for its lifetime; its strings are NUL-terminated.
+        unsafe {
+            let config = &*_PyInterpreterState_GetConfig(ffi::PyInterpreterState_Get());
+            let argv = std::slice::from_raw_parts(config.argv.items, config.argv.length as usize)
+                .iter()
+                .map(|&item| WideString::from_ptr(item).expect("argv items are not NULL"))
+                .collect();
+            RunConfig {
+                run_command: WideString::from_ptr(config.run_command),
+                run_module: WideString::from_ptr(config.run_module),
+                run_filename: WideString::from_ptr(config.run_filename),
+                program_name: WideString::from_ptr(config.program_name),
+                argv,
+                safe_path: config.safe_path != 0,
+                quiet: config.quiet != 0,
+                verbose: config.verbose != 0,
+                site_import: config.site_import != 0,
+                isolated: config.isolated != 0,
+                interactive: config.interactive != 0,
+                use_environment: config.use_environment != 0,
+                skip_source_first_line: config.skip_source_first_line != 0,
+            }
+        }
+    }
+
+    /// `PyConfig.inspect` of the running interpreter (`-i`, `PYTHONINSPECT`).
+    pub fn inspect(self) -> bool {
+        // SAFETY: as for run_config.
+        unsafe { (*_PyInterpreterState_GetConfig(ffi::PyInterpreterState_Get())).inspect != 0 }
+    }
+
+    /// `pymain_set_inspect`: `PyConfig.inspect` and `Py_InspectFlag`, which
+    /// decide whether an unhandled `SystemExit` exits.
+    pub fn set_inspect(self, inspect: bool) {
+        // SAFETY: Modules/main.c writes the running config's `inspect` the
+        // same way (casting away const); the main thread holds the GIL, so
+        // no other thread reads it meanwhile.
+        unsafe {
+            let config = _PyInterpreterState_GetConfig(ffi::PyInterpreterState_Get()).cast_mut();
+            (*config).inspect = c_int::from(inspect);
+            ptr::addr_of_mut!(Py_InspectFlag).write(c_int::from(inspect));
+        }
+    }
+
+    /// Sets `_Py_UnhandledKeyboardInterrupt`.
+    pub fn set_unhandled_keyboard_interrupt(self, value: bool) {
+        // SAFETY: a plain int of libpython's, written under the GIL as
+        // CPython itself does.
+        unsafe { ptr::addr_of_mut!(_Py_UnhandledKeyboardInterrupt).write(c_int::from(value)) }
+    }
+
+    /// `PyRun_SimpleStringFlags(command, PyCF_IGNORE_COOKIE)`: 0, or -1
+    /// after printing the exception.
+    pub fn run_simple_string(self, command: &CStr) -> i32 {
+        let mut flags = compiler_flags(PY_CF_IGNORE_COOKIE);
+        // SAFETY: a NUL-terminated string and a valid flags struct.
+        unsafe { ffi::PyRun_SimpleStringFlags(command.as_ptr(), &mut flags) }
+    }
+
+    /// `PyRun_FileExFlags(fp, filename, Py_file_input, globals, globals,
+    /// closeit)`: parses the file, closes it when `closeit`, then runs it.
+    /// Without `closeit` the file comes back to the caller.
+    pub fn run_file(
+        self,
+        file: CFile,
+        filename: &CStr,
+        globals: &Obj<'py>,
+        closeit: bool,
+    ) -> (PyResult<Obj<'py>>, Option<CFile>) {
+        let mut flags = compiler_flags(0);
+        let fp = file.0.as_ptr();
+        let file = if closeit {
+            std::mem::forget(file);
+            None
+        } else {
+            Some(file)
+        };
+        // SAFETY: a valid FILE (ownership passed on when closeit), a
+        // NUL-terminated name, a dict, and a valid flags struct.
+        let result = self.own(unsafe {
+            ffi::PyRun_FileExFlags(
+                fp,
+                filename.as_ptr(),
+                ffi::Py_file_input,
+                globals.as_ptr(),
+                globals.as_ptr(),
+                c_int::from(closeit),
+                &mut flags,
+            )
+        });
+        (result, file)
+    }
+
+    /// `PyRun_InteractiveLoopFlags(fp, filename)`: a prompt on a terminal.
+    pub fn run_interactive_loop(self, file: &mut CFile, filename: &CStr) -> i32 {
+        let mut flags = compiler_flags(0);
+        // SAFETY: a valid FILE, a NUL-terminated name, valid flags.
+        unsafe { ffi::PyRun_InteractiveLoopFlags(file.0.as_ptr(), filename.as_ptr(), &mut flags) }
+    }
+
+    /// `PyRun_AnyFileExFlags(stdin, "<stdin>", 0)`: the program on the C
+    /// library's standard input, or the prompt when it is interactive.
+    pub fn run_stdin(self) -> i32 {
+        let mut flags = compiler_flags(0);
+        // SAFETY: `stdin` is the C library's stream, valid for the process;
+        // closeit 0 leaves it open.
+        unsafe {
+            ffi::PyRun_AnyFileExFlags(
+                ptr::addr_of!(stdin).read(),
+                c"<stdin>".as_ptr(),
+                0,
+                &mut flags,
+            )
+        }
+    }
+
+    /// `PyEval_EvalCode(code, globals, globals)`.
+    pub fn eval_code(self, code: &Obj<'py>, globals: &Obj<'py>) -> PyResult<Obj<'py>> {
+        // SAFETY: a code object and a dict.
+        self.own(unsafe { ffi::PyEval_EvalCode(code.as_ptr(), globals.as_ptr(), globals.as_ptr()) })
+    }
+
+    /// Wraps a descriptor the caller owns as `io.BufferedReader(io.FileIO(fd,
+    /// "rb"))` named `name`: what `io.open(name, "rb")` returns, for a file
+    /// opened (and checked) by the caller.
+    pub fn binary_reader(self, file: File, name: &Obj<'py>) -> PyResult<Obj<'py>> {
+        let io = self.import(c"_io")?;
+        let fd = self.int(file.as_raw_fd() as c_long)?;
+        let raw = io.getattr(c"FileIO")?.call(&[&fd, &self.str("rb")?])?;
+        // FileIO owns the descriptor from here on (closefd=True); on failure
+        // above, `file` still owns and closes it.
+        let _ = file.into_raw_fd();
+        raw.setattr(c"name", name)?;
+        io.getattr(c"BufferedReader")?.call(&[&raw])
+    }
+
+    /// A function to put on a class as a method: `def.name(self, *args)`,
+    /// implemented by `f`, which also receives `data`.
+    pub fn method(self, def: &'static MethodDef, f: Method, data: &Obj<'py>) -> PyResult<Obj<'py>> {
+        let index = {
+            let mut methods = METHODS.lock().unwrap_or_else(|p| p.into_inner());
+            match methods.iter().position(|&m| m as usize == f as usize) {
+                Some(index) => index,
+                None => {
+                    methods.push(f);
+                    methods.len() - 1
+                }
+            }
+        };
+        // The function's `self` carries which implementation and its data.
+        let binding = self.tuple(&[&self.int(index as c_long)?, data])?;
+        // SAFETY: the definition is 'static and never written; `binding`
+        // is a valid object the function keeps a reference to.
+        let function = self.own(unsafe {
+            ffi::PyCFunction_NewEx(
+                ptr::addr_of!(def.0).cast_mut(),
+                binding.as_ptr(),
+                ptr::null_mut(),
+            )
+        })?;
+        // SAFETY: `function` is a valid callable; an instance method binds
+        // it to instances of the class it is put on.
+        self.own(unsafe { PyInstanceMethod_New(function.as_ptr()) })
+    }
+
+    /// A tuple.
+    pub fn tuple(self, items: &[&Obj<'py>]) -> PyResult<Obj<'py>> {
+        // SAFETY: PyTuple_New returns a new tuple of the given size.
+        let tuple = self.own(unsafe { ffi::PyTuple_New(items.len() as ffi::Py_ssize_t) })?;
+        for (i, item) in items.iter().enumerate() {
+            // SAFETY: fills each slot of the fresh tuple once; SetItem
+            // steals the new reference.
+            unsafe {
+                ffi::PyTuple_SetItem(
+                    tuple.as_ptr(),
+                    i as ffi::Py_ssize_t,
+                    (*item).clone().into_ptr(),
+                )
+            };
+        }
+        Ok(tuple)
+    }
+}
+
+/// The implementation of a method: `(data, [self, *args])`.
+pub type Method = for<'py> fn(Gil<'py>, &Obj<'py>, &[Obj<'py>]) -> PyResult<Obj<'py>>;
+
+static METHODS: Mutex<Vec<Method>> = Mutex::new(Vec::new());
+
+/// The C definition of a method implemented in Rust (see [`Gil::method`]).
+pub struct MethodDef(ffi::PyMethodDef);
+
+// SAFETY: the definition is immutable; CPython only reads it.
+unsafe impl Sync for MethodDef {}
+
+impl MethodDef {
+    /// A definition named `name`, documented by `doc`.
+    pub const fn new(name: &'static CStr, doc: &'static CStr) -> MethodDef {
+        MethodDef(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionFast: method_trampoline,
+            },
+            ml_flags: ffi::METH_FASTCALL,
+            ml_doc: doc.as_ptr(),
+        })
+    }
+}
+
+unsafe extern "C" fn method_trampoline(
+    binding: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls builtin functions with the GIL held; `binding`
+    // is the (index, data) tuple made by Gil::method; METH_FASTCALL passes
+    // `nargs` valid borrowed references.
+    let (gil, binding, args) = unsafe {
+        let gil = Gil::assume();
+        let args: Vec<Obj<'_>> = (0..nargs as usize)
+            .map(|i| Obj::from_borrowed(gil, *args.add(i)))
+            .collect();
+        (gil, Obj::from_borrowed(gil, binding), args)
+    };
+    let call = || -> PyResult<Obj<'_>> {
+        let index = binding.item(0)?.as_long()?;
+        let data = binding.item(1)?;
+        let f = METHODS.lock().unwrap_or_else(|p| p.into_inner())[index as usize];
+        f(gil, &data, &args)
+    };
+    match call() {
+        Ok(result) => result.into_ptr(),
+        Err(PyErr(())) => ptr::null_mut(),
+    }
+}
+
+/// An exception taken off the thread state by [`Gil::err_fetch`].
+#[derive(Debug)]
+pub struct FetchedErr<'py> {
+    kind: Option<Obj<'py>>,
+    value: Option<Obj<'py>>,
+    traceback: Option<Obj<'py>>,
+}
+
+impl<'py> FetchedErr<'py> {
+    /// The exception instance.
+    pub fn value(&self) -> Option<&Obj<'py>> {
+        self.value.as_ref()
+    }
+
+    /// Sets it again; what `PyErr_Restore` does.
+    pub fn restore(self) -> PyErr {
+        let take = |o: Option<Obj<'py>>| o.map_or(ptr::null_mut(), Obj::into_ptr);
+        // SAFETY: PyErr_Restore steals the three references (or NULLs).
+        unsafe { ffi::PyErr_Restore(take(self.kind), take(self.value), take(self.traceback)) };
+        PyErr(())
+    }
+}
+
+impl<'py> Obj<'py> {
+    /// # Safety
+    /// `ptr` must be a valid borrowed reference, and the GIL held.
+    unsafe fn from_borrowed(gil: Gil<'py>, ptr: *mut ffi::PyObject) -> Obj<'py> {
+        gil.borrow(ptr).expect("CPython passes non-NULL references")
+    }
+
+    fn as_ptr(&self) -> *mut ffi::PyObject {
+        self.ptr.as_ptr()
+    }
+
+    fn into_ptr(self) -> *mut ffi::PyObject {
+        let ptr = self.ptr.as_ptr();
+        std::mem::forget(self);
+        ptr
+    }
+
+    fn gil(&self) -> Gil<'py> {
+        Gil {
+            _lifetime: PhantomData,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// `getattr(self, name)`.
+    pub fn getattr(&self, name: &CStr) -> PyResult<Obj<'py>> {
+        // SAFETY: a valid object and a NUL-terminated name.
+        self.gil()
+            .own(unsafe { ffi::PyObject_GetAttrString(self.as_ptr(), name.as_ptr()) })
+    }
+
+    /// `setattr(self, name, value)`.
+    pub fn setattr(&self, name: &CStr, value: &Obj<'py>) -> PyResult<()> {
+        // SAFETY: valid objects and a NUL-terminated name.
+        self.gil().status(unsafe {
+            ffi::PyObject_SetAttrString(self.as_ptr(), name.as_ptr(), value.as_ptr())
+        })
+    }
+
+    /// `self(*args)`.
+    pub fn call(&self, args: &[&Obj<'py>]) -> PyResult<Obj<'py>> {
+        let gil = self.gil();
+        // SAFETY: PyTuple_New returns a new tuple of the given size.
+        let tuple = gil.own(unsafe { ffi::PyTuple_New(args.len() as ffi::Py_ssize_t) })?;
+        for (i, arg) in args.iter().enumerate() {
+            // SAFETY: fills each slot of the fresh tuple once; SetItem
+            // steals the new reference.
+            unsafe {
+                ffi::PyTuple_SetItem(
+                    tuple.as_ptr(),
+                    i as ffi::Py_ssize_t,
+                    (*arg).clone().into_ptr(),
+                )
+            };
+        }
+        // SAFETY: a valid callable and argument tuple, no keywords.
+        gil.own(unsafe { ffi::PyObject_Call(self.as_ptr(), tuple.as_ptr(), ptr::null_mut()) })
+    }
+
+    /// `self.name()`.
+    pub fn call_method0(&self, name: &CStr) -> PyResult<Obj<'py>> {
+        self.getattr(name)?.call(&[])
+    }
+
+    /// `self is None`.
+    pub fn is_none(&self) -> bool {
+        // SAFETY: Py_None is a static object.
+        self.as_ptr() == unsafe { ffi::Py_None() }
+    }
+
+    /// `isinstance(self, str)`.
+    pub fn is_str(&self) -> bool {
+        // SAFETY: a valid object.
+        unsafe { ffi::PyUnicode_Check(self.as_ptr()) != 0 }
+    }
+
+    /// `isinstance(self, types.CodeType)`.
+    pub fn is_code(&self) -> bool {
+        // SAFETY: a valid object and a static type.
+        unsafe { ffi::Py_TYPE(self.as_ptr()) == ptr::addr_of_mut!(ffi::PyCode_Type) }
+    }
+
+    /// `isinstance(self, PermissionError)`.
+    pub fn is_permission_error(&self) -> bool {
+        // SAFETY: a valid object and a static type.
+        unsafe { ffi::PyErr_GivenExceptionMatches(self.as_ptr(), ffi::PyExc_PermissionError) != 0 }
+    }
+
+    /// `str(self)`.
+    pub fn str(&self) -> PyResult<Obj<'py>> {
+        // SAFETY: a valid object.
+        self.gil().own(unsafe { ffi::PyObject_Str(self.as_ptr()) })
+    }
+
+    /// `repr(self)`, as UTF-8 text (lossy).
+    pub fn repr_text(&self) -> PyResult<String> {
+        // SAFETY: a valid object.
+        let repr = self
+            .gil()
+            .own(unsafe { ffi::PyObject_Repr(self.as_ptr()) })?;
+        repr.text()
+    }
+
+    /// The text of a `str`, lossily (lone surrogates become U+FFFD).
+    pub fn text(&self) -> PyResult<String> {
+        let bytes = self.gil().own(
+            // SAFETY: a valid object and NUL-terminated codec names.
+            unsafe {
+                ffi::PyUnicode_AsEncodedString(
+                    self.as_ptr(),
+                    c"utf-8".as_ptr(),
+                    c"replace".as_ptr(),
+                )
+            },
+        )?;
+        Ok(String::from_utf8_lossy(bytes.bytes()).into_owned())
+    }
+
+    /// `self.encode("utf-8")`, strictly (`PyUnicode_AsUTF8String`).
+    pub fn utf8(&self) -> PyResult<Vec<u8>> {
+        // SAFETY: a valid object.
+        let bytes = self
+            .gil()
+            .own(unsafe { ffi::PyUnicode_AsUTF8String(self.as_ptr()) })?;
+        Ok(bytes.bytes().to_vec())
+    }
+
+    /// `os.fsencode(self)` for a `str` (`PyUnicode_EncodeFSDefault`).
+    pub fn fs_encode(&self) -> PyResult<Vec<u8>> {
+        // SAFETY: a valid object.
+        let bytes = self
+            .gil()
+            .own(unsafe { ffi::PyUnicode_EncodeFSDefault(self.as_ptr()) })?;
+        Ok(bytes.bytes().to_vec())
+    }
+
+    /// The contents of a `bytes` object.
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: only called on objects just created as bytes; the buffer
+        // lives as long as the object.
+        unsafe {
+            std::slice::from_raw_parts(
+                ffi::PyBytes_AsString(self.as_ptr()).cast::<u8>(),
+                ffi::PyBytes_Size(self.as_ptr()) as usize,
+            )
+        }
+    }
+
+    /// Does this `str` end with `suffix` (`PyUnicode_Tailmatch`)?
+    pub fn ends_with(&self, suffix: &str) -> PyResult<bool> {
+        let suffix = self.gil().str(suffix)?;
+        // SAFETY: two valid str objects.
+        let rc = unsafe {
+            ffi::PyUnicode_Tailmatch(self.as_ptr(), suffix.as_ptr(), 0, ffi::PY_SSIZE_T_MAX, 1)
+        };
+        self.gil().status(rc as c_int)?;
+        Ok(rc == 1)
+    }
+
+    /// Is this `str` equal to the ASCII `text`?
+    pub fn eq_ascii(&self, text: &CStr) -> bool {
+        // SAFETY: a valid str and a NUL-terminated ASCII string.
+        unsafe { ffi::PyUnicode_CompareWithASCIIString(self.as_ptr(), text.as_ptr()) == 0 }
+    }
+
+    /// The `__dict__` of a module (`PyModule_GetDict`).
+    pub fn module_dict(&self) -> PyResult<Obj<'py>> {
+        // SAFETY: a valid module; the result is borrowed.
+        self.gil()
+            .borrow(unsafe { ffi::PyModule_GetDict(self.as_ptr()) })
+    }
+
+    /// `key in self` for a dict.
+    pub fn dict_contains(&self, key: &CStr) -> PyResult<bool> {
+        let key = self.gil().str(&key.to_string_lossy())?;
+        // SAFETY: a valid dict and key.
+        let rc = unsafe { ffi::PyDict_Contains(self.as_ptr(), key.as_ptr()) };
+        self.gil().status(rc)?;
+        Ok(rc == 1)
+    }
+
+    /// `self[key] = value` for a dict.
+    pub fn dict_set(&self, key: &CStr, value: &Obj<'py>) -> PyResult<()> {
+        // SAFETY: a valid dict, key and value.
+        self.gil().status(unsafe {
+            ffi::PyDict_SetItemString(self.as_ptr(), key.as_ptr(), value.as_ptr())
+        })
+    }
+
+    /// `del self[key]` for a dict.
+    pub fn dict_del(&self, key: &CStr) -> PyResult<()> {
+        // SAFETY: a valid dict and key.
+        self.gil()
+            .status(unsafe { ffi::PyDict_DelItemString(self.as_ptr(), key.as_ptr()) })
+    }
+
+    /// `self.get(key)` for a dict; `None` when absent or on error.
+    pub fn dict_get(&self, key: &CStr) -> Option<Obj<'py>> {
+        // SAFETY: a valid dict and key; the result is borrowed, NULL when
+        // absent, and errors are suppressed.
+        self.gil()
+            .borrow(unsafe { ffi::PyDict_GetItemString(self.as_ptr(), key.as_ptr()) })
+            .ok()
+    }
+
+    /// `self.insert(index, item)` for a list.
+    pub fn list_insert(&self, index: isize, item: &Obj<'py>) -> PyResult<()> {
+        // SAFETY: a valid list and item.
+        self.gil()
+            .status(unsafe { ffi::PyList_Insert(self.as_ptr(), index, item.as_ptr()) })
+    }
+
+    /// The value of an `int`.
+    pub fn as_long(&self) -> PyResult<c_long> {
+        // SAFETY: a valid object.
+        let value = unsafe { ffi::PyLong_AsLong(self.as_ptr()) };
+        if value == -1 && self.gil().err_occurred() {
+            return Err(PyErr(()));
+        }
+        Ok(value)
+    }
+
+    /// `self[index]` for a sequence.
+    pub fn item(&self, index: isize) -> PyResult<Obj<'py>> {
+        // SAFETY: a valid object.
+        self.gil()
+            .own(unsafe { ffi::PySequence_GetItem(self.as_ptr(), index) })
+    }
+}
+
+/* --- Strings and files ------------------------------------------------- */
+
+/// A `wchar_t` string, as `PyConfig` stores them (no terminating NUL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WideString(pub Vec<wchar_t>);
+
+impl WideString {
+    /// # Safety
+    /// `ptr` must be NULL or a NUL-terminated wide string.
+    unsafe fn from_ptr(ptr: *const wchar_t) -> Option<WideString> {
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: the caller promises a NUL-terminated wide string.
+        let len = unsafe { libc::wcslen(ptr) };
+        // SAFETY: `len` elements precede the NUL.
+        Some(WideString(
+            unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec(),
+        ))
+    }
+
+    /// A wide string from text.
+    pub fn from_text(text: &str) -> WideString {
+        WideString(text.chars().map(|c| c as wchar_t).collect())
+    }
+
+    /// Is it exactly `text`?
+    pub fn is(&self, text: &str) -> bool {
+        self.0
+            .iter()
+            .copied()
+            .eq(text.chars().map(|c| c as wchar_t))
+    }
+
+    /// `Py_EncodeLocale`: the bytes the C library sees for this string
+    /// (surrogateescape), as CPython's `_Py_wreadlink` and `_Py_wrealpath`
+    /// encode paths. `None` if it cannot be encoded.
+    pub fn encode_locale(&self) -> Option<Vec<u8>> {
+        let mut with_nul = self.0.clone();
+        with_nul.push(0);
+        // SAFETY: a NUL-terminated wide string; the result is NULL or a
+        // PyMem_Malloc'ed C string, freed below.
+        unsafe {
+            let encoded = ffi::Py_EncodeLocale(with_nul.as_ptr(), ptr::null_mut());
+            if encoded.is_null() {
+                return None;
+            }
+            let bytes = CStr::from_ptr(encoded).to_bytes().to_vec();
+            ffi::PyMem_Free(encoded.cast());
+            Some(bytes)
+        }
+    }
+
+    /// `Py_DecodeLocale`: the inverse of [`WideString::encode_locale`].
+    pub fn decode_locale(bytes: &[u8]) -> Option<WideString> {
+        let bytes = CString::new(bytes).ok()?;
+        // SAFETY: a NUL-terminated string; the result is NULL or a
+        // PyMem_RawMalloc'ed wide string, freed below.
+        unsafe {
+            let decoded = ffi::Py_DecodeLocale(bytes.as_ptr(), ptr::null_mut());
+            let wide = WideString::from_ptr(decoded);
+            if !decoded.is_null() {
+                ffi::PyMem_RawFree(decoded.cast());
+            }
+            wide
+        }
+    }
+}
+
+/// The configuration `Modules/main.c` runs the program from.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// `-c COMMAND`.
+    pub run_command: Option<WideString>,
+    /// `-m MODULE`.
+    pub run_module: Option<WideString>,
+    /// The script.
+    pub run_filename: Option<WideString>,
+    /// `argv[0]` of the process, for messages.
+    pub program_name: Option<WideString>,
+    /// `sys.argv`.
+    pub argv: Vec<WideString>,
+    /// `-P`, `-I`, `PYTHONSAFEPATH`.
+    pub safe_path: bool,
+    /// `-q`.
+    pub quiet: bool,
+    /// `-v`.
+    pub verbose: bool,
+    /// Not `-S`.
+    pub site_import: bool,
+    /// `-I`.
+    pub isolated: bool,
+    /// `-i`.
+    pub interactive: bool,
+    /// Not `-E`/`-I`.
+    pub use_environment: bool,
+    /// `-x`.
+    pub skip_source_first_line: bool,
+}
+
+/// A C `FILE *` over a checked descriptor, closed on drop.
+pub struct CFile(NonNull<libc::FILE>);
+
+impl std::fmt::Debug for CFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CFile(fd {})", self.fd().as_raw_fd())
+    }
+}
+
+impl CFile {
+    /// `fdopen(file, "rb")`: the stream reads the very open file
+    /// description that was checked.
+    pub fn new(file: File) -> std::io::Result<CFile> {
+        let fd = file.into_raw_fd();
+        // SAFETY: `fd` is an open descriptor we own; on success the stream
+        // owns it, on failure we close it.
+        let fp = unsafe { libc::fdopen(fd, c"rb".as_ptr()) };
+        match NonNull::new(fp) {
+            Some(fp) => Ok(CFile(fp)),
+            None => {
+                let error = std::io::Error::last_os_error();
+                // SAFETY: `fd` is still ours.
+                drop(unsafe { File::from_raw_fd(fd) });
+                Err(error)
+            }
+        }
+    }
+
+    /// The descriptor under the stream.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the stream is open, so is its descriptor, for as long as
+        // `self` lives.
+        unsafe { BorrowedFd::borrow_raw(libc::fileno(self.0.as_ptr())) }
+    }
+
+    /// `getc`: the next byte, or `None` at end of file.
+    pub fn getc(&mut self) -> Option<u8> {
+        // SAFETY: a valid stream.
+        let c = unsafe { libc::fgetc(self.0.as_ptr()) };
+        u8::try_from(c).ok()
+    }
+
+    /// `ungetc`.
+    pub fn ungetc(&mut self, c: u8) {
+        // SAFETY: a valid stream.
+        unsafe { libc::ungetc(c_int::from(c), self.0.as_ptr()) };
+    }
+
+    /// `ftell`.
+    pub fn tell(&mut self) -> i64 {
+        // SAFETY: a valid stream.
+        unsafe { libc::ftell(self.0.as_ptr()) }
+    }
+
+    /// `fread`: how many bytes were read into `buf`.
+    pub fn read(&mut self, buf: &mut [u8]) -> usize {
+        // SAFETY: a valid stream and a writable buffer of buf.len() bytes.
+        unsafe { libc::fread(buf.as_mut_ptr().cast(), 1, buf.len(), self.0.as_ptr()) }
+    }
+
+    /// `rewind`.
+    pub fn rewind(&mut self) {
+        // SAFETY: a valid stream.
+        unsafe { libc::rewind(self.0.as_ptr()) }
+    }
+
+    /// `PyMarshal_ReadLongFromFile`: -1 with an exception set on error.
+    pub fn read_marshal_long(&mut self, _gil: Gil<'_>) -> c_long {
+        // SAFETY: a valid stream; the GIL is held.
+        unsafe { ffi::PyMarshal_ReadLongFromFile(self.0.as_ptr()) }
+    }
+
+    /// `PyMarshal_ReadLastObjectFromFile`.
+    pub fn read_marshal_object<'py>(&mut self, gil: Gil<'py>) -> PyResult<Obj<'py>> {
+        // SAFETY: a valid stream; the GIL is held.
+        gil.own(unsafe { ffi::PyMarshal_ReadLastObjectFromFile(self.0.as_ptr()) })
+    }
+}
+
+impl Drop for CFile {
+    fn drop(&mut self) {
+        // SAFETY: the stream is open and closed once.
+        unsafe { libc::fclose(self.0.as_ptr()) };
+    }
+}
+
+/// `strerror(errno)`, as CPython's messages print it.
+pub fn strerror(errno: i32) -> String {
+    // SAFETY: strerror returns a valid NUL-terminated string; the main
+    // thread copies it at once.
+    unsafe { CStr::from_ptr(libc::strerror(errno)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    extern "C" {
+        fn _Py_GetConfigsAsDict() -> *mut ffi::PyObject;
+    }
+
+    fn wide(text: &str) -> Vec<wchar_t> {
+        text.chars().map(|c| c as wchar_t).chain([0]).collect()
+    }
+
+    /// The fields of `PyConfig` that this module reads and writes are at
+    /// the offsets libpython uses: values written through pyo3-ffi's struct
+    /// come back from libpython's own `_Py_GetConfigsAsDict`, and the
+    /// reverse. (A wrong layout would corrupt memory silently.)
+    #[test]
+    fn config_fields_are_where_libpython_has_them() {
+        let mut raw = Box::new(MaybeUninit::<ffi::PyConfig>::uninit());
+        // SAFETY: a test of the FFI itself: the config is initialised by
+        // CPython, then fields are set through the struct under test; the
+        // strings are NUL-terminated and outlive the calls.
+        let gil = unsafe {
+            ffi::PyConfig_InitPythonConfig(raw.as_mut_ptr());
+            let config = &mut *raw.as_mut_ptr();
+            config.parse_argv = 0;
+            config.safe_path = 1;
+            config.quiet = 1;
+            config.site_import = 0;
+            config.interactive = 1;
+            config.inspect = 1;
+            config.use_environment = 0;
+            config.skip_source_first_line = 1;
+            for (field, text) in [
+                (&mut config.run_command as *mut _, "the command"),
+                (&mut config.run_module as *mut _, "the.module"),
+                (&mut config.run_filename as *mut _, "/the-file.py"),
+                (&mut config.program_name as *mut _, "the-program"),
+            ] {
+                let text = wide(text);
+                Status::check(ffi::PyConfig_SetString(config, field, text.as_ptr())).unwrap();
+            }
+            let args = [c"arg0".as_ptr(), c"arg1".as_ptr()];
+            let mut argv: Vec<*const c_char> = args.to_vec();
+            Status::check(ffi::PyConfig_SetBytesArgv(config, 2, argv.as_mut_ptr())).unwrap();
+            Status::check(ffi::Py_InitializeFromConfig(config)).unwrap();
+            ffi::PyConfig_Clear(config);
+            Gil::assume()
+        };
+
+        let seen = |gil: Gil<'_>, key: &CStr| -> String {
+            // SAFETY: the interpreter is initialised and this thread holds the GIL.
+            let configs = gil.own(unsafe { _Py_GetConfigsAsDict() }).unwrap();
+            let config = configs.dict_get(c"config").unwrap();
+            config.dict_get(key).unwrap().repr_text().unwrap()
+        };
+        let run = gil.run_config();
+        assert!(run.run_command.unwrap().is("the command"));
+        assert!(run.run_module.unwrap().is("the.module"));
+        assert!(run.run_filename.unwrap().is("/the-file.py"));
+        assert!(run.program_name.unwrap().is("the-program"));
+        assert_eq!(run.argv.len(), 2);
+        assert!(run.argv[0].is("arg0") && run.argv[1].is("arg1"));
+        assert!(run.safe_path && run.quiet && run.interactive && run.skip_source_first_line);
+        assert!(!run.site_import && !run.use_environment && !run.verbose && !run.isolated);
+        assert!(gil.inspect());
+        for (key, value) in [
+            (c"run_command", "'the command'"),
+            (c"run_module", "'the.module'"),
+            (c"run_filename", "'/the-file.py'"),
+            (c"program_name", "'the-program'"),
+            (c"argv", "['arg0', 'arg1']"),
+            (c"safe_path", "1"),
+            (c"quiet", "1"),
+            (c"site_import", "0"),
+            (c"interactive", "1"),
+            (c"inspect", "1"),
+            (c"use_environment", "0"),
+            (c"skip_source_first_line", "1"),
+            (c"verbose", "0"),
+            (c"isolated", "0"),
+        ] {
+            assert_eq!(seen(gil, key), value, "{key:?}");
+        }
+        gil.set_inspect(false);
+        assert_eq!(seen(gil, c"inspect"), "0");
+        assert!(!gil.inspect());
+        // SAFETY: every object made above is gone.
+        assert_eq!(unsafe { ffi::Py_FinalizeEx() }, 0);
+    }
+}

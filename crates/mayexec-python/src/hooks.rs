@@ -1,0 +1,355 @@
+//! The open-code hook and the audit hook, installed before CPython starts.
+//!
+//! **Open-code hook** (PEP 578, `io.open_code`): CPython calls it for the
+//! files it reads as code: imported `.py` files and the `__pycache__`
+//! `.pyc` actually read, packages' `__main__`, `-m` targets, zip
+//! applications and every read of a zip import's archive, `.pth` files
+//! (site.py), `runpy.run_path`, and the scripts of `pdb`, `profile`,
+//! `cProfile` and `trace`. It opens the file once, checks *that*
+//! descriptor, and hands CPython a reader over it: the file checked is the
+//! file read. A denial raises `PermissionError` (`EACCES`) naming the file
+//! and the reason, from the `import` statement.
+//!
+//! **Audit hook**, for what does not go through `io.open_code`:
+//! - sourceless `.pyc` imports: `SourcelessFileLoader.get_data` reads with
+//!   `FileIO`, not `io.open_code`; at the first `import` event of each
+//!   interpreter (before any path-based import) the method is replaced by
+//!   one that reads through `io.open_code`; and under a script policy,
+//!   `SourceFileLoader._cache_bytecode` gives the `.pyc` it writes its
+//!   (checked) source's execute bits, which CPython masks off;
+//! - extension modules (`import` event with the `.so` path) and
+//!   `ctypes.dlopen` of a path: checked by path before the dynamic loader
+//!   opens the file again, so best effort: see `docs/deployment.md`.
+
+use std::ffi::{CStr, OsStr};
+use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+
+use mayexec::{Action, Denial, Enforcement, Reason, ScriptError};
+
+use crate::cpython::{self, Gil, HookError, MethodDef, Obj, PyErr, PyResult};
+
+struct State {
+    enforcement: Enforcement,
+    /// The last file the hooks refused, for telling a refused `-m` target
+    /// from an exception of the program's own.
+    last_denial: Mutex<Option<Denial>>,
+    /// The interpreters whose `SourcelessFileLoader` reads through
+    /// `io.open_code`.
+    patched: Mutex<Vec<i64>>,
+}
+
+static STATE: OnceLock<State> = OnceLock::new();
+
+fn state() -> &'static State {
+    STATE.get().expect("hooks::install runs first")
+}
+
+/// Installs both hooks, enforcing `enforcement`. Call once, before the
+/// interpreter is configured.
+pub fn install(enforcement: Enforcement) -> Result<(), HookError> {
+    let fresh = STATE
+        .set(State {
+            enforcement,
+            last_denial: Mutex::new(None),
+            patched: Mutex::new(Vec::new()),
+        })
+        .is_ok();
+    assert!(fresh, "hooks::install runs once");
+    cpython::install_hooks(open_code, audit)
+}
+
+/// Opens a file to run as code: opened once, checked, the verdict enforced
+/// (and logged) as the policy says, and that open file returned.
+///
+/// With no script policy in force a failed check is neither logged nor
+/// enforced, so the check is not made: the kernel's costs some 30 µs a
+/// file (see docs/performance.md), for an answer nobody would hear.
+pub fn open_code_file(enforcement: &Enforcement, path: &OsStr) -> Result<File, ScriptError> {
+    if enforcement.scripts == Action::Ignore {
+        return mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open);
+    }
+    enforcement.open_script(path).map(|script| script.file)
+}
+
+/// The open-code hook.
+fn open_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<Obj<'py>> {
+    let bytes = path.fs_encode()?;
+    if bytes.contains(&0) {
+        return Err(gil.raise_value_error(c"embedded null byte"));
+    }
+    match open_code_file(&state().enforcement, OsStr::from_bytes(&bytes)) {
+        Ok(file) => gil.binary_reader(file, path),
+        Err(ScriptError::Open(error)) => {
+            Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), path))
+        }
+        Err(ScriptError::Denied(denial)) => Err(deny(gil, path, denial)),
+    }
+}
+
+/// Raises `PermissionError(EACCES, "script execution denied (REASON)",
+/// path)` and remembers the denial.
+fn deny<'py>(gil: Gil<'py>, path: &Obj<'py>, denial: Denial) -> PyErr {
+    let reason = denial.verdict.reason.unwrap_or(Reason::KernelError);
+    let error = gil.raise_permission_error(&format!("script execution denied ({reason})"), path);
+    *state()
+        .last_denial
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(denial);
+    error
+}
+
+/// The audit hook.
+fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
+    match event.to_bytes() {
+        b"import" => {
+            adjust_import_system(gil)?;
+            // ("name", None, sys.path, …) for every import; ("name", origin,
+            // None, None, None) just before an extension module is loaded.
+            let origin = args.item(1)?;
+            if origin.is_str() {
+                check_native_code(gil, &origin)?;
+            }
+        }
+        b"ctypes.dlopen" => {
+            // A bare name is found by the dynamic loader's search; only an
+            // explicit path can be checked here.
+            let name = args.item(0)?;
+            if name.is_str() && name.fs_encode()?.contains(&b'/') {
+                check_native_code(gil, &name)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Checks a shared object by path before the dynamic loader opens it.
+fn check_native_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<()> {
+    let enforcement = &state().enforcement;
+    if enforcement.scripts == Action::Ignore {
+        return Ok(());
+    }
+    let bytes = path.fs_encode()?;
+    match enforcement.open_script(OsStr::from_bytes(&bytes)) {
+        // A file that cannot be opened is the loader's to report.
+        Ok(_) | Err(ScriptError::Open(_)) => Ok(()),
+        Err(ScriptError::Denied(denial)) => Err(deny(gil, path, denial)),
+    }
+}
+
+/// Adjusts this interpreter's import system, once it is there (before any
+/// path-based import): `SourcelessFileLoader.get_data` reads through
+/// `io.open_code`, and, when a script policy is in force,
+/// `SourceFileLoader._cache_bytecode` gives a new `.pyc` its source's
+/// execute bits. Errors propagate: an import must not go ahead unchecked.
+fn adjust_import_system(gil: Gil<'_>) -> PyResult<()> {
+    let id = gil.interpreter_id();
+    // (The lock is not held while Python runs: setattr raises an audit
+    // event of its own.)
+    let patched = || {
+        state()
+            .patched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if patched().contains(&id) {
+        return Ok(());
+    }
+    // Until the path-based import system is installed, no file can be
+    // imported, and there is nothing to adjust.
+    let Some(external) = gil.loaded_module("_frozen_importlib_external") else {
+        return Ok(());
+    };
+    let (Ok(sourceless), Ok(source)) = (
+        external.getattr(c"SourcelessFileLoader"),
+        external.getattr(c"SourceFileLoader"),
+    ) else {
+        gil.err_clear();
+        return Ok(());
+    };
+    sourceless.setattr(
+        c"get_data",
+        &gil.method(&SOURCELESS_GET_DATA, sourceless_get_data, &gil.none())?,
+    )?;
+    if state().enforcement.scripts != Action::Ignore {
+        let original = source.getattr(c"_cache_bytecode")?;
+        source.setattr(
+            c"_cache_bytecode",
+            &gil.method(&CACHE_BYTECODE, cache_bytecode, &original)?,
+        )?;
+    }
+    patched().push(id);
+    Ok(())
+}
+
+/// Has this interpreter's import system been adjusted? Makes sure of it;
+/// `false` or an error means the interpreter must not run anything.
+pub fn ensure_import_system_adjusted(gil: Gil<'_>) -> PyResult<bool> {
+    adjust_import_system(gil)?;
+    let id = gil.interpreter_id();
+    Ok(state()
+        .patched
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .contains(&id))
+}
+
+static SOURCELESS_GET_DATA: MethodDef = MethodDef::new(
+    c"get_data",
+    c"Return the data from path as raw bytes, read through io.open_code() (mayexec).",
+);
+
+/// `SourcelessFileLoader.get_data(self, path)`, reading through
+/// `io.open_code` as `SourceFileLoader` does:
+///
+/// ```python
+/// with io.open_code(str(path)) as file:
+///     return file.read()
+/// ```
+fn sourceless_get_data<'py>(gil: Gil<'py>, _: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
+    let [_loader, path] = args else {
+        return Err(gil.raise_type_error(c"get_data() takes exactly one argument"));
+    };
+    let file = gil.open_code(&path.str()?)?;
+    match file.call_method0(c"read") {
+        Ok(data) => {
+            file.call_method0(c"close")?;
+            Ok(data)
+        }
+        Err(error) => {
+            let saved = gil.err_fetch();
+            if file.call_method0(c"close").is_err() {
+                gil.err_clear();
+            }
+            Err(saved.map_or(error, |saved| saved.restore()))
+        }
+    }
+}
+
+static CACHE_BYTECODE: MethodDef = MethodDef::new(
+    c"_cache_bytecode",
+    c"Write the bytecode cache, with the execute bits of its source (mayexec).",
+);
+
+/// `SourceFileLoader._cache_bytecode(self, source_path, bytecode_path,
+/// data)`, then the source's execute bits on the new `.pyc`.
+///
+/// CPython writes caches with `mode & 0o666`: under a policy that wants
+/// execute permission, every `.pyc` it writes would be refused, and the
+/// source compiled again at each start. The cache is only written after
+/// the source was read through the open-code hook (checked), so it may be
+/// exactly as executable as its source, and no more.
+fn cache_bytecode<'py>(
+    _gil: Gil<'py>,
+    original: &Obj<'py>,
+    args: &[Obj<'py>],
+) -> PyResult<Obj<'py>> {
+    let refs: Vec<&Obj<'py>> = args.iter().collect();
+    let result = original.call(&refs)?;
+    if let [_, source, bytecode, _] = args {
+        if let (Ok(source), Ok(bytecode)) = (source.fs_encode(), bytecode.fs_encode()) {
+            // Best effort, like the cache itself.
+            let _ = give_execute_bits(OsStr::from_bytes(&source), OsStr::from_bytes(&bytecode));
+        }
+    }
+    Ok(result)
+}
+
+/// Adds to `cache` the execute bits `source` has, where `cache` has the
+/// matching read bit (so the umask applied to the cache still counts).
+/// Only a regular file of this user, opened without following symlinks.
+fn give_execute_bits(source: &OsStr, cache: &OsStr) -> rustix::io::Result<()> {
+    use rustix::fs::{fchmod, fstat, open, FileType, Mode, OFlags};
+    let source_mode = fstat(open(source, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?)?.st_mode;
+    let fd = open(
+        cache,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let stat = fstat(&fd)?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile
+        || stat.st_uid != rustix::process::geteuid().as_raw()
+    {
+        return Ok(());
+    }
+    let mode = stat.st_mode & 0o7777;
+    let execute = source_mode & 0o111 & ((mode & 0o444) >> 2);
+    if execute & !mode != 0 {
+        fchmod(&fd, Mode::from_raw_mode(mode | execute))?;
+    }
+    Ok(())
+}
+
+/// Is the exception set now the hooks' refusal of the main program of
+/// `-m` (or of a directory's or zip's `__main__`), raised before any of
+/// its code ran? Then it is returned, and the exception cleared.
+///
+/// That is: a `PermissionError` for the file last refused, raised while
+/// only the import machinery and `runpy` were running. A refusal raised
+/// from the module's own code (its imports) has the module's frame in the
+/// traceback, and stays an ordinary exception.
+pub fn main_program_denial(gil: Gil<'_>) -> Option<Denial> {
+    let fetched = gil.err_fetch()?;
+    let denial = fetched.value().and_then(refused_before_running);
+    // Looking may have failed half-way; the answer is then "no".
+    gil.err_clear();
+    match denial {
+        Some(denial) => {
+            drop(fetched);
+            Some(denial)
+        }
+        None => {
+            let _ = fetched.restore();
+            None
+        }
+    }
+}
+
+fn refused_before_running(value: &Obj<'_>) -> Option<Denial> {
+    if !value.is_permission_error() {
+        return None;
+    }
+    let denial = state()
+        .last_denial
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()?;
+    let filename = value.getattr(c"filename").ok()?;
+    let same_file = filename.is_str() && filename.fs_encode().ok()? == denial.path.as_bytes();
+    if !same_file {
+        return None;
+    }
+    const MACHINERY: [&str; 7] = [
+        "runpy",
+        "importlib",
+        "importlib.util",
+        "importlib.machinery",
+        "importlib._bootstrap",
+        "importlib._bootstrap_external",
+        "zipimport",
+    ];
+    let mut tb = value.getattr(c"__traceback__").ok()?;
+    while !tb.is_none() {
+        let globals = tb.getattr(c"tb_frame").ok()?.getattr(c"f_globals").ok()?;
+        let name = globals.dict_get(c"__name__")?.text().ok()?;
+        if !MACHINERY.contains(&name.as_str()) {
+            return None;
+        }
+        tb = tb.getattr(c"tb_next").ok()?;
+    }
+    Some(denial)
+}
+
+/// The last refusal, if any (for a hint when the interpreter cannot start).
+pub fn last_denial() -> Option<Denial> {
+    STATE.get().and_then(|state| {
+        state
+            .last_denial
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    })
+}

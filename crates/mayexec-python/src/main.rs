@@ -1,0 +1,159 @@
+//! `mayexec-python`: CPython 3.11 that checks every file it loads as code.
+//!
+//! The machine's CPython, embedded (its shared library), with two PEP 578
+//! hooks installed before the interpreter initialises: an open-code hook
+//! through which CPython opens modules, `.pyc` files, zip archives and
+//! `.pth` files, and an audit hook for what does not go through it. The
+//! main script and `PYTHONSTARTUP` are opened once, checked, and read from
+//! the checked descriptor ([`runmain`] replicates CPython's
+//! `Modules/main.c` for that). What is enforced comes from the mayexec
+//! library ([`mayexec::Enforcement`]): the exec securebits and
+//! `/etc/mayexec.conf`, nothing a user controls.
+//!
+//! ```text
+//! $ mayexec run -f -- mayexec-python /mnt/noexec/x.py
+//! mayexec-python: /mnt/noexec/x.py: script execution denied (noexec-mount)
+//! $ echo $?
+//! 126
+//! ```
+//!
+//! With no enforcement in force it behaves as `python3`: same options,
+//! `sys.argv`, `__file__`, `sys.path[0]` and exit statuses.
+
+// The C `main` is in `cpython`: Rust's own start-up code would open
+// /dev/null on closed standard descriptors and change SIGPIPE, where
+// `python3` starts with the process exactly as it was executed.
+#![cfg_attr(not(test), no_main)]
+
+mod cpython;
+mod hooks;
+mod runmain;
+mod syspath0;
+
+use std::ffi::{CString, OsStr};
+use std::io::IsTerminal;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStringExt;
+
+use mayexec::{Denial, Enforcement};
+
+use crate::cpython::Config;
+use crate::runmain::DENIED;
+
+/// The name in messages.
+pub const PROGRAM: &str = "mayexec-python";
+
+/// Test builds have the test harness's `main`; this one only keeps the
+/// program's functions in the build (the real entry point is in `cpython`).
+#[cfg(test)]
+fn main() {
+    std::process::exit(py_main());
+}
+
+/// `Py_BytesMain`, with the enforcement read and the hooks installed first.
+fn py_main() -> i32 {
+    // Only the securebits and the root-owned policy file: nothing from the
+    // environment or the command line goes into it.
+    let enforcement = match Enforcement::current() {
+        Ok(enforcement) => enforcement,
+        Err(error) => {
+            eprintln!("{PROGRAM}: {error}: refusing to run anything");
+            return DENIED;
+        }
+    };
+    let args: Vec<CString> = std::env::args_os()
+        .map(|arg| CString::new(arg.into_vec()).expect("argv strings have no NUL"))
+        .collect();
+    if let Err(status) = cpython::preinitialize(&args) {
+        match status.exit_code() {
+            Some(code) => return code,
+            None => status.exit_process(),
+        }
+    }
+    if let Err(error) = hooks::install(enforcement.clone()) {
+        eprintln!("{PROGRAM}: cannot install the CPython hooks ({error:?}): refusing to run");
+        return DENIED;
+    }
+    let config = match Config::from_args(&args) {
+        Ok(config) => config,
+        // --version, --help, a usage error: CPython has printed it.
+        Err(status) => match status.exit_code() {
+            Some(code) => return code,
+            None => status.exit_process(),
+        },
+    };
+
+    // Refuse interactive input before any code runs.
+    if let Err(denial) = check_interactive_input(&config, &enforcement) {
+        eprintln!("{PROGRAM}: {denial}");
+        return DENIED;
+    }
+
+    let interpreter = match cpython::initialize(config) {
+        Ok(interpreter) => interpreter,
+        Err(status) => {
+            if status.exit_code().is_none() {
+                if let Some(denial) = hooks::last_denial() {
+                    eprintln!(
+                        "{PROGRAM}: Python could not start: {denial}; the standard library must \
+                         pass the check too (see mayexec's docs/deployment.md)"
+                    );
+                }
+            }
+            match status.exit_code() {
+                Some(code) => return code,
+                None => status.exit_process(),
+            }
+        }
+    };
+    let gil = interpreter.gil();
+    if !matches!(hooks::ensure_import_system_adjusted(gil), Ok(true)) {
+        gil.err_print();
+        eprintln!(
+            "{PROGRAM}: the import system cannot be made to check every file: refusing to run"
+        );
+        let _ = interpreter.finalize();
+        return DENIED;
+    }
+
+    let mut exitcode = runmain::pymain_run_python(gil, &enforcement);
+    if interpreter.finalize() < 0 {
+        // Flushing buffered data failed: a status unlikely to be confused
+        // with the program's own.
+        exitcode = 120;
+    }
+    if cpython::unhandled_keyboard_interrupt() {
+        exitcode = exit_sigint();
+    }
+    exitcode
+}
+
+/// Code from the command line, the prompt, and standard input are refused
+/// under deny-interactive; a standard input that is a regular file passing
+/// the full check is allowed.
+fn check_interactive_input(config: &Config, enforcement: &Enforcement) -> Result<(), Denial> {
+    if config.has_command() {
+        enforcement.check_interactive(None, OsStr::new("-c"))?;
+    }
+    if config.interactive() {
+        enforcement.check_interactive(None, OsStr::new("-i"))?;
+    }
+    if !config.has_command() && !config.has_module() && !config.has_filename() {
+        let stdin = std::io::stdin();
+        let input = (!stdin.is_terminal()).then(|| stdin.as_fd());
+        enforcement.check_interactive(input, OsStr::new("<stdin>"))?;
+    }
+    Ok(())
+}
+
+/// `exit_sigint`: die of SIGINT after an unhandled `KeyboardInterrupt`, so
+/// that the parent (a shell) sees the ^C.
+fn exit_sigint() -> i32 {
+    if cpython::restore_default_sigint() {
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::INT);
+    } else {
+        eprintln!("signal: {}", std::io::Error::last_os_error());
+    }
+    128 + libc::SIGINT
+}

@@ -1,0 +1,610 @@
+//! `pymain_run_python` of CPython 3.11's `Modules/main.c`, replicated step
+//! by step, with one change: every file it runs as code is opened once,
+//! checked, and read from that same open file description.
+//!
+//! CPython's own version opens the main script and `PYTHONSTARTUP` by path
+//! with `fopen`, behind the open-code hook's back, and re-opens a `.pyc`
+//! main script by path a second time. Here the path is opened once
+//! ([`hooks::open_code_file`]), the verdict is on that descriptor, and the
+//! interpreter reads a `FILE *` made from it. Everything else (the order of
+//! steps, the audit events, the messages, `sys.path[0]`, inspect mode,
+//! exit statuses, `SystemExit` and `KeyboardInterrupt`) is CPython's.
+//!
+//! Function names follow `Modules/main.c` and `Python/pythonrun.c`, so the
+//! two can be read side by side.
+
+use std::ffi::{CStr, CString, OsStr};
+use std::io::IsTerminal;
+use std::os::unix::ffi::OsStrExt;
+
+use mayexec::{Denial, Enforcement, ScriptError};
+
+use crate::cpython::{CFile, Gil, Obj, PyResult, RunConfig, WideString};
+use crate::{hooks, syspath0, PROGRAM};
+
+/// Exit status for a denied main script or denied interactive input.
+pub const DENIED: i32 = 126;
+
+/// Non-zero if a script, `-c` or `-m` is given (`config_run_code`).
+fn config_run_code(config: &RunConfig) -> bool {
+    config.run_command.is_some() || config.run_filename.is_some() || config.run_module.is_some()
+}
+
+/// `isatty(fileno(stdin)) || config->interactive`.
+fn stdin_is_interactive(config: &RunConfig) -> bool {
+    std::io::stdin().is_terminal() || config.interactive
+}
+
+/// Prints a denial the way every enlightened interpreter does.
+fn report(gil: Gil<'_>, denial: &Denial) {
+    gil.write_stderr(&format!("{PROGRAM}: {denial}\n"));
+}
+
+/// `pymain_err_print`: `Some(status)` when an unhandled `SystemExit` asks
+/// to exit, otherwise prints the exception and returns `None`.
+fn pymain_err_print(gil: Gil<'_>) -> Option<i32> {
+    if let Some(exitcode) = gil.handle_system_exit() {
+        return Some(exitcode);
+    }
+    gil.err_print();
+    None
+}
+
+/// `pymain_exit_err_print`.
+fn pymain_exit_err_print(gil: Gil<'_>) -> i32 {
+    pymain_err_print(gil).unwrap_or(1)
+}
+
+/// Runs the program as `Py_RunMain` does before finalising, and returns the
+/// exit status.
+pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
+    let config = gil.run_config();
+    // Modules/main.c first calls _PyPathConfig_UpdateGlobal(config): the
+    // initialisation that just ran (init_interp_main) did exactly that with
+    // the same config, so there is nothing left to write.
+
+    let mut main_importer_path = None;
+    if let Some(filename) = &config.run_filename {
+        // If the script is a directory or a zip file with a __main__.py, the
+        // importer's path goes first on sys.path and __main__ is run as a
+        // module. (A zip application is read through the open-code hook, so
+        // it is checked like any file.)
+        match pymain_get_importer(gil, filename) {
+            Ok(importer_path) => main_importer_path = importer_path,
+            Err(code) => return code,
+        }
+    }
+
+    // Import readline and rlcompleter before the script's directory is
+    // added to sys.path.
+    pymain_import_readline(gil, &config);
+
+    let path0 = match &main_importer_path {
+        Some(path) => Some(Ok(path.clone())),
+        None if !config.safe_path => syspath0::compute(gil, &config.argv),
+        None => None,
+    };
+    if let Some(path0) = path0 {
+        if path0
+            .and_then(|p| pymain_sys_path_add_path0(gil, &p))
+            .is_err()
+        {
+            return pymain_exit_err_print(gil);
+        }
+    }
+
+    pymain_header(gil, &config);
+
+    let mut exitcode = if let Some(command) = &config.run_command {
+        pymain_run_command(gil, command)
+    } else if let Some(module) = &config.run_module {
+        pymain_run_module(gil, module, true)
+    } else if main_importer_path.is_some() {
+        pymain_run_module(gil, &WideString::from_text("__main__"), false)
+    } else if config.run_filename.is_some() {
+        pymain_run_file(gil, &config, enforcement)
+    } else {
+        pymain_run_stdin(gil, &config, enforcement)
+    };
+
+    pymain_repl(gil, &config, enforcement, &mut exitcode);
+    exitcode
+}
+
+/// `pymain_get_importer`: `Ok(Some(path))` when the script is an import path
+/// entry; `Err(status)` when an unhandled `SystemExit` asks to exit.
+fn pymain_get_importer<'py>(gil: Gil<'py>, filename: &WideString) -> Result<Option<Obj<'py>>, i32> {
+    let result = gil.wide_str(filename).and_then(|sys_path0| {
+        let importer = gil.importer(&sys_path0)?;
+        Ok((!importer.is_none()).then_some(sys_path0))
+    });
+    match result {
+        Ok(path) => Ok(path),
+        Err(_) => {
+            gil.write_stderr("Failed checking if argv[0] is an import path entry\n");
+            match pymain_err_print(gil) {
+                Some(code) => Err(code),
+                None => Ok(None),
+            }
+        }
+    }
+}
+
+/// `pymain_sys_path_add_path0`.
+fn pymain_sys_path_add_path0(gil: Gil<'_>, path0: &Obj<'_>) -> PyResult<()> {
+    match gil.sys_attr(c"path") {
+        Some(sys_path) => sys_path.list_insert(0, path0),
+        None => Err(gil.raise_runtime_error(c"unable to get sys.path")),
+    }
+}
+
+/// `pymain_header`: the banner of an interactive session.
+fn pymain_header(gil: Gil<'_>, config: &RunConfig) {
+    if config.quiet {
+        return;
+    }
+    if !config.verbose && (config_run_code(config) || !stdin_is_interactive(config)) {
+        return;
+    }
+    let (version, platform) = gil.version_and_platform();
+    eprintln!("Python {version} on {platform}");
+    if config.site_import {
+        eprintln!("Type \"help\", \"copyright\", \"credits\" or \"license\" for more information.");
+    }
+}
+
+/// `pymain_import_readline`.
+fn pymain_import_readline(gil: Gil<'_>, config: &RunConfig) {
+    if config.isolated {
+        return;
+    }
+    if !gil.inspect() && config_run_code(config) {
+        return;
+    }
+    if !std::io::stdin().is_terminal() {
+        return;
+    }
+    for module in [c"readline", c"rlcompleter"] {
+        if gil.import(module).is_err() {
+            gil.err_clear();
+        }
+    }
+}
+
+/// `pymain_run_command`: `-c COMMAND` (allowed by the enforcement before
+/// the interpreter started).
+fn pymain_run_command(gil: Gil<'_>, command: &WideString) -> i32 {
+    let source = gil.wide_str(command).and_then(|unicode| {
+        if gil.audit(c"cpython.run_command", Some(&unicode)).is_err() {
+            return Ok(Err(pymain_exit_err_print(gil)));
+        }
+        // Encoded as UTF-8, compiled with PyCF_IGNORE_COOKIE.
+        Ok(Ok(unicode.utf8()?))
+    });
+    match source {
+        Ok(Ok(source)) => {
+            let source = CString::new(source).expect("a wide C string has no NUL");
+            (gil.run_simple_string(&source) != 0).into()
+        }
+        Ok(Err(code)) => code,
+        Err(_) => {
+            gil.write_stderr("Unable to decode the command from the command line:\n");
+            pymain_exit_err_print(gil)
+        }
+    }
+}
+
+/// `pymain_run_module`: `-m MODULE`, or `__main__` of a directory or zip.
+///
+/// If the module (or a package above it) is refused by the open-code hook
+/// before any of its code ran, that is the denial of the main program:
+/// reported like a denied script, with status 126. A denial raised while
+/// the module runs (an `import` of its own) is an ordinary exception.
+fn pymain_run_module(gil: Gil<'_>, modname: &WideString, set_argv0: bool) -> i32 {
+    let module = match gil.wide_str(modname) {
+        Ok(module) => module,
+        Err(_) => return pymain_exit_err_print(gil),
+    };
+    if gil.audit(c"cpython.run_module", Some(&module)).is_err() {
+        return pymain_exit_err_print(gil);
+    }
+    let Ok(runpy) = gil.import(c"runpy") else {
+        eprintln!("Could not import runpy module");
+        return pymain_exit_err_print(gil);
+    };
+    let Ok(runmodule) = runpy.getattr(c"_run_module_as_main") else {
+        eprintln!("Could not access runpy._run_module_as_main");
+        return pymain_exit_err_print(gil);
+    };
+    gil.set_unhandled_keyboard_interrupt(false);
+    let result = runmodule.call(&[&module, &gil.bool(set_argv0)]);
+    if result.is_err() && gil.err_is_keyboard_interrupt() {
+        gil.set_unhandled_keyboard_interrupt(true);
+    }
+    if result.is_err() {
+        if let Some(denial) = hooks::main_program_denial(gil) {
+            report(gil, &denial);
+            return DENIED;
+        }
+        return pymain_exit_err_print(gil);
+    }
+    0
+}
+
+/// `pymain_run_file` and `pymain_run_file_obj`, opening the script once:
+/// the descriptor that was checked is the one the interpreter reads.
+fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) -> i32 {
+    let run_filename = config.run_filename.as_ref().expect("a script was given");
+    let program_name = config
+        .program_name
+        .clone()
+        .unwrap_or_else(|| WideString::from_text("python3"));
+    let (filename, program_name) = match (gil.wide_str(run_filename), gil.wide_str(&program_name)) {
+        (Ok(filename), Ok(program_name)) => (filename, program_name),
+        _ => {
+            gil.err_print();
+            return -1;
+        }
+    };
+
+    if gil.audit(c"cpython.run_file", Some(&filename)).is_err() {
+        return pymain_exit_err_print(gil);
+    }
+
+    // _Py_fopen_obj(filename, "rb") encodes the path with the filesystem
+    // encoding and opens it; so does this, then checks what it opened.
+    let path = match filename.fs_encode() {
+        Ok(path) => path,
+        Err(_) => return pymain_exit_err_print(gil),
+    };
+    let opened = if path.contains(&0) {
+        Err(std::io::Error::from_raw_os_error(libc::EINVAL))
+    } else {
+        match hooks::open_code_file(enforcement, OsStr::from_bytes(&path)) {
+            Ok(file) => CFile::new(file),
+            Err(ScriptError::Open(error)) => Err(error.source),
+            Err(ScriptError::Denied(denial)) => {
+                report(gil, &denial);
+                return DENIED;
+            }
+        }
+    };
+    let mut fp = match opened {
+        Ok(fp) => fp,
+        Err(error) => {
+            let errno = error.raw_os_error().unwrap_or(libc::EIO);
+            let (program, file) = (
+                program_name.text().unwrap_or_default(),
+                filename.repr_text().unwrap_or_default(),
+            );
+            gil.write_stderr(&format!(
+                "{program}: can't open file {file}: [Errno {errno}] {}\n",
+                crate::cpython::strerror(errno)
+            ));
+            return 2;
+        }
+    };
+
+    if config.skip_source_first_line {
+        // Push back the first newline so that line numbers stay the same.
+        while let Some(c) = fp.getc() {
+            if c == b'\n' {
+                fp.ungetc(c);
+                break;
+            }
+        }
+    }
+
+    let is_dir = rustix::fs::fstat(fp.fd()).is_ok_and(|stat| {
+        rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::Directory
+    });
+    if is_dir {
+        let (program, file) = (
+            program_name.text().unwrap_or_default(),
+            filename.repr_text().unwrap_or_default(),
+        );
+        gil.write_stderr(&format!(
+            "{program}: {file} is a directory, cannot continue\n"
+        ));
+        return 1;
+    }
+
+    // Call pending calls like signal handlers (SIGINT).
+    if gil.make_pending_calls().is_err() {
+        drop(fp);
+        return pymain_exit_err_print(gil);
+    }
+
+    // _PyRun_AnyFileObject(fp, filename, closeit=1): a terminal gets the
+    // prompt, anything else is run as a file.
+    let run = if fp.fd().is_terminal() {
+        let name = fs_cstring(&filename);
+        gil.run_interactive_loop(&mut fp, &name)
+    } else {
+        pyrun_simple_file(gil, fp, &filename, true)
+    };
+    (run != 0).into()
+}
+
+/// `_PyRun_SimpleFileObject`, reading the given stream only.
+///
+/// CPython re-opens a `.pyc` main script by path; here the checked stream
+/// is rewound instead, which reads the same file from its start. `closeit`
+/// says whether the stream is the program's own (the main script) or the
+/// caller's (`PYTHONSTARTUP`); it decides, as in CPython, whether the
+/// first bytes are sniffed for the `.pyc` magic number.
+fn pyrun_simple_file(gil: Gil<'_>, mut fp: CFile, filename: &Obj<'_>, closeit: bool) -> i32 {
+    let Ok(main) = gil.main_module() else {
+        return -1;
+    };
+    let Ok(d) = main.module_dict() else {
+        return -1;
+    };
+    let mut set_file_name = false;
+    let ret = (|| -> i32 {
+        match d.dict_contains(c"__file__") {
+            Err(_) => return -1,
+            Ok(true) => {}
+            Ok(false) => {
+                if d.dict_set(c"__file__", filename).is_err()
+                    || d.dict_set(c"__cached__", &gil.none()).is_err()
+                {
+                    return -1;
+                }
+                set_file_name = true;
+            }
+        }
+        let pyc = match maybe_pyc_file(gil, &mut fp, filename, closeit) {
+            Ok(pyc) => pyc,
+            Err(_) => return -1,
+        };
+        let v = if pyc {
+            fp.rewind();
+            if set_main_loader(gil, &d, filename, c"SourcelessFileLoader").is_err() {
+                eprintln!("python: failed to set __main__.__loader__");
+                return -1;
+            }
+            run_pyc_file(gil, fp, &d)
+        } else {
+            if !filename.eq_ascii(c"<stdin>")
+                && set_main_loader(gil, &d, filename, c"SourceFileLoader").is_err()
+            {
+                eprintln!("python: failed to set __main__.__loader__");
+                return -1;
+            }
+            let name = fs_cstring(filename);
+            // With closeit the stream is closed after parsing and before
+            // the code runs, as in CPython; otherwise the caller closes it.
+            gil.run_file(fp, &name, &d, closeit).0
+        };
+        flush_io(gil);
+        match v {
+            Ok(_) => 0,
+            Err(_) => {
+                gil.err_print();
+                -1
+            }
+        }
+    })();
+    if set_file_name {
+        for key in [c"__file__", c"__cached__"] {
+            if d.dict_del(key).is_err() {
+                gil.err_clear();
+            }
+        }
+    }
+    ret
+}
+
+/// `maybe_pyc_file`: the name ends in `.pyc`, or (for the program's own
+/// stream, still at its start) the first two bytes are the magic number.
+fn maybe_pyc_file(
+    gil: Gil<'_>,
+    fp: &mut CFile,
+    filename: &Obj<'_>,
+    closeit: bool,
+) -> PyResult<bool> {
+    if filename.ends_with(".pyc")? {
+        return Ok(true);
+    }
+    if !closeit {
+        return Ok(false);
+    }
+    // With -x the stream is not at its start any more: CPython then gives
+    // up, and so does this.
+    let halfmagic = (gil.magic_number() & 0xFFFF) as u16;
+    let mut ispyc = false;
+    if fp.tell() == 0 {
+        let mut buf = [0u8; 2];
+        if fp.read(&mut buf) == 2 && u16::from_le_bytes(buf) == halfmagic {
+            ispyc = true;
+        }
+        fp.rewind();
+    }
+    Ok(ispyc)
+}
+
+/// `set_main_loader`: `__main__.__loader__ = <loader>("__main__", filename)`.
+fn set_main_loader(gil: Gil<'_>, d: &Obj<'_>, filename: &Obj<'_>, loader: &CStr) -> PyResult<()> {
+    let bootstrap = gil
+        .import(c"_frozen_importlib")?
+        .getattr(c"_bootstrap_external")?;
+    let loader = bootstrap
+        .getattr(loader)?
+        .call(&[&gil.str("__main__")?, filename])?;
+    d.dict_set(c"__loader__", &loader)
+}
+
+/// `run_pyc_file`.
+fn run_pyc_file<'py>(gil: Gil<'py>, mut fp: CFile, globals: &Obj<'py>) -> PyResult<Obj<'py>> {
+    let magic = fp.read_marshal_long(gil);
+    if magic != gil.magic_number() {
+        if !gil.err_occurred() {
+            return Err(gil.raise_runtime_error(c"Bad magic number in .pyc file"));
+        }
+        return Err(gil.pending_err());
+    }
+    // Skip the rest of the header.
+    for _ in 0..3 {
+        fp.read_marshal_long(gil);
+    }
+    if gil.err_occurred() {
+        return Err(gil.pending_err());
+    }
+    let code = match fp.read_marshal_object(gil) {
+        Ok(code) if code.is_code() => code,
+        _ => return Err(gil.raise_runtime_error(c"Bad code object in .pyc file")),
+    };
+    drop(fp);
+    run_eval_code_obj(gil, &code, globals)
+}
+
+/// `run_eval_code_obj`.
+fn run_eval_code_obj<'py>(
+    gil: Gil<'py>,
+    code: &Obj<'py>,
+    globals: &Obj<'py>,
+) -> PyResult<Obj<'py>> {
+    gil.set_unhandled_keyboard_interrupt(false);
+    if !globals.dict_contains(c"__builtins__")? {
+        globals.dict_set(c"__builtins__", &gil.builtins()?)?;
+    }
+    let v = gil.eval_code(code, globals);
+    if v.is_err() && gil.err_is_keyboard_interrupt() {
+        gil.set_unhandled_keyboard_interrupt(true);
+    }
+    v
+}
+
+/// `flush_io`: flushes `sys.stderr` and `sys.stdout`, keeping the exception.
+fn flush_io(gil: Gil<'_>) {
+    let saved = gil.err_fetch();
+    for stream in [c"stderr", c"stdout"] {
+        if let Some(f) = gil.sys_attr(stream) {
+            if f.call_method0(c"flush").is_err() {
+                gil.err_clear();
+            }
+        }
+    }
+    if let Some(saved) = saved {
+        let _ = saved.restore();
+    }
+}
+
+/// `pymain_run_startup`: the `PYTHONSTARTUP` file of an interactive
+/// session, opened once and checked like a script. A denied file is
+/// reported and skipped, as CPython skips one it cannot open: the session
+/// itself is interactive input, allowed or refused on its own.
+fn pymain_run_startup(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) -> Option<i32> {
+    if !config.use_environment {
+        return None;
+    }
+    let env = std::env::var_os("PYTHONSTARTUP").filter(|v| !v.is_empty())?;
+    let env = env.as_bytes().to_vec();
+    let startup = match gil.fs_decode(&env) {
+        Ok(startup) => startup,
+        Err(_) => return pymain_err_print(gil),
+    };
+    if gil.audit(c"cpython.run_startup", Some(&startup)).is_err() {
+        return pymain_err_print(gil);
+    }
+    let opened = match hooks::open_code_file(enforcement, OsStr::from_bytes(&env)) {
+        Ok(file) => CFile::new(file),
+        Err(ScriptError::Open(error)) => Err(error.source),
+        Err(ScriptError::Denied(denial)) => {
+            report(gil, &denial);
+            return None;
+        }
+    };
+    match opened {
+        Ok(fp) => {
+            // _PyRun_SimpleFileObject(fp, startup, closeit=0), then fclose
+            // (the stream is dropped when it is done with).
+            pyrun_simple_file(gil, fp, &startup, false);
+            gil.err_clear();
+            None
+        }
+        Err(error) => {
+            gil.write_stderr("Could not open PYTHONSTARTUP\n");
+            let _ = gil.raise_errno(error.raw_os_error().unwrap_or(libc::EIO), &startup);
+            pymain_err_print(gil)
+        }
+    }
+}
+
+/// `pymain_run_interactive_hook`: `sys.__interactivehook__()`.
+fn pymain_run_interactive_hook(gil: Gil<'_>) -> Option<i32> {
+    let result = (|| -> PyResult<()> {
+        let sys = gil.import(c"sys")?;
+        let Ok(hook) = sys.getattr(c"__interactivehook__") else {
+            gil.err_clear();
+            return Ok(());
+        };
+        gil.audit(c"cpython.run_interactivehook", Some(&hook))?;
+        hook.call(&[])?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => None,
+        Err(_) => {
+            gil.write_stderr("Failed calling sys.__interactivehook__\n");
+            pymain_err_print(gil)
+        }
+    }
+}
+
+/// `pymain_run_stdin`: the program on standard input, or the prompt
+/// (allowed by the enforcement before the interpreter started).
+fn pymain_run_stdin(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) -> i32 {
+    if stdin_is_interactive(config) {
+        // Do exit on SystemExit.
+        gil.set_inspect(false);
+        if let Some(code) = pymain_run_startup(gil, config, enforcement) {
+            return code;
+        }
+        if let Some(code) = pymain_run_interactive_hook(gil) {
+            return code;
+        }
+    }
+    // Call pending calls like signal handlers (SIGINT).
+    if gil.make_pending_calls().is_err() {
+        return pymain_exit_err_print(gil);
+    }
+    if gil.audit(c"cpython.run_stdin", None).is_err() {
+        return pymain_exit_err_print(gil);
+    }
+    (gil.run_stdin() != 0).into()
+}
+
+/// `pymain_repl`: the prompt after the program, for `-i` or
+/// `PYTHONINSPECT` (which the program itself may have set). Refused here
+/// under deny-interactive, since `PYTHONINSPECT` is only read now.
+fn pymain_repl(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement, exitcode: &mut i32) {
+    if !gil.inspect()
+        && config.use_environment
+        && std::env::var_os("PYTHONINSPECT").is_some_and(|v| !v.is_empty())
+    {
+        gil.set_inspect(true);
+    }
+    if !(gil.inspect() && stdin_is_interactive(config) && config_run_code(config)) {
+        return;
+    }
+    if let Err(denial) = enforcement.check_interactive(None, OsStr::new("<stdin>")) {
+        report(gil, &denial);
+        *exitcode = DENIED;
+        return;
+    }
+    gil.set_inspect(false);
+    if let Some(code) = pymain_run_interactive_hook(gil) {
+        *exitcode = code;
+        return;
+    }
+    *exitcode = (gil.run_stdin() != 0).into();
+}
+
+/// The name `PyRun_*` functions take: the `str` encoded back to the bytes
+/// they decode with the filesystem encoding.
+fn fs_cstring(name: &Obj<'_>) -> CString {
+    let bytes = name.fs_encode().unwrap_or_else(|_| b"???".to_vec());
+    CString::new(bytes).unwrap_or_else(|_| CString::from(c"???"))
+}

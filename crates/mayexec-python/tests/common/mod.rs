@@ -1,0 +1,258 @@
+//! Fixtures shared by mayexec-python's tests.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use mayexec_testkit::{workspace_bin, Sandbox, Tmpfs};
+
+/// The binary under test.
+pub fn mayexec_python() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mayexec-python"))
+}
+
+/// The `python3` whose shared library mayexec-python embeds.
+pub fn reference_python() -> PathBuf {
+    PathBuf::from(env!("MAYEXEC_PYTHON_REFERENCE"))
+}
+
+/// The `mayexec` command (`mayexec run`).
+pub fn mayexec() -> PathBuf {
+    workspace_bin("mayexec")
+}
+
+/// The machine's standard library directory (`lib/python3.11`).
+pub fn stdlib_dir() -> PathBuf {
+    let out = Command::new(reference_python())
+        .args([
+            "-S",
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['stdlib'])",
+        ])
+        .output()
+        .expect("run the reference python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// A copy of the standard library's Python files, their cached bytecode
+/// and its extension modules, marked executable (mode 0755), on an exec
+/// tmpfs: a `PYTHONHOME` that passes the full check, as
+/// `docs/deployment.md` tells administrators to prepare one. The machine's
+/// own install (mode 0644; Debian's extension modules too) is never touched.
+#[derive(Debug)]
+pub struct ExecutableHome {
+    fs: Tmpfs,
+}
+
+/// Directories of the standard library that no test imports.
+const SKIPPED: [&str; 13] = [
+    "test",
+    "site-packages",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "lib2to3",
+    "ensurepip",
+    "pydoc_data",
+    "distutils",
+    "lib-dynload",
+    "config-3.11-x86_64-linux-gnu",
+    "venv",
+    "msilib",
+];
+
+impl ExecutableHome {
+    pub fn new() -> ExecutableHome {
+        let fs = Tmpfs::exec();
+        let src = stdlib_dir();
+        let dst = fs.path().join("lib/python3.11");
+        copy_python_files(&src, &dst);
+        let dynload = dst.join("lib-dynload");
+        fs::create_dir(&dynload).expect("mkdir lib-dynload");
+        for entry in fs::read_dir(src.join("lib-dynload")).expect("read lib-dynload") {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                let to = dynload.join(entry.file_name());
+                fs::copy(entry.path(), &to).expect("copy an extension module");
+                fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod");
+            }
+        }
+        ExecutableHome { fs }
+    }
+
+    /// The value for `PYTHONHOME`.
+    pub fn path(&self) -> &Path {
+        self.fs.path()
+    }
+}
+
+fn copy_python_files(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).expect("mkdir");
+    fs::set_permissions(dst, fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    for entry in fs::read_dir(src).expect("read the standard library") {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let kind = entry.file_type().unwrap();
+        let name_str = name.to_string_lossy();
+        if kind.is_dir() {
+            if !SKIPPED.iter().any(|s| name == *s) {
+                copy_python_files(&entry.path(), &dst.join(&name));
+            }
+        } else if kind.is_file()
+            && (name_str.ends_with(".py") || name_str.ends_with(".cpython-311.pyc"))
+        {
+            // The .pyc files record their source's mtime: keep it.
+            let to = dst.join(&name);
+            fs::copy(entry.path(), &to).expect("copy");
+            let mtime = entry.metadata().unwrap().modified().unwrap();
+            fs::File::options()
+                .write(true)
+                .open(&to)
+                .and_then(|f| f.set_modified(mtime))
+                .expect("set mtime");
+            fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+    }
+}
+
+/// Where a test puts code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// An exec tmpfs, mode 0755.
+    Exec755,
+    /// An exec tmpfs, mode 0644.
+    Exec644,
+    /// A noexec tmpfs (mode 0755).
+    Noexec,
+}
+
+impl Place {
+    pub const ALL: [Place; 3] = [Place::Exec755, Place::Exec644, Place::Noexec];
+
+    pub fn mode(self) -> u32 {
+        match self {
+            Place::Exec644 => 0o644,
+            _ => 0o755,
+        }
+    }
+}
+
+/// One exec and one noexec tmpfs.
+#[derive(Debug)]
+pub struct Mounts {
+    pub exec: Tmpfs,
+    pub noexec: Tmpfs,
+}
+
+impl Mounts {
+    pub fn new() -> Mounts {
+        Mounts {
+            exec: Tmpfs::exec(),
+            noexec: Tmpfs::noexec(),
+        }
+    }
+
+    /// A fresh directory (mode 0755) for `place`, named `name`.
+    pub fn dir(&self, place: Place, name: &str) -> PathBuf {
+        let base = match place {
+            Place::Noexec => self.noexec.path(),
+            _ => self.exec.path(),
+        };
+        let dir = base.join(format!("{name}-{place:?}"));
+        fs::create_dir(&dir).expect("mkdir");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+        dir
+    }
+}
+
+/// Writes `contents` to `path` with exactly `mode`.
+pub fn write(path: &Path, contents: &str, mode: u32) -> PathBuf {
+    mayexec_testkit::write_file(path, contents.as_bytes(), mode)
+}
+
+/// Python code that leaves `marker` behind when it runs.
+pub fn marking(marker: &Path) -> String {
+    format!(
+        "open({:?}, 'w').write('ran')\nprint('ran', __name__)\n",
+        marker.to_str().unwrap()
+    )
+}
+
+/// What enforces: nothing, `mayexec run` with securebits, or a system policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforced {
+    Nothing,
+    /// `mayexec run -f`
+    RunF,
+    /// `mayexec run -i`
+    RunI,
+    /// `mayexec run -fi`
+    RunFI,
+    /// `/etc/mayexec.conf` with `interpreted_access = N`
+    Level(u8),
+}
+
+impl Enforced {
+    pub const ALL: [Enforced; 7] = [
+        Enforced::Nothing,
+        Enforced::RunF,
+        Enforced::RunI,
+        Enforced::RunFI,
+        Enforced::Level(1),
+        Enforced::Level(2),
+        Enforced::Level(3),
+    ];
+
+    /// A sandbox with this policy (and a syslog listener).
+    pub fn sandbox(self) -> Sandbox {
+        let sandbox = Sandbox::new().capture_syslog();
+        match self {
+            Enforced::Level(n) => sandbox.policy(&format!("interpreted_access = {n}\n")),
+            _ => sandbox,
+        }
+    }
+
+    /// A command running mayexec-python under this enforcement in
+    /// `sandbox`; add mayexec-python's arguments to it.
+    pub fn command(self, sandbox: &Sandbox) -> Command {
+        let bits = match self {
+            Enforced::RunF => Some("-f"),
+            Enforced::RunI => Some("-i"),
+            Enforced::RunFI => Some("-fi"),
+            _ => None,
+        };
+        match bits {
+            Some(bits) => {
+                let mut cmd = sandbox.command(mayexec());
+                cmd.args(["run", bits, "--"]).arg(mayexec_python());
+                cmd
+            }
+            None => sandbox.command(mayexec_python()),
+        }
+    }
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Everything about a run, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    )
+}

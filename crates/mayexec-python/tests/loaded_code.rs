@@ -1,0 +1,733 @@
+//! Every way CPython loads a file as code goes through the check: `.pth`
+//! files, `PYTHONSTARTUP`, sourceless `.pyc`, zip applications and zip
+//! imports, directories with a `__main__.py`, extension modules; and no
+//! flag or environment variable turns it off.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+use mayexec_testkit::require_root;
+
+struct Fixture {
+    mounts: Mounts,
+    home: ExecutableHome,
+    /// An exec directory (mode 0755) for markers and allowed scripts.
+    allowed: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let mounts = Mounts::new();
+        let allowed = mounts.dir(Place::Exec755, "allowed");
+        Fixture {
+            mounts,
+            home: ExecutableHome::new(),
+            allowed,
+        }
+    }
+
+    fn marker(&self, name: &str) -> PathBuf {
+        self.allowed.join(format!("{name}.marker"))
+    }
+
+    /// mayexec-python under `enforced`, with a clean environment and
+    /// `PYTHONHOME` on the executable copy of the standard library.
+    fn run(
+        &self,
+        enforced: Enforced,
+        args: &[&str],
+        env: &[(&str, &Path)],
+    ) -> (Output, Vec<String>) {
+        let sandbox = enforced.sandbox();
+        let mut cmd = enforced.command(&sandbox);
+        self.prepare(&mut cmd, env);
+        cmd.args(args);
+        let out = cmd.output().expect("run mayexec-python");
+        (out, sandbox.syslog_lines())
+    }
+
+    fn prepare(&self, cmd: &mut Command, env: &[(&str, &Path)]) {
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap())
+            .env("PYTHONHOME", self.home.path())
+            .current_dir(&self.allowed)
+            .stdin(Stdio::null());
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+    }
+}
+
+fn has_denial(lines: &[String], path: &Path, reason: &str) -> bool {
+    let path = format!(" path={} ", path.display());
+    lines
+        .iter()
+        .any(|l| l.contains(&path) && l.contains(&format!(" reason={reason} ")))
+}
+
+#[test]
+fn pth_file_on_a_noexec_mount_is_skipped_under_enforcement() {
+    if !require_root("pth_file_on_a_noexec_mount_is_skipped_under_enforcement") {
+        return;
+    }
+    let f = Fixture::new();
+    // A user base the user controls, as PYTHONUSERBASE lets anyone point
+    // to: site.py processes the .pth files of its site-packages.
+    let userbase = f.mounts.dir(Place::Noexec, "userbase");
+    let site = userbase.join("lib/python3.11/site-packages");
+    std::fs::create_dir_all(&site).unwrap();
+    let marker = f.marker("pth");
+    let pth = write(
+        &site.join("evil.pth"),
+        &format!(
+            "import os; open({:?}, 'w').write('ran')\n",
+            marker.to_str().unwrap()
+        ),
+        0o755,
+    );
+    let env = [("PYTHONUSERBASE", userbase.as_path())];
+    let probe = ["-c", "print('main ran')"];
+
+    let (out, _) = f.run(Enforced::Nothing, &probe, &env);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists(), "without enforcement the .pth runs");
+    std::fs::remove_file(&marker).unwrap();
+
+    for enforced in [Enforced::RunF, Enforced::Level(1), Enforced::Level(3)] {
+        let (out, lines) = f.run(enforced, &probe, &env);
+        assert!(out.status.success(), "{enforced:?}: {}", describe(&out));
+        assert_eq!(stdout(&out), "main ran\n");
+        assert!(!marker.exists(), "{enforced:?}: the .pth must not run");
+        assert!(
+            has_denial(&lines, &pth, "noexec-mount"),
+            "{enforced:?}: {lines:?}"
+        );
+    }
+}
+
+#[test]
+fn pythonstartup_on_a_noexec_mount_is_refused_and_the_session_goes_on() {
+    if !require_root("pythonstartup_on_a_noexec_mount_is_refused_and_the_session_goes_on") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "startup");
+    let marker = f.marker("startup");
+    let startup = write(&dir.join("startup.py"), &marking(&marker), 0o755);
+    let env = [("PYTHONSTARTUP", startup.as_path())];
+    // -i with stdin at EOF: the startup file, then a prompt that ends at once.
+    let (out, _) = f.run(Enforced::Nothing, &["-i"], &env);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists(), "without enforcement PYTHONSTARTUP runs");
+    std::fs::remove_file(&marker).unwrap();
+
+    let (out, lines) = f.run(Enforced::RunF, &["-i"], &env);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(!marker.exists(), "PYTHONSTARTUP must not run");
+    assert!(
+        stderr(&out).contains(&format!(
+            "mayexec-python: {}: script execution denied (noexec-mount)\n",
+            startup.display()
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert!(has_denial(&lines, &startup, "noexec-mount"), "{lines:?}");
+}
+
+/// Compiles `source` to a sourceless `.pyc` at `pyc` with the reference
+/// python3.
+fn compile_pyc(source: &str, pyc: &Path) {
+    let tmp = PathBuf::from(format!("{}.src.py", pyc.display()));
+    write(&tmp, source, 0o644);
+    let out = Command::new(reference_python())
+        .args(["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)"])
+        .arg(&tmp)
+        .arg(pyc)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::remove_file(&tmp).unwrap();
+    std::fs::set_permissions(pyc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn sourceless_pyc_on_a_noexec_mount_is_refused_as_import_and_as_script() {
+    if !require_root("sourceless_pyc_on_a_noexec_mount_is_refused_as_import_and_as_script") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "pyc");
+    let marker = f.marker("pyc");
+    let pyc = dir.join("compiled.pyc");
+    compile_pyc(&marking(&marker), &pyc);
+    // The same bytes under a name without .pyc: found by its magic number.
+    let disguised = dir.join("compiled.bin");
+    std::fs::copy(&pyc, &disguised).unwrap();
+    let driver = write(
+        &f.allowed.join("driver.py"),
+        &format!(
+            "import sys\nsys.path.insert(0, {:?})\nimport compiled\n",
+            dir.to_str().unwrap()
+        ),
+        0o755,
+    );
+    let driver = driver.to_str().unwrap();
+
+    for (args, what) in [
+        (vec![driver], "import"),
+        (vec![pyc.to_str().unwrap()], "script"),
+        (vec![disguised.to_str().unwrap()], "script"),
+    ] {
+        let (out, _) = f.run(Enforced::Nothing, &args, &[]);
+        assert!(out.status.success(), "{args:?}: {}", describe(&out));
+        assert!(marker.exists(), "{args:?}: runs without enforcement");
+        std::fs::remove_file(&marker).unwrap();
+
+        let (out, lines) = f.run(Enforced::RunF, &args, &[]);
+        assert!(!marker.exists(), "{args:?}: must not run");
+        let denied = if what == "import" {
+            pyc.clone()
+        } else {
+            PathBuf::from(args[0])
+        };
+        if what == "import" {
+            assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+            assert!(
+                stderr(&out).ends_with(&format!(
+                    "PermissionError: [Errno 13] script execution denied (noexec-mount): '{}'\n",
+                    pyc.display()
+                )),
+                "{}",
+                describe(&out)
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+            assert_eq!(
+                stderr(&out),
+                format!(
+                    "mayexec-python: {}: script execution denied (noexec-mount)\n",
+                    denied.display()
+                )
+            );
+        }
+        assert!(has_denial(&lines, &denied, "noexec-mount"), "{lines:?}");
+    }
+}
+
+/// Builds a zip file at `zip` holding `files`, with the reference python3.
+fn make_zip(zip: &Path, files: &[(&str, &str)]) {
+    let script = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n    for i in range(2, len(sys.argv), 2):\n        z.writestr(sys.argv[i], sys.argv[i + 1])\n";
+    let mut cmd = Command::new(reference_python());
+    cmd.args(["-c", script]).arg(zip);
+    for (name, contents) in files {
+        cmd.args([name, contents]);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::set_permissions(zip, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn zip_application_and_directory_main_on_a_noexec_mount_are_refused_with_126() {
+    if !require_root("zip_application_and_directory_main_on_a_noexec_mount_are_refused_with_126") {
+        return;
+    }
+    let f = Fixture::new();
+    for place in [Place::Exec755, Place::Noexec] {
+        let dir = f.mounts.dir(place, "apps");
+        let marker = f.marker(&format!("app-{place:?}"));
+        let app = dir.join("app.pyz");
+        make_zip(&app, &[("__main__.py", &marking(&marker))]);
+        let tree = dir.join("tree");
+        std::fs::create_dir(&tree).unwrap();
+        let main = write(&tree.join("__main__.py"), &marking(&marker), 0o755);
+
+        for (target, denied) in [(&app, &app), (&tree, &main)] {
+            let (out, lines) = f.run(Enforced::RunF, &[target.to_str().unwrap()], &[]);
+            if place == Place::Exec755 {
+                assert!(out.status.success(), "{}", describe(&out));
+                assert!(marker.exists());
+                std::fs::remove_file(&marker).unwrap();
+                continue;
+            }
+            assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+            assert_eq!(
+                stderr(&out),
+                format!(
+                    "mayexec-python: {}: script execution denied (noexec-mount)\n",
+                    denied.display()
+                )
+            );
+            assert!(!marker.exists());
+            assert!(has_denial(&lines, denied, "noexec-mount"), "{lines:?}");
+        }
+    }
+}
+
+#[test]
+fn zip_import_from_a_noexec_mount_never_runs_its_code() {
+    if !require_root("zip_import_from_a_noexec_mount_never_runs_its_code") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "zips");
+    let marker = f.marker("zipimport");
+    let archive = dir.join("lib.zip");
+    make_zip(&archive, &[("zipped.py", &marking(&marker))]);
+    let code = format!(
+        "import sys; sys.path.insert(0, {:?}); import zipped",
+        archive.to_str().unwrap()
+    );
+    let (out, _) = f.run(Enforced::Nothing, &["-c", &code], &[]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists());
+    std::fs::remove_file(&marker).unwrap();
+
+    // zipimport turns the refusal to open the archive into "not a zip
+    // file", and the import system then finds no module: the code does not
+    // run, and the audit log says why.
+    let (out, lines) = f.run(Enforced::RunF, &["-c", &code], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(stderr(&out).contains("ModuleNotFoundError: No module named 'zipped'"));
+    assert!(!marker.exists());
+    assert!(has_denial(&lines, &archive, "noexec-mount"), "{lines:?}");
+}
+
+#[test]
+fn extension_modules_are_refused_by_the_check_and_by_the_kernel() {
+    if !require_root("extension_modules_are_refused_by_the_check_and_by_the_kernel") {
+        return;
+    }
+    let f = Fixture::new();
+    // An extension module in lib-dynload with both CPython builds (pyenv's,
+    // Debian's), not imported at start-up.
+    let so_name = "_json.cpython-311-x86_64-linux-gnu.so";
+    let original = stdlib_dir().join("lib-dynload").join(so_name);
+    for place in [Place::Noexec, Place::Exec644] {
+        let dir = f.mounts.dir(place, "ext");
+        let copy = dir.join(so_name);
+        std::fs::copy(&original, &copy).unwrap();
+        std::fs::set_permissions(
+            &copy,
+            std::os::unix::fs::PermissionsExt::from_mode(place.mode()),
+        )
+        .unwrap();
+        let code = format!(
+            "import sys; sys.path.insert(0, {:?}); import _json; print(_json.__file__)",
+            dir.to_str().unwrap()
+        );
+
+        let (out, _) = f.run(Enforced::Nothing, &["-c", &code], &[]);
+        if place == Place::Noexec {
+            // The kernel refuses PROT_EXEC mappings from a noexec mount,
+            // whatever the interpreter does.
+            assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+            assert!(
+                stderr(&out).contains("failed to map segment from shared object"),
+                "{}",
+                describe(&out)
+            );
+        } else {
+            assert!(out.status.success(), "{}", describe(&out));
+            assert_eq!(stdout(&out).trim(), copy.to_str().unwrap());
+        }
+
+        let reason = if place == Place::Noexec {
+            "noexec-mount"
+        } else {
+            "not-executable"
+        };
+        let (out, lines) = f.run(Enforced::RunF, &["-c", &code], &[]);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(
+            stderr(&out).ends_with(&format!(
+                "PermissionError: [Errno 13] script execution denied ({reason}): '{}'\n",
+                copy.display()
+            )),
+            "{}",
+            describe(&out)
+        );
+        assert!(has_denial(&lines, &copy, reason), "{lines:?}");
+    }
+}
+
+#[test]
+fn no_flag_or_environment_variable_turns_the_check_off() {
+    if !require_root("no_flag_or_environment_variable_turns_the_check_off") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "lib");
+    let marker = f.marker("bypass");
+    let module = write(&dir.join("sneaky.py"), &marking(&marker), 0o755);
+    let script = write(
+        &f.allowed.join("main.py"),
+        &format!(
+            "import sys\nsys.path.insert(0, {:?})\nimport sneaky\n",
+            dir.to_str().unwrap()
+        ),
+        0o755,
+    );
+    let script = script.to_str().unwrap();
+    let pythonpath = [("PYTHONPATH", dir.as_path())];
+    // -I and -E ignore PYTHONHOME too: the machine's standard library
+    // (mode 0644, on an exec mount) then only passes level 1.
+    type Env<'a> = &'a [(&'a str, &'a Path)];
+    let cases: [(Enforced, &[&str], Env<'_>); 8] = [
+        (Enforced::RunF, &[script], &pythonpath),
+        (Enforced::RunF, &["-S", script], &[]),
+        (Enforced::RunF, &["-s", script], &[]),
+        (Enforced::Level(1), &["-I", script], &[]),
+        (Enforced::Level(1), &["-E", script], &[]),
+        (
+            Enforced::RunF,
+            &["-B", "-X", "frozen_modules=off", script],
+            &[],
+        ),
+        (Enforced::RunF, &["-c", "import sneaky"], &pythonpath),
+        (Enforced::RunF, &["-m", "sneaky"], &pythonpath),
+    ];
+    for (enforced, args, env) in cases {
+        let (out, lines) = f.run(enforced, args, env);
+        assert!(!marker.exists(), "{args:?} {env:?}: {}", describe(&out));
+        assert!(
+            has_denial(&lines, &module, "noexec-mount"),
+            "{args:?}: {lines:?}"
+        );
+        let expected = if args[0] == "-m" { 126 } else { 1 };
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "{args:?}: {}",
+            describe(&out)
+        );
+    }
+}
+
+#[test]
+fn untrusted_or_malformed_policy_refuses_everything_naming_the_file() {
+    if !require_root("untrusted_or_malformed_policy_refuses_everything_naming_the_file") {
+        return;
+    }
+    let f = Fixture::new();
+    let marker = f.marker("policy");
+    let script = write(&f.allowed.join("ok.py"), &marking(&marker), 0o755);
+    let sandboxes = [
+        mayexec_testkit::Sandbox::new().policy_file("interpreted_access = 1\n", 0o666, 0),
+        mayexec_testkit::Sandbox::new().policy_file("interpreted_access = 1\n", 0o644, 65534),
+        mayexec_testkit::Sandbox::new().policy("interpreted_access = 'all'\n"),
+    ];
+    for sandbox in sandboxes {
+        for args in [
+            vec![script.to_str().unwrap()],
+            vec!["-c", "print(1)"],
+            vec!["-V"],
+        ] {
+            let mut cmd = sandbox.command(mayexec_python());
+            f.prepare(&mut cmd, &[]);
+            let out = cmd.args(&args).output().unwrap();
+            assert_eq!(out.status.code(), Some(126), "{args:?}: {}", describe(&out));
+            let err = stderr(&out);
+            assert!(
+                err.starts_with("mayexec-python: /etc/mayexec.conf: ")
+                    && err.ends_with(": refusing to run anything\n"),
+                "{err}"
+            );
+            assert!(stdout(&out).is_empty());
+            assert!(!marker.exists());
+        }
+    }
+}
+
+#[test]
+fn audit_mode_logs_and_runs() {
+    if !require_root("audit_mode_logs_and_runs") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "audited");
+    let marker = f.marker("audit");
+    let script = write(&dir.join("x.py"), &marking(&marker), 0o755);
+    let sandbox = mayexec_testkit::Sandbox::new()
+        .policy("interpreted_access = 1\nmode = \"audit\"\n")
+        .capture_syslog();
+    let mut cmd = sandbox.command(mayexec_python());
+    f.prepare(&mut cmd, &[]);
+    let out = cmd.arg(&script).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists());
+    let lines = sandbox.syslog_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!(" path={} ", script.display()))
+                && l.contains(" reason=noexec-mount ")
+                && l.ends_with(" action=audit")),
+        "{lines:?}"
+    );
+}
+
+/// Runs `mayexec run -i -- mayexec-python ARGS` with a terminal as stdin
+/// (util-linux `script` gives it one).
+fn on_a_terminal(f: &Fixture, args: &str, env: &[(&str, &Path)]) -> Output {
+    let sandbox = Enforced::RunI.sandbox();
+    let inner = format!(
+        "{} run -i -- {} {args}",
+        mayexec().display(),
+        mayexec_python().display()
+    );
+    let mut cmd = sandbox.command("script");
+    f.prepare(&mut cmd, env);
+    cmd.args(["-qec", &inner, "/dev/null"]);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn deny_interactive_refuses_the_prompt_and_dash_i_before_anything_runs() {
+    if !require_root("deny_interactive_refuses_the_prompt_and_dash_i_before_anything_runs") {
+        return;
+    }
+    let f = Fixture::new();
+    let marker = f.marker("interactive");
+    let script = write(&f.allowed.join("ok.py"), &marking(&marker), 0o755);
+
+    // The prompt.
+    let out = on_a_terminal(&f, "", &[]);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains("mayexec-python: <stdin>: script execution denied (interactive)"),
+        "{}",
+        describe(&out)
+    );
+
+    // -i with an allowed script: refused before the script runs.
+    let (out, lines) = f.run(Enforced::RunI, &["-i", script.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert_eq!(
+        stderr(&out),
+        "mayexec-python: -i: script execution denied (interactive)\n"
+    );
+    assert!(!marker.exists());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" path=-i reason=interactive ")),
+        "{lines:?}"
+    );
+
+    // PYTHONINSPECT on a terminal: the script runs, the prompt after it is
+    // refused.
+    let out = on_a_terminal(
+        &f,
+        script.to_str().unwrap(),
+        &[("PYTHONINSPECT", Path::new("1"))],
+    );
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert!(marker.exists(), "{}", describe(&out));
+    assert!(
+        stdout(&out).contains("mayexec-python: <stdin>: script execution denied (interactive)"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn subinterpreters_check_sourceless_pyc_too() {
+    if !require_root("subinterpreters_check_sourceless_pyc_too") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "subinterp");
+    let marker = f.marker("subinterp");
+    let pyc = dir.join("compiled.pyc");
+    compile_pyc(&marking(&marker), &pyc);
+    // Each interpreter has its own import system; the hooks are the
+    // runtime's, and the sourceless loader of each is adjusted.
+    let code = format!(
+        "import _xxsubinterpreters as i\nsid = i.create()\ntry:\n    i.run_string(sid, {:?})\nexcept Exception as e:\n    print(type(e).__name__, e)\n",
+        format!("import sys; sys.path.insert(0, {:?}); import compiled", dir.to_str().unwrap())
+    );
+    let (out, lines) = f.run(Enforced::RunF, &["-c", &code], &[]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "RunFailedError <class 'PermissionError'>: [Errno 13] script execution denied (noexec-mount): '{}'\n",
+            pyc.display()
+        )
+    );
+    assert!(!marker.exists());
+    assert!(has_denial(&lines, &pyc, "noexec-mount"), "{lines:?}");
+}
+
+/// The issue's acceptance line: `mayexec run -f -- mayexec-python
+/// /noexec-mount/x.py` exits 126 with the message, while `python3` (not
+/// enlightened) runs it under the very same securebits.
+#[test]
+fn under_mayexec_run_f_python3_runs_a_noexec_script_and_mayexec_python_refuses_it() {
+    if !require_root(
+        "under_mayexec_run_f_python3_runs_a_noexec_script_and_mayexec_python_refuses_it",
+    ) {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "acceptance");
+    let marker = f.marker("acceptance");
+    let script = write(&dir.join("x.py"), &marking(&marker), 0o755);
+    let run = |python: &Path| {
+        let mut cmd = Command::new(mayexec());
+        f.prepare(&mut cmd, &[]);
+        cmd.args(["run", "-f", "--"]).arg(python).arg(&script);
+        cmd.output().unwrap()
+    };
+    let out = run(&reference_python());
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists(), "python3 does not check");
+    std::fs::remove_file(&marker).unwrap();
+
+    let out = run(&mayexec_python());
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "mayexec-python: {}: script execution denied (noexec-mount)\n",
+            script.display()
+        )
+    );
+    assert!(!marker.exists());
+}
+
+/// With `mayexec run -f --exec-allow DIR…` (Landlock), the kernel check
+/// refuses code outside the allowed directories on any mount, and
+/// mayexec-python with it (reason `kernel-policy`): LSM decisions reach
+/// Python imports through the same check.
+#[test]
+fn landlock_exec_allow_list_decides_which_modules_load() {
+    if !require_root("landlock_exec_allow_list_decides_which_modules_load") {
+        return;
+    }
+    let f = Fixture::new();
+    let inside = f.mounts.dir(Place::Exec755, "inside");
+    let outside = f.mounts.dir(Place::Exec755, "outside");
+    let marker = f.marker("landlock");
+    write(&inside.join("mod_in.py"), "print('inside ran')\n", 0o755);
+    let denied = write(&outside.join("mod_out.py"), &marking(&marker), 0o755);
+    let main = write(
+        &inside.join("main.py"),
+        &format!(
+            "import sys\nimport mod_in\nsys.path.insert(0, {:?})\nimport mod_out\n",
+            outside.to_str().unwrap()
+        ),
+        0o755,
+    );
+    let bin_dir = mayexec_python().parent().unwrap().to_owned();
+    let mut cmd = Command::new(mayexec());
+    f.prepare(&mut cmd, &[]);
+    cmd.args(["run", "-f", "--landlock=required", "--exec-allow", "/usr"])
+        .arg("--exec-allow")
+        .arg(&bin_dir)
+        .arg("--exec-allow")
+        .arg(f.home.path())
+        .arg("--exec-allow")
+        .arg(&inside)
+        .arg("--")
+        .arg(mayexec_python())
+        .arg(&main);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(stdout(&out), "inside ran\n");
+    assert!(
+        stderr(&out).ends_with(&format!(
+            "PermissionError: [Errno 13] script execution denied (kernel-policy): '{}'\n",
+            denied.display()
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert!(!marker.exists());
+}
+
+/// The same verdicts for an unprivileged user, who needs the execute bit
+/// of their own class (root needs any one).
+#[test]
+fn an_unprivileged_user_gets_the_verdicts_of_the_full_check() {
+    if !require_root("an_unprivileged_user_gets_the_verdicts_of_the_full_check") {
+        return;
+    }
+    let f = Fixture::new();
+    let markers = f.mounts.dir(Place::Exec755, "nobody-markers");
+    mayexec_testkit::give_to(&markers, mayexec_testkit::NOBODY, mayexec_testkit::NOBODY);
+    // 0754: root's group may execute, others (nobody) may only read.
+    for (place, mode, reason) in [
+        (Place::Exec755, 0o755, None),
+        (Place::Exec755, 0o754, Some("not-executable")),
+        (Place::Exec644, 0o644, Some("not-executable")),
+        (Place::Noexec, 0o755, Some("noexec-mount")),
+    ] {
+        let dir = f.mounts.dir(place, &format!("nobody-{mode:o}"));
+        let marker = markers.join(format!("{place:?}-{mode:o}"));
+        let script = write(&dir.join("x.py"), &marking(&marker), mode);
+        let mut cmd = Command::new(mayexec());
+        f.prepare(&mut cmd, &[]);
+        mayexec_testkit::as_nobody(&mut cmd);
+        let out = cmd
+            .args(["run", "-f", "--"])
+            .arg(mayexec_python())
+            .arg(&script)
+            .current_dir(&markers)
+            .output()
+            .unwrap();
+        match reason {
+            None => {
+                assert!(out.status.success(), "{mode:o}: {}", describe(&out));
+                assert!(marker.exists());
+            }
+            Some(reason) => {
+                assert_eq!(out.status.code(), Some(126), "{mode:o}: {}", describe(&out));
+                assert_eq!(
+                    stderr(&out),
+                    format!(
+                        "mayexec-python: {}: script execution denied ({reason})\n",
+                        script.display()
+                    )
+                );
+                assert!(!marker.exists());
+            }
+        }
+    }
+}
+
+/// CPython writes `.pyc` caches with `mode & 0o666`; under a script policy
+/// mayexec-python gives them their (checked) source's execute bits, so that
+/// the next start reads the cache instead of being refused it and compiling
+/// again. Without a policy the cache's mode is `python3`'s.
+#[test]
+fn caches_written_under_a_policy_keep_their_sources_execute_bits() {
+    if !require_root("caches_written_under_a_policy_keep_their_sources_execute_bits") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    for (enforced, expected) in [(Enforced::Nothing, 0o644), (Enforced::RunF, 0o755)] {
+        let dir = f.mounts.dir(Place::Exec755, &format!("cache-{enforced:?}"));
+        write(&dir.join("cached.py"), "VALUE = 1\n", 0o755);
+        let code = format!(
+            "import sys; sys.path.insert(0, {:?}); import cached",
+            dir.to_str().unwrap()
+        );
+        let (out, _) = f.run(enforced, &["-c", &code], &[]);
+        assert!(out.status.success(), "{}", describe(&out));
+        let pyc = dir.join("__pycache__/cached.cpython-311.pyc");
+        let mode = std::fs::metadata(&pyc).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, expected, "{enforced:?}: {mode:o}");
+        // The next start under the policy reads the cache: nothing refused.
+        let (out, lines) = f.run(Enforced::RunF, &["-c", &code], &[]);
+        assert!(out.status.success(), "{}", describe(&out));
+        let refused_cache = lines.iter().any(|l| l.contains("cached.cpython-311.pyc"));
+        assert_eq!(refused_cache, expected == 0o644, "{enforced:?}: {lines:?}");
+    }
+}

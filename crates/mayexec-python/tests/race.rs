@@ -1,0 +1,125 @@
+//! The file checked is the file run: while a thread keeps swapping a path
+//! between an allowed file and a denied one, the denied file's code never
+//! runs under enforcement, as a script or as an imported module.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::*;
+use mayexec_testkit::require_root;
+use rustix::fs::{renameat_with, RenameFlags, CWD};
+
+const RUNS: usize = 120;
+
+/// Swaps `a` and `b` (atomically, `RENAME_EXCHANGE`) until stopped.
+fn swapper(a: &Path, b: &Path) -> (Arc<AtomicBool>, std::thread::JoinHandle<u64>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (a, b, flag) = (a.to_owned(), b.to_owned(), stop.clone());
+    let handle = std::thread::spawn(move || {
+        let mut swaps = 0;
+        while !flag.load(Ordering::Relaxed) {
+            renameat_with(CWD, &a, CWD, &b, RenameFlags::EXCHANGE).expect("RENAME_EXCHANGE");
+            swaps += 1;
+        }
+        swaps
+    });
+    (stop, handle)
+}
+
+/// Runs `args` under `mayexec run -f` RUNS times while the swapper runs;
+/// returns how many runs were allowed and how many refused.
+fn race(
+    home: &ExecutableHome,
+    cwd: &Path,
+    args: &[&Path],
+    marker: &Path,
+    refused_status: i32,
+) -> (usize, usize) {
+    let (mut allowed, mut refused) = (0, 0);
+    for run in 0..RUNS {
+        let out = Command::new(mayexec())
+            .args(["run", "-f", "--"])
+            .arg(mayexec_python())
+            .args(["-B"])
+            .args(args)
+            .env_clear()
+            .env("PYTHONHOME", home.path())
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            !marker.exists(),
+            "run {run}: the denied file's code ran\n{}",
+            describe(&out)
+        );
+        match out.status.code() {
+            Some(0) => {
+                assert_eq!(stdout(&out), "allowed\n", "{}", describe(&out));
+                allowed += 1;
+            }
+            Some(code) if code == refused_status => {
+                assert!(
+                    stderr(&out).contains("script execution denied (not-executable)"),
+                    "{}",
+                    describe(&out)
+                );
+                refused += 1;
+            }
+            _ => panic!("run {run}: {}", describe(&out)),
+        }
+    }
+    (allowed, refused)
+}
+
+#[test]
+fn swapping_the_script_path_never_runs_the_denied_file() {
+    if !require_root("swapping_the_script_path_never_runs_the_denied_file") {
+        return;
+    }
+    let mounts = Mounts::new();
+    let home = ExecutableHome::new();
+    let dir = mounts.dir(Place::Exec755, "race");
+    let marker = dir.join("marker");
+    let script = write(&dir.join("script.py"), "print('allowed')\n", 0o755);
+    let other = write(&dir.join("other.py"), &marking(&marker), 0o644);
+
+    let (stop, swaps) = swapper(&script, &other);
+    let (allowed, refused) = race(&home, &dir, &[&script], &marker, 126);
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swaps.join().unwrap();
+    eprintln!("{swaps} swaps: {allowed} runs allowed, {refused} refused");
+    // Both files were met at the path: the race was really run.
+    assert!(
+        allowed > 0 && refused > 0,
+        "{allowed} allowed, {refused} refused"
+    );
+}
+
+#[test]
+fn swapping_a_module_path_never_runs_the_denied_module() {
+    if !require_root("swapping_a_module_path_never_runs_the_denied_module") {
+        return;
+    }
+    let mounts = Mounts::new();
+    let home = ExecutableHome::new();
+    let dir = mounts.dir(Place::Exec755, "race");
+    let marker = dir.join("marker");
+    let module = write(&dir.join("swapped.py"), "print('allowed')\n", 0o755);
+    let other = write(&dir.join("other.py"), &marking(&marker), 0o644);
+    let driver = write(&dir.join("driver.py"), "import swapped\n", 0o755);
+
+    let (stop, swaps) = swapper(&module, &other);
+    let (allowed, refused) = race(&home, &dir, &[&driver], &marker, 1);
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swaps.join().unwrap();
+    eprintln!("{swaps} swaps: {allowed} imports allowed, {refused} refused");
+    assert!(
+        allowed > 0 && refused > 0,
+        "{allowed} allowed, {refused} refused"
+    );
+}
