@@ -11,13 +11,14 @@ bash scripts/setup.sh
 # The enlightened dash, from Debian's source with libmayexec linked in
 # (target/dash-mayexec/bin/dash; cached after the first build).
 bash integrations/dash/build.sh
+. scripts/pyo3-python.sh
 # Every binary and example is built before any test runs: tests start them.
 cargo build --workspace --all-targets
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --all-targets 2>&1 | tee -a "$log" || status=$?
+cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee -a "$log" || status=$?
 cargo test --workspace --doc 2>&1 | tee -a "$log" || status=$?
 
 # One closing line for the whole run, summed over every test binary.

@@ -8,7 +8,9 @@
 //! severity `warning` for enforced denials and `notice` for audit-only ones).
 //! Bytes outside printable ASCII, spaces, `\` and `=` in a path are written
 //! `\xNN`, so each line stays one line and splits on spaces. Without a
-//! syslog daemon the line is dropped, as `syslog(3)` drops it.
+//! syslog daemon the line is dropped, as `syslog(3)` drops it; a daemon
+//! that does not keep up gets 250 ms before the line is dropped, so that an
+//! interpreter never hangs on its log.
 
 use std::ffi::OsStr;
 use std::fmt::{self, Write as _};
@@ -112,17 +114,27 @@ pub fn log(record: &AuditRecord<'_>) -> io::Result<()> {
     send_to_syslog(line.as_bytes())
 }
 
+/// How long a denial may wait for a congested syslog daemon before its
+/// line is dropped: an interpreter must not hang on its log.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
+
 fn send_to_syslog(line: &[u8]) -> io::Result<()> {
     // journald and rsyslog listen on a datagram socket; some daemons on a
     // stream socket, where a NUL ends each message.
-    match UnixDatagram::unbound()?.send_to(line, SYSLOG_SOCKET) {
+    let socket = UnixDatagram::unbound()?;
+    match socket.connect(SYSLOG_SOCKET) {
         Err(e) if e.raw_os_error() == Some(libc::EPROTOTYPE) => {
             let mut stream = UnixStream::connect(SYSLOG_SOCKET)?;
+            stream.set_write_timeout(Some(SEND_TIMEOUT))?;
             stream.write_all(line)?;
-            stream.write_all(b"\0")
+            return stream.write_all(b"\0");
         }
-        result => result.map(drop),
+        result => result?,
     }
+    // A full receive queue blocks a datagram send; wait a little, then
+    // give up on this line rather than stall the caller.
+    socket.set_write_timeout(Some(SEND_TIMEOUT))?;
+    socket.send(line).map(drop)
 }
 
 /// This program's name for audit lines: `argv[0]` without directories,

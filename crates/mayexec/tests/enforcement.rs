@@ -358,3 +358,64 @@ fn without_a_policy_a_fifo_script_waits_for_its_writer_as_a_plain_open_does() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Runs in the sandbox started by
+/// `a_syslog_daemon_that_does_not_read_never_hangs_the_interpreter`.
+#[test]
+#[ignore = "run by a_syslog_daemon_that_does_not_read_never_hangs_the_interpreter in a sandbox"]
+fn child_logs_more_denials_than_a_socket_queue_holds() {
+    let e = Enforcement::current().expect("policy");
+    for _ in 0..16 {
+        assert!(e.check_interactive(None, OsStr::new("-c")).is_err());
+    }
+}
+
+#[test]
+fn a_syslog_daemon_that_does_not_read_never_hangs_the_interpreter() {
+    if !require_root("a_syslog_daemon_that_does_not_read_never_hangs_the_interpreter") {
+        return;
+    }
+    // The test reads nothing until the child is done: past the socket's
+    // queue (net.unix.max_dgram_qlen, 10 by default) each line waits a
+    // moment and is dropped.
+    let sandbox = Sandbox::new()
+        .policy("deny_interactive = true\n")
+        .capture_syslog();
+    let mut child = sandbox
+        .command(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "child_logs_more_denials_than_a_socket_queue_holds",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the interpreter hung on its audit log");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success());
+    let lines = sandbox.syslog_lines();
+    let queue: usize = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // The kernel lets one datagram past the limit; the rest were dropped.
+    assert!(
+        (queue..=queue + 1).contains(&lines.len()) && lines.len() < 16,
+        "{} lines for a queue of {queue}",
+        lines.len()
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l.ends_with("reason=interactive backend=kernel action=denied")));
+}
