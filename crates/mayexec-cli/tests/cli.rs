@@ -1,29 +1,11 @@
 //! The `mayexec` command's contract: output, JSON, exit statuses.
 
-use std::process::{Command, Output};
+mod common;
+
+use common::*;
 
 use mayexec_testkit::{as_nobody, give_to, require_root, Sandbox, TempDir, Tmpfs, NOBODY};
 use serde_json::Value;
-
-fn mayexec() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mayexec"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("run mayexec")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
 
 #[test]
 fn check_on_a_noexec_mount_denies_and_level_2_allows() {

@@ -1,6 +1,10 @@
 //! The roll-out tools on real trees: `mayexec scan`, `mayexec mark`,
 //! `mayexec run --exec-allow`, and `status`'s Landlock line.
 
+mod common;
+
+use common::*;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -11,22 +15,6 @@ use mayexec_testkit::{
     as_nobody, deny_landlock, give_to, require_root, workspace_bin, TempDir, Tmpfs, NOBODY,
 };
 use serde_json::Value;
-
-fn mayexec() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mayexec"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("run mayexec")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// `scan --json` output: code/special/problem objects by path, and the summary.
 struct Scan {
