@@ -185,6 +185,14 @@ impl Config {
         !self.raw.run_filename.is_null()
     }
 
+    /// The script's path as the C library sees it (`Py_EncodeLocale`, as
+    /// CPython opens it), if a script was given.
+    pub fn filename(&self) -> Option<Vec<u8>> {
+        // SAFETY: CPython keeps `run_filename` NULL or a NUL-terminated wide
+        // string owned by this config, alive while `self` is.
+        unsafe { WideString::from_ptr(self.raw.run_filename) }.and_then(|w| w.encode_locale())
+    }
+
     /// `-i` was given (`PyConfig.interactive`).
     pub fn interactive(&self) -> bool {
         self.raw.interactive != 0

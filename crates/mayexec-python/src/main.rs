@@ -33,7 +33,7 @@ mod syspath0;
 use std::ffi::{CString, OsStr};
 use std::io::IsTerminal;
 use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use mayexec::{Denial, Enforcement};
 
@@ -89,15 +89,24 @@ fn py_main() -> i32 {
         return DENIED;
     }
 
+    let script = config.filename();
     let interpreter = match cpython::initialize(config) {
         Ok(interpreter) => interpreter,
         Err(status) => {
             if status.exit_code().is_none() {
                 if let Some(denial) = hooks::last_denial() {
+                    // The policy refused a file Python needs to start. The
+                    // script's own verdict is what the caller asked about.
+                    if let Some(script_denial) =
+                        script.and_then(|s| denied_script(&enforcement, &s))
+                    {
+                        eprintln!("{PROGRAM}: {script_denial}");
+                    }
                     eprintln!(
                         "{PROGRAM}: Python could not start: {denial}; the standard library must \
                          pass the check too (see mayexec's docs/deployment.md)"
                     );
+                    return DENIED;
                 }
             }
             match status.exit_code() {
@@ -126,6 +135,20 @@ fn py_main() -> i32 {
         exitcode = exit_sigint();
     }
     exitcode
+}
+
+/// The main script's denial, when the enforcement refuses it as a file (a
+/// directory or zip application is run as a package instead, and checked
+/// file by file).
+fn denied_script(enforcement: &Enforcement, script: &[u8]) -> Option<Denial> {
+    match enforcement.open_script(std::ffi::OsStr::from_bytes(script)) {
+        Err(mayexec::ScriptError::Denied(denial))
+            if denial.verdict.reason != Some(mayexec::Reason::NotRegularFile) =>
+        {
+            Some(denial)
+        }
+        _ => None,
+    }
 }
 
 /// Code from the command line, the prompt, and standard input are refused

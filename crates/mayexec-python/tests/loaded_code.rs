@@ -564,6 +564,43 @@ fn subinterpreters_check_sourceless_pyc_too() {
     assert!(has_denial(&lines, &pyc, "noexec-mount"), "{lines:?}");
 }
 
+/// The acceptance line with the machine's own standard library, installed
+/// mode 0644 as everywhere: the full check refuses it too, so Python
+/// cannot start; the script's own denial is still what is reported first,
+/// with status 126, and the standard library's after it.
+#[test]
+fn under_mayexec_run_f_a_noexec_script_is_refused_even_before_the_stdlib_is_marked() {
+    if !require_root(
+        "under_mayexec_run_f_a_noexec_script_is_refused_even_before_the_stdlib_is_marked",
+    ) {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "unmarked-stdlib");
+    let marker = f.marker("unmarked-stdlib");
+    let script = write(&dir.join("x.py"), &marking(&marker), 0o755);
+    let out = Command::new(mayexec())
+        .args(["run", "-f", "--"])
+        .arg(mayexec_python())
+        .arg(&script)
+        .env_remove("PYTHONHOME")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    let stderr = stderr(&out);
+    let denial = format!(
+        "mayexec-python: {}: script execution denied (noexec-mount)\n",
+        script.display()
+    );
+    assert!(stderr.contains(&denial), "{stderr}");
+    // Where the standard library is not marked, it is named after the script.
+    if let Some(at) = stderr.find("Python could not start: ") {
+        assert!(stderr.find(&denial).unwrap() < at, "{stderr}");
+        assert!(stderr[at..].contains("the standard library must pass the check too"));
+    }
+    assert!(!marker.exists());
+}
+
 /// The acceptance line: `mayexec run -f -- mayexec-python
 /// /noexec-mount/x.py` exits 126 with the message, while `python3` (not
 /// enlightened) runs it under the very same securebits.
