@@ -157,6 +157,11 @@ impl Enforcement {
     /// Opens a script, checks it, logs a denial, and refuses it when
     /// enforced. Use for the main script and every file loaded as code.
     ///
+    /// A "script" that is not a regular file (`/dev/stdin` on a pipe,
+    /// `/proc/self/fd/0`, a FIFO, a terminal) carries piped or typed code:
+    /// it is interactive input as well, and deny-interactive refuses it
+    /// even where file restriction is off.
+    ///
     /// A FIFO that may be interpreted (only ever without a policy: every
     /// level refuses FIFOs) is waited on until a writer comes, as a plain
     /// blocking `open` would, instead of reading an early end of file.
@@ -164,11 +169,15 @@ impl Enforcement {
         let path = path.as_ref();
         let script = self.checker.open_script(path)?;
         self.decide(path.as_os_str(), script.verdict, self.scripts)?;
-        if script
-            .file
-            .metadata()
-            .is_ok_and(|m| m.file_type().is_fifo())
-        {
+        // A type that cannot be read is not known to be a regular file.
+        let file_type = script.file.metadata().map(|m| m.file_type()).ok();
+        // Logged once: a denial the script decision already logged with
+        // the same action is not logged again as interactive input.
+        let already_decided = !script.verdict.allowed && self.scripts == self.interactive;
+        if !file_type.is_some_and(|t| t.is_file()) && !already_decided {
+            self.check_interactive(Some(script.file.as_fd()), path.as_os_str())?;
+        }
+        if file_type.is_some_and(|t| t.is_fifo()) {
             wait_for_a_writer(&script.file).map_err(|source| OpenError {
                 path: path.to_owned(),
                 source,

@@ -196,6 +196,52 @@ fn denial_messages_name_the_input_and_the_reason() {
     );
 }
 
+/// A "script" that is not a regular file is piped or typed code: under
+/// deny-interactive alone (no file restriction) it is refused like stdin,
+/// and without any policy it runs like stdin.
+#[test]
+fn non_file_scripts_are_interactive_input() {
+    if !require_root("non_file_scripts_are_interactive_input") {
+        return;
+    }
+    let inc = inc();
+    let exec = Tmpfs::exec();
+    let file = exec.write("s.inc", SCRIPT_BODY, 0o755);
+    for name in ["/dev/stdin", "/proc/self/fd/0"] {
+        for bits in Bits::ALL {
+            let mut cmd = bits.command(&inc);
+            cmd.arg(name);
+            let row = format!("{bits:?} {name} on a pipe");
+            let out = run(cmd, Some(SCRIPT_BODY.as_bytes()), None);
+            assert_outcome(&row, &out, bits == Bits::None);
+        }
+        // A regular file behind the name is a script file: only file
+        // restriction governs it.
+        let mut cmd = Bits::I.command(&inc);
+        cmd.arg(name);
+        let row = format!("I {name} on a checked file");
+        assert_outcome(&row, &run(cmd, None, Some(&file)), true);
+    }
+    let fifo = exec.path().join("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .expect("mkfifo");
+    let mut cmd = Bits::I.command(&inc);
+    cmd.arg(&fifo);
+    // Refused before any writer comes: the test would hang otherwise.
+    assert_outcome("I fifo", &run(cmd, None, None), false);
+    let sandbox = Sandbox::new().policy("deny_interactive = true");
+    let mut cmd = sandbox.command(&inc);
+    cmd.arg("/dev/stdin");
+    let out = run(cmd, Some(SCRIPT_BODY.as_bytes()), None);
+    assert_outcome("policy deny_interactive /dev/stdin", &out, false);
+}
+
 /// The system policy adds to the securebits: `inc` obeys the stricter.
 #[test]
 fn system_policy_levels_and_modes() {
