@@ -18,7 +18,7 @@ use std::io;
 use std::io::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{UnixDatagram, UnixStream};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::{Backend, Reason};
 
@@ -82,22 +82,25 @@ fn escape(bytes: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
 
 type Hook = Box<dyn Fn(&AuditRecord<'_>) + Send + Sync>;
 
-static HOOK: Mutex<Option<Hook>> = Mutex::new(None);
+type SharedHook = Arc<dyn Fn(&AuditRecord<'_>) + Send + Sync>;
+
+static HOOK: Mutex<Option<SharedHook>> = Mutex::new(None);
 
 /// Sends every record to `hook` instead of syslog (until it is removed
 /// with `None`): for embedders that route audit records themselves, and for
-/// tests that read them back.
+/// tests that read them back. A hook may log or replace the hook itself:
+/// it runs without the lock held.
 pub fn set_hook(hook: Option<Hook>) {
-    *HOOK.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = hook;
+    *HOOK.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = hook.map(Arc::from);
 }
 
 /// Logs one denial. Failing to reach syslog is reported, never fatal.
 pub fn log(record: &AuditRecord<'_>) -> io::Result<()> {
-    if let Some(hook) = HOOK
+    let hook = HOOK
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .as_ref()
-    {
+        .clone();
+    if let Some(hook) = hook {
         hook(record);
         return Ok(());
     }
