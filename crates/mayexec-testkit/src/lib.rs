@@ -606,6 +606,28 @@ pub fn deny_execve_check(errno: i32) {
     fail_with(rules, errno);
 }
 
+/// Installs, on the calling thread, a seccomp filter under which
+/// `execveat` on descriptor `fd` (whatever its flags) fails with `errno`.
+/// Stacked after [`deny_execve_check`], it imitates a system-call emulator
+/// that looks at the descriptor before the flags. Irreversible, like it.
+pub fn fail_execveat_on(fd: i32, errno: i32) {
+    use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
+    let condition = SeccompCondition::new(
+        0,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::Eq,
+        fd as u32 as u64,
+    )
+    .expect("seccomp condition");
+    let rules = [(
+        libc::SYS_execveat,
+        vec![SeccompRule::new(vec![condition]).expect("seccomp rule")],
+    )]
+    .into_iter()
+    .collect();
+    fail_with(rules, errno);
+}
+
 /// Installs a filter on the calling thread: the calls matching `rules`
 /// fail with `errno`, everything else is allowed.
 fn fail_with(rules: std::collections::BTreeMap<i64, Vec<seccompiler::SeccompRule>>, errno: i32) {

@@ -7,7 +7,7 @@
 use std::fs::File;
 
 use mayexec::{Backend, BackendChoice, Checker, CheckerError, Level, Reason};
-use mayexec_testkit::{deny_execve_check, require_root, workspace_bin, Tmpfs};
+use mayexec_testkit::{deny_execve_check, fail_execveat_on, require_root, workspace_bin, Tmpfs};
 use rusty_fork::rusty_fork_test;
 
 fn assert_falls_back(errno: i32) {
@@ -102,6 +102,27 @@ rusty_fork_test! {
         if require_root("a_seccomp_eperm_falls_back_to_the_emulated_backend") {
             assert_falls_back(libc::EPERM);
         }
+    }
+
+    /// A system-call emulator that answers `EBADF` for descriptor -1 but
+    /// ignores the flag (a real exec of the probe's empty file gives
+    /// `ENOEXEC`) must not pass for a kernel that has the check.
+    #[test]
+    fn an_emulator_that_ignores_the_flag_is_not_a_kernel_check() {
+        if !require_root("an_emulator_that_ignores_the_flag_is_not_a_kernel_check") {
+            return;
+        }
+        let noexec = Tmpfs::noexec();
+        let denied = noexec.write("x.sh", "echo hi\n", 0o755);
+        // Filters stack and the newest decides: -1 gets EBADF, every
+        // other descriptor an exec's ENOEXEC.
+        deny_execve_check(libc::ENOEXEC);
+        fail_execveat_on(-1, libc::EBADF);
+        assert_eq!(mayexec::kernel_check_probe(), Err(rustix::io::Errno::NOEXEC));
+        let best_effort = Checker::full();
+        assert_eq!(best_effort.backend(), Backend::Emulated);
+        let verdict = best_effort.check(File::open(&denied).unwrap());
+        assert_eq!(verdict.reason, Some(Reason::NoexecMount));
     }
 
     #[test]

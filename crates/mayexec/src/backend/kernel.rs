@@ -6,16 +6,50 @@ use super::explain_kernel_denial;
 use crate::uapi::{self, Errno};
 use crate::{Backend, Reason, Verdict};
 
-/// Probes for `AT_EXECVE_CHECK` with an invalid descriptor: `EBADF` means the
-/// kernel accepted the flag and went on to look at the descriptor.
+/// Probes for `AT_EXECVE_CHECK`, in two steps.
+///
+/// First with an invalid descriptor: kernels before 6.14 reject the unknown
+/// flag with `EINVAL` before looking at anything, a seccomp filter answers
+/// `ENOSYS` or `EPERM`, and `EBADF` means the flag passed. But a system-call
+/// emulator that looks at the descriptor before the flags (a gVisor-like
+/// sandbox) also answers `EBADF`, and a "check" there would execute the
+/// script in place of the interpreter. So, second, the flag is proven on a
+/// harmless file: an empty, executable memfd. The check passes it (the format
+/// is never parsed); a real `execve` refuses it with `ENOEXEC` and returns.
 pub(super) fn probe() -> Result<(), Errno> {
     match uapi::execveat_check(-1) {
-        Err(Errno::BADF) => Ok(()),
-        Err(errno) => Err(errno),
+        Err(Errno::BADF) => {}
+        Err(errno) => return Err(errno),
         // Nothing should ever succeed on fd -1; something in the way (a
         // seccomp filter faking success) makes the backend untrustworthy.
-        Ok(()) => Err(Errno::NOSYS),
+        Ok(()) => return Err(Errno::NOSYS),
     }
+    let Ok(empty) = empty_executable() else {
+        // No memfd to prove it on (a filter, an old kernel): the first
+        // step's evidence stands.
+        return Ok(());
+    };
+    match uapi::execveat_check(empty.as_raw_fd()) {
+        Ok(()) => Ok(()),
+        // The flag was ignored and the file really executed: never use it.
+        Err(Errno::NOEXEC) => Err(Errno::NOEXEC),
+        // Refused by a policy (vm.memfd_noexec, an LSM): the flag was heard,
+        // as far as can be told without risk; the first step stands.
+        Err(Errno::ACCESS | Errno::PERM) => Ok(()),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// An empty memfd with execute permission, for the probe.
+fn empty_executable() -> rustix::io::Result<std::os::fd::OwnedFd> {
+    use rustix::fs::{fchmod, memfd_create, MemfdFlags, Mode};
+    // MFD_EXEC (6.3) asks for an executable memfd where vm.memfd_noexec
+    // would default to sealed non-executable ones; older kernels refuse
+    // the flag and make executable-capable memfds anyway.
+    let fd = memfd_create(c"mayexec-probe", MemfdFlags::CLOEXEC | MemfdFlags::EXEC)
+        .or_else(|_| memfd_create(c"mayexec-probe", MemfdFlags::CLOEXEC))?;
+    fchmod(&fd, Mode::from_raw_mode(0o700))?;
+    Ok(fd)
 }
 
 /// Everything a real `execve` would check, decided by the kernel.
