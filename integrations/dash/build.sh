@@ -10,7 +10,8 @@
 #      `apt-get source`, a C toolchain, autoconf/automake, pkg-config);
 #   2. fetch Debian's dash source with `apt-get source dash`, through a
 #      private apt configuration under target/dash-build/apt (a deb-src list
-#      made from this machine's Debian release and mirror in /etc/apt);
+#      made from this machine's Debian release and mirror in /etc/apt, by
+#      integrations/debian-source.sh, shared by every integration);
 #      nothing global is changed;
 #   3. install libmayexec with `make install PREFIX=target/libmayexec`
 #      (or use MAYEXEC_PREFIX=DIR, a finished `make install PREFIX=DIR`);
@@ -28,6 +29,7 @@ root=$(cd "$here/../.." && pwd)
 work=$root/target/dash-build
 prefix=$root/target/dash-mayexec
 patchfile=$here/mayexec.patch
+. "$here/../debian-source.sh"
 
 say() {
 	printf 'dash build: %s\n' "$*" >&2
@@ -69,100 +71,11 @@ command -v cargo >/dev/null || die "cargo is needed to build libmayexec"
 
 srcdir=$work/debian-src
 if [ ! -f "$srcdir/.complete" ]; then
-	[ -r /etc/os-release ] || die "/etc/os-release is missing: cannot tell the Debian release"
-	codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
-	[ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
-
-	# The mirrors this machine uses for its release, in both formats
-	# (one-line sources.list and deb822 .sources): "URI SUITE KEYRING".
-	mirrors=$(
-		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-			[ -f "$f" ] || continue
-			sed -e 's/#.*//' "$f" | awk '
-				$1 == "deb" {
-					keyring = "-"
-					i = 2
-					if ($2 ~ /^\[/) {
-						for (; i <= NF; i++) {
-							if ($i ~ /^\[?signed-by=/) {
-								keyring = $i
-								sub(/^\[?signed-by=/, "", keyring)
-								sub(/\]$/, "", keyring)
-							}
-							if ($i ~ /\]$/) break
-						}
-						i++
-					}
-					print $i, $(i + 1), keyring
-				}'
-		done
-		for f in /etc/apt/sources.list.d/*.sources; do
-			[ -f "$f" ] || continue
-			awk '
-				function flush(   n, m, i, j, u, s) {
-					if (types ~ /(^| )deb( |$)/ && enabled != "no") {
-						n = split(uris, u, " ")
-						m = split(suites, s, " ")
-						for (i = 1; i <= n; i++)
-							for (j = 1; j <= m; j++)
-								print u[i], s[j], keyring
-					}
-					types = uris = suites = enabled = ""
-					keyring = "-"
-				}
-				BEGIN { keyring = "-" }
-				/^[ \t]*#/ { next }
-				/^[ \t]*$/ { flush(); next }
-				/^[ \t]/ { next }
-				{
-					field = tolower($1)
-					value = $0
-					sub(/^[^:]*:[ \t]*/, "", value)
-					if (field == "types:") types = value
-					else if (field == "uris:") uris = value
-					else if (field == "suites:") suites = value
-					else if (field == "enabled:") enabled = tolower(value)
-					else if (field == "signed-by:" && value ~ /^\//) keyring = value
-				}
-				END { flush() }' "$f"
-		done | awk -v c="$codename" '$2 == c || $2 == c "-updates" || $2 == c "-security"' | sort -u
-	)
-	[ -n "$mirrors" ] || die "no Debian mirror for '$codename' found in /etc/apt"
-
-	apt=$work/apt
-	rm -rf "$apt"
-	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
-	printf '%s\n' "$mirrors" | while read -r uri suite keyring; do
-		if [ "$keyring" = - ]; then
-			printf 'deb-src %s %s main\n' "$uri" "$suite"
-		else
-			printf 'deb-src [signed-by=%s] %s %s main\n' "$keyring" "$uri" "$suite"
-		fi
-	done >"$apt/sources.list"
-	say "fetching dash's source for Debian $codename from:"
-	sed 's/^/    /' "$apt/sources.list" >&2
-
-	# Everything apt reads or writes for this lives in $apt; downloads
-	# run as root because the directory is root's own.
-	set -- \
-		-o "Dir::Etc::SourceList=$apt/sources.list" \
-		-o Dir::Etc::SourceParts=/dev/null \
-		-o "Dir::State::Lists=$apt/lists" \
-		-o "Dir::Cache=$apt/cache" \
-		-o APT::Sandbox::User=root
-	apt-get "$@" -q update >&2
-
-	download=$work/download
-	rm -rf "$download" "$srcdir"
-	mkdir -p "$download"
-	(cd "$download" && apt-get "$@" -q source dash) >&2
-	tree=$(find "$download" -mindepth 1 -maxdepth 1 -type d -name 'dash-*')
-	[ -n "$tree" ] && [ -f "$tree/src/main.c" ] || die "apt-get source dash left no source tree in $download"
-	version=$(cd "$tree" && dpkg-parsechangelog -S Version)
-	rm -rf "$tree/.pc"
-	mv "$tree" "$srcdir"
-	printf '%s\n' "$version" >"$srcdir/.complete"
-	rm -rf "$download"
+	say "fetching Debian's dash source"
+	debian_source dash "$work" "$srcdir" || die "could not fetch Debian's dash source"
+	[ -f "$srcdir/src/main.c" ] || die "Debian's dash source in $srcdir has no src/main.c"
+	(cd "$srcdir" && dpkg-parsechangelog -S Version) >"$srcdir/.version"
+	mv "$srcdir/.version" "$srcdir/.complete"
 fi
 version=$(cat "$srcdir/.complete")
 say "Debian dash $version (source in ${srcdir#"$root"/})"
