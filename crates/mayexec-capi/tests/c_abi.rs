@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use mayexec_testkit::{
-    give_to, require_root, workspace_bin, Sandbox, SpecialFiles, TempDir, Tmpfs, NOBODY,
+    give_to, root_test, workspace_bin, Sandbox, SpecialFiles, TempDir, Tmpfs, NOBODY,
 };
 
 fn repo_root() -> PathBuf {
@@ -188,11 +188,8 @@ fn matrix_files(noexec: bool) -> SpecialFiles {
     files
 }
 
-#[test]
+#[root_test]
 fn rfc_matrix_at_every_level_as_root_and_as_nobody() {
-    if !require_root("rfc_matrix_at_every_level_as_root_and_as_nobody") {
-        return;
-    }
     let installed = Installed::new(false);
     let program = installed.compile("rfc_matrix", false);
     let exec = matrix_files(false);
@@ -227,11 +224,8 @@ fn rfc_matrix_at_every_level_as_root_and_as_nobody() {
     }
 }
 
-#[test]
+#[root_test]
 fn rfc_matrix_with_no_policy_file_is_level_0() {
-    if !require_root("rfc_matrix_with_no_policy_file_is_level_0") {
-        return;
-    }
     let installed = Installed::new(false);
     let program = installed.compile("rfc_matrix", false);
     let exec = matrix_files(false);
@@ -245,11 +239,8 @@ fn rfc_matrix_with_no_policy_file_is_level_0() {
     assert_passed("no policy", &installed.run(cmd));
 }
 
-#[test]
+#[root_test]
 fn contract_basics_with_no_policy() {
-    if !require_root("contract_basics_with_no_policy") {
-        return;
-    }
     let installed = Installed::new(false);
     let program = installed.compile("contract", false);
     let dir = Tmpfs::exec();
@@ -306,11 +297,8 @@ fn os<S: AsRef<OsStr> + ?Sized>(s: &S) -> &OsStr {
     s.as_ref()
 }
 
-#[test]
+#[root_test]
 fn open_script_and_check_interactive_under_mayexec_run() {
-    if !require_root("open_script_and_check_interactive_under_mayexec_run") {
-        return;
-    }
     let installed = Installed::new(false);
     let program = installed.compile("contract", false);
     let s = Scripts::new();
@@ -360,11 +348,8 @@ fn open_script_and_check_interactive_under_mayexec_run() {
     }
 }
 
-#[test]
+#[root_test]
 fn open_script_refuses_a_file_open_for_writing_as_write_busy() {
-    if !require_root("open_script_refuses_a_file_open_for_writing_as_write_busy") {
-        return;
-    }
     if !mayexec::kernel_check_available() {
         eprintln!("skipped: ETXTBSY comes from the kernel check (Linux 6.14)");
         return;
@@ -384,11 +369,8 @@ fn open_script_refuses_a_file_open_for_writing_as_write_busy() {
     assert_passed("write-busy", &installed.run(cmd));
 }
 
-#[test]
+#[root_test]
 fn open_script_under_the_policy_levels_and_modes() {
-    if !require_root("open_script_under_the_policy_levels_and_modes") {
-        return;
-    }
     let installed = Installed::new(false);
     let program = installed.compile("contract", false);
     let s = Scripts::new();
@@ -458,11 +440,8 @@ fn open_script_under_the_policy_levels_and_modes() {
     }
 }
 
-#[test]
+#[root_test]
 fn untrusted_or_malformed_policy_fails_closed_naming_the_file() {
-    if !require_root("untrusted_or_malformed_policy_fails_closed_naming_the_file") {
-        return;
-    }
     let installed = Installed::new(false);
     let program = installed.compile("contract", false);
     for sandbox in [
@@ -477,11 +456,8 @@ fn untrusted_or_malformed_policy_fails_closed_naming_the_file() {
     }
 }
 
-#[test]
+#[root_test]
 fn static_link_with_pkg_config_static() {
-    if !require_root("static_link_with_pkg_config_static") {
-        return;
-    }
     let installed = Installed::new(true);
     assert!(!installed.lib().join("libmayexec.so").exists());
     let program = installed.compile("contract", true);
@@ -509,11 +485,8 @@ fn static_link_with_pkg_config_static() {
     assert_passed("static", &cmd.output().expect("run"));
 }
 
-#[test]
+#[root_test]
 fn installed_layout_and_soname() {
-    if !require_root("installed_layout_and_soname") {
-        return;
-    }
     let installed = Installed::new(false);
     let lib = installed.lib();
     let version = env!("CARGO_PKG_VERSION");

@@ -4,14 +4,11 @@ mod common;
 
 use common::*;
 
-use mayexec_testkit::{as_nobody, give_to, require_root, Sandbox, TempDir, Tmpfs, NOBODY};
+use mayexec_testkit::{as_nobody, give_to, root_test, Sandbox, TempDir, Tmpfs, NOBODY};
 use serde_json::Value;
 
-#[test]
+#[root_test]
 fn check_on_a_noexec_mount_denies_and_level_2_allows() {
-    if !require_root("check_on_a_noexec_mount_denies_and_level_2_allows") {
-        return;
-    }
     let noexec = Tmpfs::noexec();
     let script = noexec.write("x.sh", "#!/bin/sh\necho hi\n", 0o755);
     let out = run(mayexec().arg("check").arg(&script));
@@ -27,11 +24,8 @@ fn check_on_a_noexec_mount_denies_and_level_2_allows() {
     assert_eq!(stdout(&out), format!("{}: allowed\n", script.display()));
 }
 
-#[test]
+#[root_test]
 fn check_json_has_one_object_per_path_and_the_worst_status_wins() {
-    if !require_root("check_json_has_one_object_per_path_and_the_worst_status_wins") {
-        return;
-    }
     let exec = Tmpfs::exec();
     let good = exec.write("good.sh", "x\n", 0o755);
     let bad = exec.write("bad.sh", "x\n", 0o644);
@@ -103,11 +97,8 @@ fn check_rejects_bad_usage_with_status_2() {
     );
 }
 
-#[test]
+#[root_test]
 fn check_levels_as_an_unprivileged_user() {
-    if !require_root("check_levels_as_an_unprivileged_user") {
-        return;
-    }
     for noexec in [false, true] {
         let mount = Tmpfs::mount(noexec).unwrap();
         for mode in [0o755, 0o644, 0o500, 0o400] {
@@ -232,11 +223,8 @@ fn run_fails_like_a_shell() {
     );
 }
 
-#[test]
+#[root_test]
 fn policy_show_and_check_read_the_system_policy_as_the_library_does() {
-    if !require_root("policy_show_and_check_read_the_system_policy_as_the_library_does") {
-        return;
-    }
     let sandbox = Sandbox::new().policy("interpreted_access = 1\nmode = \"audit\"\n");
     let out = run(sandbox
         .command(env!("CARGO_BIN_EXE_mayexec"))
@@ -279,11 +267,8 @@ fn policy_show_and_check_read_the_system_policy_as_the_library_does() {
     assert!(stdout(&out).contains("no system policy is in force"));
 }
 
-#[test]
+#[root_test]
 fn policy_check_validates_any_file() {
-    if !require_root("policy_check_validates_any_file") {
-        return;
-    }
     let dir = TempDir::new();
     let good = dir.write(
         "good.conf",

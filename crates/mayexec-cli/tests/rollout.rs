@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use mayexec_testkit::{
-    as_nobody, deny_landlock, give_to, require_root, workspace_bin, TempDir, Tmpfs, NOBODY,
+    as_nobody, deny_landlock, give_to, root_test, workspace_bin, TempDir, Tmpfs, NOBODY,
 };
 use serde_json::Value;
 
@@ -125,11 +125,8 @@ impl Tree {
     }
 }
 
-#[test]
+#[root_test]
 fn scan_reports_code_files_verdicts_rules_and_everything_it_did_not_examine() {
-    if !require_root("scan_reports_code_files_verdicts_rules_and_everything_it_did_not_examine") {
-        return;
-    }
     let tree = Tree::new();
     let out = run(mayexec().args(["scan", "--json"]).arg(&tree.root));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -235,11 +232,8 @@ fn scan_reports_code_files_verdicts_rules_and_everything_it_did_not_examine() {
     assert_eq!(scan.summary["code_files"], 11);
 }
 
-#[test]
+#[root_test]
 fn scan_as_nobody_reports_unreadable_directories_and_goes_on() {
-    if !require_root("scan_as_nobody_reports_unreadable_directories_and_goes_on") {
-        return;
-    }
     let tree = Tree::new();
     let out = run(as_nobody(&mut mayexec())
         .args(["scan", "--json"])
@@ -296,11 +290,8 @@ fn scan_as_nobody_reports_unreadable_directories_and_goes_on() {
     );
 }
 
-#[test]
+#[root_test]
 fn scan_levels_exit_statuses_and_roots_that_are_files() {
-    if !require_root("scan_levels_exit_statuses_and_roots_that_are_files") {
-        return;
-    }
     let noexec = Tmpfs::noexec();
     let script = noexec.write("a.sh", "echo\n", 0o755);
     let plain = noexec.write("b.py", "pass\n", 0o644);
@@ -422,11 +413,8 @@ fn python_stdlib() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-#[test]
+#[root_test]
 fn scan_mark_and_undo_on_a_copy_of_the_python_standard_library() {
-    if !require_root("scan_mark_and_undo_on_a_copy_of_the_python_standard_library") {
-        return;
-    }
     let stdlib = python_stdlib();
     let tmpfs = Tmpfs::mount_sized(false, "2g").expect("mount a big tmpfs");
     let copy = tmpfs.path().join("stdlib");
@@ -514,11 +502,8 @@ fn scan_mark_and_undo_on_a_copy_of_the_python_standard_library() {
     assert_eq!(mode_listing(&copy), before, "every mode restored");
 }
 
-#[test]
+#[root_test]
 fn mark_dry_run_changes_nothing_and_mark_leaves_non_mode_problems_alone() {
-    if !require_root("mark_dry_run_changes_nothing_and_mark_leaves_non_mode_problems_alone") {
-        return;
-    }
     let tree = Tree::new();
     let before = mode_listing(&tree.root);
     let journal = TempDir::new();
@@ -589,11 +574,8 @@ fn mark_dry_run_changes_nothing_and_mark_leaves_non_mode_problems_alone() {
     );
 }
 
-#[test]
+#[root_test]
 fn mark_refuses_an_existing_journal_and_other_users_files() {
-    if !require_root("mark_refuses_an_existing_journal_and_other_users_files") {
-        return;
-    }
     let tmpfs = Tmpfs::exec();
     let roots = mkdir(&tmpfs.path().join("roots"), 0o755);
     let mine = mkdir(&tmpfs.path().join("mine"), 0o755);
@@ -642,11 +624,8 @@ fn mark_refuses_an_existing_journal_and_other_users_files() {
         .starts_with("mayexec-mark-journal 1\n"));
 }
 
-#[test]
+#[root_test]
 fn undo_restores_only_files_unchanged_since_and_reports_the_others() {
-    if !require_root("undo_restores_only_files_unchanged_since_and_reports_the_others") {
-        return;
-    }
     let tmpfs = Tmpfs::exec();
     let dir = mkdir(&tmpfs.path().join("t"), 0o755);
     let kept = tmpfs.write("t/kept.py", "pass\n", 0o644);
@@ -744,11 +723,8 @@ impl ExecDirs {
     }
 }
 
-#[test]
+#[root_test]
 fn run_exec_allow_confines_scripts_and_binaries_to_the_allowed_directories() {
-    if !require_root("run_exec_allow_confines_scripts_and_binaries_to_the_allowed_directories") {
-        return;
-    }
     let dirs = ExecDirs::new();
     // As root and without privilege: Landlock and the securebits need none.
     for unprivileged in [false, true] {
@@ -814,11 +790,8 @@ fn run_exec_allow_confines_scripts_and_binaries_to_the_allowed_directories() {
     );
 }
 
-#[test]
+#[root_test]
 fn run_exec_allow_needs_the_command_itself_beneath_an_allowed_directory() {
-    if !require_root("run_exec_allow_needs_the_command_itself_beneath_an_allowed_directory") {
-        return;
-    }
     let dirs = ExecDirs::new();
     // Only A: the command is there, but its ld.so is not.
     let out = run(mayexec()
@@ -846,11 +819,8 @@ fn run_exec_allow_needs_the_command_itself_beneath_an_allowed_directory() {
     assert_eq!(out.status.code(), Some(2), "--landlock needs --exec-allow");
 }
 
-#[test]
+#[root_test]
 fn run_exec_allow_without_landlock_warns_or_fails_when_required() {
-    if !require_root("run_exec_allow_without_landlock_warns_or_fails_when_required") {
-        return;
-    }
     let dirs = ExecDirs::new();
     let (best_effort, required) = std::thread::spawn(move || {
         // This thread, and what it starts, sees a kernel without Landlock.
@@ -886,11 +856,8 @@ fn run_exec_allow_without_landlock_warns_or_fails_when_required() {
     );
 }
 
-#[test]
+#[root_test]
 fn mark_under_a_landlock_domain_puts_the_mode_back_when_chmod_is_not_the_fix() {
-    if !require_root("mark_under_a_landlock_domain_puts_the_mode_back_when_chmod_is_not_the_fix") {
-        return;
-    }
     let dirs = ExecDirs::new();
     let plain = dirs.b.join("plain.py");
     fs::write(&plain, "pass\n").unwrap();
@@ -928,11 +895,8 @@ fn status_reports_the_landlock_abi() {
     assert!(stdout(&out).contains("Landlock:                       ABI "));
 }
 
-#[test]
+#[root_test]
 fn scan_shows_progress_only_on_a_terminal() {
-    if !require_root("scan_shows_progress_only_on_a_terminal") {
-        return;
-    }
     let tree = Tree::new();
     // `script` gives the command a pseudo-terminal; stdout goes elsewhere,
     // so what comes back through the terminal is stderr.
@@ -951,11 +915,8 @@ fn scan_shows_progress_only_on_a_terminal() {
     assert!(tty.ends_with("\r\x1b[K"), "the line is cleared: {tty:?}");
 }
 
-#[test]
+#[root_test]
 fn mark_changes_a_file_with_two_names_once() {
-    if !require_root("mark_changes_a_file_with_two_names_once") {
-        return;
-    }
     let tmpfs = Tmpfs::exec();
     let first = tmpfs.write("a.py", "pass\n", 0o644);
     fs::hard_link(&first, tmpfs.path().join("b.py")).unwrap();

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::*;
-use mayexec_testkit::{require_root, TempDir};
+use mayexec_testkit::{root_test, TempDir};
 
 /// The probe: what a program can see of how it was started.
 const PROBE: &str = r#"import sys
@@ -154,11 +154,8 @@ impl Tree {
     }
 }
 
-#[test]
+#[root_test]
 fn scripts_modules_packages_and_zip_apps_see_the_same_start() {
-    if !require_root("scripts_modules_packages_and_zip_apps_see_the_same_start") {
-        return;
-    }
     let tree = Tree::new();
     let cwd = tree.path();
     let abs = cwd.join("probe.py");
@@ -198,11 +195,8 @@ fn scripts_modules_packages_and_zip_apps_see_the_same_start() {
     }
 }
 
-#[test]
+#[root_test]
 fn standard_input_is_read_as_python3_reads_it() {
-    if !require_root("standard_input_is_read_as_python3_reads_it") {
-        return;
-    }
     let tree = Tree::new();
     let cwd = tree.path();
     let probe = cwd.join("probe.py");
@@ -213,11 +207,8 @@ fn standard_input_is_read_as_python3_reads_it() {
     }
 }
 
-#[test]
+#[root_test]
 fn exit_statuses_and_errors_are_python3s() {
-    if !require_root("exit_statuses_and_errors_are_python3s") {
-        return;
-    }
     let tree = Tree::new();
     let cwd = tree.path();
     for args in [
@@ -254,11 +245,8 @@ fn exit_statuses_and_errors_are_python3s() {
     );
 }
 
-#[test]
+#[root_test]
 fn inspect_mode_and_pythonstartup_behave_as_in_python3() {
-    if !require_root("inspect_mode_and_pythonstartup_behave_as_in_python3") {
-        return;
-    }
     let tree = Tree::new();
     let cwd = tree.path();
     let commands = cwd.join("commands.txt");
@@ -284,11 +272,8 @@ fn inspect_mode_and_pythonstartup_behave_as_in_python3() {
     }
 }
 
-#[test]
+#[root_test]
 fn python_dash_m_pip_and_json_tool_work() {
-    if !require_root("python_dash_m_pip_and_json_tool_work") {
-        return;
-    }
     let tree = Tree::new();
     let cwd = tree.path();
     write(&cwd.join("doc.json"), "{\"b\": [1, 2], \"a\": null}", 0o644);
@@ -296,11 +281,8 @@ fn python_dash_m_pip_and_json_tool_work() {
     same(case(&["-m", "json.tool", "--sort-keys", "doc.json"]), cwd);
 }
 
-#[test]
+#[root_test]
 fn a_venv_whose_python_is_mayexec_python_is_a_venv() {
-    if !require_root("a_venv_whose_python_is_mayexec_python_is_a_venv") {
-        return;
-    }
     let tree = Tree::new();
     let cwd = tree.path();
     let venv = cwd.join("venv");

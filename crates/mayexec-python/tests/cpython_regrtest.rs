@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::*;
-use mayexec_testkit::{require_root, Sandbox, TempDir};
+use mayexec_testkit::{root_test, Sandbox, TempDir};
 
 const TESTS: [&str; 10] = [
     "test_cmd_line",
@@ -74,11 +74,8 @@ fn regrtest(mut cmd: Command, cwd: &Path) -> Results {
     results
 }
 
-#[test]
+#[root_test]
 fn cpython_regression_tests_give_the_same_results() {
-    if !require_root("cpython_regression_tests_give_the_same_results") {
-        return;
-    }
     let lib_test = stdlib_dir().join("test");
     for test in TESTS {
         let module = lib_test.join(format!("{test}.py"));

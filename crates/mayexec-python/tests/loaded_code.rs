@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use common::*;
-use mayexec_testkit::require_root;
+use mayexec_testkit::root_test;
 
 struct Fixture {
     mounts: Mounts,
@@ -68,11 +68,8 @@ fn has_denial(lines: &[String], path: &Path, reason: &str) -> bool {
         .any(|l| l.contains(&path) && l.contains(&format!(" reason={reason} ")))
 }
 
-#[test]
+#[root_test]
 fn pth_file_on_a_noexec_mount_is_skipped_under_enforcement() {
-    if !require_root("pth_file_on_a_noexec_mount_is_skipped_under_enforcement") {
-        return;
-    }
     let f = Fixture::new();
     // A user base the user controls, as PYTHONUSERBASE lets anyone point
     // to: site.py processes the .pth files of its site-packages.
@@ -108,11 +105,8 @@ fn pth_file_on_a_noexec_mount_is_skipped_under_enforcement() {
     }
 }
 
-#[test]
+#[root_test]
 fn pythonstartup_on_a_noexec_mount_is_refused_and_the_session_goes_on() {
-    if !require_root("pythonstartup_on_a_noexec_mount_is_refused_and_the_session_goes_on") {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "startup");
     let marker = f.marker("startup");
@@ -154,11 +148,8 @@ fn compile_pyc(source: &str, pyc: &Path) {
     std::fs::set_permissions(pyc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
-#[test]
+#[root_test]
 fn sourceless_pyc_on_a_noexec_mount_is_refused_as_import_and_as_script() {
-    if !require_root("sourceless_pyc_on_a_noexec_mount_is_refused_as_import_and_as_script") {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "pyc");
     let marker = f.marker("pyc");
@@ -231,11 +222,8 @@ fn make_zip(zip: &Path, files: &[(&str, &str)]) {
     std::fs::set_permissions(zip, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
-#[test]
+#[root_test]
 fn zip_application_and_directory_main_on_a_noexec_mount_are_refused_with_126() {
-    if !require_root("zip_application_and_directory_main_on_a_noexec_mount_are_refused_with_126") {
-        return;
-    }
     let f = Fixture::new();
     for place in [Place::Exec755, Place::Noexec] {
         let dir = f.mounts.dir(place, "apps");
@@ -268,11 +256,8 @@ fn zip_application_and_directory_main_on_a_noexec_mount_are_refused_with_126() {
     }
 }
 
-#[test]
+#[root_test]
 fn zip_import_from_a_noexec_mount_never_runs_its_code() {
-    if !require_root("zip_import_from_a_noexec_mount_never_runs_its_code") {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "zips");
     let marker = f.marker("zipimport");
@@ -297,11 +282,8 @@ fn zip_import_from_a_noexec_mount_never_runs_its_code() {
     assert!(has_denial(&lines, &archive, "noexec-mount"), "{lines:?}");
 }
 
-#[test]
+#[root_test]
 fn extension_modules_are_refused_by_the_check_and_by_the_kernel() {
-    if !require_root("extension_modules_are_refused_by_the_check_and_by_the_kernel") {
-        return;
-    }
     let f = Fixture::new();
     // An extension module in lib-dynload with both CPython builds (pyenv's,
     // Debian's), not imported at start-up.
@@ -355,11 +337,8 @@ fn extension_modules_are_refused_by_the_check_and_by_the_kernel() {
     }
 }
 
-#[test]
+#[root_test]
 fn no_flag_or_environment_variable_turns_the_check_off() {
-    if !require_root("no_flag_or_environment_variable_turns_the_check_off") {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "lib");
     let marker = f.marker("bypass");
@@ -408,11 +387,8 @@ fn no_flag_or_environment_variable_turns_the_check_off() {
     }
 }
 
-#[test]
+#[root_test]
 fn untrusted_or_malformed_policy_refuses_everything_naming_the_file() {
-    if !require_root("untrusted_or_malformed_policy_refuses_everything_naming_the_file") {
-        return;
-    }
     let f = Fixture::new();
     let marker = f.marker("policy");
     let script = write(&f.allowed.join("ok.py"), &marking(&marker), 0o755);
@@ -443,11 +419,8 @@ fn untrusted_or_malformed_policy_refuses_everything_naming_the_file() {
     }
 }
 
-#[test]
+#[root_test]
 fn audit_mode_logs_and_runs() {
-    if !require_root("audit_mode_logs_and_runs") {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "audited");
     let marker = f.marker("audit");
@@ -486,11 +459,8 @@ fn on_a_terminal(f: &Fixture, args: &str, env: &[(&str, &Path)]) -> Output {
     cmd.output().unwrap()
 }
 
-#[test]
+#[root_test]
 fn deny_interactive_refuses_the_prompt_and_dash_i_before_anything_runs() {
-    if !require_root("deny_interactive_refuses_the_prompt_and_dash_i_before_anything_runs") {
-        return;
-    }
     let f = Fixture::new();
     let marker = f.marker("interactive");
     let script = write(&f.allowed.join("ok.py"), &marking(&marker), 0o755);
@@ -535,11 +505,8 @@ fn deny_interactive_refuses_the_prompt_and_dash_i_before_anything_runs() {
     );
 }
 
-#[test]
+#[root_test]
 fn subinterpreters_check_sourceless_pyc_too() {
-    if !require_root("subinterpreters_check_sourceless_pyc_too") {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "subinterp");
     let marker = f.marker("subinterp");
@@ -568,13 +535,8 @@ fn subinterpreters_check_sourceless_pyc_too() {
 /// mode 0644 as everywhere: the full check refuses it too, so Python
 /// cannot start; the script's own denial is still what is reported first,
 /// with status 126, and the standard library's after it.
-#[test]
+#[root_test]
 fn under_mayexec_run_f_a_noexec_script_is_refused_even_before_the_stdlib_is_marked() {
-    if !require_root(
-        "under_mayexec_run_f_a_noexec_script_is_refused_even_before_the_stdlib_is_marked",
-    ) {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "unmarked-stdlib");
     let marker = f.marker("unmarked-stdlib");
@@ -604,13 +566,8 @@ fn under_mayexec_run_f_a_noexec_script_is_refused_even_before_the_stdlib_is_mark
 /// The acceptance line: `mayexec run -f -- mayexec-python
 /// /noexec-mount/x.py` exits 126 with the message, while `python3` (not
 /// enlightened) runs it under the very same securebits.
-#[test]
+#[root_test]
 fn under_mayexec_run_f_python3_runs_a_noexec_script_and_mayexec_python_refuses_it() {
-    if !require_root(
-        "under_mayexec_run_f_python3_runs_a_noexec_script_and_mayexec_python_refuses_it",
-    ) {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "acceptance");
     let marker = f.marker("acceptance");
@@ -642,11 +599,8 @@ fn under_mayexec_run_f_python3_runs_a_noexec_script_and_mayexec_python_refuses_i
 /// refuses code outside the allowed directories on any mount, and
 /// mayexec-python with it (reason `kernel-policy`): LSM decisions reach
 /// Python imports through the same check.
-#[test]
+#[root_test]
 fn landlock_exec_allow_list_decides_which_modules_load() {
-    if !require_root("landlock_exec_allow_list_decides_which_modules_load") {
-        return;
-    }
     let f = Fixture::new();
     let inside = f.mounts.dir(Place::Exec755, "inside");
     let outside = f.mounts.dir(Place::Exec755, "outside");
@@ -690,11 +644,8 @@ fn landlock_exec_allow_list_decides_which_modules_load() {
 
 /// The same verdicts for an unprivileged user, who needs the execute bit
 /// of their own class (root needs any one).
-#[test]
+#[root_test]
 fn an_unprivileged_user_gets_the_verdicts_of_the_full_check() {
-    if !require_root("an_unprivileged_user_gets_the_verdicts_of_the_full_check") {
-        return;
-    }
     let f = Fixture::new();
     let markers = f.mounts.dir(Place::Exec755, "nobody-markers");
     mayexec_testkit::give_to(&markers, mayexec_testkit::NOBODY, mayexec_testkit::NOBODY);
@@ -742,11 +693,8 @@ fn an_unprivileged_user_gets_the_verdicts_of_the_full_check() {
 /// mayexec-python gives them their (checked) source's execute bits, so that
 /// the next start reads the cache instead of being refused it and compiling
 /// again. Without a policy the cache's mode is `python3`'s.
-#[test]
+#[root_test]
 fn caches_written_under_a_policy_keep_their_sources_execute_bits() {
-    if !require_root("caches_written_under_a_policy_keep_their_sources_execute_bits") {
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
     let f = Fixture::new();
     for (enforced, expected) in [(Enforced::Nothing, 0o644), (Enforced::RunF, 0o755)] {

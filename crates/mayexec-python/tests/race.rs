@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::*;
-use mayexec_testkit::require_root;
+use mayexec_testkit::root_test;
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 
 const RUNS: usize = 120;
@@ -76,11 +76,8 @@ fn race(
     (allowed, refused)
 }
 
-#[test]
+#[root_test]
 fn swapping_the_script_path_never_runs_the_denied_file() {
-    if !require_root("swapping_the_script_path_never_runs_the_denied_file") {
-        return;
-    }
     let mounts = Mounts::new();
     let home = ExecutableHome::new();
     let dir = mounts.dir(Place::Exec755, "race");
@@ -100,11 +97,8 @@ fn swapping_the_script_path_never_runs_the_denied_file() {
     );
 }
 
-#[test]
+#[root_test]
 fn swapping_a_module_path_never_runs_the_denied_module() {
-    if !require_root("swapping_a_module_path_never_runs_the_denied_module") {
-        return;
-    }
     let mounts = Mounts::new();
     let home = ExecutableHome::new();
     let dir = mounts.dir(Place::Exec755, "race");

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::*;
-use mayexec_testkit::require_root;
+use mayexec_testkit::{require_root, root_test};
 
 /// How the code is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,22 +268,22 @@ fn table_row(input: Input, test: &str) {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-#[test]
+#[root_test]
 fn table_script_file() {
     table_row(Input::Script, "table_script_file");
 }
 
-#[test]
+#[root_test]
 fn table_stdin_redirected_from_the_file() {
     table_row(Input::StdinFile, "table_stdin_redirected_from_the_file");
 }
 
-#[test]
+#[root_test]
 fn table_stdin_from_a_pipe() {
     table_row(Input::Pipe, "table_stdin_from_a_pipe");
 }
 
-#[test]
+#[root_test]
 fn table_command_line_code_importing_the_module() {
     table_row(
         Input::Command,
@@ -291,12 +291,12 @@ fn table_command_line_code_importing_the_module() {
     );
 }
 
-#[test]
+#[root_test]
 fn table_dash_m_module() {
     table_row(Input::Module, "table_dash_m_module");
 }
 
-#[test]
+#[root_test]
 fn table_import_from_an_allowed_script() {
     table_row(Input::Import, "table_import_from_an_allowed_script");
 }

@@ -3,9 +3,11 @@
 //! and `/dev/log` in a mount namespace, dropped privileges, and a seccomp
 //! filter that makes the kernel look older than it is.
 //!
-//! Everything here needs root. A test calls [`require_root`] first: it
-//! returns `false` (and says why) where the test cannot run, and panics
-//! under `CI=true`, where a skipped conformance test is a failure.
+//! Everything here needs root. A test that uses it is a [`root_test`]:
+//! built by another user, it shows as ignored ("needs root"); at run time
+//! it calls [`require_root`], which returns `false` (and says why) where the
+//! test cannot run, and panics under `CI=true`, where a skipped conformance
+//! test is a failure.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use mayexec_testkit_macros::root_test;
 use rustix::mount::{mount, unmount, MountFlags, UnmountFlags};
 
 /// The unprivileged user tests drop to (`nobody`).

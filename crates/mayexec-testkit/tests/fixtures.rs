@@ -1,12 +1,9 @@
 //! The fixtures do what they promise, on this machine.
 
-use mayexec_testkit::{require_root, Sandbox, Tmpfs};
+use mayexec_testkit::{root_test, Sandbox, Tmpfs};
 
-#[test]
+#[root_test]
 fn tmpfs_mounts_are_real_and_noexec_is_visible_in_statfs() {
-    if !require_root("tmpfs_mounts_are_real_and_noexec_is_visible_in_statfs") {
-        return;
-    }
     for noexec in [false, true] {
         let fs = Tmpfs::mount(noexec).unwrap();
         let file = fs.write("x", "", 0o644);
@@ -16,11 +13,8 @@ fn tmpfs_mounts_are_real_and_noexec_is_visible_in_statfs() {
     }
 }
 
-#[test]
+#[root_test]
 fn sandbox_shows_a_private_policy_and_routes_dev_log() {
-    if !require_root("sandbox_shows_a_private_policy_and_routes_dev_log") {
-        return;
-    }
     let sandbox = Sandbox::new()
         .policy("interpreted_access = 2\n")
         .capture_syslog();
@@ -50,11 +44,8 @@ fn sandbox_shows_a_private_policy_and_routes_dev_log() {
     assert!(!std::path::Path::new("/etc/mayexec.conf").exists());
 }
 
-#[test]
+#[root_test]
 fn sandbox_drops_to_the_requested_user() {
-    if !require_root("sandbox_drops_to_the_requested_user") {
-        return;
-    }
     let out = Sandbox::new()
         .as_user(65534, 65534)
         .command("id")

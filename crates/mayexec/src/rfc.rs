@@ -156,7 +156,7 @@ fn resolve(dirfd: BorrowedFd<'_>, path: &CStr, flags: c_int) -> Result<OwnedFd, 
 mod tests {
     use std::os::fd::AsFd;
 
-    use mayexec_testkit::{require_root, Tmpfs};
+    use mayexec_testkit::{root_test, Tmpfs};
 
     use super::*;
     use crate::policy::{Mode as PolicyMode, SystemPolicy};
@@ -226,11 +226,8 @@ mod tests {
         assert_eq!(missing.unwrap_err().errno(), libc::ENOENT);
     }
 
-    #[test]
+    #[root_test]
     fn levels_follow_the_mount_and_the_mode() {
-        if !require_root("levels_follow_the_mount_and_the_mode") {
-            return;
-        }
         let exec = Tmpfs::exec();
         let noexec = Tmpfs::noexec();
         let table = [
@@ -252,11 +249,8 @@ mod tests {
         }
     }
 
-    #[test]
+    #[root_test]
     fn symlink_nofollow_checks_the_link_itself() {
-        if !require_root("symlink_nofollow_checks_the_link_itself") {
-            return;
-        }
         let exec = Tmpfs::exec();
         exec.write("target", "echo\n", 0o755);
         let link = exec.path().join("link");
@@ -273,11 +267,8 @@ mod tests {
         assert_eq!(denied_for(nofollow), Some(Reason::NotRegularFile));
     }
 
-    #[test]
+    #[root_test]
     fn empty_path_checks_the_descriptor() {
-        if !require_root("empty_path_checks_the_descriptor") {
-            return;
-        }
         let noexec = Tmpfs::noexec();
         let script = noexec.write("s", "echo\n", 0o755);
         let file = std::fs::File::open(&script).unwrap();
@@ -297,11 +288,8 @@ mod tests {
         assert_eq!(no_flag.unwrap_err().errno(), libc::ENOENT);
     }
 
-    #[test]
+    #[root_test]
     fn audit_mode_logs_and_answers_as_level_0() {
-        if !require_root("audit_mode_logs_and_answers_as_level_0") {
-            return;
-        }
         let noexec = Tmpfs::noexec();
         let script = noexec.write("audited", "echo\n", 0o755);
         static LOGGED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
@@ -322,11 +310,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[root_test]
     fn restrict_file_securebit_means_level_3() {
-        if !require_root("restrict_file_securebit_means_level_3") {
-            return;
-        }
         let exec = Tmpfs::exec();
         let script = exec.write("s", "echo\n", 0o644);
         let enforcement = Enforcement::from_parts(SecureBits::EXEC_RESTRICT_FILE, None);

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mayexec::{open_script, Reason};
-use mayexec_testkit::{require_root, SpecialFiles, Tmpfs};
+use mayexec_testkit::{root_test, SpecialFiles, Tmpfs};
 use rustix::fs::{fcntl_getfl, OFlags};
 use rusty_fork::rusty_fork_test;
 
@@ -38,11 +38,8 @@ fn an_overlong_name_is_enametoolong() {
     assert_eq!(open_errno(Path::new(&deep)), libc::ENAMETOOLONG);
 }
 
-#[test]
+#[root_test]
 fn a_name_that_is_not_utf8_works() {
-    if !require_root("a_name_that_is_not_utf8_works") {
-        return;
-    }
     let mount = Tmpfs::noexec();
     let name = OsStr::from_bytes(b"caf\xe9 \xff.sh");
     let path = mount.write(name, "echo hi\n", 0o755);
@@ -60,11 +57,8 @@ fn a_name_that_is_not_utf8_works() {
     assert_eq!(out.stdout, want);
 }
 
-#[test]
+#[root_test]
 fn a_fifo_without_a_writer_never_hangs_and_is_left_blocking() {
-    if !require_root("a_fifo_without_a_writer_never_hangs_and_is_left_blocking") {
-        return;
-    }
     let files = SpecialFiles::new();
     let started = Instant::now();
     let script = open_script(files.path("fifo")).expect("O_NONBLOCK opens a FIFO at once");
@@ -116,11 +110,8 @@ fn dev_tty_without_a_controlling_terminal_is_a_clear_error() {
     assert!(stderr.contains("No such device or address"), "{stderr}");
 }
 
-#[test]
+#[root_test]
 fn the_returned_file_is_the_checked_one_and_reads_from_the_start() {
-    if !require_root("the_returned_file_is_the_checked_one_and_reads_from_the_start") {
-        return;
-    }
     let mount = Tmpfs::exec();
     let path = mount.write("s.sh", "echo one\n", 0o755);
     let mut script = open_script(&path).unwrap();

@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use mayexec::{BackendChoice, Checker, Level, Reason, Verdict};
-use mayexec_testkit::{give_to, in_thread_as, require_root, SpecialFiles, Tmpfs, NOBODY};
+use mayexec_testkit::{give_to, in_thread_as, root_test, SpecialFiles, Tmpfs, NOBODY};
 use rustix::fs::{open, Mode, OFlags};
 
 fn both(fd: impl AsFd) -> (Verdict, Verdict) {
@@ -112,20 +112,14 @@ fn special_paths(files: &SpecialFiles) -> Vec<(String, std::path::PathBuf)> {
         .collect()
 }
 
-#[test]
+#[root_test]
 fn emulated_level_3_agrees_with_the_kernel_as_root() {
-    if !require_root("emulated_level_3_agrees_with_the_kernel_as_root") {
-        return;
-    }
     let (_mounts, files, paths) = agreement_cases(0);
     check_agreement(0, paths, special_paths(&files));
 }
 
-#[test]
+#[root_test]
 fn emulated_level_3_agrees_with_the_kernel_with_privileges_dropped() {
-    if !require_root("emulated_level_3_agrees_with_the_kernel_with_privileges_dropped") {
-        return;
-    }
     let (_mounts, files, paths) = agreement_cases(NOBODY);
     let specials = special_paths(&files);
     in_thread_as(NOBODY, NOBODY, move || {
@@ -159,11 +153,8 @@ fn known_difference_kernel_internal_files_are_denied_for_different_reasons() {
 
 // Known difference 3: only the kernel knows whether anyone has the file
 // open for writing.
-#[test]
+#[root_test]
 fn known_difference_only_the_kernel_sees_a_writer() {
-    if !require_root("known_difference_only_the_kernel_sees_a_writer") {
-        return;
-    }
     let mount = Tmpfs::exec();
     let path = mount.write("w.sh", "x\n", 0o755);
     let reader = File::open(&path).unwrap();
@@ -175,13 +166,8 @@ fn known_difference_only_the_kernel_sees_a_writer() {
 
 // Known difference 4: the kernel never requires read permission; the RFC
 // does (an interpreter must read the script).
-#[test]
+#[root_test]
 fn known_difference_an_execute_only_file_passes_the_kernel_but_is_unreadable_for_the_rfc() {
-    if !require_root(
-        "known_difference_an_execute_only_file_passes_the_kernel_but_is_unreadable_for_the_rfc",
-    ) {
-        return;
-    }
     let mount = Tmpfs::exec();
     let path = mount.write("x-only", "x\n", 0o711);
     in_thread_as(NOBODY, NOBODY, move || {
@@ -193,13 +179,8 @@ fn known_difference_an_execute_only_file_passes_the_kernel_but_is_unreadable_for
 }
 
 // Known difference 5: LSMs (here Landlock) are the kernel's alone.
-#[test]
+#[root_test]
 fn known_difference_an_lsm_denial_is_the_kernels_alone_and_explained_as_kernel_policy() {
-    if !require_root(
-        "known_difference_an_lsm_denial_is_the_kernels_alone_and_explained_as_kernel_policy",
-    ) {
-        return;
-    }
     use landlock::{
         Access, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr,
         RulesetStatus, ABI,
@@ -237,11 +218,8 @@ fn known_difference_an_lsm_denial_is_the_kernels_alone_and_explained_as_kernel_p
 
 // Known difference 6: a descriptor of a symlink itself: both say
 // not-regular-file, the kernel with ELOOP.
-#[test]
+#[root_test]
 fn known_difference_a_symlink_descriptor_is_eloop_for_the_kernel() {
-    if !require_root("known_difference_a_symlink_descriptor_is_eloop_for_the_kernel") {
-        return;
-    }
     let files = SpecialFiles::new();
     let fd = open(
         Path::new(&files.path("link")),

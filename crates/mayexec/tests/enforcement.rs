@@ -13,7 +13,7 @@ use mayexec::audit::{self, AuditRecord};
 use mayexec::policy::Mode;
 use mayexec::securebits::SecureBits;
 use mayexec::{Action, Backend, Enforcement, Level, Reason, ScriptError, SystemPolicy};
-use mayexec_testkit::{require_root, workspace_bin, Sandbox, Tmpfs};
+use mayexec_testkit::{root_test, workspace_bin, Sandbox, Tmpfs};
 use rusty_fork::rusty_fork_test;
 
 const RESTRICT: SecureBits = SecureBits::EXEC_RESTRICT_FILE;
@@ -98,11 +98,8 @@ fn capture() -> Arc<Mutex<Vec<String>>> {
 }
 
 rusty_fork_test! {
-    #[test]
+    #[root_test]
     fn an_enforced_denial_refuses_the_script_and_logs_it() {
-        if !require_root("an_enforced_denial_refuses_the_script_and_logs_it") {
-            return;
-        }
         let lines = capture();
         let noexec = Tmpfs::noexec();
         let path = noexec.write("evil.sh", "echo evil\n", 0o755);
@@ -129,11 +126,8 @@ rusty_fork_test! {
         );
     }
 
-    #[test]
+    #[root_test]
     fn an_audit_only_denial_interprets_the_script_and_logs_it() {
-        if !require_root("an_audit_only_denial_interprets_the_script_and_logs_it") {
-            return;
-        }
         let lines = capture();
         let noexec = Tmpfs::noexec();
         let path = noexec.write("evil.sh", "echo evil\n", 0o755);
@@ -149,11 +143,8 @@ rusty_fork_test! {
         assert!(lines[0].ends_with("reason=noexec-mount backend=emulated action=audit"), "{}", lines[0]);
     }
 
-    #[test]
+    #[root_test]
     fn without_a_policy_nothing_is_refused_or_logged() {
-        if !require_root("without_a_policy_nothing_is_refused_or_logged") {
-            return;
-        }
         let lines = capture();
         let noexec = Tmpfs::noexec();
         let path = noexec.write("evil.sh", "echo evil\n", 0o755);
@@ -165,11 +156,8 @@ rusty_fork_test! {
         assert!(lines.lock().unwrap().is_empty());
     }
 
-    #[test]
+    #[root_test]
     fn deny_interactive_refuses_command_line_code_pipes_and_terminals_but_not_checked_files() {
-        if !require_root("deny_interactive_refuses_command_line_code_pipes_and_terminals_but_not_checked_files") {
-            return;
-        }
         let lines = capture();
         let e = Enforcement::from_parts(DENY, None);
         let denial = e.check_interactive(None, OsStr::new("-c")).unwrap_err();
@@ -203,11 +191,8 @@ rusty_fork_test! {
         assert!(e.open_script(noexec.path().join("in.sh")).is_ok());
     }
 
-    #[test]
+    #[root_test]
     fn system_policy_levels_pick_the_emulated_rules() {
-        if !require_root("system_policy_levels_pick_the_emulated_rules") {
-            return;
-        }
         let _lines = capture();
         let exec = Tmpfs::exec();
         let noexec = Tmpfs::noexec();
@@ -234,11 +219,8 @@ rusty_fork_test! {
         assert_eq!(reason(&l3, &fine), None);
     }
 
-    #[test]
+    #[root_test]
     fn enforcement_current_refuses_an_untrusted_policy() {
-        if !require_root("enforcement_current_refuses_an_untrusted_policy") {
-            return;
-        }
         // In a private mount namespace with a world-writable /etc/mayexec.conf,
         // the command reports the fault and exits 1.
         let sandbox = Sandbox::new().policy_file("interpreted_access = 3\n", 0o666, 0);
@@ -263,11 +245,8 @@ fn child_logs_denials_to_dev_log() {
     assert!(e.check_interactive(None, OsStr::new("-c")).is_err());
 }
 
-#[test]
+#[root_test]
 fn denials_reach_syslog_as_one_line_each() {
-    if !require_root("denials_reach_syslog_as_one_line_each") {
-        return;
-    }
     let noexec = Tmpfs::noexec();
     noexec.write("evil sh\u{e9}.sh", "echo evil\n", 0o755);
     let sandbox = Sandbox::new()
@@ -308,11 +287,8 @@ fn denials_reach_syslog_as_one_line_each() {
     );
 }
 
-#[test]
+#[root_test]
 fn without_a_policy_a_fifo_script_waits_for_its_writer_as_a_plain_open_does() {
-    if !require_root("without_a_policy_a_fifo_script_waits_for_its_writer_as_a_plain_open_does") {
-        return;
-    }
     let files = mayexec_testkit::SpecialFiles::new();
     let fifo = files.path("fifo");
     let reader = {
@@ -370,11 +346,8 @@ fn child_logs_more_denials_than_a_socket_queue_holds() {
     }
 }
 
-#[test]
+#[root_test]
 fn a_syslog_daemon_that_does_not_read_never_hangs_the_interpreter() {
-    if !require_root("a_syslog_daemon_that_does_not_read_never_hangs_the_interpreter") {
-        return;
-    }
     // The test reads nothing until the child is done: past the socket's
     // queue (net.unix.max_dgram_qlen, 10 by default) each line waits a
     // moment and is dropped.

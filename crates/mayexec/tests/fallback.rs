@@ -7,7 +7,7 @@
 use std::fs::File;
 
 use mayexec::{Backend, BackendChoice, Checker, CheckerError, Level, Reason};
-use mayexec_testkit::{deny_execve_check, fail_execveat_on, require_root, workspace_bin, Tmpfs};
+use mayexec_testkit::{deny_execve_check, fail_execveat_on, root_test, workspace_bin, Tmpfs};
 use rusty_fork::rusty_fork_test;
 
 fn assert_falls_back(errno: i32) {
@@ -83,35 +83,26 @@ fn assert_falls_back(errno: i32) {
 }
 
 rusty_fork_test! {
-    #[test]
+    #[root_test]
     fn an_old_kernel_einval_falls_back_to_the_emulated_backend() {
-        if require_root("an_old_kernel_einval_falls_back_to_the_emulated_backend") {
-            assert_falls_back(libc::EINVAL);
-        }
+        assert_falls_back(libc::EINVAL);
     }
 
-    #[test]
+    #[root_test]
     fn a_seccomp_enosys_falls_back_to_the_emulated_backend() {
-        if require_root("a_seccomp_enosys_falls_back_to_the_emulated_backend") {
-            assert_falls_back(libc::ENOSYS);
-        }
+        assert_falls_back(libc::ENOSYS);
     }
 
-    #[test]
+    #[root_test]
     fn a_seccomp_eperm_falls_back_to_the_emulated_backend() {
-        if require_root("a_seccomp_eperm_falls_back_to_the_emulated_backend") {
-            assert_falls_back(libc::EPERM);
-        }
+        assert_falls_back(libc::EPERM);
     }
 
     /// A system-call emulator that answers `EBADF` for descriptor -1 but
     /// ignores the flag (a real exec of the probe's empty file gives
     /// `ENOEXEC`) must not pass for a kernel that has the check.
-    #[test]
+    #[root_test]
     fn an_emulator_that_ignores_the_flag_is_not_a_kernel_check() {
-        if !require_root("an_emulator_that_ignores_the_flag_is_not_a_kernel_check") {
-            return;
-        }
         let noexec = Tmpfs::noexec();
         let denied = noexec.write("x.sh", "echo hi\n", 0o755);
         // Filters stack and the newest decides: -1 gets EBADF, every
@@ -125,11 +116,8 @@ rusty_fork_test! {
         assert_eq!(verdict.reason, Some(Reason::NoexecMount));
     }
 
-    #[test]
+    #[root_test]
     fn an_unexpected_error_from_a_real_check_is_a_denial() {
-        if !require_root("an_unexpected_error_from_a_real_check_is_a_denial") {
-            return;
-        }
         let exec = Tmpfs::exec();
         let allowed = exec.write("x.sh", "echo hi\n", 0o755);
         let file = File::open(&allowed).unwrap();

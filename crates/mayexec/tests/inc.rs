@@ -12,7 +12,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use mayexec_testkit::{require_root, workspace_bin, workspace_example, Sandbox, Tmpfs};
+use mayexec_testkit::{root_test, workspace_bin, workspace_example, Sandbox, Tmpfs};
 
 const SCRIPT_BODY: &str = "+\n";
 
@@ -91,11 +91,8 @@ fn assert_outcome(row: &str, output: &Output, allowed: bool) {
     }
 }
 
-#[test]
+#[root_test]
 fn upstream_table_on_exec_and_noexec_mounts() {
-    if !require_root("upstream_table_on_exec_and_noexec_mounts") {
-        return;
-    }
     let inc = inc();
     let shebang = format!("#!{}\n{SCRIPT_BODY}", inc.display());
     let exec = Tmpfs::exec();
@@ -169,11 +166,8 @@ fn upstream_table_on_exec_and_noexec_mounts() {
     assert_eq!(rows, 56);
 }
 
-#[test]
+#[root_test]
 fn denial_messages_name_the_input_and_the_reason() {
-    if !require_root("denial_messages_name_the_input_and_the_reason") {
-        return;
-    }
     let inc = inc();
     let noexec = Tmpfs::noexec();
     let script = noexec.write("x.inc", SCRIPT_BODY, 0o755);
@@ -199,11 +193,8 @@ fn denial_messages_name_the_input_and_the_reason() {
 /// A "script" that is not a regular file is piped or typed code: under
 /// deny-interactive alone (no file restriction) it is refused like stdin,
 /// and without any policy it runs like stdin.
-#[test]
+#[root_test]
 fn non_file_scripts_are_interactive_input() {
-    if !require_root("non_file_scripts_are_interactive_input") {
-        return;
-    }
     let inc = inc();
     let exec = Tmpfs::exec();
     let file = exec.write("s.inc", SCRIPT_BODY, 0o755);
@@ -243,11 +234,8 @@ fn non_file_scripts_are_interactive_input() {
 }
 
 /// The system policy adds to the securebits: `inc` obeys the stricter.
-#[test]
+#[root_test]
 fn system_policy_levels_and_modes() {
-    if !require_root("system_policy_levels_and_modes") {
-        return;
-    }
     let inc = inc();
     let exec = Tmpfs::exec();
     let noexec = Tmpfs::noexec();
@@ -307,11 +295,8 @@ fn system_policy_levels_and_modes() {
     }
 }
 
-#[test]
+#[root_test]
 fn policy_deny_interactive_refuses_c_and_pipes_but_not_checked_files() {
-    if !require_root("policy_deny_interactive_refuses_c_and_pipes_but_not_checked_files") {
-        return;
-    }
     let inc = inc();
     let exec = Tmpfs::exec();
     let script = exec.write("s.inc", SCRIPT_BODY, 0o755);
@@ -327,11 +312,8 @@ fn policy_deny_interactive_refuses_c_and_pipes_but_not_checked_files() {
     assert_outcome("policy stdin file", &run(file, None, Some(&script)), true);
 }
 
-#[test]
+#[root_test]
 fn a_malformed_policy_refuses_everything_naming_the_file() {
-    if !require_root("a_malformed_policy_refuses_everything_naming_the_file") {
-        return;
-    }
     let inc = inc();
     let sandbox = Sandbox::new().policy("interpreted_access = \"lots\"");
     let mut cmd = sandbox.command(&inc);

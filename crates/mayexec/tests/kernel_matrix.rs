@@ -8,7 +8,7 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use mayexec::{Backend, BackendChoice, Checker, Level, Reason};
-use mayexec_testkit::{give_to, in_thread_as, require_root, SpecialFiles, Tmpfs, NOBODY};
+use mayexec_testkit::{give_to, in_thread_as, root_test, SpecialFiles, Tmpfs, NOBODY};
 use rustix::fs::Mode;
 
 fn kernel() -> Checker {
@@ -77,29 +77,18 @@ fn regular_file_matrix(owner: u32, executable: fn(u32) -> bool) {
     }
 }
 
-#[test]
+#[root_test]
 fn regular_files_pass_only_on_exec_mounts_with_exec_modes_as_root() {
-    if !require_root("regular_files_pass_only_on_exec_mounts_with_exec_modes_as_root") {
-        return;
-    }
     regular_file_matrix(0, |mode| mode & 0o111 != 0);
 }
 
-#[test]
+#[root_test]
 fn regular_files_pass_only_on_exec_mounts_with_exec_modes_with_privileges_dropped() {
-    if !require_root(
-        "regular_files_pass_only_on_exec_mounts_with_exec_modes_with_privileges_dropped",
-    ) {
-        return;
-    }
     regular_file_matrix(NOBODY, |mode| mode & 0o100 != 0);
 }
 
-#[test]
+#[root_test]
 fn nothing_but_regular_files_passes() {
-    if !require_root("nothing_but_regular_files_passes") {
-        return;
-    }
     let files = SpecialFiles::new();
     let ro = |p: &Path| mayexec_testkit::open_nonblocking(p);
     let by_path = |p: &Path| mayexec_testkit::open_path_only(p);
@@ -150,11 +139,8 @@ fn a_memfd_follows_its_mode() {
     );
 }
 
-#[test]
+#[root_test]
 fn a_file_open_for_writing_is_write_busy() {
-    if !require_root("a_file_open_for_writing_is_write_busy") {
-        return;
-    }
     let mount = Tmpfs::exec();
     let path = mount.write("busy.sh", "echo hi\n", 0o755);
     let reader = File::open(&path).unwrap();

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use mayexec::policy::{Mode, PolicyError, SystemPolicy, TrustFaultKind};
 use mayexec::Level;
-use mayexec_testkit::{give_to, require_root, TempDir, NOBODY};
+use mayexec_testkit::{give_to, root_test, TempDir, NOBODY};
 
 fn load(path: &Path) -> Result<Option<SystemPolicy>, PolicyError> {
     SystemPolicy::load_from(path)
@@ -43,11 +43,8 @@ fn malformed(dir: &TempDir, text: &str) -> String {
     }
 }
 
-#[test]
+#[root_test]
 fn a_trusted_policy_is_parsed() {
-    if !require_root("a_trusted_policy_is_parsed") {
-        return;
-    }
     let dir = TempDir::new();
     let path = dir.write(
         "mayexec.conf",
@@ -63,11 +60,8 @@ fn a_trusted_policy_is_parsed() {
     assert!(load(&path).unwrap().is_some());
 }
 
-#[test]
+#[root_test]
 fn an_empty_policy_is_no_restriction() {
-    if !require_root("an_empty_policy_is_no_restriction") {
-        return;
-    }
     let dir = TempDir::new();
     let policy = load(&dir.write("mayexec.conf", "", 0o644))
         .unwrap()
@@ -77,11 +71,8 @@ fn an_empty_policy_is_no_restriction() {
     assert_eq!(policy.mode, Mode::Enforce);
 }
 
-#[test]
+#[root_test]
 fn a_missing_file_is_no_system_policy() {
-    if !require_root("a_missing_file_is_no_system_policy") {
-        return;
-    }
     let dir = TempDir::new();
     assert!(load(&dir.path().join("absent.conf")).unwrap().is_none());
     assert!(load(&dir.path().join("no/such/dir/mayexec.conf"))
@@ -89,11 +80,8 @@ fn a_missing_file_is_no_system_policy() {
         .is_none());
 }
 
-#[test]
+#[root_test]
 fn a_file_not_owned_by_root_is_untrusted() {
-    if !require_root("a_file_not_owned_by_root_is_untrusted") {
-        return;
-    }
     let dir = TempDir::new();
     let path = dir.write("mayexec.conf", "interpreted_access = 3\n", 0o644);
     give_to(&path, NOBODY, 0);
@@ -107,11 +95,8 @@ fn a_file_not_owned_by_root_is_untrusted() {
     );
 }
 
-#[test]
+#[root_test]
 fn a_group_or_world_writable_file_is_untrusted() {
-    if !require_root("a_group_or_world_writable_file_is_untrusted") {
-        return;
-    }
     let dir = TempDir::new();
     for mode in [0o664, 0o646, 0o666] {
         let path = dir.write("mayexec.conf", "interpreted_access = 3\n", mode);
@@ -125,11 +110,8 @@ fn a_group_or_world_writable_file_is_untrusted() {
     }
 }
 
-#[test]
+#[root_test]
 fn a_writable_or_foreign_directory_above_makes_the_file_untrusted() {
-    if !require_root("a_writable_or_foreign_directory_above_makes_the_file_untrusted") {
-        return;
-    }
     let dir = TempDir::new();
     let sub = dir.path().join("etc");
     fs::create_dir(&sub).unwrap();
@@ -162,11 +144,8 @@ fn a_file_below_a_sticky_world_writable_directory_is_untrusted() {
     );
 }
 
-#[test]
+#[root_test]
 fn symlinks_are_followed_and_every_directory_on_the_way_is_checked() {
-    if !require_root("symlinks_are_followed_and_every_directory_on_the_way_is_checked") {
-        return;
-    }
     let dir = TempDir::new();
     let real = dir.write("real.conf", "interpreted_access = 2\n", 0o644);
     let link = dir.path().join("link.conf");
@@ -204,11 +183,8 @@ fn symlinks_are_followed_and_every_directory_on_the_way_is_checked() {
     }
 }
 
-#[test]
+#[root_test]
 fn a_fifo_or_directory_in_place_of_the_file_is_refused_without_hanging() {
-    if !require_root("a_fifo_or_directory_in_place_of_the_file_is_refused_without_hanging") {
-        return;
-    }
     let dir = TempDir::new();
     let fifo = dir.path().join("fifo.conf");
     rustix::fs::mkfifoat(
@@ -224,11 +200,8 @@ fn a_fifo_or_directory_in_place_of_the_file_is_refused_without_hanging() {
     assert_eq!(untrusted(load(&as_dir)).1, TrustFaultKind::NotRegularFile);
 }
 
-#[test]
+#[root_test]
 fn malformed_policies_are_refused_with_the_fault_named() {
-    if !require_root("malformed_policies_are_refused_with_the_fault_named") {
-        return;
-    }
     let dir = TempDir::new();
     assert!(malformed(&dir, "interpreted_access = \n").contains("line 1"));
     assert!(malformed(&dir, "interpreted_acces = 1\n").contains("interpreted_acces"));

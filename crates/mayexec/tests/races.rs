@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use mayexec::{open_script, BackendChoice, Checker, Level, Reason};
-use mayexec_testkit::{require_root, Tmpfs};
+use mayexec_testkit::{root_test, Tmpfs};
 use rustix::fs::{fstat, renameat_with, RenameFlags, CWD};
 
 const ROUNDS: usize = 5000;
@@ -61,20 +61,13 @@ fn race(check: impl Fn(&std::path::Path) -> mayexec::Script) {
     );
 }
 
-#[test]
+#[root_test]
 fn the_verdict_matches_the_file_behind_the_descriptor_with_the_kernel_backend() {
-    if !require_root("the_verdict_matches_the_file_behind_the_descriptor_with_the_kernel_backend") {
-        return;
-    }
     race(|p| open_script(p).expect("open"));
 }
 
-#[test]
+#[root_test]
 fn the_verdict_matches_the_file_behind_the_descriptor_with_the_emulated_backend() {
-    if !require_root("the_verdict_matches_the_file_behind_the_descriptor_with_the_emulated_backend")
-    {
-        return;
-    }
     let checker = Checker::new(Level::Full, BackendChoice::Emulated).unwrap();
     race(|p| checker.open_script(p).expect("open"));
 }

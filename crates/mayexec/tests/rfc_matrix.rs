@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use mayexec::{BackendChoice, Checker, Level, Reason};
-use mayexec_testkit::{give_to, in_thread_as, require_root, SpecialFiles, Tmpfs, NOBODY};
+use mayexec_testkit::{give_to, in_thread_as, root_test, SpecialFiles, Tmpfs, NOBODY};
 use rustix::fs::{open, Mode, OFlags};
 
 const LEVELS: [Level; 4] = [Level::None, Level::Mount, Level::File, Level::Full];
@@ -54,20 +54,14 @@ fn regular_file_matrix(owner: u32, executable: fn(u32) -> bool) {
     }
 }
 
-#[test]
+#[root_test]
 fn regular_files_follow_the_rfc_levels_as_root() {
-    if !require_root("regular_files_follow_the_rfc_levels_as_root") {
-        return;
-    }
     // Root executes anything with at least one execute bit.
     regular_file_matrix(0, |mode| mode & 0o111 != 0);
 }
 
-#[test]
+#[root_test]
 fn regular_files_follow_the_rfc_levels_with_privileges_dropped() {
-    if !require_root("regular_files_follow_the_rfc_levels_with_privileges_dropped") {
-        return;
-    }
     // Files owned by nobody, checked by nobody: the owner bits decide.
     // Created as root (mounting needs it), checked as nobody.
     for noexec in [false, true] {
@@ -96,11 +90,8 @@ fn regular_files_follow_the_rfc_levels_with_privileges_dropped() {
     }
 }
 
-#[test]
+#[root_test]
 fn root_owned_files_checked_by_nobody_use_the_other_bits() {
-    if !require_root("root_owned_files_checked_by_nobody_use_the_other_bits") {
-        return;
-    }
     let mount = Tmpfs::exec();
     let group_only = mount.write("group-only", "x\n", 0o754); // others: r--
     let all = mount.write("all", "x\n", 0o755);
@@ -112,11 +103,8 @@ fn root_owned_files_checked_by_nobody_use_the_other_bits() {
     });
 }
 
-#[test]
+#[root_test]
 fn a_file_the_caller_cannot_read_is_unreadable_at_every_level() {
-    if !require_root("a_file_the_caller_cannot_read_is_unreadable_at_every_level") {
-        return;
-    }
     let mount = Tmpfs::exec();
     let path = mount.write("exec-only", "x\n", 0o711);
     in_thread_as(NOBODY, NOBODY, move || {
@@ -212,19 +200,13 @@ fn assert_specials_denied_at_every_level_but_zero(files: &SpecialFiles) {
     }
 }
 
-#[test]
+#[root_test]
 fn special_files_are_denied_at_levels_1_to_3_and_allowed_at_0_as_root() {
-    if !require_root("special_files_are_denied_at_levels_1_to_3_and_allowed_at_0_as_root") {
-        return;
-    }
     assert_specials_denied_at_every_level_but_zero(&SpecialFiles::new());
 }
 
-#[test]
+#[root_test]
 fn special_files_are_denied_at_levels_1_to_3_with_privileges_dropped() {
-    if !require_root("special_files_are_denied_at_levels_1_to_3_with_privileges_dropped") {
-        return;
-    }
     let files = std::sync::Arc::new(SpecialFiles::new());
     let shared = files.clone();
     in_thread_as(NOBODY, NOBODY, move || {
@@ -232,11 +214,8 @@ fn special_files_are_denied_at_levels_1_to_3_with_privileges_dropped() {
     });
 }
 
-#[test]
+#[root_test]
 fn an_unlinked_o_tmpfile_on_a_visible_tmpfs_is_not_mistaken_for_a_memfd() {
-    if !require_root("an_unlinked_o_tmpfile_on_a_visible_tmpfs_is_not_mistaken_for_a_memfd") {
-        return;
-    }
     let mount = Tmpfs::exec();
     let fd = open(
         mount.path(),
@@ -248,11 +227,8 @@ fn an_unlinked_o_tmpfile_on_a_visible_tmpfs_is_not_mistaken_for_a_memfd() {
     assert!(emulated(Level::Full).check(&fd).allowed);
 }
 
-#[test]
+#[root_test]
 fn posix_acls_grant_and_mask_execute_permission_at_level_2_on_noexec_mounts() {
-    if !require_root("posix_acls_grant_and_mask_execute_permission_at_level_2_on_noexec_mounts") {
-        return;
-    }
     if std::process::Command::new("setfacl")
         .arg("--version")
         .output()

@@ -10,16 +10,13 @@ use std::sync::Arc;
 
 use mayexec::scan::{scan, Finding, ProblemKind, Progress, ScanOptions};
 use mayexec::Checker;
-use mayexec_testkit::{require_root, TempDir, Tmpfs};
+use mayexec_testkit::{root_test, TempDir, Tmpfs};
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 
 const ROUNDS: usize = 300;
 
-#[test]
+#[root_test]
 fn a_directory_swapped_for_a_symlink_never_leads_the_walk_out_of_the_tree() {
-    if !require_root("a_directory_swapped_for_a_symlink_never_leads_the_walk_out_of_the_tree") {
-        return;
-    }
     let tree = Tmpfs::exec();
     let outside = TempDir::new();
     fs::create_dir(outside.path().join("sub")).unwrap();
@@ -76,11 +73,8 @@ fn a_directory_swapped_for_a_symlink_never_leads_the_walk_out_of_the_tree() {
     eprintln!("{ROUNDS} scans: {inside} code files inside, {changed} changed or vanished");
 }
 
-#[test]
+#[root_test]
 fn files_that_vanish_during_the_walk_are_reported_not_fatal() {
-    if !require_root("files_that_vanish_during_the_walk_are_reported_not_fatal") {
-        return;
-    }
     let tree = Tmpfs::exec();
     let dir = tree.path().join("churn");
     fs::create_dir(&dir).unwrap();

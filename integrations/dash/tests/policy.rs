@@ -7,7 +7,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use mayexec_dash::{denial, require_root_and_dash, Exit, Invocation, Outcome};
-use mayexec_testkit::{Sandbox, Tmpfs, NOBODY};
+use mayexec_testkit::{root_test, Sandbox, Tmpfs, NOBODY};
 
 const OUTPUT: &str = "ran\n";
 
@@ -68,7 +68,7 @@ fn line_about(lines: &[String], path: &str) -> String {
     about[0].clone()
 }
 
-#[test]
+#[root_test]
 fn system_policy_levels_1_to_3_decide_which_scripts_dash_runs() {
     let Some(dash) =
         require_root_and_dash("system_policy_levels_1_to_3_decide_which_scripts_dash_runs")
@@ -105,7 +105,7 @@ fn system_policy_levels_1_to_3_decide_which_scripts_dash_runs() {
     }
 }
 
-#[test]
+#[root_test]
 fn deny_interactive_in_the_policy_refuses_c_pipes_and_unchecked_stdin() {
     let Some(dash) =
         require_root_and_dash("deny_interactive_in_the_policy_refuses_c_pipes_and_unchecked_stdin")
@@ -146,7 +146,7 @@ fn deny_interactive_in_the_policy_refuses_c_pipes_and_unchecked_stdin() {
     assert_eq!(interactive, denied("<stdin>", "interactive"));
 }
 
-#[test]
+#[root_test]
 fn enforced_denials_are_logged_to_syslog_one_line_each() {
     let Some(dash) = require_root_and_dash("enforced_denials_are_logged_to_syslog_one_line_each")
     else {
@@ -188,7 +188,7 @@ fn enforced_denials_are_logged_to_syslog_one_line_each() {
     assert!(line.ends_with(" action=denied"), "{line}");
 }
 
-#[test]
+#[root_test]
 fn audit_mode_runs_everything_and_logs_what_would_be_denied() {
     let Some(dash) =
         require_root_and_dash("audit_mode_runs_everything_and_logs_what_would_be_denied")
@@ -221,7 +221,7 @@ fn audit_mode_runs_everything_and_logs_what_would_be_denied() {
     }
 }
 
-#[test]
+#[root_test]
 fn without_a_policy_nothing_is_logged() {
     let Some(dash) = require_root_and_dash("without_a_policy_nothing_is_logged") else {
         return;
@@ -235,7 +235,7 @@ fn without_a_policy_nothing_is_logged() {
     assert_eq!(sandbox.syslog_lines(), Vec::<String>::new());
 }
 
-#[test]
+#[root_test]
 fn an_untrusted_or_malformed_policy_file_makes_dash_refuse_everything() {
     let Some(dash) =
         require_root_and_dash("an_untrusted_or_malformed_policy_file_makes_dash_refuse_everything")
@@ -276,7 +276,7 @@ fn an_untrusted_or_malformed_policy_file_makes_dash_refuse_everything() {
     }
 }
 
-#[test]
+#[root_test]
 fn the_check_is_made_for_the_user_running_dash() {
     let Some(dash) = require_root_and_dash("the_check_is_made_for_the_user_running_dash") else {
         return;

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use mayexec_dash::{require_root_and_dash, Exit, Outcome, STOCK_DASH};
-use mayexec_testkit::{workspace_bin, Sandbox, TempDir, Tmpfs, NOBODY};
+use mayexec_testkit::{root_test, workspace_bin, Sandbox, TempDir, Tmpfs, NOBODY};
 
 /// `mayexec run -f -- PROGRAM`.
 fn restrict_file(mayexec: &Path, program: &Path) -> Command {
@@ -24,7 +24,7 @@ fn main_script(fs: &Tmpfs, lib: &Path) -> std::path::PathBuf {
     )
 }
 
-#[test]
+#[root_test]
 fn dot_of_a_denied_file_fails_as_dot_of_an_unreadable_file() {
     let Some(dash) =
         require_root_and_dash("dot_of_a_denied_file_fails_as_dot_of_an_unreadable_file")
@@ -95,7 +95,7 @@ fn dot_of_a_denied_file_fails_as_dot_of_an_unreadable_file() {
     assert_eq!(got.stdout, "before\nlib ran\nafter\n");
 }
 
-#[test]
+#[root_test]
 fn a_denied_dot_file_is_logged() {
     let Some(dash) = require_root_and_dash("a_denied_dot_file_is_logged") else {
         return;
@@ -130,7 +130,7 @@ fn interactive_with_env(launch: &mut Command, env: &Path, input: &Path) -> Outco
     )
 }
 
-#[test]
+#[root_test]
 fn a_denied_env_file_is_skipped_as_an_unreadable_one() {
     let Some(dash) = require_root_and_dash("a_denied_env_file_is_skipped_as_an_unreadable_one")
     else {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use mayexec_dash::{require_dash, require_root_and_dash, Exit, Outcome, STOCK_DASH};
-use mayexec_testkit::{workspace_bin, Tmpfs};
+use mayexec_testkit::{root_test, workspace_bin, Tmpfs};
 
 const ARGS: [&str; 3] = ["a", "b c", "d"];
 
@@ -151,7 +151,7 @@ fn the_scripts_exercise_statuses_signals_and_messages() {
 /// A policy changes nothing for code that passes the check: the same
 /// scripts, copied to an exec mount with mode 0755, run under `mayexec
 /// run -fi` exactly as stock dash runs them.
-#[test]
+#[root_test]
 fn real_scripts_that_pass_the_check_behave_as_under_stock_dash_under_mayexec_run_fi() {
     let Some(dash) = require_root_and_dash(
         "real_scripts_that_pass_the_check_behave_as_under_stock_dash_under_mayexec_run_fi",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mayexec_dash::{denial, require_root_and_dash, Bits, Exit, Invocation, Outcome, STOCK_DASH};
-use mayexec_testkit::{workspace_bin, Tmpfs};
+use mayexec_testkit::{root_test, workspace_bin, Tmpfs};
 
 /// Where the script lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,7 +182,7 @@ fn plain(program: &OsStr) -> Command {
     Command::new(program)
 }
 
-#[test]
+#[root_test]
 fn every_row_of_the_behaviour_table_holds() {
     let Some(dash) = require_root_and_dash("every_row_of_the_behaviour_table_holds") else {
         return;
@@ -221,7 +221,7 @@ fn every_row_of_the_behaviour_table_holds() {
 
 /// Without a policy the enlightened dash does what stock dash does, in
 /// every row — including scripts on noexec mounts and without x bits.
-#[test]
+#[root_test]
 fn without_a_policy_every_row_matches_stock_dash() {
     let Some(dash) = require_root_and_dash("without_a_policy_every_row_matches_stock_dash") else {
         return;
@@ -243,7 +243,7 @@ fn without_a_policy_every_row_matches_stock_dash() {
 
 /// The headline: the securebit makes the enlightened dash refuse a
 /// script on a noexec mount, which stock dash still runs.
-#[test]
+#[root_test]
 fn mayexec_run_f_refuses_a_noexec_script_that_stock_dash_runs() {
     let Some(dash) =
         require_root_and_dash("mayexec_run_f_refuses_a_noexec_script_that_stock_dash_runs")
