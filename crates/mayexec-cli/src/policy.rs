@@ -81,7 +81,9 @@ impl Report {
                         report.trusted = Some(true);
                         report.valid = Some(false);
                     }
-                    PolicyError::Read { .. } => {}
+                    // A read error (or a fault a newer library knows) is
+                    // neither trusted nor valid yet.
+                    _ => {}
                 }
             }
         }

@@ -67,6 +67,7 @@ pub struct Enforcement {
 
 /// The enforcement cannot be known; an interpreter must refuse everything.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EnforcementError {
     /// The securebits could not be read.
     #[error(transparent)]

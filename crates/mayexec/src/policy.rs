@@ -42,6 +42,7 @@ const MAX_SYMLINKS: usize = 40;
 
 /// What a denial under the system policy does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Mode {
     /// Refuse, and log.
     #[default]
@@ -79,6 +80,7 @@ pub struct SystemPolicy {
 
 /// Why a policy file cannot be used. Every message names the file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PolicyError {
     /// Opening or reading the file, or a directory above it, failed.
     #[error("{}: cannot read the policy file: {source}", path.display())]
@@ -133,6 +135,7 @@ pub struct TrustFault {
 
 /// What makes a file or directory untrusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TrustFaultKind {
     /// Not owned by root.
     NotOwnedByRoot,

@@ -40,6 +40,7 @@ pub use crate::uapi::AT_INTERPRETED;
 
 /// Why [`faccessat2`] refused.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AccessError {
     /// An argument the RFC rejects (`EINVAL`).
     #[error("invalid argument: {0}")]

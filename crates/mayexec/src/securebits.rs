@@ -43,6 +43,7 @@ impl SecureBits {
 
 /// Why the exec securebits could not be read or set.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SecureBitsError {
     /// `prctl(PR_GET_SECUREBITS)` failed.
     #[error("prctl(PR_GET_SECUREBITS) failed: {0}")]

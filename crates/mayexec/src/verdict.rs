@@ -32,6 +32,7 @@ impl fmt::Display for Backend {
 /// Why a file may not be executed. The names are stable: scripts, logs and
 /// the C ABI rely on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Reason {
     /// The file's mount is `noexec`.
     NoexecMount,
@@ -59,7 +60,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in declaration order.
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: &'static [Reason] = &[
         Reason::NoexecMount,
         Reason::NotExecutable,
         Reason::NotRegularFile,
@@ -88,7 +89,7 @@ impl Reason {
 
     /// The reason with this stable name.
     pub fn from_name(name: &str) -> Option<Reason> {
-        Reason::ALL.into_iter().find(|r| r.as_str() == name)
+        Reason::ALL.iter().copied().find(|r| r.as_str() == name)
     }
 
     /// The errno a caller that speaks C should see for this denial.

@@ -16,6 +16,7 @@ use emulated::explain_kernel_denial;
 /// explicit: asking for [`BackendChoice::Kernel`] on a kernel without
 /// `AT_EXECVE_CHECK` is an error, never a silent fallback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum BackendChoice {
     /// The kernel check at level 3 where the kernel has it, the emulated
     /// rules otherwise (and always for levels 0–2).
@@ -29,6 +30,7 @@ pub enum BackendChoice {
 
 /// Why a [`Checker`] could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckerError {
     /// The kernel backend was required, and the kernel lacks it.
     #[error(
