@@ -83,7 +83,7 @@ pub unsafe extern "C" fn mayexec_check_fd(fd: c_int, out: *mut mayexec_verdict) 
             unsafe { out.write(c_verdict) };
         }
         let verdict = verdict?;
-        if verdict.allowed {
+        if verdict.is_allowed() {
             return Ok(0);
         }
         let errno = mayexec_verdict::from(verdict).error;
@@ -98,7 +98,7 @@ pub unsafe extern "C" fn mayexec_check_fd(fd: c_int, out: *mut mayexec_verdict) 
 }
 
 fn reason_str(verdict: mayexec::Verdict) -> &'static str {
-    verdict.reason.map_or("", |reason| reason.as_str())
+    verdict.reason().map_or("", |reason| reason.as_str())
 }
 
 /// The effective enforcement: the exec securebits (read at each call) and
@@ -168,7 +168,7 @@ pub unsafe extern "C" fn mayexec_open_script(path: *const c_char, flags: c_int) 
                 return Err(Failure::io(&path.to_string_lossy(), &error.source))
             }
             Err(ScriptError::Denied(denial)) => {
-                let errno = denial.verdict.errno.unwrap_or(libc::EACCES);
+                let errno = denial.verdict.errno().unwrap_or(libc::EACCES);
                 return Err(Failure::denied(&denial, errno));
             }
         };

@@ -141,14 +141,14 @@ impl From<Backend> for mayexec_backend {
 impl From<Verdict> for mayexec_verdict {
     fn from(verdict: Verdict) -> Self {
         mayexec_verdict {
-            allowed: c_int::from(verdict.allowed),
-            reason: mayexec_reason::of(verdict.reason),
-            reason_name: mayexec_reason::name(verdict.reason).as_ptr(),
-            backend: verdict.backend.into(),
-            error: if verdict.allowed {
+            allowed: c_int::from(verdict.is_allowed()),
+            reason: mayexec_reason::of(verdict.reason()),
+            reason_name: mayexec_reason::name(verdict.reason()).as_ptr(),
+            backend: verdict.backend().into(),
+            error: if verdict.is_allowed() {
                 0
             } else {
-                verdict.errno.unwrap_or(libc::EACCES)
+                verdict.errno().unwrap_or(libc::EACCES)
             },
         }
     }

@@ -82,7 +82,7 @@ fn check_all(checker: &Checker, args: &Args) -> io::Result<Status> {
     for path in &args.paths {
         let result = checker.open_script(path).map(|script| script.verdict);
         status = status.max(match &result {
-            Ok(verdict) if verdict.allowed => Status::Ok,
+            Ok(verdict) if verdict.is_allowed() => Status::Ok,
             Ok(_) => Status::Denied,
             Err(_) => Status::Error,
         });
@@ -109,10 +109,10 @@ fn entry(checker: &Checker, path: &OsString, result: &Result<Verdict, OpenError>
     match result {
         Ok(verdict) => Entry {
             path: output::json_path(path),
-            allowed: verdict.allowed,
-            reason: verdict.reason.map(|r| r.as_str()),
-            backend: verdict.backend.as_str(),
-            errno: verdict.errno,
+            allowed: verdict.is_allowed(),
+            reason: verdict.reason().map(|r| r.as_str()),
+            backend: verdict.backend().as_str(),
+            errno: verdict.errno(),
             error: None,
         },
         Err(e) => Entry {

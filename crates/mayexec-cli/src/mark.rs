@@ -109,12 +109,12 @@ fn mark(args: &Args) -> ExitCode {
         let Finding::Code(file) = finding else {
             continue;
         };
-        if file.verdict.allowed {
+        if file.verdict.is_allowed() {
             continue;
         }
         let Some(fix) = file.fix else {
             left_alone += 1;
-            let why = match file.verdict.reason {
+            let why = match file.verdict.reason() {
                 Some(mayexec::Reason::NotExecutable) => "no read bit to match",
                 _ => "not a mode problem",
             };

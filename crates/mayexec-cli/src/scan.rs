@@ -240,10 +240,10 @@ fn code_line(file: &CodeFile) -> Line<'_> {
         },
         language: file.language.as_str(),
         interpreter: file.interpreter.as_deref(),
-        allowed: file.verdict.allowed,
-        reason: file.verdict.reason.map(|r| r.as_str()),
-        backend: file.verdict.backend.as_str(),
-        errno: file.verdict.errno,
+        allowed: file.verdict.is_allowed(),
+        reason: file.verdict.reason().map(|r| r.as_str()),
+        backend: file.verdict.backend().as_str(),
+        errno: file.verdict.errno(),
         mode: format!("{:04o}", file.mode),
         uid: file.uid,
         dev: file.dev,
@@ -322,15 +322,15 @@ fn print_human(report: &ScanReport, options: &ScanOptions, all: bool) -> io::Res
     // path, so files keep their order within each group.
     let mut groups: BTreeMap<&Path, BTreeMap<(bool, &str), Vec<&CodeFile>>> = BTreeMap::new();
     for file in report.code_files() {
-        if file.verdict.allowed && !all {
+        if file.verdict.is_allowed() && !all {
             continue;
         }
         let dir = file.path.parent().unwrap_or(Path::new(""));
-        let reason = file.verdict.reason.map_or("allowed", |r| r.as_str());
+        let reason = file.verdict.reason().map_or("allowed", |r| r.as_str());
         groups
             .entry(dir)
             .or_default()
-            .entry((file.verdict.allowed, reason))
+            .entry((file.verdict.is_allowed(), reason))
             .or_default()
             .push(file);
     }

@@ -92,7 +92,7 @@ fn open_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<Obj<'py>> {
 /// Raises `PermissionError(EACCES, "script execution denied (REASON)",
 /// path)` and remembers the denial.
 fn deny<'py>(gil: Gil<'py>, path: &Obj<'py>, denial: Denial) -> PyErr {
-    let reason = denial.verdict.reason.unwrap_or(Reason::KernelError);
+    let reason = denial.verdict.reason().unwrap_or(Reason::KernelError);
     let error = gil.raise_permission_error(&format!("script execution denied ({reason})"), path);
     *state()
         .last_denial

@@ -54,8 +54,8 @@ fn bench_kernel(c: &mut Criterion, exec: &Tmpfs, noexec: &Tmpfs) {
     let kernel = Checker::new(Level::Full, BackendChoice::Kernel).expect("AT_EXECVE_CHECK");
     let allowed = File::open(exec.write("allowed.sh", "echo hi\n", 0o755)).unwrap();
     let denied = File::open(noexec.write("denied.sh", "echo hi\n", 0o755)).unwrap();
-    assert!(kernel.check(&allowed).allowed);
-    assert_eq!(kernel.check(&denied).reason, Some(Reason::NoexecMount));
+    assert!(kernel.check(&allowed).is_allowed());
+    assert_eq!(kernel.check(&denied).reason(), Some(Reason::NoexecMount));
 
     let mut group = c.benchmark_group("kernel/allowed");
     group.bench_function("raw execveat", |b| {
@@ -82,12 +82,15 @@ fn bench_emulated(c: &mut Criterion, exec: &Tmpfs, noexec: &Tmpfs) {
     let allowed = File::open(exec.write("allowed-e.sh", "echo hi\n", 0o755)).unwrap();
     let not_exec = File::open(exec.write("denied-e.sh", "echo hi\n", 0o644)).unwrap();
     let on_noexec = File::open(noexec.write("denied-e.sh", "echo hi\n", 0o755)).unwrap();
-    assert!(emulated.check(&allowed).allowed);
+    assert!(emulated.check(&allowed).is_allowed());
     assert_eq!(
-        emulated.check(&not_exec).reason,
+        emulated.check(&not_exec).reason(),
         Some(Reason::NotExecutable)
     );
-    assert_eq!(emulated.check(&on_noexec).reason, Some(Reason::NoexecMount));
+    assert_eq!(
+        emulated.check(&on_noexec).reason(),
+        Some(Reason::NoexecMount)
+    );
 
     let mut group = c.benchmark_group("emulated/allowed");
     group.bench_function("raw fstat+fstatfs+faccessat2", |b| {

@@ -79,7 +79,7 @@ pub enum EnforcementError {
 
 /// Input refused by the enforcement: the interpreter must not interpret it.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{}: script execution denied ({})", Path::new(path).display(), verdict.reason.unwrap_or(Reason::KernelError))]
+#[error("{}: script execution denied ({})", Path::new(path).display(), verdict.reason().unwrap_or(Reason::KernelError))]
 pub struct Denial {
     /// The file, or the label of the input (`-c`, `<stdin>` …).
     pub path: OsString,
@@ -174,7 +174,7 @@ impl Enforcement {
         let file_type = script.file.metadata().map(|m| m.file_type()).ok();
         // Logged once: a denial the script decision already logged with
         // the same action is not logged again as interactive input.
-        let already_decided = !script.verdict.allowed && self.scripts == self.interactive;
+        let already_decided = !script.verdict.is_allowed() && self.scripts == self.interactive;
         if !file_type.is_some_and(|t| t.is_file()) && !already_decided {
             self.check_interactive(Some(script.file.as_fd()), path.as_os_str())?;
         }
@@ -222,7 +222,7 @@ impl Enforcement {
         verdict: Verdict,
         action: Action,
     ) -> Result<Verdict, Denial> {
-        let reason = match verdict.reason {
+        let reason = match verdict.reason() {
             Some(reason) if action != Action::Ignore => reason,
             _ => return Ok(verdict),
         };
@@ -233,7 +233,7 @@ impl Enforcement {
             uid: rustix::process::getuid().as_raw(),
             path,
             reason,
-            backend: verdict.backend,
+            backend: verdict.backend(),
             enforced: action == Action::Enforce,
         });
         match action {

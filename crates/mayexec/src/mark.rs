@@ -350,7 +350,7 @@ pub fn apply(entry: &JournalEntry, checker: &Checker) -> Result<Verdict, MarkErr
     }
     chmod(&fd, entry.new_mode)?;
     let verdict = checker.check(&fd);
-    if verdict.allowed {
+    if verdict.is_allowed() {
         return Ok(verdict);
     }
     chmod(&fd, entry.old_mode)?;

@@ -65,7 +65,7 @@ impl AccessError {
         match self {
             AccessError::Invalid(_) => libc::EINVAL,
             AccessError::Syscall { errno, .. } => errno.raw_os_error(),
-            AccessError::Denied(denial) => denial.verdict.errno.unwrap_or(libc::EACCES),
+            AccessError::Denied(denial) => denial.verdict.errno().unwrap_or(libc::EACCES),
         }
     }
 }
@@ -118,7 +118,7 @@ pub fn faccessat2(
     let checker = Checker::new(enforcement.checker.level(), BackendChoice::Emulated)
         .expect("the emulated backend has every level");
     let verdict = enforcement.decide(&label(), checker.check(&file), enforcement.scripts)?;
-    if !verdict.allowed {
+    if !verdict.is_allowed() {
         // Audit mode: logged by `decide`; answer as if there were no policy.
         return plain();
     }
@@ -190,8 +190,8 @@ mod tests {
     fn denied_for(result: Result<(), AccessError>) -> Option<Reason> {
         match result {
             Err(AccessError::Denied(denial)) => {
-                assert_eq!(denial.verdict.errno, Some(libc::EACCES));
-                denial.verdict.reason
+                assert_eq!(denial.verdict.errno(), Some(libc::EACCES));
+                denial.verdict.reason()
             }
             Ok(()) => None,
             Err(other) => panic!("expected a denial, got {other}"),

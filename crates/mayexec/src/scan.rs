@@ -7,7 +7,7 @@
 //!
 //! let options = ScanOptions::new(Checker::full());
 //! let report = scan(&["/usr/lib/python3".into()], &options, &Progress::default());
-//! for file in report.code_files().filter(|f| !f.verdict.allowed) {
+//! for file in report.code_files().filter(|f| !f.verdict.is_allowed()) {
 //!     println!("{}: {} ({})", file.path.display(), file.verdict, file.rule);
 //! }
 //! println!("{} code files", report.summary.code_files);
@@ -239,7 +239,7 @@ pub struct ModeFix {
 /// This is a prediction from the mode alone; [`crate::mark`] verifies it
 /// with the real check after changing the mode.
 pub fn mode_fix(verdict: &Verdict, mode: u32) -> Option<ModeFix> {
-    if verdict.reason != Some(Reason::NotExecutable) {
+    if verdict.reason() != Some(Reason::NotExecutable) {
         return None;
     }
     let old = mode & 0o7777;
@@ -583,7 +583,7 @@ pub fn scan(roots: &[PathBuf], options: &ScanOptions, progress: &Progress) -> Sc
             Finding::Code(file) => {
                 summary.code_files += 1;
                 *summary.by_rule.entry(file.rule.kind()).or_default() += 1;
-                match file.verdict.reason {
+                match file.verdict.reason() {
                     None => summary.allowed += 1,
                     Some(reason) => *summary.denied.entry(reason.as_str()).or_default() += 1,
                 }

@@ -107,48 +107,77 @@ impl fmt::Display for Reason {
     }
 }
 
-/// The outcome of a check: a status record, never a bare bool.
+/// The outcome of a check: allowed (by a backend), or denied (by a backend,
+/// for a reason, with the error number a C caller sees). Nothing else can be
+/// built: a denial always names its reason, an allowance never has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdict {
-    /// Would executing the file be allowed?
-    pub allowed: bool,
-    /// Why not; `None` when allowed.
-    pub reason: Option<Reason>,
-    /// Which backend decided.
-    pub backend: Backend,
-    /// The error number a C caller sees for the denial (`EACCES`, `ETXTBSY`,
-    /// or the unexpected error); `None` when allowed.
-    pub errno: Option<i32>,
+pub enum Verdict {
+    /// Executing the file would be allowed.
+    Allowed {
+        /// Which backend decided.
+        backend: Backend,
+    },
+    /// Executing the file would be refused.
+    Denied {
+        /// Why.
+        reason: Reason,
+        /// The error number a C caller sees: `EACCES`, `ETXTBSY`, or the
+        /// unexpected error of a check that failed.
+        errno: i32,
+        /// Which backend decided.
+        backend: Backend,
+    },
 }
 
 impl Verdict {
     /// An allowing verdict.
     pub const fn allow(backend: Backend) -> Verdict {
-        Verdict {
-            allowed: true,
-            reason: None,
-            backend,
-            errno: None,
-        }
+        Verdict::Allowed { backend }
     }
 
     /// A denial for `reason`, with the errno that reason maps to.
     pub const fn deny(backend: Backend, reason: Reason) -> Verdict {
-        Verdict {
-            allowed: false,
-            reason: Some(reason),
+        Verdict::Denied {
+            reason,
+            errno: reason.errno(),
             backend,
-            errno: Some(reason.errno()),
         }
     }
 
     /// A denial because the check failed with an unexpected error.
     pub const fn error(backend: Backend, errno: i32) -> Verdict {
-        Verdict {
-            allowed: false,
-            reason: Some(Reason::KernelError),
+        Verdict::Denied {
+            reason: Reason::KernelError,
+            errno,
             backend,
-            errno: Some(errno),
+        }
+    }
+
+    /// Would executing the file be allowed?
+    pub const fn is_allowed(&self) -> bool {
+        matches!(self, Verdict::Allowed { .. })
+    }
+
+    /// Why not; `None` when allowed.
+    pub const fn reason(&self) -> Option<Reason> {
+        match *self {
+            Verdict::Allowed { .. } => None,
+            Verdict::Denied { reason, .. } => Some(reason),
+        }
+    }
+
+    /// The error number a C caller sees for the denial; `None` when allowed.
+    pub const fn errno(&self) -> Option<i32> {
+        match *self {
+            Verdict::Allowed { .. } => None,
+            Verdict::Denied { errno, .. } => Some(errno),
+        }
+    }
+
+    /// Which backend decided.
+    pub const fn backend(&self) -> Backend {
+        match *self {
+            Verdict::Allowed { backend } | Verdict::Denied { backend, .. } => backend,
         }
     }
 }
@@ -156,7 +185,7 @@ impl Verdict {
 impl fmt::Display for Verdict {
     /// `allowed`, or `denied (REASON)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.reason {
+        match self.reason() {
             None => f.write_str("allowed"),
             Some(reason) => write!(f, "denied ({reason})"),
         }

@@ -44,7 +44,7 @@ fn a_name_that_is_not_utf8_works() {
     let name = OsStr::from_bytes(b"caf\xe9 \xff.sh");
     let path = mount.write(name, "echo hi\n", 0o755);
     let script = open_script(&path).unwrap();
-    assert_eq!(script.verdict.reason, Some(Reason::NoexecMount));
+    assert_eq!(script.verdict.reason(), Some(Reason::NoexecMount));
     // The command prints the name's bytes as they are.
     let out = std::process::Command::new(mayexec_testkit::workspace_bin("mayexec"))
         .arg("check")
@@ -66,7 +66,7 @@ fn a_fifo_without_a_writer_never_hangs_and_is_left_blocking() {
         started.elapsed() < Duration::from_secs(5),
         "the open returned"
     );
-    assert_eq!(script.verdict.reason, Some(Reason::NotRegularFile));
+    assert_eq!(script.verdict.reason(), Some(Reason::NotRegularFile));
     // O_NONBLOCK was only for the open: an interpreter reading it blocks as usual.
     assert!(!fcntl_getfl(&script.file)
         .unwrap()
@@ -83,13 +83,13 @@ fn terminals_and_devices_are_not_scripts() {
     // /dev/ptmx opens a new pseudo-terminal master; O_NOCTTY keeps it from
     // becoming our controlling terminal.
     let script = open_script("/dev/ptmx").unwrap();
-    assert_eq!(script.verdict.reason, Some(Reason::NotRegularFile));
+    assert_eq!(script.verdict.reason(), Some(Reason::NotRegularFile));
     assert_eq!(
-        open_script("/dev/null").unwrap().verdict.reason,
+        open_script("/dev/null").unwrap().verdict.reason(),
         Some(Reason::NotRegularFile)
     );
     assert_eq!(
-        open_script("/").unwrap().verdict.reason,
+        open_script("/").unwrap().verdict.reason(),
         Some(Reason::NotRegularFile)
     );
 }

@@ -19,15 +19,18 @@ fn both(fd: impl AsFd) -> (Verdict, Verdict) {
 fn assert_agree(name: &str, fd: impl AsFd) {
     let (kernel, emulated) = both(fd);
     assert_eq!(
-        kernel.allowed, emulated.allowed,
+        kernel.is_allowed(),
+        emulated.is_allowed(),
         "{name}: {kernel:?} vs {emulated:?}"
     );
     assert_eq!(
-        kernel.reason, emulated.reason,
+        kernel.reason(),
+        emulated.reason(),
         "{name}: {kernel:?} vs {emulated:?}"
     );
     assert_eq!(
-        kernel.errno, emulated.errno,
+        kernel.errno(),
+        emulated.errno(),
         "{name}: {kernel:?} vs {emulated:?}"
     );
 }
@@ -80,7 +83,7 @@ fn check_agreement(
                 assert_eq!(e.raw_os_error(), Some(libc::EACCES), "{name}");
                 let fd = open(&path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).unwrap();
                 let (_, emulated) = both(&fd);
-                assert_eq!(emulated.reason, Some(Reason::Unreadable), "{name}");
+                assert_eq!(emulated.reason(), Some(Reason::Unreadable), "{name}");
                 continue;
             }
         }
@@ -136,8 +139,8 @@ fn known_difference_an_executable_memfd_passes_the_kernel_but_not_the_rfc() {
     let reader = File::open(format!("/proc/self/fd/{}", memfd.as_raw_fd())).unwrap();
     drop(memfd);
     let (kernel, emulated) = both(&reader);
-    assert!(kernel.allowed);
-    assert_eq!(emulated.reason, Some(Reason::SpecialFilesystem));
+    assert!(kernel.is_allowed());
+    assert_eq!(emulated.reason(), Some(Reason::SpecialFilesystem));
 }
 
 // Known difference 2: for kernel-internal files without execute
@@ -146,8 +149,8 @@ fn known_difference_an_executable_memfd_passes_the_kernel_but_not_the_rfc() {
 fn known_difference_kernel_internal_files_are_denied_for_different_reasons() {
     for path in ["/proc/self/ns/mnt", "/proc/self/status"] {
         let (kernel, emulated) = both(File::open(path).unwrap());
-        assert_eq!(kernel.reason, Some(Reason::NotExecutable), "{path}");
-        assert_eq!(emulated.reason, Some(Reason::SpecialFilesystem), "{path}");
+        assert_eq!(kernel.reason(), Some(Reason::NotExecutable), "{path}");
+        assert_eq!(emulated.reason(), Some(Reason::SpecialFilesystem), "{path}");
     }
 }
 
@@ -160,8 +163,8 @@ fn known_difference_only_the_kernel_sees_a_writer() {
     let reader = File::open(&path).unwrap();
     let _writer = OpenOptions::new().append(true).open(&path).unwrap();
     let (kernel, emulated) = both(&reader);
-    assert_eq!(kernel.reason, Some(Reason::WriteBusy));
-    assert!(emulated.allowed);
+    assert_eq!(kernel.reason(), Some(Reason::WriteBusy));
+    assert!(emulated.is_allowed());
 }
 
 // Known difference 4: the kernel never requires read permission; the RFC
@@ -173,8 +176,8 @@ fn known_difference_an_execute_only_file_passes_the_kernel_but_is_unreadable_for
     in_thread_as(NOBODY, NOBODY, move || {
         let fd = open(&path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).unwrap();
         let (kernel, emulated) = both(&fd);
-        assert!(kernel.allowed);
-        assert_eq!(emulated.reason, Some(Reason::Unreadable));
+        assert!(kernel.is_allowed());
+        assert_eq!(emulated.reason(), Some(Reason::Unreadable));
     });
 }
 
@@ -207,10 +210,10 @@ fn known_difference_an_lsm_denial_is_the_kernels_alone_and_explained_as_kernel_p
             .unwrap();
         assert_eq!(status.ruleset, RulesetStatus::FullyEnforced);
         let (kernel, emulated) = both(File::open(&outside).unwrap());
-        assert_eq!(kernel.reason, Some(Reason::KernelPolicy));
-        assert!(emulated.allowed);
+        assert_eq!(kernel.reason(), Some(Reason::KernelPolicy));
+        assert!(emulated.is_allowed());
         let (kernel, _) = both(File::open(&inside).unwrap());
-        assert!(kernel.allowed);
+        assert!(kernel.is_allowed());
     })
     .join()
     .unwrap();
@@ -228,8 +231,8 @@ fn known_difference_a_symlink_descriptor_is_eloop_for_the_kernel() {
     )
     .unwrap();
     let (kernel, emulated) = both(&fd);
-    assert_eq!(kernel.reason, Some(Reason::NotRegularFile));
-    assert_eq!(kernel.errno, Some(libc::ELOOP));
-    assert_eq!(emulated.reason, Some(Reason::NotRegularFile));
-    assert_eq!(emulated.errno, Some(libc::EACCES));
+    assert_eq!(kernel.reason(), Some(Reason::NotRegularFile));
+    assert_eq!(kernel.errno(), Some(libc::ELOOP));
+    assert_eq!(emulated.reason(), Some(Reason::NotRegularFile));
+    assert_eq!(emulated.errno(), Some(libc::EACCES));
 }

@@ -106,7 +106,7 @@ rusty_fork_test! {
         let e = Enforcement::from_parts(RESTRICT, None);
         match e.open_script(&path) {
             Err(ScriptError::Denied(denial)) => {
-                assert_eq!(denial.verdict.reason, Some(Reason::NoexecMount));
+                assert_eq!(denial.verdict.reason(), Some(Reason::NoexecMount));
                 assert_eq!(denial.to_string(), format!("{}: script execution denied (noexec-mount)", path.display()));
             }
             other => panic!("expected a denial, got {other:?}"),
@@ -133,8 +133,8 @@ rusty_fork_test! {
         let path = noexec.write("evil.sh", "echo evil\n", 0o755);
         let e = Enforcement::from_parts(SecureBits::empty(), policy(Level::Mount, false, Mode::Audit));
         let mut script = e.open_script(&path).expect("audit mode never refuses");
-        assert_eq!(script.verdict.reason, Some(Reason::NoexecMount));
-        assert_eq!(script.verdict.backend, Backend::Emulated);
+        assert_eq!(script.verdict.reason(), Some(Reason::NoexecMount));
+        assert_eq!(script.verdict.backend(), Backend::Emulated);
         let mut text = String::new();
         script.file.read_to_string(&mut text).unwrap();
         assert_eq!(text, "echo evil\n", "the checked file is the one read");
@@ -151,7 +151,7 @@ rusty_fork_test! {
         let e = Enforcement::from_parts(SecureBits::empty(), None);
         let script = e.open_script(&path).unwrap();
         // Checked all the same, for whoever asks.
-        assert_eq!(script.verdict.reason, Some(Reason::NoexecMount));
+        assert_eq!(script.verdict.reason(), Some(Reason::NoexecMount));
         assert!(e.check_interactive(None, OsStr::new("-c")).is_ok());
         assert!(lines.lock().unwrap().is_empty());
     }
@@ -161,12 +161,12 @@ rusty_fork_test! {
         let lines = capture();
         let e = Enforcement::from_parts(DENY, None);
         let denial = e.check_interactive(None, OsStr::new("-c")).unwrap_err();
-        assert_eq!(denial.verdict.reason, Some(Reason::Interactive));
+        assert_eq!(denial.verdict.reason(), Some(Reason::Interactive));
         assert_eq!(denial.to_string(), "-c: script execution denied (interactive)");
 
         let (pipe, _writer) = rustix::pipe::pipe().unwrap();
         let denial = e.check_interactive(Some(pipe.as_fd()), OsStr::new("<stdin>")).unwrap_err();
-        assert_eq!(denial.verdict.reason, Some(Reason::NotRegularFile));
+        assert_eq!(denial.verdict.reason(), Some(Reason::NotRegularFile));
 
         let tty = File::open("/dev/ptmx").unwrap();
         assert!(e.check_interactive(Some(tty.as_fd()), OsStr::new("<stdin>")).is_err());
@@ -179,11 +179,11 @@ rusty_fork_test! {
         assert!(e.check_interactive(Some(good.as_fd()), OsStr::new("<stdin>")).is_ok());
         // The full check, whatever the script level.
         assert_eq!(
-            e.check_interactive(Some(mode.as_fd()), OsStr::new("<stdin>")).unwrap_err().verdict.reason,
+            e.check_interactive(Some(mode.as_fd()), OsStr::new("<stdin>")).unwrap_err().verdict.reason(),
             Some(Reason::NotExecutable)
         );
         assert_eq!(
-            e.check_interactive(Some(bad.as_fd()), OsStr::new("<stdin>")).unwrap_err().verdict.reason,
+            e.check_interactive(Some(bad.as_fd()), OsStr::new("<stdin>")).unwrap_err().verdict.reason(),
             Some(Reason::NoexecMount)
         );
         assert_eq!(lines.lock().unwrap().len(), 5, "one line per denial");
@@ -202,7 +202,7 @@ rusty_fork_test! {
         let level = |l| Enforcement::from_parts(SecureBits::empty(), policy(l, false, Mode::Enforce));
         let reason = |e: &Enforcement, p| match e.open_script(p) {
             Ok(_) => None,
-            Err(ScriptError::Denied(d)) => d.verdict.reason,
+            Err(ScriptError::Denied(d)) => d.verdict.reason(),
             Err(other) => panic!("{other}"),
         };
         let l1 = level(Level::Mount);
@@ -298,7 +298,7 @@ fn without_a_policy_a_fifo_script_waits_for_its_writer_as_a_plain_open_does() {
                 .open_script(&fifo)
                 .expect("no policy: a FIFO may be interpreted");
             assert_eq!(
-                script.verdict.reason,
+                script.verdict.reason(),
                 Some(Reason::NotRegularFile),
                 "checked all the same"
             );
@@ -330,7 +330,7 @@ fn without_a_policy_a_fifo_script_waits_for_its_writer_as_a_plain_open_does() {
     // Under any policy it is refused at once, writer or not.
     let e = Enforcement::from_parts(RESTRICT, None);
     match e.open_script(&fifo) {
-        Err(ScriptError::Denied(d)) => assert_eq!(d.verdict.reason, Some(Reason::NotRegularFile)),
+        Err(ScriptError::Denied(d)) => assert_eq!(d.verdict.reason(), Some(Reason::NotRegularFile)),
         other => panic!("{other:?}"),
     }
 }

@@ -34,15 +34,17 @@ fn assert_falls_back(errno: i32) {
     );
 
     let verdict = best_effort.check(File::open(&denied).unwrap());
-    assert_eq!(verdict.reason, Some(Reason::NoexecMount));
-    assert_eq!(verdict.backend, Backend::Emulated);
+    assert_eq!(verdict.reason(), Some(Reason::NoexecMount));
+    assert_eq!(verdict.backend(), Backend::Emulated);
     assert_eq!(
         best_effort
             .check(File::open(&not_executable).unwrap())
-            .reason,
+            .reason(),
         Some(Reason::NotExecutable)
     );
-    assert!(best_effort.check(File::open(&allowed).unwrap()).allowed);
+    assert!(best_effort
+        .check(File::open(&allowed).unwrap())
+        .is_allowed());
 
     let required = Checker::new(Level::Full, BackendChoice::Kernel);
     let error = required.expect_err("the hard requirement must fail");
@@ -113,7 +115,7 @@ rusty_fork_test! {
         let best_effort = Checker::full();
         assert_eq!(best_effort.backend(), Backend::Emulated);
         let verdict = best_effort.check(File::open(&denied).unwrap());
-        assert_eq!(verdict.reason, Some(Reason::NoexecMount));
+        assert_eq!(verdict.reason(), Some(Reason::NoexecMount));
     }
 
     #[root_test]
@@ -122,12 +124,12 @@ rusty_fork_test! {
         let allowed = exec.write("x.sh", "echo hi\n", 0o755);
         let file = File::open(&allowed).unwrap();
         let kernel = Checker::new(Level::Full, BackendChoice::Kernel).unwrap();
-        assert!(kernel.check(&file).allowed);
+        assert!(kernel.check(&file).is_allowed());
         // From now on every real check fails with EIO: fail closed.
         deny_execve_check(libc::EIO);
         let verdict = kernel.check(&file);
-        assert!(!verdict.allowed);
-        assert_eq!(verdict.reason, Some(Reason::KernelError));
-        assert_eq!(verdict.errno, Some(libc::EIO));
+        assert!(!verdict.is_allowed());
+        assert_eq!(verdict.reason(), Some(Reason::KernelError));
+        assert_eq!(verdict.errno(), Some(libc::EIO));
     }
 }

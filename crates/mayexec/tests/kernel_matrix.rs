@@ -62,11 +62,12 @@ fn regular_file_matrix(owner: u32, executable: fn(u32) -> bool) {
                     None
                 };
                 assert_eq!(
-                    verdict.reason, want,
+                    verdict.reason(),
+                    want,
                     "{kind} file, mode {mode:o}, noexec={noexec}"
                 );
-                assert_eq!(verdict.backend, Backend::Kernel);
-                assert_eq!(verdict.errno, want.map(|_| libc::EACCES));
+                assert_eq!(verdict.backend(), Backend::Kernel);
+                assert_eq!(verdict.errno(), want.map(|_| libc::EACCES));
             }
         };
         if owner == 0 {
@@ -106,15 +107,13 @@ fn nothing_but_regular_files_passes() {
     ];
     for (name, fd) in cases {
         let verdict = kernel().check(fd.as_fd());
-        assert!(!verdict.allowed, "{name}");
-        assert_eq!(verdict.reason, Some(Reason::NotRegularFile), "{name}");
+        assert!(!verdict.is_allowed(), "{name}");
+        assert_eq!(verdict.reason(), Some(Reason::NotRegularFile), "{name}");
     }
     // The symlink's target, followed, is a regular file that passes.
-    assert!(
-        kernel()
-            .check(File::open(files.path("link")).unwrap())
-            .allowed
-    );
+    assert!(kernel()
+        .check(File::open(files.path("link")).unwrap())
+        .is_allowed());
 }
 
 #[test]
@@ -130,10 +129,10 @@ fn a_memfd_follows_its_mode() {
     ))
     .unwrap();
     drop(memfd);
-    assert!(kernel().check(&reader).allowed, "memfd 0755");
+    assert!(kernel().check(&reader).is_allowed(), "memfd 0755");
     rustix::fs::fchmod(&reader, Mode::from_raw_mode(0o644)).unwrap();
     assert_eq!(
-        kernel().check(&reader).reason,
+        kernel().check(&reader).reason(),
         Some(Reason::NotExecutable),
         "memfd 0644"
     );
@@ -144,22 +143,22 @@ fn a_file_open_for_writing_is_write_busy() {
     let mount = Tmpfs::exec();
     let path = mount.write("busy.sh", "echo hi\n", 0o755);
     let reader = File::open(&path).unwrap();
-    assert!(kernel().check(&reader).allowed, "nobody writes it yet");
+    assert!(kernel().check(&reader).is_allowed(), "nobody writes it yet");
     let writer = OpenOptions::new().append(true).open(&path).unwrap();
     let verdict = kernel().check(&reader);
-    assert_eq!(verdict.reason, Some(Reason::WriteBusy));
-    assert_eq!(verdict.errno, Some(libc::ETXTBSY));
+    assert_eq!(verdict.reason(), Some(Reason::WriteBusy));
+    assert_eq!(verdict.errno(), Some(libc::ETXTBSY));
     drop(writer);
-    assert!(kernel().check(&reader).allowed, "the writer is gone");
+    assert!(kernel().check(&reader).is_allowed(), "the writer is gone");
 }
 
 #[test]
 fn kernel_internal_files_are_denied_and_explained() {
     let ns = File::open("/proc/self/ns/mnt").unwrap();
     let verdict = kernel().check(&ns);
-    assert!(!verdict.allowed);
+    assert!(!verdict.is_allowed());
     // nsfs files are mode 0444: the kernel's first objection is permission.
-    assert_eq!(verdict.reason, Some(Reason::NotExecutable));
+    assert_eq!(verdict.reason(), Some(Reason::NotExecutable));
     let status = File::open("/proc/self/status").unwrap();
-    assert!(!kernel().check(&status).allowed);
+    assert!(!kernel().check(&status).is_allowed());
 }

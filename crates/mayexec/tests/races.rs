@@ -37,14 +37,14 @@ fn race(check: impl Fn(&std::path::Path) -> mayexec::Script) {
         let behind_fd = fstat(&script.file).unwrap().st_ino;
         if behind_fd == allowed_ino {
             assert!(
-                script.verdict.allowed,
+                script.verdict.is_allowed(),
                 "the 0755 file was judged {}",
                 script.verdict
             );
             saw_allowed += 1;
         } else {
             assert_eq!(
-                script.verdict.reason,
+                script.verdict.reason(),
                 Some(Reason::NotExecutable),
                 "the 0644 file"
             );

@@ -41,14 +41,14 @@ fn regular_file_matrix(owner: u32, executable: fn(u32) -> bool) {
                 let verdict = emulated(level).check(&file);
                 let want = expected(level, noexec, executable(mode));
                 assert_eq!(
-                    verdict.reason,
+                    verdict.reason(),
                     want,
                     "noexec={noexec} mode={mode:o} level={level} uid={}",
                     rustix::process::geteuid().as_raw()
                 );
-                assert_eq!(verdict.allowed, want.is_none());
-                assert_eq!(verdict.backend, mayexec::Backend::Emulated);
-                assert_eq!(verdict.errno, want.map(|_| libc::EACCES));
+                assert_eq!(verdict.is_allowed(), want.is_none());
+                assert_eq!(verdict.backend(), mayexec::Backend::Emulated);
+                assert_eq!(verdict.errno(), want.map(|_| libc::EACCES));
             }
         }
     }
@@ -80,7 +80,7 @@ fn regular_files_follow_the_rfc_levels_with_privileges_dropped() {
                 for level in LEVELS {
                     let verdict = emulated(level).check(&file);
                     assert_eq!(
-                        verdict.reason,
+                        verdict.reason(),
                         expected(level, noexec, mode & 0o100 != 0),
                         "as nobody: noexec={noexec} mode={mode:o} level={level}"
                     );
@@ -98,8 +98,8 @@ fn root_owned_files_checked_by_nobody_use_the_other_bits() {
     in_thread_as(NOBODY, NOBODY, move || {
         let checker = emulated(Level::File);
         let verdict = checker.check(File::open(&group_only).unwrap());
-        assert_eq!(verdict.reason, Some(Reason::NotExecutable));
-        assert!(checker.check(File::open(&all).unwrap()).allowed);
+        assert_eq!(verdict.reason(), Some(Reason::NotExecutable));
+        assert!(checker.check(File::open(&all).unwrap()).is_allowed());
     });
 }
 
@@ -112,12 +112,12 @@ fn a_file_the_caller_cannot_read_is_unreadable_at_every_level() {
         let fd = open(&path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).unwrap();
         for level in [Level::Mount, Level::File, Level::Full] {
             assert_eq!(
-                emulated(level).check(&fd).reason,
+                emulated(level).check(&fd).reason(),
                 Some(Reason::Unreadable),
                 "level {level}"
             );
         }
-        assert!(emulated(Level::None).check(&fd).allowed);
+        assert!(emulated(Level::None).check(&fd).is_allowed());
     });
 }
 
@@ -190,11 +190,11 @@ fn assert_specials_denied_at_every_level_but_zero(files: &SpecialFiles) {
     for (name, fd, reason) in special_descriptors(files) {
         for level in [Level::Mount, Level::File, Level::Full] {
             let verdict = emulated(level).check(fd.as_fd());
-            assert_eq!(verdict.reason, Some(reason), "{name} at level {level}");
-            assert!(!verdict.allowed);
+            assert_eq!(verdict.reason(), Some(reason), "{name} at level {level}");
+            assert!(!verdict.is_allowed());
         }
         assert!(
-            emulated(Level::None).check(&fd).allowed,
+            emulated(Level::None).check(&fd).is_allowed(),
             "{name} at level 0"
         );
     }
@@ -224,7 +224,7 @@ fn an_unlinked_o_tmpfile_on_a_visible_tmpfs_is_not_mistaken_for_a_memfd() {
     )
     .unwrap();
     assert_eq!(rustix::fs::fstat(&fd).unwrap().st_nlink, 0);
-    assert!(emulated(Level::Full).check(&fd).allowed);
+    assert!(emulated(Level::Full).check(&fd).is_allowed());
 }
 
 #[root_test]
@@ -268,7 +268,7 @@ fn posix_acls_grant_and_mask_execute_permission_at_level_2_on_noexec_mounts() {
     let group_refuses = mount.write("group-refuses", "x\n", 0o645);
     setfacl(&format!("g:{NOBODY}:r"), &group_refuses);
     in_thread_as(NOBODY, NOBODY, move || {
-        let check = |p: &Path| emulated(Level::File).check(File::open(p).unwrap()).reason;
+        let check = |p: &Path| emulated(Level::File).check(File::open(p).unwrap()).reason();
         assert_eq!(check(&second_group), None);
         assert_eq!(check(&group_refuses), Some(Reason::NotExecutable));
         assert_eq!(check(&granted), None);

@@ -59,10 +59,13 @@ pub(super) fn check(fd: BorrowedFd<'_>) -> Verdict {
         Err(Errno::ACCESS) => Verdict::deny(Backend::Kernel, explain_kernel_denial(fd)),
         Err(Errno::TXTBSY) => Verdict::deny(Backend::Kernel, Reason::WriteBusy),
         // A descriptor of the symlink itself (O_PATH | O_NOFOLLOW) gives ELOOP.
-        Err(Errno::LOOP) if explain_kernel_denial(fd) == Reason::NotRegularFile => Verdict {
-            errno: Some(Errno::LOOP.raw_os_error()),
-            ..Verdict::deny(Backend::Kernel, Reason::NotRegularFile)
-        },
+        Err(Errno::LOOP) if explain_kernel_denial(fd) == Reason::NotRegularFile => {
+            Verdict::Denied {
+                reason: Reason::NotRegularFile,
+                errno: Errno::LOOP.raw_os_error(),
+                backend: Backend::Kernel,
+            }
+        }
         Err(errno) => Verdict::error(Backend::Kernel, errno.raw_os_error()),
     }
 }

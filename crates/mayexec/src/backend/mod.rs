@@ -73,7 +73,7 @@ pub fn kernel_check_available() -> bool {
 /// let checker = Checker::new(Level::Mount, BackendChoice::Auto)?;
 /// let file = std::fs::File::open("/proc/self/status")?;
 /// let verdict = checker.check(&file);
-/// assert!(!verdict.allowed); // procfs is a kernel-internal filesystem
+/// assert!(!verdict.is_allowed()); // procfs is a kernel-internal filesystem
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
