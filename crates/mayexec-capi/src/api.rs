@@ -18,6 +18,13 @@ use crate::enforcement;
 use crate::failure::{self, entry, Failure};
 use crate::types::{mayexec_enforcement, mayexec_reason, mayexec_verdict};
 
+/// The calling thread's `errno`.
+pub(crate) fn errno() -> c_int {
+    // SAFETY: __errno_location() returns the calling thread's errno slot,
+    // valid and readable for the thread's lifetime.
+    unsafe { *libc::__errno_location() }
+}
+
 /// Sets the calling thread's `errno`.
 pub(crate) fn set_errno(errno: c_int) {
     // SAFETY: __errno_location() returns the calling thread's errno slot,

@@ -89,12 +89,17 @@ static void basics(const char *dir, const char *backend)
 	char ok_path[4096], busy_path[4096], fifo_path[4096], missing[4096], message[8192];
 	int i, fd, busy_writer, pipe_fds[2];
 
-	for (i = 0; i <= 9; i++)
+	for (i = 0; i <= 9; i++) {
+		errno = CHECK_ERRNO_SENTINEL;
 		check_str(WHAT("mayexec_reason_name(%d)", i), mayexec_reason_name(i), names[i]);
+		check_errno_kept(WHAT("mayexec_reason_name(%d) leaves errno", i), errno);
+	}
 	check_true("mayexec_reason_name(10) is NULL", mayexec_reason_name(10) == NULL);
 	check_true("mayexec_reason_name(-1) is NULL", mayexec_reason_name(-1) == NULL);
 
+	errno = CHECK_ERRNO_SENTINEL;
 	check_str("no error yet", mayexec_last_error(), "");
+	check_errno_kept("mayexec_last_error leaves errno", errno);
 	CHECK_RESULT("no denial yet: mayexec_last_verdict", mayexec_last_verdict(&v), ENOENT);
 	CHECK_RESULT("mayexec_last_verdict(NULL)", mayexec_last_verdict(NULL), EINVAL);
 
@@ -159,8 +164,10 @@ static void basics(const char *dir, const char *backend)
 	snprintf(message, sizeof(message), "%s: No such file or directory", missing);
 	check_str("... its message", mayexec_last_error(), message);
 
+	errno = CHECK_ERRNO_SENTINEL;
 	fd = mayexec_open_script(ok_path, 0);
 	check_true("mayexec_open_script(flags 0) opens", fd >= 0);
+	check_errno_kept("... and leaves errno", errno);
 	if (fd >= 0) {
 		char buf[8] = "";
 
@@ -171,7 +178,9 @@ static void basics(const char *dir, const char *backend)
 							     memcmp(buf, "+\n", 2) == 0);
 		close(fd);
 	}
+	errno = CHECK_ERRNO_SENTINEL;
 	fd = mayexec_open_script(ok_path, O_CLOEXEC);
+	check_errno_kept("mayexec_open_script(O_CLOEXEC) leaves errno", errno);
 	check_true("mayexec_open_script(O_CLOEXEC) is close-on-exec",
 		   fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
 	close(fd);
@@ -190,8 +199,10 @@ static void basics(const char *dir, const char *backend)
 		}
 		char text[8] = { 0 };
 		int status = -1;
+		errno = CHECK_ERRNO_SENTINEL;
 		fd = mayexec_open_script(fifo_path, O_CLOEXEC);
 		check_true("mayexec_open_script(FIFO), nothing enforced, opens", fd >= 0);
+		check_errno_kept("… and leaves errno", errno);
 		check_true("… and reads what the writer wrote",
 			   fd >= 0 && read(fd, text, sizeof(text) - 1) == 2 && strcmp(text, "+\n") == 0);
 		check_true("… from a writer that was waited for",
@@ -224,13 +235,16 @@ static void enforcement(char **argv)
 
 static void open_script(const char *path, const char *want)
 {
-	int fd = mayexec_open_script(path, O_CLOEXEC);
-	int saved = errno;
+	int fd, saved;
 	char message[8192];
 
+	errno = CHECK_ERRNO_SENTINEL;
+	fd = mayexec_open_script(path, O_CLOEXEC);
+	saved = errno;
 	if (strcmp(want, "ok") == 0) {
 		check_true(WHAT("open %s: allowed (%s)", path, fd < 0 ? mayexec_last_error() : "fd"),
 			   fd >= 0);
+		check_errno_kept(WHAT("open %s: errno left alone", path), saved);
 		close(fd);
 		return;
 	}
@@ -244,11 +258,13 @@ static void open_script(const char *path, const char *want)
 static void interactive(const char *input, const char *want)
 {
 	int from_c = strcmp(input, "-1") == 0;
-	int ret = mayexec_check_interactive(from_c ? -1 : 0);
-	int saved = errno;
+	int ret, saved;
 	const char *label = from_c ? "-c" : "<stdin>";
 	char message[256];
 
+	errno = CHECK_ERRNO_SENTINEL;
+	ret = mayexec_check_interactive(from_c ? -1 : 0);
+	saved = errno;
 	if (strcmp(want, "ok") == 0) {
 		check_result(WHAT("interactive %s: allowed", label), ret, saved, 0);
 		return;
