@@ -9,6 +9,7 @@
  *   open PATH ok|REASON         mayexec_open_script() allows, or denies for REASON
  *   interactive -1|stdin ok|REASON
  *                               mayexec_check_interactive() on -c or on fd 0
+ *   label LABEL ok|REASON       mayexec_check_interactive_label(-1, LABEL)
  *   check PATH ok|REASON        mayexec_check_fd() on PATH opened read-only
  *   broken-policy               everything fails closed with EACCES, naming
  *                               /etc/mayexec.conf; plain faccessat2 still works */
@@ -214,6 +215,12 @@ static void basics(const char *dir, const char *backend)
 	CHECK_RESULT("mayexec_check_interactive(-2)", mayexec_check_interactive(-2), EINVAL);
 	CHECK_RESULT("mayexec_check_interactive(-1), nothing enforced", mayexec_check_interactive(-1),
 		     0);
+	CHECK_RESULT("mayexec_check_interactive_label(-1, NULL)",
+		     mayexec_check_interactive_label(-1, NULL), EINVAL);
+	CHECK_RESULT("mayexec_check_interactive_label(-2, \"PS4\")",
+		     mayexec_check_interactive_label(-2, "PS4"), EINVAL);
+	CHECK_RESULT("mayexec_check_interactive_label(-1, \"PS4\"), nothing enforced",
+		     mayexec_check_interactive_label(-1, "PS4"), 0);
 	CHECK_RESULT("mayexec_faccessat2(NULL)", mayexec_faccessat2(AT_FDCWD, NULL, X_OK, 0), EINVAL);
 	check_true("mayexec_last_error is never NULL", mayexec_last_error() != NULL);
 	/* mayexec_check_fd denials leave their verdict too: the last was write-busy. */
@@ -275,6 +282,19 @@ static void interactive(const char *input, const char *want)
 	check_last_verdict(label, want);
 }
 
+static void label(const char *name, const char *want)
+{
+	char message[256];
+
+	CHECK_RESULT(WHAT("label %s", name), mayexec_check_interactive_label(-1, name),
+		     strcmp(want, "ok") == 0 ? 0 : EACCES);
+	if (strcmp(want, "ok") == 0)
+		return;
+	snprintf(message, sizeof(message), "%s: script execution denied (%s)", name, want);
+	check_str(WHAT("label %s: message", name), mayexec_last_error(), message);
+	check_last_verdict(name, want);
+}
+
 static void check(const char *path, const char *want)
 {
 	struct mayexec_verdict v;
@@ -301,6 +321,8 @@ static void broken_policy(void)
 	check_true("... names the file", strstr(mayexec_last_error(), "/etc/mayexec.conf") != NULL);
 	CHECK_RESULT("broken policy: mayexec_check_interactive(-1)", mayexec_check_interactive(-1),
 		     EACCES);
+	CHECK_RESULT("broken policy: mayexec_check_interactive_label",
+		     mayexec_check_interactive_label(-1, "PS4"), EACCES);
 	CHECK_RESULT("broken policy: mayexec_check_fd", mayexec_check_fd(fd, &v), EACCES);
 	check_true("... fills a denial", v.allowed == 0 && v.error == EACCES);
 	CHECK_RESULT("broken policy: AT_INTERPRETED",
@@ -330,6 +352,9 @@ int main(int argc, char **argv)
 			i += 3;
 		} else if (strcmp(step, "interactive") == 0 && left >= 2) {
 			interactive(argv[i + 1], argv[i + 2]);
+			i += 3;
+		} else if (strcmp(step, "label") == 0 && left >= 2) {
+			label(argv[i + 1], argv[i + 2]);
 			i += 3;
 		} else if (strcmp(step, "check") == 0 && left >= 2) {
 			check(argv[i + 1], argv[i + 2]);
