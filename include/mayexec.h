@@ -218,6 +218,27 @@ int mayexec_open_script(const char *path, int flags);
 int mayexec_check_interactive(int fd);
 
 /**
+ * `mayexec_check_interactive` for input named `label` in the message and
+ * the audit log: code from no file that an interpreter meets elsewhere,
+ * such as a prompt string from the environment (`"PS4"`), with `fd` -1.
+ * Under deny-interactive it is refused; in audit mode the denial is
+ * logged and 0 returned; with neither nothing is logged.
+ *
+ * Returns 0 when the input may be interpreted.
+ *
+ * # Errors
+ * -1 with errno:
+ * - `EACCES`: refused (`mayexec_last_error()` is
+ *   `"LABEL: script execution denied (REASON)"`, `mayexec_last_verdict()`
+ *   gives the verdict), or the policy file is untrusted or malformed;
+ * - `EINVAL`: `label` is NULL, or `fd` is below -1.
+ *
+ * # Safety
+ * `label` is NULL or a NUL-terminated string valid for the call.
+ */
+int mayexec_check_interactive_label(int fd, const char *label);
+
+/**
  * The RFC drop-in. With `MAYEXEC_AT_INTERPRETED` in `flags`: the RFC's
  * `faccessat2` + `AT_INTERPRETED` under the level script files are enforced
  * at (the policy's `interpreted_access`, 3 under `SECBIT_EXEC_RESTRICT_FILE`).
@@ -253,7 +274,7 @@ int mayexec_faccessat2(int dirfd, const char *path, int mode, int flags);
 const char *mayexec_last_error(void);
 
 /**
- * The verdict of the last `mayexec_open_script`, `mayexec_check_interactive`
+ * The verdict of the last `mayexec_open_script`, `mayexec_check_interactive[_label]`
  * (or `mayexec_check_fd`, `mayexec_faccessat2`) denial on this thread.
  *
  * Returns 0 and fills `*out`.

@@ -18,6 +18,13 @@ use crate::enforcement;
 use crate::failure::{self, entry, Failure};
 use crate::types::{mayexec_enforcement, mayexec_reason, mayexec_verdict};
 
+/// The calling thread's `errno`.
+pub(crate) fn errno() -> c_int {
+    // SAFETY: __errno_location() returns the calling thread's errno slot,
+    // valid and readable for the thread's lifetime.
+    unsafe { *libc::__errno_location() }
+}
+
 /// Sets the calling thread's `errno`.
 pub(crate) fn set_errno(errno: c_int) {
     // SAFETY: __errno_location() returns the calling thread's errno slot,
@@ -198,22 +205,46 @@ pub unsafe extern "C" fn mayexec_open_script(path: *const c_char, flags: c_int) 
 /// - `EINVAL`: `fd` is below -1.
 #[no_mangle]
 pub extern "C" fn mayexec_check_interactive(fd: c_int) -> c_int {
+    let label = if fd == -1 { c"-c" } else { c"<stdin>" };
+    entry(|| check_interactive("mayexec_check_interactive", fd, label))
+}
+
+/// `mayexec_check_interactive` for input named `label` in the message and
+/// the audit log: code from no file that an interpreter meets elsewhere,
+/// such as a prompt string from the environment (`"PS4"`), with `fd` -1.
+/// Under deny-interactive it is refused; in audit mode the denial is
+/// logged and 0 returned; with neither nothing is logged.
+///
+/// Returns 0 when the input may be interpreted.
+///
+/// # Errors
+/// -1 with errno:
+/// - `EACCES`: refused (`mayexec_last_error()` is
+///   `"LABEL: script execution denied (REASON)"`, `mayexec_last_verdict()`
+///   gives the verdict), or the policy file is untrusted or malformed;
+/// - `EINVAL`: `label` is NULL, or `fd` is below -1.
+///
+/// # Safety
+/// `label` is NULL or a NUL-terminated string valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn mayexec_check_interactive_label(fd: c_int, label: *const c_char) -> c_int {
     entry(|| {
-        if fd < -1 {
-            return Err(Failure::invalid(
-                "mayexec_check_interactive",
-                "fd is below -1",
-            ));
-        }
-        let (input, label) = match fd {
-            -1 => (None, "-c"),
-            fd => (Some(borrow_fd(fd)), "<stdin>"),
-        };
-        enforcement::current()?
-            .check_interactive(input, OsStr::new(label))
-            .map_err(|denial| Failure::denied(&denial, libc::EACCES))?;
-        Ok(0)
+        const FUNCTION: &str = "mayexec_check_interactive_label";
+        // SAFETY: forwarded from this function's contract.
+        let label = unsafe { c_str(FUNCTION, label, "label") }?;
+        check_interactive(FUNCTION, fd, label)
     })
+}
+
+fn check_interactive(function: &str, fd: c_int, label: &CStr) -> Result<c_int, Failure> {
+    if fd < -1 {
+        return Err(Failure::invalid(function, "fd is below -1"));
+    }
+    let input = (fd >= 0).then(|| borrow_fd(fd));
+    enforcement::current()?
+        .check_interactive(input, OsStr::from_bytes(label.to_bytes()))
+        .map_err(|denial| Failure::denied(&denial, libc::EACCES))?;
+    Ok(0)
 }
 
 /// The RFC drop-in. With `MAYEXEC_AT_INTERPRETED` in `flags`: the RFC's
@@ -286,7 +317,7 @@ pub extern "C" fn mayexec_last_error() -> *const c_char {
     failure::last_error()
 }
 
-/// The verdict of the last `mayexec_open_script`, `mayexec_check_interactive`
+/// The verdict of the last `mayexec_open_script`, `mayexec_check_interactive[_label]`
 /// (or `mayexec_check_fd`, `mayexec_faccessat2`) denial on this thread.
 ///
 /// Returns 0 and fills `*out`.

@@ -79,7 +79,12 @@ thread_local! {
 /// Runs an exported function's body: a panic (possible only in builds
 /// without `panic = "abort"`) never unwinds into C and becomes `EIO`;
 /// `Err` becomes `-1` with `errno` set and the message stored.
+///
+/// `Ok` leaves the caller's `errno` as it was: the body's system calls
+/// (the kernel-check probe's `EBADF`, a denied probe inside an allowed
+/// check, a missing optional file) set it on their way to a success.
 pub(crate) fn entry(body: impl FnOnce() -> Result<c_int, Failure>) -> c_int {
+    let saved_errno = crate::api::errno();
     let result = panic::catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
         Err(Failure::new(
             libc::EIO,
@@ -87,7 +92,10 @@ pub(crate) fn entry(body: impl FnOnce() -> Result<c_int, Failure>) -> c_int {
         ))
     });
     match result {
-        Ok(value) => value,
+        Ok(value) => {
+            crate::api::set_errno(saved_errno);
+            value
+        }
         Err(failure) => {
             record(&failure);
             crate::api::set_errno(failure.errno);
@@ -134,6 +142,17 @@ mod tests {
         assert_eq!(io::Error::last_os_error().raw_os_error(), Some(libc::EIO));
         let message = LAST_ERROR.with(|slot| slot.borrow().clone());
         assert!(message.to_str().unwrap().contains("panic"), "{message:?}");
+    }
+
+    #[test]
+    fn success_leaves_errno_as_the_caller_set_it() {
+        crate::api::set_errno(4242);
+        let ret = entry(|| {
+            crate::api::set_errno(libc::EBADF);
+            Ok(3)
+        });
+        assert_eq!(ret, 3);
+        assert_eq!(crate::api::errno(), 4242);
     }
 
     #[test]

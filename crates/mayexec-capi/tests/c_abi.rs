@@ -336,6 +336,11 @@ fn open_script_and_check_interactive_under_mayexec_run() {
                         os("stdin"),
                         os(if deny { stdin_reason } else { "ok" }),
                     ],
+                    &[
+                        os("label"),
+                        os("PS4"),
+                        os(if deny { "interactive" } else { "ok" }),
+                    ],
                 ],
             );
             match stdin {
@@ -375,7 +380,7 @@ fn open_script_under_the_policy_levels_and_modes() {
     let program = installed.compile("contract", false);
     let s = Scripts::new();
     let (x755, r644, noexec) = (s.exec_755(), s.exec_644(), s.noexec_755());
-    let cases: [(&str, [&str; 4], [&str; 3], &str); 6] = [
+    let cases: [(&str, [&str; 4], [&str; 3], &str); 7] = [
         // policy, enforcement {rf di audit level}, open {x755 noexec r644}, -c
         (
             "interpreted_access = 1",
@@ -408,6 +413,12 @@ fn open_script_under_the_policy_levels_and_modes() {
             "interactive",
         ),
         (
+            "deny_interactive = true\nmode = \"audit\"",
+            ["0", "0", "1", "3"],
+            ["ok", "ok", "ok"],
+            "ok",
+        ),
+        (
             "interpreted_access = 0",
             ["0", "0", "0", "3"],
             ["ok", "ok", "ok"],
@@ -422,14 +433,24 @@ fn open_script_under_the_policy_levels_and_modes() {
             cmd.arg("open").arg(path).arg(want);
         }
         cmd.args(["interactive", "-1", dash_c]);
+        cmd.args(["label", "PS4", dash_c]);
         let (output, lines) = installed.run_logged(&sandbox, cmd);
         assert_passed(policy, &output);
-        let denials = opens.iter().filter(|w| **w != "ok").count() + usize::from(dash_c != "ok");
+        let denials =
+            opens.iter().filter(|w| **w != "ok").count() + 2 * usize::from(dash_c != "ok");
         if policy.contains("audit") {
             assert!(
                 lines.iter().any(|l| l.contains("action=audit")),
                 "{policy}: audit-mode denials are logged: {lines:?}"
             );
+            if policy.contains("deny_interactive") {
+                assert!(
+                    lines
+                        .iter()
+                        .any(|l| l.contains(" path=PS4 ") && l.ends_with(" action=audit")),
+                    "{policy}: a labelled input is logged under its label: {lines:?}"
+                );
+            }
         } else {
             assert_eq!(
                 lines.iter().filter(|l| l.contains("action=denied")).count(),
@@ -532,5 +553,5 @@ fn installed_layout_and_soname() {
         .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
         .filter(|s| s.starts_with("mayexec_"))
         .collect();
-    assert_eq!(exported.len(), 8, "{exported:?}");
+    assert_eq!(exported.len(), 9, "{exported:?}");
 }

@@ -19,23 +19,43 @@ __attribute__((unused)) static void check_report(int ok, const char *what, const
 	printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", what, detail[0] ? ": " : "", detail);
 }
 
-/* `ret` must be 0 (or, with want_errno != 0, -1 with errno want_errno). */
+/* What errno holds before each call: a successful call must leave it. */
+#define CHECK_ERRNO_SENTINEL 4242
+
+/* `ret` must be 0 with errno untouched (or, with want_errno != 0, -1 with
+ * errno want_errno). */
 __attribute__((unused)) static void check_result(const char *what, int ret, int saved_errno, int want_errno)
 {
 	char detail[256] = "";
-	int ok = want_errno ? (ret == -1 && saved_errno == want_errno) : ret == 0;
+	int ok = want_errno ? (ret == -1 && saved_errno == want_errno) :
+			      (ret == 0 && saved_errno == CHECK_ERRNO_SENTINEL);
+
+	if (!ok && want_errno)
+		snprintf(detail, sizeof(detail), "got %d (%s), want %s", ret,
+			 ret == -1 ? strerror(saved_errno) : "no error", strerror(want_errno));
+	else if (!ok)
+		snprintf(detail, sizeof(detail), "got %d, errno %d (%s), want 0, errno left at %d",
+			 ret, saved_errno, strerror(saved_errno), CHECK_ERRNO_SENTINEL);
+	check_report(ok, what, detail);
+}
+
+/* A successful call that returns something other than 0 (a descriptor, a
+ * string) must leave errno alone too. */
+__attribute__((unused)) static void check_errno_kept(const char *what, int saved_errno)
+{
+	char detail[128] = "";
+	int ok = saved_errno == CHECK_ERRNO_SENTINEL;
 
 	if (!ok)
-		snprintf(detail, sizeof(detail), "got %d (%s), want %s", ret,
-			 ret == -1 ? strerror(saved_errno) : "no error",
-			 want_errno ? strerror(want_errno) : "0");
+		snprintf(detail, sizeof(detail), "errno %d (%s), want it left at %d", saved_errno,
+			 strerror(saved_errno), CHECK_ERRNO_SENTINEL);
 	check_report(ok, what, detail);
 }
 
 #define CHECK_RESULT(what, call, want_errno)                          \
 	do {                                                          \
 		int check_ret_;                                       \
-		errno = 0;                                            \
+		errno = CHECK_ERRNO_SENTINEL;                         \
 		check_ret_ = (call);                                  \
 		check_result((what), check_ret_, errno, (want_errno)); \
 	} while (0)

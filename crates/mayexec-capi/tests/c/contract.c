@@ -9,6 +9,7 @@
  *   open PATH ok|REASON         mayexec_open_script() allows, or denies for REASON
  *   interactive -1|stdin ok|REASON
  *                               mayexec_check_interactive() on -c or on fd 0
+ *   label LABEL ok|REASON       mayexec_check_interactive_label(-1, LABEL)
  *   check PATH ok|REASON        mayexec_check_fd() on PATH opened read-only
  *   broken-policy               everything fails closed with EACCES, naming
  *                               /etc/mayexec.conf; plain faccessat2 still works */
@@ -89,12 +90,17 @@ static void basics(const char *dir, const char *backend)
 	char ok_path[4096], busy_path[4096], fifo_path[4096], missing[4096], message[8192];
 	int i, fd, busy_writer, pipe_fds[2];
 
-	for (i = 0; i <= 9; i++)
+	for (i = 0; i <= 9; i++) {
+		errno = CHECK_ERRNO_SENTINEL;
 		check_str(WHAT("mayexec_reason_name(%d)", i), mayexec_reason_name(i), names[i]);
+		check_errno_kept(WHAT("mayexec_reason_name(%d) leaves errno", i), errno);
+	}
 	check_true("mayexec_reason_name(10) is NULL", mayexec_reason_name(10) == NULL);
 	check_true("mayexec_reason_name(-1) is NULL", mayexec_reason_name(-1) == NULL);
 
+	errno = CHECK_ERRNO_SENTINEL;
 	check_str("no error yet", mayexec_last_error(), "");
+	check_errno_kept("mayexec_last_error leaves errno", errno);
 	CHECK_RESULT("no denial yet: mayexec_last_verdict", mayexec_last_verdict(&v), ENOENT);
 	CHECK_RESULT("mayexec_last_verdict(NULL)", mayexec_last_verdict(NULL), EINVAL);
 
@@ -159,8 +165,10 @@ static void basics(const char *dir, const char *backend)
 	snprintf(message, sizeof(message), "%s: No such file or directory", missing);
 	check_str("... its message", mayexec_last_error(), message);
 
+	errno = CHECK_ERRNO_SENTINEL;
 	fd = mayexec_open_script(ok_path, 0);
 	check_true("mayexec_open_script(flags 0) opens", fd >= 0);
+	check_errno_kept("... and leaves errno", errno);
 	if (fd >= 0) {
 		char buf[8] = "";
 
@@ -171,7 +179,9 @@ static void basics(const char *dir, const char *backend)
 							     memcmp(buf, "+\n", 2) == 0);
 		close(fd);
 	}
+	errno = CHECK_ERRNO_SENTINEL;
 	fd = mayexec_open_script(ok_path, O_CLOEXEC);
+	check_errno_kept("mayexec_open_script(O_CLOEXEC) leaves errno", errno);
 	check_true("mayexec_open_script(O_CLOEXEC) is close-on-exec",
 		   fd >= 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
 	close(fd);
@@ -190,8 +200,10 @@ static void basics(const char *dir, const char *backend)
 		}
 		char text[8] = { 0 };
 		int status = -1;
+		errno = CHECK_ERRNO_SENTINEL;
 		fd = mayexec_open_script(fifo_path, O_CLOEXEC);
 		check_true("mayexec_open_script(FIFO), nothing enforced, opens", fd >= 0);
+		check_errno_kept("… and leaves errno", errno);
 		check_true("… and reads what the writer wrote",
 			   fd >= 0 && read(fd, text, sizeof(text) - 1) == 2 && strcmp(text, "+\n") == 0);
 		check_true("… from a writer that was waited for",
@@ -203,6 +215,12 @@ static void basics(const char *dir, const char *backend)
 	CHECK_RESULT("mayexec_check_interactive(-2)", mayexec_check_interactive(-2), EINVAL);
 	CHECK_RESULT("mayexec_check_interactive(-1), nothing enforced", mayexec_check_interactive(-1),
 		     0);
+	CHECK_RESULT("mayexec_check_interactive_label(-1, NULL)",
+		     mayexec_check_interactive_label(-1, NULL), EINVAL);
+	CHECK_RESULT("mayexec_check_interactive_label(-2, \"PS4\")",
+		     mayexec_check_interactive_label(-2, "PS4"), EINVAL);
+	CHECK_RESULT("mayexec_check_interactive_label(-1, \"PS4\"), nothing enforced",
+		     mayexec_check_interactive_label(-1, "PS4"), 0);
 	CHECK_RESULT("mayexec_faccessat2(NULL)", mayexec_faccessat2(AT_FDCWD, NULL, X_OK, 0), EINVAL);
 	check_true("mayexec_last_error is never NULL", mayexec_last_error() != NULL);
 	/* mayexec_check_fd denials leave their verdict too: the last was write-busy. */
@@ -224,13 +242,16 @@ static void enforcement(char **argv)
 
 static void open_script(const char *path, const char *want)
 {
-	int fd = mayexec_open_script(path, O_CLOEXEC);
-	int saved = errno;
+	int fd, saved;
 	char message[8192];
 
+	errno = CHECK_ERRNO_SENTINEL;
+	fd = mayexec_open_script(path, O_CLOEXEC);
+	saved = errno;
 	if (strcmp(want, "ok") == 0) {
 		check_true(WHAT("open %s: allowed (%s)", path, fd < 0 ? mayexec_last_error() : "fd"),
 			   fd >= 0);
+		check_errno_kept(WHAT("open %s: errno left alone", path), saved);
 		close(fd);
 		return;
 	}
@@ -244,11 +265,13 @@ static void open_script(const char *path, const char *want)
 static void interactive(const char *input, const char *want)
 {
 	int from_c = strcmp(input, "-1") == 0;
-	int ret = mayexec_check_interactive(from_c ? -1 : 0);
-	int saved = errno;
+	int ret, saved;
 	const char *label = from_c ? "-c" : "<stdin>";
 	char message[256];
 
+	errno = CHECK_ERRNO_SENTINEL;
+	ret = mayexec_check_interactive(from_c ? -1 : 0);
+	saved = errno;
 	if (strcmp(want, "ok") == 0) {
 		check_result(WHAT("interactive %s: allowed", label), ret, saved, 0);
 		return;
@@ -257,6 +280,19 @@ static void interactive(const char *input, const char *want)
 	snprintf(message, sizeof(message), "%s: script execution denied (%s)", label, want);
 	check_str(WHAT("interactive %s: message", label), mayexec_last_error(), message);
 	check_last_verdict(label, want);
+}
+
+static void label(const char *name, const char *want)
+{
+	char message[256];
+
+	CHECK_RESULT(WHAT("label %s", name), mayexec_check_interactive_label(-1, name),
+		     strcmp(want, "ok") == 0 ? 0 : EACCES);
+	if (strcmp(want, "ok") == 0)
+		return;
+	snprintf(message, sizeof(message), "%s: script execution denied (%s)", name, want);
+	check_str(WHAT("label %s: message", name), mayexec_last_error(), message);
+	check_last_verdict(name, want);
 }
 
 static void check(const char *path, const char *want)
@@ -285,6 +321,8 @@ static void broken_policy(void)
 	check_true("... names the file", strstr(mayexec_last_error(), "/etc/mayexec.conf") != NULL);
 	CHECK_RESULT("broken policy: mayexec_check_interactive(-1)", mayexec_check_interactive(-1),
 		     EACCES);
+	CHECK_RESULT("broken policy: mayexec_check_interactive_label",
+		     mayexec_check_interactive_label(-1, "PS4"), EACCES);
 	CHECK_RESULT("broken policy: mayexec_check_fd", mayexec_check_fd(fd, &v), EACCES);
 	check_true("... fills a denial", v.allowed == 0 && v.error == EACCES);
 	CHECK_RESULT("broken policy: AT_INTERPRETED",
@@ -314,6 +352,9 @@ int main(int argc, char **argv)
 			i += 3;
 		} else if (strcmp(step, "interactive") == 0 && left >= 2) {
 			interactive(argv[i + 1], argv[i + 2]);
+			i += 3;
+		} else if (strcmp(step, "label") == 0 && left >= 2) {
+			label(argv[i + 1], argv[i + 2]);
 			i += 3;
 		} else if (strcmp(step, "check") == 0 && left >= 2) {
 			check(argv[i + 1], argv[i + 2]);
