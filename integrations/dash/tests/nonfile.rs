@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use mayexec_dash::{denial, require_root_and_dash, Exit, Outcome, STOCK_DASH};
-use mayexec_testkit::{workspace_bin, SpecialFiles, Tmpfs};
+use mayexec_testkit::{root_test, workspace_bin, SpecialFiles, Tmpfs};
 
 const CODE: &str = "echo ran\n";
 
@@ -64,7 +64,7 @@ fn denied(label: &str, reason: &str) -> Outcome {
     }
 }
 
-#[test]
+#[root_test]
 fn dev_stdin_and_proc_self_fd_0_on_a_pipe_are_refused_under_deny_interactive() {
     let Some(dash) = require_root_and_dash(
         "dev_stdin_and_proc_self_fd_0_on_a_pipe_are_refused_under_deny_interactive",
@@ -90,7 +90,7 @@ fn dev_stdin_and_proc_self_fd_0_on_a_pipe_are_refused_under_deny_interactive() {
     }
 }
 
-#[test]
+#[root_test]
 fn a_regular_file_named_through_dev_stdin_runs_under_deny_interactive() {
     let Some(dash) =
         require_root_and_dash("a_regular_file_named_through_dev_stdin_runs_under_deny_interactive")
@@ -107,7 +107,7 @@ fn a_regular_file_named_through_dev_stdin_runs_under_deny_interactive() {
     assert_eq!(got, ran(), "mayexec run -i -- dash /dev/stdin < 0755 file");
 }
 
-#[test]
+#[root_test]
 fn a_fifo_named_as_the_script_is_refused_under_deny_interactive_and_runs_without() {
     let Some(dash) = require_root_and_dash(
         "a_fifo_named_as_the_script_is_refused_under_deny_interactive_and_runs_without",
@@ -141,7 +141,7 @@ fn a_fifo_named_as_the_script_is_refused_under_deny_interactive_and_runs_without
 /// `eval "$(cat other)"`, that is the allowed script's own decision (a
 /// re-check would also refuse the common `exec < data; while read …`,
 /// whose end of file dash reads from the data file).
-#[test]
+#[root_test]
 fn exec_redirecting_stdin_in_a_checked_stdin_script_is_the_scripts_decision() {
     let Some(dash) = require_root_and_dash(
         "exec_redirecting_stdin_in_a_checked_stdin_script_is_the_scripts_decision",

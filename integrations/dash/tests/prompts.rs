@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mayexec_dash::{require_root_and_dash, Exit, Outcome, STOCK_DASH};
-use mayexec_testkit::{workspace_bin, Sandbox, TempDir, Tmpfs};
+use mayexec_testkit::{root_test, workspace_bin, Sandbox, TempDir, Tmpfs};
 
 /// Where the prompt strings' commands leave their traces, and the
 /// environment that carries them.
@@ -84,7 +84,7 @@ fn traced_ran(trace: &str) -> Outcome {
     }
 }
 
-#[test]
+#[root_test]
 fn prompt_strings_from_the_environment_run_no_code_under_deny_interactive() {
     let Some(dash) = require_root_and_dash(
         "prompt_strings_from_the_environment_run_no_code_under_deny_interactive",
@@ -130,7 +130,7 @@ fn prompt_strings_from_the_environment_run_no_code_under_deny_interactive() {
     assert_eq!(Outcome::of(&mut cmd).stdout, "none\n", "not exported");
 }
 
-#[test]
+#[root_test]
 fn without_a_policy_prompt_strings_from_the_environment_run_as_with_stock_dash() {
     let Some(dash) = require_root_and_dash(
         "without_a_policy_prompt_strings_from_the_environment_run_as_with_stock_dash",
@@ -160,7 +160,7 @@ fn without_a_policy_prompt_strings_from_the_environment_run_as_with_stock_dash()
     }
 }
 
-#[test]
+#[root_test]
 fn a_prompt_string_the_script_sets_itself_is_the_scripts_own() {
     let Some(dash) =
         require_root_and_dash("a_prompt_string_the_script_sets_itself_is_the_scripts_own")
@@ -179,7 +179,7 @@ fn a_prompt_string_the_script_sets_itself_is_the_scripts_own() {
     assert_eq!(traces.ran(), ["PS4"], "the script's own PS4 ran");
 }
 
-#[test]
+#[root_test]
 fn the_policy_file_logs_imported_prompt_strings_and_audit_mode_keeps_them() {
     let Some(dash) = require_root_and_dash(
         "the_policy_file_logs_imported_prompt_strings_and_audit_mode_keeps_them",
