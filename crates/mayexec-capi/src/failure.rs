@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_int, CString};
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 
-use mayexec::uapi::Errno;
+use mayexec::Errno;
 use mayexec::{Denial, Verdict};
 
 /// Why a call failed: the errno the caller sees, the message

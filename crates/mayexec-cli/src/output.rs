@@ -45,7 +45,7 @@ pub fn finish(result: io::Result<crate::Status>) -> std::process::ExitCode {
 
 /// The symbolic errno name, or the number.
 pub fn errno_name(errno: i32) -> String {
-    mayexec::uapi::errno_name(errno).map_or_else(|| errno.to_string(), str::to_owned)
+    mayexec::errno_name(errno).map_or_else(|| errno.to_string(), str::to_owned)
 }
 
 /// Serializes a value as its `Display` text.

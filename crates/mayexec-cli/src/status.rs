@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use mayexec::policy::{PolicyError, SYSTEM_POLICY_PATH};
 use mayexec::securebits::{self, SecureBits};
-use mayexec::uapi::Errno;
+use mayexec::Errno;
 use mayexec::{Action, Enforcement, SystemPolicy};
 use serde::Serialize;
 
@@ -92,7 +92,7 @@ pub fn main(args: &Args) -> ExitCode {
 
 fn gather() -> Report {
     let probe = mayexec::kernel_check_probe();
-    let landlock = mayexec::uapi::landlock_abi_version();
+    let landlock = mayexec::landlock_abi_version();
     let kernel = Kernel {
         release: rustix::system::uname()
             .release()

@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use mayexec::uapi::{self, R_OK, X_OK};
+use mayexec::__bench::{self as uapi, R_OK, X_OK};
 use mayexec::{BackendChoice, Checker, Level, Reason};
 use mayexec_testkit::Tmpfs;
 use rustix::fs::{fstat, fstatfs};

@@ -41,7 +41,7 @@ pub mod rfc;
 pub mod scan;
 mod script;
 pub mod securebits;
-pub mod uapi;
+mod uapi;
 mod verdict;
 
 pub use backend::{
@@ -51,4 +51,12 @@ pub use enforcement::{Action, Denial, Enforcement, EnforcementError, ScriptError
 pub use level::Level;
 pub use policy::SystemPolicy;
 pub use script::{open_for_reading, open_script, OpenError, Script};
+pub use uapi::{errno_name, landlock_abi_version, Errno};
 pub use verdict::{Backend, Reason, Verdict};
+
+/// Not part of the API: the raw system calls, for the benchmarks that
+/// compare the library with the bare calls it makes.
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::uapi::{execveat_check, faccess_fd, Errno, R_OK, X_OK};
+}

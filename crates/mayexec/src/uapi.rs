@@ -31,6 +31,7 @@ pub const R_OK: c_int = libc::R_OK;
 /// `W_OK`
 pub const W_OK: c_int = libc::W_OK;
 /// `F_OK`
+#[cfg(test)]
 pub const F_OK: c_int = libc::F_OK;
 
 /// `SECBIT_EXEC_RESTRICT_FILE` (bit 8): scripts must pass `AT_EXECVE_CHECK`.
