@@ -100,12 +100,12 @@ pub enum PolicyError {
         fault: TrustFault,
     },
     /// The file is not a valid policy.
-    #[error("{}: invalid policy file: {message}", path.display())]
+    #[error("{}: invalid policy file: {error}", path.display())]
     Malformed {
         /// The policy file.
         path: PathBuf,
         /// What is wrong, with the line where the parser knows it.
-        message: String,
+        error: ParseError,
     },
 }
 
@@ -200,38 +200,41 @@ impl SystemPolicy {
                 })
             }
         };
-        let malformed = |message| PolicyError::Malformed {
+        let malformed = |error| PolicyError::Malformed {
             path: path.to_owned(),
-            message,
+            error,
         };
         if bytes.len() as u64 > MAX_POLICY_BYTES {
-            return Err(malformed(format!("larger than {MAX_POLICY_BYTES} bytes")));
+            return Err(malformed(ParseError::TooLarge {
+                limit: MAX_POLICY_BYTES,
+            }));
         }
-        let text =
-            std::str::from_utf8(&bytes).map_err(|e| malformed(format!("not UTF-8 text: {e}")))?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            malformed(ParseError::NotUtf8 {
+                valid_up_to: e.valid_up_to(),
+            })
+        })?;
         SystemPolicy::parse(text).map(Some).map_err(malformed)
     }
 
     /// Parses policy text; the error says what is wrong, and where.
-    pub fn parse(text: &str) -> Result<SystemPolicy, String> {
-        let file: PolicyFile =
-            toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+    pub fn parse(text: &str) -> Result<SystemPolicy, ParseError> {
+        let file: PolicyFile = toml::from_str(text).map_err(|e| ParseError::Syntax {
+            message: e.to_string().trim_end().to_owned(),
+        })?;
         let interpreted_access = u8::try_from(file.interpreted_access)
             .ok()
             .and_then(Level::from_u8)
-            .ok_or_else(|| {
-                format!(
-                    "interpreted_access = {} is out of range: 0 (none), 1 (mount), 2 (file) or 3 (both)",
-                    file.interpreted_access
-                )
+            .ok_or(ParseError::LevelOutOfRange {
+                value: file.interpreted_access,
             })?;
         let mode = match file.mode.as_deref() {
             None | Some("enforce") => Mode::Enforce,
             Some("audit") => Mode::Audit,
             Some(other) => {
-                return Err(format!(
-                    "mode = {other:?}: expected \"enforce\" or \"audit\""
-                ))
+                return Err(ParseError::UnknownMode {
+                    value: other.to_owned(),
+                })
             }
         };
         Ok(SystemPolicy {
@@ -240,6 +243,45 @@ impl SystemPolicy {
             mode,
         })
     }
+}
+
+/// What is wrong with policy text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Not TOML, or keys the policy does not have (the parser's message,
+    /// with the line).
+    #[error("{message}")]
+    Syntax {
+        /// The TOML parser's message.
+        message: String,
+    },
+    /// `interpreted_access` is not one of the RFC's levels.
+    #[error(
+        "interpreted_access = {value} is out of range: 0 (none), 1 (mount), 2 (file) or 3 (both)"
+    )]
+    LevelOutOfRange {
+        /// The value in the file.
+        value: i64,
+    },
+    /// `mode` is neither `"enforce"` nor `"audit"`.
+    #[error("mode = {value:?}: expected \"enforce\" or \"audit\"")]
+    UnknownMode {
+        /// The value in the file.
+        value: String,
+    },
+    /// The file is larger than any policy.
+    #[error("larger than {limit} bytes")]
+    TooLarge {
+        /// The largest policy file read.
+        limit: u64,
+    },
+    /// The file is not UTF-8 text.
+    #[error("not UTF-8 text: invalid bytes after the first {valid_up_to}")]
+    NotUtf8 {
+        /// How many bytes were valid.
+        valid_up_to: usize,
+    },
 }
 
 enum ReadError {

@@ -5,7 +5,7 @@ use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
-use mayexec::policy::{Mode, PolicyError, SystemPolicy, TrustFaultKind};
+use mayexec::policy::{Mode, ParseError, PolicyError, SystemPolicy, TrustFaultKind};
 use mayexec::Level;
 use mayexec_testkit::{give_to, root_test, TempDir, NOBODY};
 
@@ -215,4 +215,23 @@ fn malformed_policies_are_refused_with_the_fault_named() {
     assert!(malformed(&dir, &large).contains("larger than"));
     let path = dir.write("mayexec.conf", b"mode = \"\xff\"\n", 0o644);
     assert!(matches!(load(&path), Err(PolicyError::Malformed { .. })));
+}
+
+/// `SystemPolicy::parse` says what is wrong as a value a caller can match.
+#[test]
+fn parse_errors_are_typed() {
+    assert_eq!(
+        SystemPolicy::parse("interpreted_access = 7"),
+        Err(ParseError::LevelOutOfRange { value: 7 })
+    );
+    assert_eq!(
+        SystemPolicy::parse("mode = \"warn\""),
+        Err(ParseError::UnknownMode {
+            value: "warn".to_owned()
+        })
+    );
+    let Err(ParseError::Syntax { message }) = SystemPolicy::parse("level = 1") else {
+        panic!("an unknown key is a syntax error");
+    };
+    assert!(message.contains("line 1"), "{message}");
 }
