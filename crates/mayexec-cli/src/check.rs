@@ -80,7 +80,7 @@ fn check_all(checker: &Checker, args: &Args) -> io::Result<Status> {
     let mut entries = Vec::new();
     let mut out = io::stdout().lock();
     for path in &args.paths {
-        let result = checker.open_script(path).map(|script| script.verdict);
+        let result = checker.open_and_check(path).map(|script| script.verdict);
         status = status.max(match &result {
             Ok(verdict) if verdict.is_allowed() => Status::Ok,
             Ok(_) => Status::Denied,

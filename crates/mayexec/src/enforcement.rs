@@ -134,7 +134,7 @@ impl Enforcement {
             _ if securebits.contains(SecureBits::EXEC_RESTRICT_FILE) => {
                 (Level::Full, Action::Enforce)
             }
-            Some(p) if p.interpreted_access != Level::None => {
+            Some(p) if p.interpreted_access != Level::Off => {
                 (p.interpreted_access, Action::of(p.mode))
             }
             _ => (Level::Full, Action::Ignore),
@@ -168,7 +168,7 @@ impl Enforcement {
     /// blocking `open` would, instead of reading an early end of file.
     pub fn open_script<P: AsRef<Path>>(&self, path: P) -> Result<Script, ScriptError> {
         let path = path.as_ref();
-        let script = self.checker.open_script(path)?;
+        let script = self.checker.open_and_check(path)?;
         self.decide(path.as_os_str(), script.verdict, self.scripts)?;
         // A type that cannot be read is not known to be a regular file.
         let file_type = script.file.metadata().map(|m| m.file_type()).ok();

@@ -8,11 +8,11 @@ use std::fmt;
 pub enum Level {
     /// 0: no policy; everything passes.
     #[default]
-    None = 0,
+    Off = 0,
     /// 1: scripts must live on mounts without `noexec`.
     Mount = 1,
     /// 2: scripts must be executable by the caller.
-    File = 2,
+    Permission = 2,
     /// 3: both; where the kernel has `AT_EXECVE_CHECK`, its full check.
     Full = 3,
 }
@@ -21,9 +21,9 @@ impl Level {
     /// The level with this number (0–3).
     pub const fn from_u8(n: u8) -> Option<Level> {
         match n {
-            0 => Some(Level::None),
+            0 => Some(Level::Off),
             1 => Some(Level::Mount),
-            2 => Some(Level::File),
+            2 => Some(Level::Permission),
             3 => Some(Level::Full),
             _ => None,
         }

@@ -50,7 +50,7 @@ pub use backend::{
 pub use enforcement::{Action, Denial, Enforcement, EnforcementError, ScriptError};
 pub use level::Level;
 pub use policy::SystemPolicy;
-pub use script::{open_for_reading, open_script, OpenError, Script};
+pub use script::{open_and_check, open_for_reading, OpenError, Script};
 pub use uapi::{errno_name, landlock_abi_version, Errno};
 pub use verdict::{Backend, Reason, Verdict};
 

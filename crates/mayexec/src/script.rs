@@ -52,7 +52,7 @@ pub fn open_for_reading(path: &Path) -> Result<File, OpenError> {
 
 impl Checker {
     /// Opens `path` with [`open_for_reading`] and checks that open file.
-    pub fn open_script<P: AsRef<Path>>(&self, path: P) -> Result<Script, OpenError> {
+    pub fn open_and_check<P: AsRef<Path>>(&self, path: P) -> Result<Script, OpenError> {
         let file = open_for_reading(path.as_ref())?;
         let verdict = self.check(&file);
         Ok(Script { file, verdict })
@@ -60,6 +60,8 @@ impl Checker {
 }
 
 /// Opens `path` and runs the full check on it (see [`Checker::full`]).
-pub fn open_script<P: AsRef<Path>>(path: P) -> Result<Script, OpenError> {
-    Checker::full().open_script(path)
+/// It checks and never refuses: an interpreter enforcing a policy calls
+/// [`Enforcement::open_script`](crate::Enforcement::open_script) instead.
+pub fn open_and_check<P: AsRef<Path>>(path: P) -> Result<Script, OpenError> {
+    Checker::full().open_and_check(path)
 }

@@ -7,13 +7,13 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mayexec::{open_script, Reason};
+use mayexec::{open_and_check, Reason};
 use mayexec_testkit::{root_test, SpecialFiles, Tmpfs};
 use rustix::fs::{fcntl_getfl, OFlags};
 use rusty_fork::rusty_fork_test;
 
 fn open_errno(path: &Path) -> i32 {
-    let error = open_script(path).expect_err("must not open");
+    let error = open_and_check(path).expect_err("must not open");
     assert_eq!(error.path, path);
     assert!(
         error.to_string().starts_with(&*path.to_string_lossy()),
@@ -43,7 +43,7 @@ fn a_name_that_is_not_utf8_works() {
     let mount = Tmpfs::noexec();
     let name = OsStr::from_bytes(b"caf\xe9 \xff.sh");
     let path = mount.write(name, "echo hi\n", 0o755);
-    let script = open_script(&path).unwrap();
+    let script = open_and_check(&path).unwrap();
     assert_eq!(script.verdict.reason(), Some(Reason::NoexecMount));
     // The command prints the name's bytes as they are.
     let out = std::process::Command::new(mayexec_testkit::workspace_bin("mayexec"))
@@ -61,7 +61,7 @@ fn a_name_that_is_not_utf8_works() {
 fn a_fifo_without_a_writer_never_hangs_and_is_left_blocking() {
     let files = SpecialFiles::new();
     let started = Instant::now();
-    let script = open_script(files.path("fifo")).expect("O_NONBLOCK opens a FIFO at once");
+    let script = open_and_check(files.path("fifo")).expect("O_NONBLOCK opens a FIFO at once");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "the open returned"
@@ -82,14 +82,14 @@ fn a_fifo_without_a_writer_never_hangs_and_is_left_blocking() {
 fn terminals_and_devices_are_not_scripts() {
     // /dev/ptmx opens a new pseudo-terminal master; O_NOCTTY keeps it from
     // becoming our controlling terminal.
-    let script = open_script("/dev/ptmx").unwrap();
+    let script = open_and_check("/dev/ptmx").unwrap();
     assert_eq!(script.verdict.reason(), Some(Reason::NotRegularFile));
     assert_eq!(
-        open_script("/dev/null").unwrap().verdict.reason(),
+        open_and_check("/dev/null").unwrap().verdict.reason(),
         Some(Reason::NotRegularFile)
     );
     assert_eq!(
-        open_script("/").unwrap().verdict.reason(),
+        open_and_check("/").unwrap().verdict.reason(),
         Some(Reason::NotRegularFile)
     );
 }
@@ -114,7 +114,7 @@ fn dev_tty_without_a_controlling_terminal_is_a_clear_error() {
 fn the_returned_file_is_the_checked_one_and_reads_from_the_start() {
     let mount = Tmpfs::exec();
     let path = mount.write("s.sh", "echo one\n", 0o755);
-    let mut script = open_script(&path).unwrap();
+    let mut script = open_and_check(&path).unwrap();
     // Replacing the path afterwards does not change what is read.
     std::fs::remove_file(&path).unwrap();
     mount.write("s.sh", "echo two\n", 0o755);
@@ -134,10 +134,10 @@ rusty_fork_test! {
             held.push(file);
             assert!(held.len() < 100, "the limit holds");
         }
-        let error = open_script("/bin/sh").expect_err("no descriptor left");
+        let error = open_and_check("/bin/sh").expect_err("no descriptor left");
         assert_eq!(error.source.raw_os_error(), Some(libc::EMFILE));
         assert!(error.to_string().contains("/bin/sh: Too many open files"), "{error}");
         drop(held.pop());
-        assert!(open_script("/bin/sh").is_ok(), "one free descriptor is enough");
+        assert!(open_and_check("/bin/sh").is_ok(), "one free descriptor is enough");
     }
 }

@@ -35,7 +35,7 @@ fn effective(bits: SecureBits, policy: Option<SystemPolicy>) -> (Level, Action, 
 #[test]
 fn the_stricter_of_securebits_and_policy_wins() {
     use Action::{Audit, Enforce, Ignore};
-    use Level::{File as L2, Full as L3, Mount as L1, None as L0};
+    use Level::{Full as L3, Mount as L1, Off as L0, Permission as L2};
     let none = SecureBits::empty();
     let cases = [
         (none, None, (L3, Ignore, Ignore)),
@@ -209,7 +209,7 @@ rusty_fork_test! {
         assert_eq!(l1.checker.backend(), Backend::Emulated);
         assert_eq!(reason(&l1, &on_noexec), Some(Reason::NoexecMount));
         assert_eq!(reason(&l1, &not_exec), None, "level 1: no chmod needed");
-        let l2 = level(Level::File);
+        let l2 = level(Level::Permission);
         assert_eq!(reason(&l2, &on_noexec), None, "level 2: mounts do not matter");
         assert_eq!(reason(&l2, &not_exec), Some(Reason::NotExecutable));
         let l3 = level(Level::Full);

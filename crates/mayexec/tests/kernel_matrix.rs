@@ -31,7 +31,7 @@ fn the_kernel_backend_is_available_on_this_kernel() {
 
 #[test]
 fn the_kernel_backend_has_only_the_full_level() {
-    for level in [Level::None, Level::Mount, Level::File] {
+    for level in [Level::Off, Level::Mount, Level::Permission] {
         assert_eq!(
             Checker::new(level, BackendChoice::Kernel),
             Err(mayexec::CheckerError::LevelNeedsEmulation { level })

@@ -67,7 +67,7 @@ fn an_empty_policy_is_no_restriction() {
         .unwrap()
         .unwrap();
     assert_eq!(policy, SystemPolicy::default());
-    assert_eq!(policy.interpreted_access, Level::None);
+    assert_eq!(policy.interpreted_access, Level::Off);
     assert_eq!(policy.mode, Mode::Enforce);
 }
 
@@ -152,7 +152,7 @@ fn symlinks_are_followed_and_every_directory_on_the_way_is_checked() {
     symlink("real.conf", &link).unwrap();
     assert_eq!(
         load(&link).unwrap().unwrap().interpreted_access,
-        Level::File
+        Level::Permission
     );
 
     // A link into a directory others may write.
@@ -171,7 +171,7 @@ fn symlinks_are_followed_and_every_directory_on_the_way_is_checked() {
     let winding = sub.join("up/sub/../real.conf");
     assert_eq!(
         load(&winding).unwrap().unwrap().interpreted_access,
-        Level::File
+        Level::Permission
     );
     drop(real);
 

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use mayexec::{open_script, BackendChoice, Checker, Level, Reason};
+use mayexec::{open_and_check, BackendChoice, Checker, Level, Reason};
 use mayexec_testkit::{root_test, Tmpfs};
 use rustix::fs::{fstat, renameat_with, RenameFlags, CWD};
 
@@ -63,11 +63,11 @@ fn race(check: impl Fn(&std::path::Path) -> mayexec::Script) {
 
 #[root_test]
 fn the_verdict_matches_the_file_behind_the_descriptor_with_the_kernel_backend() {
-    race(|p| open_script(p).expect("open"));
+    race(|p| open_and_check(p).expect("open"));
 }
 
 #[root_test]
 fn the_verdict_matches_the_file_behind_the_descriptor_with_the_emulated_backend() {
     let checker = Checker::new(Level::Full, BackendChoice::Emulated).unwrap();
-    race(|p| checker.open_script(p).expect("open"));
+    race(|p| checker.open_and_check(p).expect("open"));
 }

@@ -10,7 +10,7 @@ use mayexec::{BackendChoice, Checker, Level, Reason};
 use mayexec_testkit::{give_to, in_thread_as, root_test, SpecialFiles, Tmpfs, NOBODY};
 use rustix::fs::{open, Mode, OFlags};
 
-const LEVELS: [Level; 4] = [Level::None, Level::Mount, Level::File, Level::Full];
+const LEVELS: [Level; 4] = [Level::Off, Level::Mount, Level::Permission, Level::Full];
 const MODES: [u32; 4] = [0o755, 0o644, 0o500, 0o400];
 
 fn emulated(level: Level) -> Checker {
@@ -96,7 +96,7 @@ fn root_owned_files_checked_by_nobody_use_the_other_bits() {
     let group_only = mount.write("group-only", "x\n", 0o754); // others: r--
     let all = mount.write("all", "x\n", 0o755);
     in_thread_as(NOBODY, NOBODY, move || {
-        let checker = emulated(Level::File);
+        let checker = emulated(Level::Permission);
         let verdict = checker.check(File::open(&group_only).unwrap());
         assert_eq!(verdict.reason(), Some(Reason::NotExecutable));
         assert!(checker.check(File::open(&all).unwrap()).is_allowed());
@@ -110,14 +110,14 @@ fn a_file_the_caller_cannot_read_is_unreadable_at_every_level() {
     in_thread_as(NOBODY, NOBODY, move || {
         // O_PATH needs no read permission: the descriptor names the file.
         let fd = open(&path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).unwrap();
-        for level in [Level::Mount, Level::File, Level::Full] {
+        for level in [Level::Mount, Level::Permission, Level::Full] {
             assert_eq!(
                 emulated(level).check(&fd).reason(),
                 Some(Reason::Unreadable),
                 "level {level}"
             );
         }
-        assert!(emulated(Level::None).check(&fd).is_allowed());
+        assert!(emulated(Level::Off).check(&fd).is_allowed());
     });
 }
 
@@ -188,13 +188,13 @@ fn special_descriptors(files: &SpecialFiles) -> Vec<(&'static str, OwnedFd, Reas
 
 fn assert_specials_denied_at_every_level_but_zero(files: &SpecialFiles) {
     for (name, fd, reason) in special_descriptors(files) {
-        for level in [Level::Mount, Level::File, Level::Full] {
+        for level in [Level::Mount, Level::Permission, Level::Full] {
             let verdict = emulated(level).check(fd.as_fd());
             assert_eq!(verdict.reason(), Some(reason), "{name} at level {level}");
             assert!(!verdict.is_allowed());
         }
         assert!(
-            emulated(Level::None).check(&fd).is_allowed(),
+            emulated(Level::Off).check(&fd).is_allowed(),
             "{name} at level 0"
         );
     }
@@ -268,7 +268,11 @@ fn posix_acls_grant_and_mask_execute_permission_at_level_2_on_noexec_mounts() {
     let group_refuses = mount.write("group-refuses", "x\n", 0o645);
     setfacl(&format!("g:{NOBODY}:r"), &group_refuses);
     in_thread_as(NOBODY, NOBODY, move || {
-        let check = |p: &Path| emulated(Level::File).check(File::open(p).unwrap()).reason();
+        let check = |p: &Path| {
+            emulated(Level::Permission)
+                .check(File::open(p).unwrap())
+                .reason()
+        };
         assert_eq!(check(&second_group), None);
         assert_eq!(check(&group_refuses), Some(Reason::NotExecutable));
         assert_eq!(check(&granted), None);

@@ -24,7 +24,7 @@ use crate::{Backend, Level, Reason, Verdict};
 
 /// The RFC's rules at `level`.
 pub(super) fn check(fd: BorrowedFd<'_>, level: Level) -> Verdict {
-    if level == Level::None {
+    if level == Level::Off {
         return Verdict::allow(Backend::Emulated);
     }
     match first_failing_rule(fd, level) {
