@@ -477,6 +477,19 @@ fn untrusted_or_malformed_policy_fails_closed_naming_the_file() {
     }
 }
 
+/// A transient failure to read the policy (`EMFILE`) refuses that call
+/// only: the next call reads the file. Cached, it refused everything for
+/// the life of the interpreter.
+#[root_test]
+fn a_transient_policy_read_error_is_retried() {
+    let installed = Installed::new(false);
+    let program = installed.compile("contract", false);
+    let sandbox = Sandbox::new().policy("interpreted_access = 1\n");
+    let mut cmd = sandbox.command(&program);
+    cmd.args(["transient-policy-error", "1"]);
+    assert_passed("transient policy error", &installed.run(cmd));
+}
+
 #[root_test]
 fn static_link_with_pkg_config_static() {
     let installed = Installed::new(true);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -333,6 +334,31 @@ static void broken_policy(void)
 	close(fd);
 }
 
+/*
+ * A policy file that cannot be read for a passing reason (no descriptor
+ * left) fails the call, and the next call, once descriptors are free
+ * again, reads the file: the failure is not remembered.
+ */
+static void transient_policy_error(const char *level)
+{
+	struct mayexec_enforcement e;
+	struct rlimit saved, none_left;
+	int lowest = dup(0);
+
+	close(lowest);
+	getrlimit(RLIMIT_NOFILE, &saved);
+	none_left = saved;
+	none_left.rlim_cur = (rlim_t)lowest;
+	setrlimit(RLIMIT_NOFILE, &none_left);
+	CHECK_RESULT("no descriptor left: mayexec_enforcement", mayexec_enforcement(&e), EACCES);
+	check_true(WHAT("... says why: %s", mayexec_last_error()),
+		   strstr(mayexec_last_error(), "/etc/mayexec.conf") != NULL);
+	setrlimit(RLIMIT_NOFILE, &saved);
+	CHECK_RESULT("descriptors free again: mayexec_enforcement", mayexec_enforcement(&e), 0);
+	check_true(WHAT("... the policy's level %d, want %s", e.level, level),
+		   e.level == atoi(level));
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
@@ -359,6 +385,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(step, "check") == 0 && left >= 2) {
 			check(argv[i + 1], argv[i + 2]);
 			i += 3;
+		} else if (strcmp(step, "transient-policy-error") == 0 && left >= 1) {
+			transient_policy_error(argv[i + 1]);
+			i += 2;
 		} else if (strcmp(step, "broken-policy") == 0) {
 			broken_policy();
 			i += 1;
