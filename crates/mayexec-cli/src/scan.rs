@@ -112,7 +112,9 @@ pub fn run_scan(roots: &[PathBuf], options: &ScanOptions) -> ScanReport {
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         let printer = s.spawn(|| loop {
-            eprint!(
+            // A progress line that cannot be written is only lost.
+            let _ = write!(
+                io::stderr(),
                 "\r\x1b[Kscanning: {} files, {} code files, {} directories",
                 progress.files.load(Ordering::Relaxed),
                 progress.code_files.load(Ordering::Relaxed),
@@ -120,7 +122,7 @@ pub fn run_scan(roots: &[PathBuf], options: &ScanOptions) -> ScanReport {
             );
             if done.load(Ordering::Relaxed) {
                 // Leave the terminal's line clean for the report.
-                eprint!("\r\x1b[K");
+                let _ = write!(io::stderr(), "\r\x1b[K");
                 break;
             }
             std::thread::park_timeout(Duration::from_millis(150));

@@ -4,7 +4,10 @@ mod common;
 
 use common::*;
 
-use mayexec_testkit::{as_nobody, give_to, require_root, Sandbox, TempDir, Tmpfs, NOBODY};
+use mayexec_testkit::{
+    as_nobody, give_to, outputs_with_unwritable_stderr, require_root, Sandbox, TempDir, Tmpfs,
+    NOBODY,
+};
 use serde_json::Value;
 
 #[test]
@@ -320,4 +323,57 @@ fn help_teaches_the_exit_statuses() {
     assert!(stdout(&out).contains("127 CMD not found"));
     let out = run(mayexec().arg("--version"));
     assert!(stdout(&out).starts_with("mayexec "));
+}
+
+/// Runs `mayexec ARGS` with each unwritable stderr and checks the status:
+/// a message that cannot be written is lost, never a panic (which aborts:
+/// SIGABRT, 134).
+fn assert_status_with_unwritable_stderr(args: &[&str], expected: i32) {
+    for (how, out) in outputs_with_unwritable_stderr(|| {
+        let mut cmd = mayexec();
+        cmd.args(args);
+        cmd
+    }) {
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "mayexec {args:?} with stderr {how}: {:?}",
+            out.status
+        );
+    }
+}
+
+#[test]
+fn an_unwritable_stderr_never_changes_the_exit_status() {
+    let dir = TempDir::new();
+    let plain = dir.write("plain", "x\n", 0o644);
+    let plain = plain.to_str().unwrap();
+    let absent = dir.path().join("absent");
+    let absent = absent.to_str().unwrap();
+    assert_status_with_unwritable_stderr(&["check", absent], 2);
+    assert_status_with_unwritable_stderr(&["check", "--level", "2", plain], 1);
+    assert_status_with_unwritable_stderr(&["run", "-f", "--", plain], 126);
+    assert_status_with_unwritable_stderr(&["run", "-f", "--", "no-such-command-mayexec"], 127);
+    assert_status_with_unwritable_stderr(&["run", "--", "true"], 2);
+    assert_status_with_unwritable_stderr(&["scan", absent], 2);
+    assert_status_with_unwritable_stderr(&["mark", "--undo", absent], 2);
+    assert_status_with_unwritable_stderr(&["policy", "check", absent], 1);
+    assert_status_with_unwritable_stderr(&["check", "--no-such-option"], 2);
+}
+
+#[test]
+fn an_unwritable_stdout_is_reported_not_a_crash() {
+    let dir = TempDir::new();
+    let conf = dir.write("good.conf", "interpreted_access = 1\n", 0o644);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = run(mayexec().args(["policy", "check"]).arg(&conf).stdout(full));
+    assert_eq!(out.status.code(), Some(2), "{:?}", out.status);
+    assert!(
+        stderr(&out).contains("cannot write output"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -174,6 +174,21 @@ pub fn landlock_abi_version() -> Result<i32, Errno> {
     }
 }
 
+/// `signal(SIGPIPE, SIG_IGN)`: a write to a pipe nobody reads fails with
+/// `EPIPE` instead of killing the process. Rust programs start that way;
+/// `Command::exec` puts the default action back for the new program, so a
+/// caller whose `exec` failed calls this before it reports the failure.
+pub fn ignore_sigpipe() -> Result<(), Errno> {
+    // SAFETY: SIG_IGN installs no handler code; only the disposition of
+    // SIGPIPE changes, which no other part of the process relies on.
+    let ret = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    if ret == libc::SIG_ERR {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
 /// The symbolic name of the error numbers the check can meet (`EACCES` …).
 pub fn errno_name(errno: i32) -> Option<&'static str> {
     Some(match errno {
