@@ -5,8 +5,8 @@ mod common;
 use common::*;
 
 use mayexec_testkit::{
-    as_nobody, give_to, outputs_with_unwritable_stderr, require_root, Sandbox, TempDir, Tmpfs,
-    NOBODY,
+    as_nobody, give_to, outputs_with_unwritable_stderr, require_root, Sandbox, SpecialFiles,
+    TempDir, Tmpfs, NOBODY,
 };
 use serde_json::Value;
 
@@ -376,4 +376,89 @@ fn an_unwritable_stdout_is_reported_not_a_crash() {
         "{}",
         stderr(&out)
     );
+}
+
+/// How many times `paths` were opened (`IN_OPEN`) while `f` ran. An
+/// `O_PATH` descriptor is not an open: it reads nothing and runs no
+/// driver, and inotify does not report it.
+fn opens_during(paths: &[&std::path::Path], f: impl FnOnce()) -> usize {
+    use rustix::fs::inotify;
+    let fd = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)
+        .expect("inotify_init1");
+    for path in paths {
+        inotify::add_watch(&fd, *path, inotify::WatchFlags::OPEN).expect("inotify_add_watch");
+    }
+    f();
+    let mut buf = [std::mem::MaybeUninit::uninit(); 4096];
+    let mut reader = inotify::Reader::new(&fd, &mut buf);
+    let mut opens = 0;
+    loop {
+        match reader.next() {
+            Ok(event) => opens += usize::from(event.events().contains(inotify::ReadFlags::OPEN)),
+            Err(rustix::io::Errno::AGAIN) => return opens,
+            Err(e) => panic!("read inotify: {e}"),
+        }
+    }
+}
+
+#[test]
+fn check_judges_sockets_fifos_and_devices_without_opening_them() {
+    if !require_root("check_judges_sockets_fifos_and_devices_without_opening_them") {
+        return;
+    }
+    let special = SpecialFiles::new();
+    let socket = special.path("socket");
+    let out = run(mayexec().arg("check").arg(&socket));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("{}: denied (not-regular-file)\n", socket.display())
+    );
+    let out = run(mayexec()
+        .args(["check", "--json", "--backend", "emulated"])
+        .arg(&socket));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(json(&out)[0]["reason"], "not-regular-file");
+
+    let (fifo, null, block) = (
+        special.path("fifo"),
+        special.path("null"),
+        special.path("loop"),
+    );
+    let watched = [fifo.as_path(), null.as_path(), block.as_path()];
+    // The watch itself works: a plain open of the device is seen.
+    assert_eq!(
+        opens_during(&watched, || drop(std::fs::File::open(&null).unwrap())),
+        1
+    );
+    for backend in ["kernel", "emulated"] {
+        let opens = opens_during(&watched, || {
+            let out = run(mayexec()
+                .args(["check", "--backend", backend])
+                .args(watched));
+            assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+            assert_eq!(
+                stdout(&out),
+                format!(
+                    "{}: denied (not-regular-file)\n{}: denied (not-regular-file)\n\
+                     {}: denied (not-regular-file)\n",
+                    fifo.display(),
+                    null.display(),
+                    block.display()
+                ),
+                "{backend}"
+            );
+        });
+        assert_eq!(opens, 0, "{backend}: a FIFO or device was opened");
+    }
+    // A regular file is opened for reading, once, and checked (the
+    // emulated backend: the kernel's check opens it once more).
+    let script = special.path("target.sh");
+    let opens = opens_during(&[script.as_path()], || {
+        let out = run(mayexec()
+            .args(["check", "--backend", "emulated"])
+            .arg(&script));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    });
+    assert_eq!(opens, 1);
 }
