@@ -23,7 +23,8 @@ use crate::{output, Status};
 /// if it is still denied (an LSM, a read permission problem) the old mode is
 /// put back and the file is reported. Files denied for anything else (a
 /// noexec mount, a special file) are reported, never changed; files owned by
-/// another user are refused unless mark runs as root.
+/// another user are refused unless mark runs as root, and so are files
+/// writable by group or others or with a set-id bit, whoever runs it.
 ///
 /// Every change is written to the journal before it is made (atomically,
 /// fsync'd); the journal then lists exactly the changes made. --undo
@@ -110,6 +111,16 @@ fn mark(args: &Args) -> ExitCode {
             continue;
         };
         if file.verdict.allowed {
+            continue;
+        }
+        if let Some(hazard) = mayexec::scan::unsafe_mode(file.mode) {
+            refused += 1;
+            output::error(format_args!(
+                "{}: refused: mode {:04o} {hazard}: mark never makes such a file executable \
+                 (remove the write bits for group and others, or the set-id bit, first)",
+                file.path.display(),
+                file.mode
+            ));
             continue;
         }
         let Some(fix) = file.fix else {

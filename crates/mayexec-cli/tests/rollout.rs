@@ -350,7 +350,9 @@ fn scan_levels_exit_statuses_and_roots_that_are_files() {
         assert_eq!(run(mayexec().args(args)).status.code(), Some(2), "{args:?}");
     }
     let out = run(mayexec().args(["scan", "--help"]));
-    assert!(stdout(&out).contains("Exit status: 0 nothing would be denied, 1 something would be"));
+    assert!(stdout(&out).contains(
+        "Exit status: 0 nothing would be denied, 1 something would be denied or a code file has an unsafe mode"
+    ));
 }
 
 /// The full mode listing of a tree (every file and directory), by `find`.
@@ -970,4 +972,101 @@ fn mark_changes_a_file_with_two_names_once() {
     let out = run(mayexec().args(["mark", "--undo"]).arg(&journal));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(mode_of(&first), 0o644);
+}
+
+/// Every `scan --json` line, keyed by (path, type): a code file with an
+/// unsafe mode has two lines.
+fn scan_lines(out: &Output) -> BTreeMap<(String, String), Value> {
+    stdout(out)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .map(|v| {
+            let key = (
+                v["path"].as_str().unwrap_or("").to_owned(),
+                v["type"].as_str().unwrap().to_owned(),
+            );
+            (key, v)
+        })
+        .collect()
+}
+
+#[test]
+fn mark_refuses_set_id_and_shared_writable_files_and_scan_reports_them() {
+    if !require_root("mark_refuses_set_id_and_shared_writable_files_and_scan_reports_them") {
+        return;
+    }
+    let tmpfs = Tmpfs::exec();
+    let unsafe_files = [
+        ("w.py", 0o666, "writable-by-others"),
+        ("g.py", 0o664, "writable-by-others"),
+        ("o.sh", 0o646, "writable-by-others"),
+        ("suid.py", 0o4644, "set-id"),
+        ("sgid.sh", 0o2640, "set-id"),
+        // Allowed, and still anyone's to rewrite.
+        ("open.sh", 0o777, "writable-by-others"),
+    ];
+    for (name, mode, _) in unsafe_files {
+        tmpfs.write(name, "pass\n", mode);
+    }
+    let plain = tmpfs.write("plain.py", "pass\n", 0o644);
+    let path = |name: &str| tmpfs.path().join(name).to_str().unwrap().to_owned();
+
+    let out = run(mayexec().args(["scan", "--json"]).arg(tmpfs.path()));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines = scan_lines(&out);
+    for (name, mode, kind) in unsafe_files {
+        let hazard = &lines[&(path(name), "unsafe-mode".to_owned())];
+        assert_eq!(hazard["kind"], kind, "{name}");
+        assert_eq!(hazard["mode"], format!("{mode:04o}"), "{name}");
+        let code = &lines[&(path(name), "code".to_owned())];
+        assert_eq!(code["fix"], Value::Null, "{name}: never a fix");
+    }
+    assert!(!lines.contains_key(&(path("plain.py"), "unsafe-mode".to_owned())));
+    assert_eq!(lines[&(path("plain.py"), "code".to_owned())]["fix"], "0755");
+    let summary = &lines[&(String::new(), "summary".to_owned())];
+    assert_eq!(summary["unsafe_modes"], 6, "{summary}");
+    assert_eq!(summary["fixable"], 1, "{summary}");
+
+    let out = run(mayexec().arg("scan").arg(tmpfs.path()));
+    let text = stdout(&out);
+    for needle in [
+        "unsafe modes (writable by group or others, or set-id; mark never makes them executable):\n"
+            .to_owned(),
+        format!("  {}  mode 0666 writable-by-others\n", path("w.py")),
+        format!("  {}  mode 4644 set-id\n", path("suid.py")),
+        "  unsafe modes:       6\n".to_owned(),
+    ] {
+        assert!(text.contains(&needle), "{needle:?} in\n{text}");
+    }
+
+    let journal = tmpfs.path().join("j");
+    let out = run(mayexec()
+        .args(["mark", "--journal"])
+        .arg(&journal)
+        .arg(tmpfs.path()));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for (name, mode, _) in unsafe_files {
+        assert_eq!(mode_of(&tmpfs.path().join(name)), mode, "{name} unchanged");
+    }
+    assert_eq!(mode_of(&plain), 0o755);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}: refused: mode 0666 is writable by group or others: mark never makes such a file executable",
+            path("w.py")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}: refused: mode 4644 has a set-id bit",
+            path("suid.py")
+        )),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).contains("marked 1, left alone 0, refused 5, failed 0"),
+        "{}",
+        stdout(&out)
+    );
 }

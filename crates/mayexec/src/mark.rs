@@ -23,6 +23,7 @@ use rustix::fs::{
 use rustix::io::Errno;
 use rustix::process::geteuid;
 
+use crate::scan::{exec_where_readable, unsafe_mode, UnsafeMode};
 use crate::{Checker, Verdict};
 
 /// The first line of every journal.
@@ -277,6 +278,18 @@ pub enum MarkError {
         /// The caller's effective uid.
         caller: u32,
     },
+    /// The change is not one `mark` makes: the old mode has a set-id bit or
+    /// is writable by group or others, or the new mode is not the old one
+    /// with execute bits added where the read bits are.
+    #[error("{old:04o} -> {new:04o} is not a change mark makes{}", hazard.map_or_else(String::new, |h| format!(" (mode {old:04o} {h})")))]
+    NotAMarkChange {
+        /// The mode before.
+        old: u32,
+        /// The mode after.
+        new: u32,
+        /// What makes the old mode unsafe, if that is the reason.
+        hazard: Option<UnsafeMode>,
+    },
     /// `fchmod` failed.
     #[error("fchmod: {0}")]
     Chmod(#[source] io::Error),
@@ -322,6 +335,18 @@ fn open_verified(entry: &JournalEntry) -> Result<(OwnedFd, Stat), MarkError> {
     Ok((fd, st))
 }
 
+/// Accepts only what `mark` does: execute bits added where the read bits
+/// are, to a mode with no set-id bit and no write bit for group or others.
+/// A journal entry that says anything else was not written by `mark`.
+pub fn is_mark_change(entry: &JournalEntry) -> Result<(), MarkError> {
+    let (old, new) = (entry.old_mode, entry.new_mode);
+    let hazard = unsafe_mode(old);
+    if hazard.is_some() || old > 0o7777 || new == old || new != exec_where_readable(old) {
+        return Err(MarkError::NotAMarkChange { old, new, hazard });
+    }
+    Ok(())
+}
+
 /// Refuses files owned by another user (`owner`) unless the caller is root.
 pub fn check_owner(owner: u32) -> Result<(), MarkError> {
     let caller = geteuid().as_raw();
@@ -340,6 +365,7 @@ fn chmod(fd: impl AsFd, mode: u32) -> Result<(), MarkError> {
 /// checks the file again with `checker`. If it is still denied, the old mode
 /// is put back and [`MarkError::StillDenied`] says why.
 pub fn apply(entry: &JournalEntry, checker: &Checker) -> Result<Verdict, MarkError> {
+    is_mark_change(entry)?;
     let (fd, st) = open_verified(entry)?;
     let now = st.st_mode & 0o7777;
     if now != entry.old_mode {

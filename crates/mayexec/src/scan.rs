@@ -223,6 +223,50 @@ pub const fn exec_where_readable(mode: u32) -> u32 {
     perm | ((perm & 0o444) >> 2)
 }
 
+/// Why a code file's mode is a hazard of its own: whoever may rewrite a
+/// script runs code through every interpreter that allows it, and a set-id
+/// bit next to an execute bit is a privilege nobody asked for.
+/// [`crate::mark`] never makes such a file executable; a scan reports it
+/// as a [`Finding::UnsafeMode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UnsafeMode {
+    /// A set-user-ID or set-group-ID bit (`04000`, `02000`).
+    SetId,
+    /// Writable by its group or by others (`0020`, `0002`).
+    WritableByOthers,
+}
+
+impl UnsafeMode {
+    /// The stable name (`set-id`, `writable-by-others`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UnsafeMode::SetId => "set-id",
+            UnsafeMode::WritableByOthers => "writable-by-others",
+        }
+    }
+}
+
+impl fmt::Display for UnsafeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UnsafeMode::SetId => "has a set-id bit",
+            UnsafeMode::WritableByOthers => "is writable by group or others",
+        })
+    }
+}
+
+/// The hazard in `mode`, if any: a set-id bit first, then a group or
+/// other write bit.
+pub const fn unsafe_mode(mode: u32) -> Option<UnsafeMode> {
+    if mode & 0o6000 != 0 {
+        Some(UnsafeMode::SetId)
+    } else if mode & 0o022 != 0 {
+        Some(UnsafeMode::WritableByOthers)
+    } else {
+        None
+    }
+}
+
 /// A change of mode that would fix a file denied only for its mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModeFix {
@@ -235,7 +279,8 @@ pub struct ModeFix {
 /// The fix for a file whose verdict is `verdict` and whose mode is `mode`:
 /// only a denial for `not-executable` is a mode problem, and only a mode
 /// with a read bit lacking its execute bit can be fixed by adding one. A
-/// file on a `noexec` mount, or denied by an LSM, is never "fixed" by chmod.
+/// file on a `noexec` mount, or denied by an LSM, is never "fixed" by chmod;
+/// a file with an [`unsafe_mode`] is never made executable at all.
 /// This is a prediction from the mode alone; [`crate::mark`] verifies it
 /// with the real check after changing the mode.
 pub fn mode_fix(verdict: &Verdict, mode: u32) -> Option<ModeFix> {
@@ -243,6 +288,9 @@ pub fn mode_fix(verdict: &Verdict, mode: u32) -> Option<ModeFix> {
         return None;
     }
     let old = mode & 0o7777;
+    if unsafe_mode(old).is_some() {
+        return None;
+    }
     let new = exec_where_readable(old);
     (new != old).then_some(ModeFix { old, new })
 }
@@ -338,6 +386,16 @@ pub enum Finding {
         /// What it is.
         kind: SpecialKind,
     },
+    /// A code file whose mode is a hazard (see [`UnsafeMode`]): reported
+    /// right after its [`Finding::Code`], whatever the verdict.
+    UnsafeMode {
+        /// Its path.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// The hazard.
+        kind: UnsafeMode,
+    },
     /// A directory on another file system (a mount point), not entered.
     OtherFilesystem {
         /// Its path.
@@ -360,6 +418,7 @@ impl Finding {
         match self {
             Finding::Code(file) => &file.path,
             Finding::Special { path, .. }
+            | Finding::UnsafeMode { path, .. }
             | Finding::OtherFilesystem { path }
             | Finding::Problem { path, .. } => path,
         }
@@ -422,6 +481,8 @@ pub struct Summary {
     pub denied: BTreeMap<&'static str, u64>,
     /// Denied code files a mode change would fix.
     pub fixable: u64,
+    /// Code files with an [`UnsafeMode`].
+    pub unsafe_modes: u64,
     /// Things that could not be examined, by kind.
     pub problems: BTreeMap<ProblemKind, u64>,
     /// Wall-clock time of the walk.
@@ -589,6 +650,7 @@ pub fn scan(roots: &[PathBuf], options: &ScanOptions, progress: &Progress) -> Sc
                 }
                 summary.fixable += u64::from(file.fix.is_some());
             }
+            Finding::UnsafeMode { .. } => summary.unsafe_modes += 1,
             Finding::Special { .. } => summary.special_files += 1,
             Finding::OtherFilesystem { .. } => summary.other_filesystems += 1,
             Finding::Problem { kind, .. } => *summary.problems.entry(*kind).or_default() += 1,
@@ -822,14 +884,14 @@ impl<'a> Walker<'a> {
             Ok(st) => st,
             Err(errno) => return self.problem(path(), ProblemKind::UnreadableFile, errno),
         };
-        self.findings.push(Finding::Code(code_file(
-            path(),
-            rule,
-            language,
-            interpreter,
-            verdict,
-            &st,
-        )));
+        let file = code_file(path(), rule, language, interpreter, verdict, &st);
+        let hazard = unsafe_mode(file.mode).map(|kind| Finding::UnsafeMode {
+            path: file.path.clone(),
+            mode: file.mode,
+            kind,
+        });
+        self.findings.push(Finding::Code(file));
+        self.findings.extend(hazard);
     }
 
     fn open_failed(&mut self, path: PathBuf, errno: Errno) {
@@ -948,6 +1010,16 @@ mod tests {
     }
 
     #[test]
+    fn set_id_and_shared_write_bits_are_unsafe_modes() {
+        assert_eq!(unsafe_mode(0o644), None);
+        assert_eq!(unsafe_mode(0o1755), None);
+        assert_eq!(unsafe_mode(0o4755), Some(UnsafeMode::SetId));
+        assert_eq!(unsafe_mode(0o2666), Some(UnsafeMode::SetId));
+        assert_eq!(unsafe_mode(0o620), Some(UnsafeMode::WritableByOthers));
+        assert_eq!(unsafe_mode(0o602), Some(UnsafeMode::WritableByOthers));
+    }
+
+    #[test]
     fn only_not_executable_with_a_missing_bit_is_a_mode_problem() {
         use crate::Backend;
         let denied = |r| Verdict::deny(Backend::Kernel, r);
@@ -959,6 +1031,12 @@ mod tests {
             })
         );
         assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o200), None);
+        // Never next to a set-id bit, never on a file others may rewrite.
+        assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o4644), None);
+        assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o2640), None);
+        assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o666), None);
+        assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o664), None);
+        assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o646), None);
         assert_eq!(mode_fix(&denied(Reason::NoexecMount), 0o644), None);
         assert_eq!(mode_fix(&denied(Reason::KernelPolicy), 0o644), None);
         assert_eq!(mode_fix(&Verdict::allow(Backend::Kernel), 0o644), None);
