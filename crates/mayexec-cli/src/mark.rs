@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mayexec::mark::{self, Journal, JournalEntry, JournalError, Undone};
+use mayexec::mark::{self, Journal, JournalError, Undone};
 use mayexec::scan::Finding;
 
 use crate::scan::{existing_roots, report_problems, run_scan, WalkArgs};
@@ -27,9 +27,13 @@ use crate::{output, Status};
 /// writable by group or others or with a set-id bit, whoever runs it.
 ///
 /// Every change is written to the journal before it is made (atomically,
-/// fsync'd); the journal then lists exactly the changes made. --undo
-/// restores each old mode, skipping (and reporting) files replaced or whose
-/// mode changed since.
+/// fsync'd); the journal then lists exactly the changes made, each with
+/// the file's device, inode and birth time. --undo restores each old mode,
+/// skipping (and reporting) files replaced or whose mode changed since. It
+/// only takes away execute bits mark added: a journal with any other
+/// change is refused whole, and so is a journal that is not a regular
+/// file, is owned by someone else than you or root, or is writable by
+/// group or others.
 ///
 /// Exit status: 0 every denied code file was fixed (or none was denied) /
 /// every change undone; 1 some were left alone, refused or skipped; 2 usage
@@ -104,6 +108,7 @@ fn mark(args: &Args) -> ExitCode {
     let mut out = io::stdout().lock();
     let mut left_alone = 0u64;
     let mut refused = 0u64;
+    let mut failed = 0u64;
     // A file with several names in the trees is changed once.
     let mut planned = std::collections::HashSet::new();
     for finding in &report.findings {
@@ -145,13 +150,13 @@ fn mark(args: &Args) -> ExitCode {
         if !planned.insert((file.dev, file.ino)) {
             continue;
         }
-        plan.push(JournalEntry {
-            path: file.path.clone(),
-            dev: file.dev,
-            ino: file.ino,
-            old_mode: fix.old,
-            new_mode: fix.new,
-        });
+        match mark::plan(&file.path, file.dev, file.ino, fix.old, fix.new) {
+            Ok(entry) => plan.push(entry),
+            Err(e) => {
+                failed += 1;
+                output::error(format_args!("{}: not marked: {e}", file.path.display()));
+            }
+        }
     }
     if args.dry_run {
         for e in &plan {
@@ -168,13 +173,12 @@ fn mark(args: &Args) -> ExitCode {
             "dry run: {} to mark, {left_alone} left alone, {refused} refused; nothing changed",
             plan.len()
         );
-        if left_alone + refused > 0 {
+        if left_alone + refused + failed > 0 {
             status = status.max(Status::Denied);
         }
         return status.into();
     }
     let mut applied = Vec::new();
-    let mut failed = 0u64;
     if !plan.is_empty() {
         // Write-ahead: the journal lists every change before any is made.
         let ahead = Journal {

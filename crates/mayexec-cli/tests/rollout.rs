@@ -581,7 +581,7 @@ fn mark_dry_run_changes_nothing_and_mark_leaves_non_mode_problems_alone() {
         "never through a symlink"
     );
     let journal_text = fs::read_to_string(&jpath).unwrap();
-    assert!(journal_text.starts_with("mayexec-mark-journal 1\n"));
+    assert!(journal_text.starts_with("mayexec-mark-journal 2\n"));
     assert_eq!(
         journal_text
             .lines()
@@ -641,7 +641,7 @@ fn mark_refuses_an_existing_journal_and_other_users_files() {
     assert_eq!(mode_of(&theirs), 0o755);
     assert!(fs::read_to_string(&existing)
         .unwrap()
-        .starts_with("mayexec-mark-journal 1\n"));
+        .starts_with("mayexec-mark-journal 2\n"));
 }
 
 #[test]
@@ -1069,4 +1069,129 @@ fn mark_refuses_set_id_and_shared_writable_files_and_scan_reports_them() {
         "{}",
         stdout(&out)
     );
+}
+
+/// `mark --undo JOURNAL`, killed after 10 s: a journal must never hang it.
+fn undo_within_10s(journal: &Path) -> Output {
+    run(Command::new("timeout")
+        .args(["-s", "KILL", "10"])
+        .arg(env!("CARGO_BIN_EXE_mayexec"))
+        .args(["mark", "--undo"])
+        .arg(journal))
+}
+
+#[test]
+fn undo_refuses_crafted_and_untrusted_journals() {
+    if !require_root("undo_refuses_crafted_and_untrusted_journals") {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let tmpfs = Tmpfs::exec();
+    let victim = tmpfs.write("victim", "#!/bin/sh\n", 0o755);
+    let meta = fs::metadata(&victim).unwrap();
+    let (dev, ino) = (meta.dev(), meta.ino());
+    // Journals of the first format (no birth time), which undo still
+    // reads, so that the same journal meets main's undo too.
+    let journal = |name: &str, lines: &str, mode: u32| {
+        tmpfs.write(name, format!("mayexec-mark-journal 1\n{lines}"), mode)
+    };
+    // A journal that would make the victim set-uid and world-writable, or
+    // add bits, or claim a mark of a file others may write.
+    for (name, line) in [
+        (
+            "setuid",
+            format!("4777 0755 {dev} {ino} {}\n", victim.display()),
+        ),
+        (
+            "adds",
+            format!("0755 0644 {dev} {ino} {}\n", victim.display()),
+        ),
+        (
+            "shared",
+            format!("0666 0777 {dev} {ino} {}\n", victim.display()),
+        ),
+    ] {
+        let crafted = journal(name, &line, 0o600);
+        let out = undo_within_10s(&crafted);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is not a change mark makes"),
+            "{name}: {}",
+            stderr(&out)
+        );
+        assert_eq!(mode_of(&victim), 0o755, "{name}: nothing changed");
+    }
+
+    // The right device and inode, but another birth time: another file.
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o755)).unwrap();
+    let reborn = tmpfs.write(
+        "reborn",
+        format!(
+            "mayexec-mark-journal 2\n0644 0755 {dev} {ino} 1.000000000 {}\n",
+            victim.display()
+        ),
+        0o600,
+    );
+    let out = undo_within_10s(&reborn);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("skipped: replaced since: born at"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(mode_of(&victim), 0o755);
+
+    // A well-formed journal that root must not trust: someone else's, or
+    // writable by others.
+    let good = format!("0644 0755 {dev} {ino} {}\n", victim.display());
+    let theirs = journal("theirs", &good, 0o600);
+    give_to(&theirs, NOBODY, NOBODY);
+    let shared = journal("shared-journal", &good, 0o620);
+    for (journal, why) in [
+        (
+            &theirs,
+            format!("owned by uid {NOBODY}, neither you (uid 0) nor root"),
+        ),
+        (&shared, "mode 0620: writable by group or others".to_owned()),
+    ] {
+        let out = undo_within_10s(journal);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(&why), "{why}: {}", stderr(&out));
+        assert_eq!(mode_of(&victim), 0o755);
+    }
+
+    // A FIFO with no writer, a device that never ends, a huge file: each
+    // refused at once.
+    let fifo = tmpfs.path().join("fifo");
+    mkfifo(&fifo);
+    fs::set_permissions(&fifo, fs::Permissions::from_mode(0o600)).unwrap();
+    let huge = journal("huge", "", 0o600);
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    for (journal, why) in [
+        (fifo.as_path(), "not a regular file"),
+        (Path::new("/dev/zero"), "not a regular file"),
+        (huge.as_path(), "larger than"),
+    ] {
+        let out = undo_within_10s(journal);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {:?} {}",
+            journal.display(),
+            out.status,
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(why), "{}", stderr(&out));
+    }
+
+    // The good journal, root's and private, is used: 0755 -> 0644.
+    let own = journal("own", &good, 0o600);
+    let out = undo_within_10s(&own);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode_of(&victim), 0o644);
 }
