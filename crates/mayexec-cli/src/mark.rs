@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use mayexec::mark::{self, Journal, JournalError, Undone};
 use mayexec::scan::Finding;
 
-use crate::scan::{existing_roots, report_problems, run_scan, WalkArgs};
+use crate::scan::{existing_roots, fully_examined, report_problems, run_scan, WalkArgs};
 use crate::{output, Status};
 
 /// Add execute bits to the code files that fail the check only because of
@@ -37,8 +37,9 @@ use crate::{output, Status};
 ///
 /// Exit status: 0 every denied code file was fixed (or none was denied) /
 /// every change undone; 1 some were left alone, refused or skipped; 2 usage
-/// error, a PATH that does not exist, or a journal that cannot be written or
-/// read.
+/// error, a PATH that does not exist, trees not fully examined (what was
+/// seen is still marked), or a journal that cannot be written, read or
+/// trusted.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     mayexec mark --dry-run /usr/lib/python3.12\n  \
@@ -101,7 +102,12 @@ fn mark(args: &Args) -> ExitCode {
     let (roots, all_exist) = existing_roots(&paths);
     let report = run_scan(&roots, &options);
     report_problems(&report);
-    let mut status = if all_exist { Status::Ok } else { Status::Error };
+    let complete = fully_examined(&report);
+    let mut status = if all_exist && complete {
+        Status::Ok
+    } else {
+        Status::Error
+    };
     let mut plan = Vec::new();
     // Output errors (a closed pipe) must not stop the changes halfway: they
     // are ignored, and the journal is the record of what was done.

@@ -34,8 +34,9 @@ use crate::{output, Status};
 /// reported on stderr and counted; the walk goes on.
 ///
 /// Exit status: 0 nothing would be denied, 1 something would be denied or
-/// a code file has an unsafe mode, 2 usage error or a PATH that does not
-/// exist.
+/// a code file has an unsafe mode, 2 usage error, a PATH that does not
+/// exist, or trees not fully examined (an unreadable or changed directory,
+/// an unreadable file: the report covers only what was seen).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     mayexec scan /usr/lib/python3 /usr/local/bin\n  \
@@ -151,6 +152,21 @@ pub fn report_problems(report: &ScanReport) {
     }
 }
 
+/// Whether the trees were seen whole; if not, says so on stderr (the
+/// paths are in the problem lines) and the command must not report
+/// success.
+pub fn fully_examined(report: &ScanReport) -> bool {
+    let unseen = report.summary.not_examined();
+    if unseen > 0 {
+        output::error(format_args!(
+            "not fully examined: {unseen} {} listed above could not be examined; \
+             the result covers only the rest",
+            if unseen == 1 { "path" } else { "paths" }
+        ));
+    }
+    unseen == 0
+}
+
 pub fn main(args: &Args) -> ExitCode {
     let options = match args.walk.options() {
         Ok(options) => options,
@@ -169,10 +185,13 @@ pub fn main(args: &Args) -> ExitCode {
     if !all_exist {
         status = Status::Error;
     }
+    report_problems(&report);
+    if !fully_examined(&report) {
+        status = Status::Error;
+    }
     let result = if args.json {
         print_json(&report, &options)
     } else {
-        report_problems(&report);
         print_human(&report, &options, args.all)
     };
     output::finish(result.map(|()| status))

@@ -244,7 +244,16 @@ fn scan_as_nobody_reports_unreadable_directories_and_goes_on() {
     let out = run(as_nobody(&mut mayexec())
         .args(["scan", "--json"])
         .arg(&tree.root));
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Not the whole tree was seen: never an answer to rely on.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "mayexec: not fully examined: 3 paths listed above could not be examined; \
+             the result covers only the rest"
+        ),
+        "{}",
+        stderr(&out)
+    );
     let scan = scan_json(&out);
     let secret = &scan.by_path[&tree.path("secret")];
     assert_eq!(secret["type"], "problem");
@@ -268,7 +277,7 @@ fn scan_as_nobody_reports_unreadable_directories_and_goes_on() {
 
     // Human output: problems on stderr, the report on stdout.
     let out = run(as_nobody(&mut mayexec()).arg("scan").arg(&tree.root));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(&format!(
             "mayexec: {}: unreadable-directory: Permission denied",
@@ -294,6 +303,12 @@ fn scan_as_nobody_reports_unreadable_directories_and_goes_on() {
         !stderr(&out).contains("scanning:"),
         "no progress line when stderr is not a terminal"
     );
+    // mark marks what it saw, and does not report success either.
+    let out = run(as_nobody(&mut mayexec())
+        .args(["mark", "--dry-run"])
+        .arg(&tree.root));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not fully examined"));
 }
 
 #[test]
@@ -1194,4 +1209,112 @@ fn undo_refuses_crafted_and_untrusted_journals() {
     let out = undo_within_10s(&own);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(mode_of(&victim), 0o644);
+}
+
+/// Depth of the deep tree: 300 names of 20 bytes, some 6300 bytes of path,
+/// past `PATH_MAX` (4096).
+const DEEP_LEVELS: usize = 300;
+const DEEP_NAME: &str = "dddddddddddddddddddd";
+
+/// Builds, relative to directory descriptors (no path is long enough to
+/// reach the bottom), `DEEP_LEVELS` nested directories; every level also
+/// has a directory `s` with a code file `x.py` (0644), so that at every
+/// level a subdirectory waits while the walk goes deeper; `deep.py` (0644)
+/// is at the bottom.
+fn deep_tree(root: &Path) -> PathBuf {
+    use rustix::fs::{mkdirat, openat, Mode, OFlags, CWD};
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let write = |dir: &std::os::fd::OwnedFd, name: &str| {
+        let fd = openat(
+            dir,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
+        rustix::io::write(&fd, b"pass\n").unwrap();
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644)).unwrap();
+    };
+    let mut dir = openat(CWD, root, dir_flags, Mode::empty()).unwrap();
+    let mut path = root.to_owned();
+    for _ in 0..DEEP_LEVELS {
+        mkdirat(&dir, "s", Mode::from_raw_mode(0o755)).unwrap();
+        write(
+            &openat(&dir, "s", dir_flags, Mode::empty()).unwrap(),
+            "x.py",
+        );
+        mkdirat(&dir, DEEP_NAME, Mode::from_raw_mode(0o755)).unwrap();
+        dir = openat(&dir, DEEP_NAME, dir_flags, Mode::empty()).unwrap();
+        path.push(DEEP_NAME);
+    }
+    write(&dir, "deep.py");
+    path.join("deep.py")
+}
+
+/// The mode of a file at a path of any length, looked up from `root` one
+/// name at a time.
+fn deep_mode(root: &Path, path: &Path) -> u32 {
+    use rustix::fs::{openat, statat, AtFlags, Mode, OFlags, CWD};
+    let rel = path.strip_prefix(root).unwrap();
+    let mut names: Vec<_> = rel.iter().collect();
+    let last = names.pop().unwrap();
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut dir = openat(CWD, root, flags, Mode::empty()).unwrap();
+    for name in names {
+        dir = openat(&dir, name, flags | OFlags::NOFOLLOW, Mode::empty()).unwrap();
+    }
+    statat(&dir, last, AtFlags::SYMLINK_NOFOLLOW)
+        .unwrap()
+        .st_mode
+        & 0o7777
+}
+
+#[test]
+fn scan_and_mark_reach_files_below_path_max_with_few_descriptors() {
+    if !require_root("scan_and_mark_reach_files_below_path_max_with_few_descriptors") {
+        return;
+    }
+    let tmpfs = Tmpfs::exec();
+    let root = tmpfs.path().to_owned();
+    let deep = deep_tree(&root);
+    assert!(deep.as_os_str().len() > 4096);
+    // 64 descriptors for the whole walk: far fewer than the levels whose
+    // `s` waits while the walk goes deeper.
+    let limited = |args: &[&str]| {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg("--nofile=64:64")
+            .arg(env!("CARGO_BIN_EXE_mayexec"))
+            .args(args)
+            .arg(&root);
+        cmd
+    };
+    let out = run(&mut limited(&["scan", "--json", "-j", "2"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let scan = scan_json(&out);
+    assert_eq!(scan.summary["problems"], 0, "{}", stderr(&out));
+    assert_eq!(scan.summary["code_files"], DEEP_LEVELS + 1);
+    assert_eq!(scan.summary["directories"], 2 * DEEP_LEVELS + 1);
+    let v = &scan.by_path[deep.to_str().unwrap()];
+    assert_eq!(v["reason"], "not-executable");
+    assert_eq!(v["fix"], "0755");
+
+    let journal = root.join("j");
+    let out = run(&mut limited(&[
+        "mark",
+        "-j",
+        "2",
+        "--journal",
+        journal.to_str().unwrap(),
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("marked {}, left alone 0", DEEP_LEVELS + 1)),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(deep_mode(&root, &deep), 0o755);
+    let out = run(mayexec().args(["mark", "--undo"]).arg(&journal));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("restored {}, already", DEEP_LEVELS + 1)));
+    assert_eq!(deep_mode(&root, &deep), 0o644);
 }

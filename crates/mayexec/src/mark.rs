@@ -1,7 +1,7 @@
 //! Fixing files denied only for their mode, and undoing the fix exactly.
 //!
 //! [`apply`] adds execute bits where the read bits are (see
-//! [`exec_where_readable`](crate::scan::exec_where_readable)) to one file,
+//! [`exec_where_readable`]) to one file,
 //! through a descriptor opened with `O_NOFOLLOW` whose device and inode are
 //! verified first, then checks the file again and puts the old mode back if
 //! the mode was not the whole problem. Every change goes into a
@@ -23,7 +23,7 @@ use rustix::fs::{
 use rustix::io::Errno;
 use rustix::process::geteuid;
 
-use crate::scan::{exec_where_readable, unsafe_mode, UnsafeMode};
+use crate::scan::{exec_where_readable, open_long, unsafe_mode, UnsafeMode};
 use crate::{Checker, Verdict};
 
 /// The first line of every journal this version writes.
@@ -523,47 +523,6 @@ pub fn plan(
         old_mode,
         new_mode,
     })
-}
-
-/// `openat(CWD, path, flags)` for a path of any length: a path longer
-/// than the kernel takes (`PATH_MAX`) is opened a piece at a time, each
-/// piece of whole names relative to the directory the previous pieces
-/// lead to, with the same meaning as the whole path (intermediate
-/// symlinks followed, as the kernel follows them; `flags` apply to the
-/// last name).
-pub fn open_long(path: &Path, flags: OFlags) -> Result<OwnedFd, Errno> {
-    const PIECE: usize = 3072;
-    let bytes = path.as_os_str().as_bytes();
-    if bytes.len() < PIECE {
-        return openat(CWD, path, flags, Mode::empty());
-    }
-    let mut dir: Option<OwnedFd> = None;
-    let mut rest = bytes;
-    loop {
-        let at = |dir: &Option<OwnedFd>, piece: &[u8], flags| match dir {
-            Some(fd) => openat(fd, OsStr::from_bytes(piece), flags, Mode::empty()),
-            None => openat(CWD, OsStr::from_bytes(piece), flags, Mode::empty()),
-        };
-        if rest.len() < PIECE {
-            return at(&dir, rest, flags);
-        }
-        // Cut after the last '/' within the piece: whole names only.
-        let cut = rest[..PIECE]
-            .iter()
-            .rposition(|&b| b == b'/')
-            .ok_or(Errno::NAMETOOLONG)?
-            + 1;
-        let next = at(
-            &dir,
-            &rest[..cut],
-            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        )?;
-        dir = Some(next);
-        rest = &rest[cut..];
-        if rest.is_empty() {
-            return at(&dir, b".", flags);
-        }
-    }
 }
 
 /// Accepts only what `mark` does: execute bits added where the read bits
