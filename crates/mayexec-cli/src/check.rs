@@ -135,12 +135,7 @@ fn check_path(checker: &Checker, path: &Path) -> Result<Verdict, OpenError> {
         OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
         Mode::empty(),
     )
-    .map_err(|e| {
-        fail(io::Error::new(
-            io::Error::from(e).kind(),
-            format!("cannot open it for reading through {proc_path}: {e}"),
-        ))
-    })?;
+    .map_err(|e| fail(e.into()))?;
     let now = fstat(&file).map_err(|e| fail(e.into()))?;
     if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
         return Err(fail(io::Error::other(format!(

@@ -462,3 +462,25 @@ fn check_judges_sockets_fifos_and_devices_without_opening_them() {
     });
     assert_eq!(opens, 1);
 }
+
+#[test]
+fn check_of_an_unreadable_file_keeps_its_errno() {
+    if !require_root("check_of_an_unreadable_file_keeps_its_errno") {
+        return;
+    }
+    let dir = TempDir::new();
+    let secret = dir.write("secret.sh", "echo\n", 0o711);
+    let out = run(as_nobody(&mut mayexec())
+        .args(["check", "--json"])
+        .arg(&secret));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(json(&out)[0]["errno"], libc::EACCES);
+    let out = run(as_nobody(&mut mayexec()).arg("check").arg(&secret));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "mayexec: {}: Permission denied (os error 13)\n",
+            secret.display()
+        )
+    );
+}
