@@ -90,14 +90,16 @@ fn interpret(program: &[u8]) -> Result<(), String> {
             }
             b"?" => {
                 out.flush().map_err(|e| e.to_string())?;
-                eprintln!("> Enter new number: ");
+                note(format_args!("> Enter new number: "));
                 let mut answer = String::new();
                 match io::stdin()
                     .read_line(&mut answer)
                     .map(|_| answer.trim().parse())
                 {
                     Ok(Ok(value)) => counter = value,
-                    _ => eprintln!("inc: warning: failed to read a number from stdin"),
+                    _ => note(format_args!(
+                        "inc: warning: failed to read a number from stdin"
+                    )),
                 }
             }
             _ => {
@@ -109,10 +111,18 @@ fn interpret(program: &[u8]) -> Result<(), String> {
     out.flush().map_err(|e| e.to_string())
 }
 
+/// One line on stderr. A stderr that cannot be written (`2>/dev/full`, a
+/// pipe nobody reads) loses the line but never changes the exit status:
+/// `eprintln!` would panic there, and a panic aborts (134) where a denial
+/// must exit 1.
+fn note(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let Some(input) = parse_args(&args) else {
-        eprintln!("usage: inc SCRIPT | -i | -c COMMAND");
+        note(format_args!("usage: inc SCRIPT | -i | -c COMMAND"));
         return ExitCode::from(1);
     };
     let result = Enforcement::current()
@@ -122,7 +132,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("inc: {message}");
+            note(format_args!("inc: {message}"));
             ExitCode::from(1)
         }
     }

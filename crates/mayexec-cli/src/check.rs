@@ -2,9 +2,12 @@
 
 use std::ffi::OsString;
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::path::Path;
 use std::process::ExitCode;
 
 use mayexec::{BackendChoice, Checker, Level, OpenError, Verdict};
+use rustix::fs::{fstat, open, FileType, Mode, OFlags};
 use serde::Serialize;
 
 use crate::{output, Status};
@@ -13,8 +16,12 @@ use crate::{output, Status};
 ///
 /// Without --level, the full check: the kernel's AT_EXECVE_CHECK where the
 /// running kernel has it (Linux 6.14), the emulated RFC level 3 elsewhere.
-/// Each path is opened for reading, as an interpreter opens a script, and
-/// that open file is checked; nothing is executed.
+/// Each path is first opened with O_PATH, which opens nothing: a FIFO,
+/// socket or device is judged from that descriptor (not-regular-file) and
+/// never opened for reading, since opening some devices has effects. A
+/// regular file is then opened for reading, as an interpreter opens a
+/// script, through that descriptor (the same inode, or the path is an
+/// error), and that open file is checked; nothing is executed.
 ///
 /// Exit status: 0 all allowed, 1 any denied, 2 usage error or a path that
 /// cannot be opened.
@@ -80,7 +87,7 @@ fn check_all(checker: &Checker, args: &Args) -> io::Result<Status> {
     let mut entries = Vec::new();
     let mut out = io::stdout().lock();
     for path in &args.paths {
-        let result = checker.open_and_check(path).map(|script| script.verdict);
+        let result = check_path(checker, Path::new(path));
         status = status.max(match &result {
             Ok(verdict) if verdict.is_allowed() => Status::Ok,
             Ok(_) => Status::Denied,
@@ -103,6 +110,40 @@ fn check_all(checker: &Checker, args: &Args) -> io::Result<Status> {
         output::json(&entries)?;
     }
     Ok(status)
+}
+
+/// The verdict on `path` without opening anything but a regular file: an
+/// `O_PATH` descriptor says what the path is (a final symlink followed, as
+/// an interpreter's open follows it); anything but a regular file is
+/// judged from it. A regular file is opened for reading through
+/// `/proc/self/fd/N`, and must still be the inode the `O_PATH` descriptor
+/// holds: the open file is what is checked, as an interpreter checks it.
+fn check_path(checker: &Checker, path: &Path) -> Result<Verdict, OpenError> {
+    let fail = |source: io::Error| OpenError {
+        path: path.to_owned(),
+        source,
+    };
+    let located =
+        open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).map_err(|e| fail(e.into()))?;
+    let st = fstat(&located).map_err(|e| fail(e.into()))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Ok(checker.check(&located));
+    }
+    let proc_path = format!("/proc/self/fd/{}", located.as_raw_fd());
+    let file = open(
+        proc_path.as_str(),
+        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK,
+        Mode::empty(),
+    )
+    .map_err(|e| fail(e.into()))?;
+    let now = fstat(&file).map_err(|e| fail(e.into()))?;
+    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
+        return Err(fail(io::Error::other(format!(
+            "opened device {} inode {}, not the file found (device {} inode {}): not checked",
+            now.st_dev, now.st_ino, st.st_dev, st.st_ino
+        ))));
+    }
+    Ok(checker.check(&file))
 }
 
 fn entry(checker: &Checker, path: &OsString, result: &Result<Verdict, OpenError>) -> Entry {

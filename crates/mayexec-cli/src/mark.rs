@@ -6,10 +6,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mayexec::mark::{self, Journal, JournalEntry, JournalError, Undone};
+use mayexec::mark::{self, Journal, JournalError, Undone};
 use mayexec::scan::Finding;
 
-use crate::scan::{existing_roots, report_problems, run_scan, WalkArgs};
+use crate::scan::{existing_roots, fully_examined, report_problems, run_scan, WalkArgs};
 use crate::{output, Status};
 
 /// Add execute bits to the code files that fail the check only because of
@@ -23,17 +23,23 @@ use crate::{output, Status};
 /// if it is still denied (an LSM, a read permission problem) the old mode is
 /// put back and the file is reported. Files denied for anything else (a
 /// noexec mount, a special file) are reported, never changed; files owned by
-/// another user are refused unless mark runs as root.
+/// another user are refused unless mark runs as root, and so are files
+/// writable by group or others or with a set-id bit, whoever runs it.
 ///
 /// Every change is written to the journal before it is made (atomically,
-/// fsync'd); the journal then lists exactly the changes made. --undo
-/// restores each old mode, skipping (and reporting) files replaced or whose
-/// mode changed since.
+/// fsync'd); the journal then lists exactly the changes made, each with
+/// the file's device, inode and birth time. --undo restores each old mode,
+/// skipping (and reporting) files replaced or whose mode changed since. It
+/// only takes away execute bits mark added: a journal with any other
+/// change is refused whole, and so is a journal that is not a regular
+/// file, is owned by someone else than you or root, or is writable by
+/// group or others.
 ///
 /// Exit status: 0 every denied code file was fixed (or none was denied) /
 /// every change undone; 1 some were left alone, refused or skipped; 2 usage
-/// error, a PATH that does not exist, or a journal that cannot be written or
-/// read.
+/// error, a PATH that does not exist, trees not fully examined (what was
+/// seen is still marked), or a journal that cannot be written, read or
+/// trusted.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     mayexec mark --dry-run /usr/lib/python3.12\n  \
@@ -96,13 +102,19 @@ fn mark(args: &Args) -> ExitCode {
     let (roots, all_exist) = existing_roots(&paths);
     let report = run_scan(&roots, &options);
     report_problems(&report);
-    let mut status = if all_exist { Status::Ok } else { Status::Error };
+    let complete = fully_examined(&report);
+    let mut status = if all_exist && complete {
+        Status::Ok
+    } else {
+        Status::Error
+    };
     let mut plan = Vec::new();
     // Output errors (a closed pipe) must not stop the changes halfway: they
     // are ignored, and the journal is the record of what was done.
     let mut out = io::stdout().lock();
     let mut left_alone = 0u64;
     let mut refused = 0u64;
+    let mut failed = 0u64;
     // A file with several names in the trees is changed once.
     let mut planned = std::collections::HashSet::new();
     for finding in &report.findings {
@@ -110,6 +122,16 @@ fn mark(args: &Args) -> ExitCode {
             continue;
         };
         if file.verdict.is_allowed() {
+            continue;
+        }
+        if let Some(hazard) = mayexec::scan::unsafe_mode(file.mode) {
+            refused += 1;
+            output::error(format_args!(
+                "{}: refused: mode {:04o} {hazard}: mark never makes such a file executable \
+                 (remove the write bits for group and others, or the set-id bit, first)",
+                file.path.display(),
+                file.mode
+            ));
             continue;
         }
         let Some(fix) = file.fix else {
@@ -134,13 +156,13 @@ fn mark(args: &Args) -> ExitCode {
         if !planned.insert((file.dev, file.ino)) {
             continue;
         }
-        plan.push(JournalEntry {
-            path: file.path.clone(),
-            dev: file.dev,
-            ino: file.ino,
-            old_mode: fix.old,
-            new_mode: fix.new,
-        });
+        match mark::plan(&file.path, file.dev, file.ino, fix.old, fix.new) {
+            Ok(entry) => plan.push(entry),
+            Err(e) => {
+                failed += 1;
+                output::error(format_args!("{}: not marked: {e}", file.path.display()));
+            }
+        }
     }
     if args.dry_run {
         for e in &plan {
@@ -157,13 +179,12 @@ fn mark(args: &Args) -> ExitCode {
             "dry run: {} to mark, {left_alone} left alone, {refused} refused; nothing changed",
             plan.len()
         );
-        if left_alone + refused > 0 {
+        if left_alone + refused + failed > 0 {
             status = status.max(Status::Denied);
         }
         return status.into();
     }
     let mut applied = Vec::new();
-    let mut failed = 0u64;
     if !plan.is_empty() {
         // Write-ahead: the journal lists every change before any is made.
         let ahead = Journal {

@@ -25,9 +25,16 @@ pub fn json(value: &impl Serialize) -> io::Result<()> {
     writeln!(out)
 }
 
-/// `mayexec: MESSAGE` on stderr.
+/// `mayexec: MESSAGE` on stderr. A stderr that cannot be written
+/// (`2>/dev/full`, a pipe nobody reads) loses the message; it never stops
+/// the command (`eprintln!` would panic, and panics abort).
 pub fn error(message: impl std::fmt::Display) {
-    eprintln!("mayexec: {message}");
+    note(format_args!("mayexec: {message}"));
+}
+
+/// One line on stderr, as it is, ignoring a failure to write it.
+pub fn note(line: impl std::fmt::Display) {
+    let _ = writeln!(io::stderr(), "{line}");
 }
 
 /// Ends a command whose output failed: a closed pipe (`mayexec … | head`)

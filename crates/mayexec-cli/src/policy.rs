@@ -136,23 +136,25 @@ pub fn main(command: &Command) -> ExitCode {
 fn check(file: Option<&Path>) -> ExitCode {
     let path = file.unwrap_or(Path::new(SYSTEM_POLICY_PATH));
     match SystemPolicy::load_from(path) {
-        Ok(Some(policy)) => {
-            println!(
+        Ok(Some(policy)) => output::finish(
+            writeln!(
+                io::stdout(),
                 "{}: valid: interpreted_access = {}, deny_interactive = {}, mode = {:?}",
                 path.display(),
                 policy.interpreted_access,
                 policy.deny_interactive,
                 policy.mode.as_str()
-            );
-            Status::Ok.into()
-        }
-        Ok(None) if file.is_none() => {
-            println!(
+            )
+            .map(|()| Status::Ok),
+        ),
+        Ok(None) if file.is_none() => output::finish(
+            writeln!(
+                io::stdout(),
                 "{}: no such file: no system policy is in force",
                 path.display()
-            );
-            Status::Ok.into()
-        }
+            )
+            .map(|()| Status::Ok),
+        ),
         Ok(None) => {
             output::error(format_args!("{}: no such file", path.display()));
             Status::Denied.into()

@@ -97,11 +97,11 @@ pub fn main(args: Args) -> ExitCode {
     } else if let Err(e) = securebits::enable(bits, !args.no_lock) {
         output::error(&e);
         if matches!(e, SecureBitsError::Unsupported) {
-            eprintln!(
+            output::note(format_args!(
                 "Hint: on an older kernel, set `interpreted_access = 3` in {} to enforce \
                  the same for every enlightened interpreter",
                 mayexec::policy::SYSTEM_POLICY_PATH
-            );
+            ));
         }
         return ExitCode::from(1);
     }
@@ -110,15 +110,19 @@ pub fn main(args: Args) -> ExitCode {
         .split_first()
         .expect("clap requires at least one word");
     let error = std::process::Command::new(program).args(rest).exec();
+    // `exec` set SIGPIPE back to its default for CMD: ignore it again, so
+    // that a stderr nobody reads loses the message below instead of
+    // killing this process before it can exit 126/127.
+    let _ = crate::uapi::ignore_sigpipe();
     output::error(format_args!(
         "{}: {}",
         program.to_string_lossy(),
         describe(&error)
     ));
     if !args.exec_allow.is_empty() && error.kind() == io::ErrorKind::PermissionDenied {
-        eprintln!(
+        output::note(
             "Hint: under --exec-allow, CMD and its ELF interpreter (ld.so) must lie beneath \
-             an allowed directory: add e.g. --exec-allow /usr"
+             an allowed directory: add e.g. --exec-allow /usr",
         );
     }
     ExitCode::from(if error.kind() == io::ErrorKind::NotFound {
@@ -146,7 +150,9 @@ fn restrict_exec(args: &Args) -> Result<(), ExitCode> {
     let dirs = landlock::list(&args.exec_allow);
     if landlock::fully_enforced(&status) {
         if args.verbose {
-            eprintln!("mayexec: exec allowed only beneath {dirs}: {description}");
+            output::note(format_args!(
+                "mayexec: exec allowed only beneath {dirs}: {description}"
+            ));
         }
         return Ok(());
     }
@@ -156,10 +162,10 @@ fn restrict_exec(args: &Args) -> Result<(), ExitCode> {
         ));
         return Err(ExitCode::from(1));
     }
-    eprintln!(
+    output::note(format_args!(
         "mayexec: warning: --exec-allow {dirs}: {description}; running the command anyway \
          (--landlock=required makes this an error)"
-    );
+    ));
     Ok(())
 }
 

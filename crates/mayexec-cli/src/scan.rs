@@ -27,12 +27,16 @@ use crate::{output, Status};
 /// as the user your interpreters run as to see their view.
 ///
 /// The report lists denied files by directory and reason (all code files
-/// with --all), FIFOs, sockets and devices (never opened), the mount
-/// points not entered, and ends with a summary. Unreadable directories and
-/// files that vanish are reported on stderr and counted, never fatal.
+/// with --all), code files with an unsafe mode (writable by group or
+/// others, or set-id: `mayexec mark` never makes them executable), FIFOs,
+/// sockets and devices (never opened), the mount points not entered, and
+/// ends with a summary. Unreadable directories and files that vanish are
+/// reported on stderr and counted; the walk goes on.
 ///
-/// Exit status: 0 nothing would be denied, 1 something would be denied,
-/// 2 usage error or a PATH that does not exist.
+/// Exit status: 0 nothing would be denied, 1 something would be denied or
+/// a code file has an unsafe mode, 2 usage error, a PATH that does not
+/// exist, or trees not fully examined (an unreadable or changed directory,
+/// an unreadable file: the report covers only what was seen).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     mayexec scan /usr/lib/python3 /usr/local/bin\n  \
@@ -41,9 +45,10 @@ use crate::{output, Status};
 pub struct Args {
     #[command(flatten)]
     pub walk: WalkArgs,
-    /// Write JSON lines: one object per code file, special file, mount
-    /// point not entered and problem ("type": "code", "special",
-    /// "other-filesystem", "problem"), then one "type": "summary".
+    /// Write JSON lines: one object per code file, unsafe mode, special
+    /// file, mount point not entered and problem ("type": "code",
+    /// "unsafe-mode", "special", "other-filesystem", "problem"), then one
+    /// "type": "summary".
     #[arg(long)]
     json: bool,
     /// List allowed code files too, not only denied ones.
@@ -112,7 +117,9 @@ pub fn run_scan(roots: &[PathBuf], options: &ScanOptions) -> ScanReport {
     let done = AtomicBool::new(false);
     std::thread::scope(|s| {
         let printer = s.spawn(|| loop {
-            eprint!(
+            // A progress line that cannot be written is only lost.
+            let _ = write!(
+                io::stderr(),
                 "\r\x1b[Kscanning: {} files, {} code files, {} directories",
                 progress.files.load(Ordering::Relaxed),
                 progress.code_files.load(Ordering::Relaxed),
@@ -120,7 +127,7 @@ pub fn run_scan(roots: &[PathBuf], options: &ScanOptions) -> ScanReport {
             );
             if done.load(Ordering::Relaxed) {
                 // Leave the terminal's line clean for the report.
-                eprint!("\r\x1b[K");
+                let _ = write!(io::stderr(), "\r\x1b[K");
                 break;
             }
             std::thread::park_timeout(Duration::from_millis(150));
@@ -145,6 +152,21 @@ pub fn report_problems(report: &ScanReport) {
     }
 }
 
+/// Whether the trees were seen whole; if not, says so on stderr (the
+/// paths are in the problem lines) and the command must not report
+/// success.
+pub fn fully_examined(report: &ScanReport) -> bool {
+    let unseen = report.summary.not_examined();
+    if unseen > 0 {
+        output::error(format_args!(
+            "not fully examined: {unseen} {} listed above could not be examined; \
+             the result covers only the rest",
+            if unseen == 1 { "path" } else { "paths" }
+        ));
+    }
+    unseen == 0
+}
+
 pub fn main(args: &Args) -> ExitCode {
     let options = match args.walk.options() {
         Ok(options) => options,
@@ -155,7 +177,7 @@ pub fn main(args: &Args) -> ExitCode {
     };
     let (roots, all_exist) = existing_roots(&args.paths);
     let report = run_scan(&roots, &options);
-    let mut status = if report.summary.denied_total() > 0 {
+    let mut status = if report.summary.denied_total() + report.summary.unsafe_modes > 0 {
         Status::Denied
     } else {
         Status::Ok
@@ -163,10 +185,13 @@ pub fn main(args: &Args) -> ExitCode {
     if !all_exist {
         status = Status::Error;
     }
+    report_problems(&report);
+    if !fully_examined(&report) {
+        status = Status::Error;
+    }
     let result = if args.json {
         print_json(&report, &options)
     } else {
-        report_problems(&report);
         print_human(&report, &options, args.all)
     };
     output::finish(result.map(|()| status))
@@ -190,6 +215,11 @@ enum Line<'a> {
         dev: u64,
         ino: u64,
         fix: Option<String>,
+    },
+    UnsafeMode {
+        path: String,
+        mode: String,
+        kind: &'static str,
     },
     Special {
         path: String,
@@ -222,6 +252,7 @@ struct JsonSummary {
     denied: u64,
     denied_by_reason: BTreeMap<&'static str, u64>,
     fixable: u64,
+    unsafe_modes: u64,
     special_files: u64,
     other_filesystems: u64,
     problems: u64,
@@ -276,6 +307,11 @@ fn print_json(report: &ScanReport, options: &ScanOptions) -> io::Result<()> {
     for finding in &report.findings {
         line(&match finding {
             Finding::Code(file) => code_line(file),
+            Finding::UnsafeMode { path, mode, kind } => Line::UnsafeMode {
+                path: output::json_path(path.as_os_str()),
+                mode: format!("{mode:04o}"),
+                kind: kind.as_str(),
+            },
             Finding::Special { path, kind } => Line::Special {
                 path: output::json_path(path.as_os_str()),
                 kind: kind.as_str(),
@@ -306,6 +342,7 @@ fn print_json(report: &ScanReport, options: &ScanOptions) -> io::Result<()> {
         denied: s.denied_total(),
         denied_by_reason: s.denied.clone(),
         fixable: s.fixable,
+        unsafe_modes: s.unsafe_modes,
         special_files: s.special_files,
         other_filesystems: s.other_filesystems,
         problems: s.problems_total(),
@@ -348,6 +385,25 @@ fn print_human(report: &ScanReport, options: &ScanOptions, all: bool) -> io::Res
                 }
                 writeln!(out)?;
             }
+        }
+    }
+    let mut hazards = report
+        .findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::UnsafeMode { path, mode, kind } => Some((path, mode, kind)),
+            _ => None,
+        })
+        .peekable();
+    if hazards.peek().is_some() {
+        writeln!(
+            out,
+            "unsafe modes (writable by group or others, or set-id; mark never makes them executable):"
+        )?;
+        for (path, mode, kind) in hazards {
+            write!(out, "  ")?;
+            output::path(&mut out, path.as_os_str())?;
+            writeln!(out, "  mode {mode:04o} {}", kind.as_str())?;
         }
     }
     let mut special = report
@@ -416,6 +472,7 @@ fn print_summary(out: &mut impl Write, s: &Summary, options: &ScanOptions) -> io
         }
         writeln!(out)?;
     }
+    writeln!(out, "  unsafe modes:       {}", s.unsafe_modes)?;
     writeln!(out, "  special files:      {}", s.special_files)?;
     writeln!(out, "  other file systems: {}", s.other_filesystems)?;
     let problems: Vec<String> = s

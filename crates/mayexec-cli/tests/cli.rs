@@ -4,7 +4,10 @@ mod common;
 
 use common::*;
 
-use mayexec_testkit::{as_nobody, give_to, root_test, Sandbox, TempDir, Tmpfs, NOBODY};
+use mayexec_testkit::{
+    as_nobody, give_to, outputs_with_unwritable_stderr, root_test, Sandbox, SpecialFiles, TempDir,
+    Tmpfs, NOBODY,
+};
 use serde_json::Value;
 
 #[root_test]
@@ -305,4 +308,158 @@ fn help_teaches_the_exit_statuses() {
     assert!(stdout(&out).contains("127 CMD not found"));
     let out = run(mayexec().arg("--version"));
     assert!(stdout(&out).starts_with("mayexec "));
+}
+
+/// Runs `mayexec ARGS` with each unwritable stderr and checks the status:
+/// a message that cannot be written is lost, never a panic (which aborts:
+/// SIGABRT, 134).
+fn assert_status_with_unwritable_stderr(args: &[&str], expected: i32) {
+    for (how, out) in outputs_with_unwritable_stderr(|| {
+        let mut cmd = mayexec();
+        cmd.args(args);
+        cmd
+    }) {
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "mayexec {args:?} with stderr {how}: {:?}",
+            out.status
+        );
+    }
+}
+
+#[test]
+fn an_unwritable_stderr_never_changes_the_exit_status() {
+    let dir = TempDir::new();
+    let plain = dir.write("plain", "x\n", 0o644);
+    let plain = plain.to_str().unwrap();
+    let absent = dir.path().join("absent");
+    let absent = absent.to_str().unwrap();
+    assert_status_with_unwritable_stderr(&["check", absent], 2);
+    assert_status_with_unwritable_stderr(&["check", "--level", "2", plain], 1);
+    assert_status_with_unwritable_stderr(&["run", "-f", "--", plain], 126);
+    assert_status_with_unwritable_stderr(&["run", "-f", "--", "no-such-command-mayexec"], 127);
+    assert_status_with_unwritable_stderr(&["run", "--", "true"], 2);
+    assert_status_with_unwritable_stderr(&["scan", absent], 2);
+    assert_status_with_unwritable_stderr(&["mark", "--undo", absent], 2);
+    assert_status_with_unwritable_stderr(&["policy", "check", absent], 1);
+    assert_status_with_unwritable_stderr(&["check", "--no-such-option"], 2);
+}
+
+#[test]
+fn an_unwritable_stdout_is_reported_not_a_crash() {
+    let dir = TempDir::new();
+    let conf = dir.write("good.conf", "interpreted_access = 1\n", 0o644);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = run(mayexec().args(["policy", "check"]).arg(&conf).stdout(full));
+    assert_eq!(out.status.code(), Some(2), "{:?}", out.status);
+    assert!(
+        stderr(&out).contains("cannot write output"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// How many times `paths` were opened (`IN_OPEN`) while `f` ran. An
+/// `O_PATH` descriptor is not an open: it reads nothing and runs no
+/// driver, and inotify does not report it.
+fn opens_during(paths: &[&std::path::Path], f: impl FnOnce()) -> usize {
+    use rustix::fs::inotify;
+    let fd = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)
+        .expect("inotify_init1");
+    for path in paths {
+        inotify::add_watch(&fd, *path, inotify::WatchFlags::OPEN).expect("inotify_add_watch");
+    }
+    f();
+    let mut buf = [std::mem::MaybeUninit::uninit(); 4096];
+    let mut reader = inotify::Reader::new(&fd, &mut buf);
+    let mut opens = 0;
+    loop {
+        match reader.next() {
+            Ok(event) => opens += usize::from(event.events().contains(inotify::ReadFlags::OPEN)),
+            Err(rustix::io::Errno::AGAIN) => return opens,
+            Err(e) => panic!("read inotify: {e}"),
+        }
+    }
+}
+
+#[root_test]
+fn check_judges_sockets_fifos_and_devices_without_opening_them() {
+    let special = SpecialFiles::new();
+    let socket = special.path("socket");
+    let out = run(mayexec().arg("check").arg(&socket));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("{}: denied (not-regular-file)\n", socket.display())
+    );
+    let out = run(mayexec()
+        .args(["check", "--json", "--backend", "emulated"])
+        .arg(&socket));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(json(&out)[0]["reason"], "not-regular-file");
+
+    let (fifo, null, block) = (
+        special.path("fifo"),
+        special.path("null"),
+        special.path("loop"),
+    );
+    let watched = [fifo.as_path(), null.as_path(), block.as_path()];
+    // The watch itself works: a plain open of the device is seen.
+    assert_eq!(
+        opens_during(&watched, || drop(std::fs::File::open(&null).unwrap())),
+        1
+    );
+    for backend in ["kernel", "emulated"] {
+        let opens = opens_during(&watched, || {
+            let out = run(mayexec()
+                .args(["check", "--backend", backend])
+                .args(watched));
+            assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+            assert_eq!(
+                stdout(&out),
+                format!(
+                    "{}: denied (not-regular-file)\n{}: denied (not-regular-file)\n\
+                     {}: denied (not-regular-file)\n",
+                    fifo.display(),
+                    null.display(),
+                    block.display()
+                ),
+                "{backend}"
+            );
+        });
+        assert_eq!(opens, 0, "{backend}: a FIFO or device was opened");
+    }
+    // A regular file is opened for reading, once, and checked (the
+    // emulated backend: the kernel's check opens it once more).
+    let script = special.path("target.sh");
+    let opens = opens_during(&[script.as_path()], || {
+        let out = run(mayexec()
+            .args(["check", "--backend", "emulated"])
+            .arg(&script));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    });
+    assert_eq!(opens, 1);
+}
+
+#[root_test]
+fn check_of_an_unreadable_file_keeps_its_errno() {
+    let dir = TempDir::new();
+    let secret = dir.write("secret.sh", "echo\n", 0o711);
+    let out = run(as_nobody(&mut mayexec())
+        .args(["check", "--json"])
+        .arg(&secret));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(json(&out)[0]["errno"], libc::EACCES);
+    let out = run(as_nobody(&mut mayexec()).arg("check").arg(&secret));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "mayexec: {}: Permission denied (os error 13)\n",
+            secret.display()
+        )
+    );
 }

@@ -238,7 +238,16 @@ fn scan_as_nobody_reports_unreadable_directories_and_goes_on() {
     let out = run(as_nobody(&mut mayexec())
         .args(["scan", "--json"])
         .arg(&tree.root));
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Not the whole tree was seen: never an answer to rely on.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "mayexec: not fully examined: 3 paths listed above could not be examined; \
+             the result covers only the rest"
+        ),
+        "{}",
+        stderr(&out)
+    );
     let scan = scan_json(&out);
     let secret = &scan.by_path[&tree.path("secret")];
     assert_eq!(secret["type"], "problem");
@@ -262,7 +271,7 @@ fn scan_as_nobody_reports_unreadable_directories_and_goes_on() {
 
     // Human output: problems on stderr, the report on stdout.
     let out = run(as_nobody(&mut mayexec()).arg("scan").arg(&tree.root));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(&format!(
             "mayexec: {}: unreadable-directory: Permission denied",
@@ -288,6 +297,12 @@ fn scan_as_nobody_reports_unreadable_directories_and_goes_on() {
         !stderr(&out).contains("scanning:"),
         "no progress line when stderr is not a terminal"
     );
+    // mark marks what it saw, and does not report success either.
+    let out = run(as_nobody(&mut mayexec())
+        .args(["mark", "--dry-run"])
+        .arg(&tree.root));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not fully examined"));
 }
 
 #[root_test]
@@ -341,7 +356,9 @@ fn scan_levels_exit_statuses_and_roots_that_are_files() {
         assert_eq!(run(mayexec().args(args)).status.code(), Some(2), "{args:?}");
     }
     let out = run(mayexec().args(["scan", "--help"]));
-    assert!(stdout(&out).contains("Exit status: 0 nothing would be denied, 1 something would be"));
+    assert!(stdout(&out).contains(
+        "Exit status: 0 nothing would be denied, 1 something would be denied or a code file has an unsafe mode"
+    ));
 }
 
 /// The full mode listing of a tree (every file and directory), by `find`.
@@ -564,7 +581,7 @@ fn mark_dry_run_changes_nothing_and_mark_leaves_non_mode_problems_alone() {
         "never through a symlink"
     );
     let journal_text = fs::read_to_string(&jpath).unwrap();
-    assert!(journal_text.starts_with("mayexec-mark-journal 1\n"));
+    assert!(journal_text.starts_with("mayexec-mark-journal 2\n"));
     assert_eq!(
         journal_text
             .lines()
@@ -621,7 +638,7 @@ fn mark_refuses_an_existing_journal_and_other_users_files() {
     assert_eq!(mode_of(&theirs), 0o755);
     assert!(fs::read_to_string(&existing)
         .unwrap()
-        .starts_with("mayexec-mark-journal 1\n"));
+        .starts_with("mayexec-mark-journal 2\n"));
 }
 
 #[root_test]
@@ -931,4 +948,325 @@ fn mark_changes_a_file_with_two_names_once() {
     let out = run(mayexec().args(["mark", "--undo"]).arg(&journal));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(mode_of(&first), 0o644);
+}
+
+/// Every `scan --json` line, keyed by (path, type): a code file with an
+/// unsafe mode has two lines.
+fn scan_lines(out: &Output) -> BTreeMap<(String, String), Value> {
+    stdout(out)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .map(|v| {
+            let key = (
+                v["path"].as_str().unwrap_or("").to_owned(),
+                v["type"].as_str().unwrap().to_owned(),
+            );
+            (key, v)
+        })
+        .collect()
+}
+
+#[root_test]
+fn mark_refuses_set_id_and_shared_writable_files_and_scan_reports_them() {
+    let tmpfs = Tmpfs::exec();
+    let unsafe_files = [
+        ("w.py", 0o666, "writable-by-others"),
+        ("g.py", 0o664, "writable-by-others"),
+        ("o.sh", 0o646, "writable-by-others"),
+        ("suid.py", 0o4644, "set-id"),
+        ("sgid.sh", 0o2640, "set-id"),
+        // Allowed, and still anyone's to rewrite.
+        ("open.sh", 0o777, "writable-by-others"),
+    ];
+    for (name, mode, _) in unsafe_files {
+        tmpfs.write(name, "pass\n", mode);
+    }
+    let plain = tmpfs.write("plain.py", "pass\n", 0o644);
+    let path = |name: &str| tmpfs.path().join(name).to_str().unwrap().to_owned();
+
+    let out = run(mayexec().args(["scan", "--json"]).arg(tmpfs.path()));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines = scan_lines(&out);
+    for (name, mode, kind) in unsafe_files {
+        let hazard = &lines[&(path(name), "unsafe-mode".to_owned())];
+        assert_eq!(hazard["kind"], kind, "{name}");
+        assert_eq!(hazard["mode"], format!("{mode:04o}"), "{name}");
+        let code = &lines[&(path(name), "code".to_owned())];
+        assert_eq!(code["fix"], Value::Null, "{name}: never a fix");
+    }
+    assert!(!lines.contains_key(&(path("plain.py"), "unsafe-mode".to_owned())));
+    assert_eq!(lines[&(path("plain.py"), "code".to_owned())]["fix"], "0755");
+    let summary = &lines[&(String::new(), "summary".to_owned())];
+    assert_eq!(summary["unsafe_modes"], 6, "{summary}");
+    assert_eq!(summary["fixable"], 1, "{summary}");
+
+    let out = run(mayexec().arg("scan").arg(tmpfs.path()));
+    let text = stdout(&out);
+    for needle in [
+        "unsafe modes (writable by group or others, or set-id; mark never makes them executable):\n"
+            .to_owned(),
+        format!("  {}  mode 0666 writable-by-others\n", path("w.py")),
+        format!("  {}  mode 4644 set-id\n", path("suid.py")),
+        "  unsafe modes:       6\n".to_owned(),
+    ] {
+        assert!(text.contains(&needle), "{needle:?} in\n{text}");
+    }
+
+    let journal = tmpfs.path().join("j");
+    let out = run(mayexec()
+        .args(["mark", "--journal"])
+        .arg(&journal)
+        .arg(tmpfs.path()));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    for (name, mode, _) in unsafe_files {
+        assert_eq!(mode_of(&tmpfs.path().join(name)), mode, "{name} unchanged");
+    }
+    assert_eq!(mode_of(&plain), 0o755);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}: refused: mode 0666 is writable by group or others: mark never makes such a file executable",
+            path("w.py")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}: refused: mode 4644 has a set-id bit",
+            path("suid.py")
+        )),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).contains("marked 1, left alone 0, refused 5, failed 0"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// `mark --undo JOURNAL`, killed after 10 s: a journal must never hang it.
+fn undo_within_10s(journal: &Path) -> Output {
+    run(Command::new("timeout")
+        .args(["-s", "KILL", "10"])
+        .arg(env!("CARGO_BIN_EXE_mayexec"))
+        .args(["mark", "--undo"])
+        .arg(journal))
+}
+
+#[root_test]
+fn undo_refuses_crafted_and_untrusted_journals() {
+    use std::os::unix::fs::MetadataExt;
+    let tmpfs = Tmpfs::exec();
+    let victim = tmpfs.write("victim", "#!/bin/sh\n", 0o755);
+    let meta = fs::metadata(&victim).unwrap();
+    let (dev, ino) = (meta.dev(), meta.ino());
+    // Journals of the first format (no birth time), which undo still
+    // reads, so that the same journal meets main's undo too.
+    let journal = |name: &str, lines: &str, mode: u32| {
+        tmpfs.write(name, format!("mayexec-mark-journal 1\n{lines}"), mode)
+    };
+    // A journal that would make the victim set-uid and world-writable, or
+    // add bits, or claim a mark of a file others may write.
+    for (name, line) in [
+        (
+            "setuid",
+            format!("4777 0755 {dev} {ino} {}\n", victim.display()),
+        ),
+        (
+            "adds",
+            format!("0755 0644 {dev} {ino} {}\n", victim.display()),
+        ),
+        (
+            "shared",
+            format!("0666 0777 {dev} {ino} {}\n", victim.display()),
+        ),
+    ] {
+        let crafted = journal(name, &line, 0o600);
+        let out = undo_within_10s(&crafted);
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is not a change mark makes"),
+            "{name}: {}",
+            stderr(&out)
+        );
+        assert_eq!(mode_of(&victim), 0o755, "{name}: nothing changed");
+    }
+
+    // The right device and inode, but another birth time: another file.
+    fs::set_permissions(&victim, fs::Permissions::from_mode(0o755)).unwrap();
+    let reborn = tmpfs.write(
+        "reborn",
+        format!(
+            "mayexec-mark-journal 2\n0644 0755 {dev} {ino} 1.000000000 {}\n",
+            victim.display()
+        ),
+        0o600,
+    );
+    let out = undo_within_10s(&reborn);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("skipped: replaced since: born at"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(mode_of(&victim), 0o755);
+
+    // A well-formed journal that root must not trust: someone else's, or
+    // writable by others.
+    let good = format!("0644 0755 {dev} {ino} {}\n", victim.display());
+    let theirs = journal("theirs", &good, 0o600);
+    give_to(&theirs, NOBODY, NOBODY);
+    let shared = journal("shared-journal", &good, 0o620);
+    for (journal, why) in [
+        (
+            &theirs,
+            format!("owned by uid {NOBODY}, neither you (uid 0) nor root"),
+        ),
+        (&shared, "mode 0620: writable by group or others".to_owned()),
+    ] {
+        let out = undo_within_10s(journal);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(&why), "{why}: {}", stderr(&out));
+        assert_eq!(mode_of(&victim), 0o755);
+    }
+
+    // A FIFO with no writer, a device that never ends, a huge file: each
+    // refused at once.
+    let fifo = tmpfs.path().join("fifo");
+    mkfifo(&fifo);
+    fs::set_permissions(&fifo, fs::Permissions::from_mode(0o600)).unwrap();
+    let huge = journal("huge", "", 0o600);
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    for (journal, why) in [
+        (fifo.as_path(), "not a regular file"),
+        (Path::new("/dev/zero"), "not a regular file"),
+        (huge.as_path(), "larger than"),
+    ] {
+        let out = undo_within_10s(journal);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {:?} {}",
+            journal.display(),
+            out.status,
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(why), "{}", stderr(&out));
+    }
+
+    // The good journal, root's and private, is used: 0755 -> 0644.
+    let own = journal("own", &good, 0o600);
+    let out = undo_within_10s(&own);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode_of(&victim), 0o644);
+}
+
+/// Depth of the deep tree: 300 names of 20 bytes, some 6300 bytes of path,
+/// past `PATH_MAX` (4096).
+const DEEP_LEVELS: usize = 300;
+const DEEP_NAME: &str = "dddddddddddddddddddd";
+
+/// Builds, relative to directory descriptors (no path is long enough to
+/// reach the bottom), `DEEP_LEVELS` nested directories; every level also
+/// has a directory `s` with a code file `x.py` (0644), so that at every
+/// level a subdirectory waits while the walk goes deeper; `deep.py` (0644)
+/// is at the bottom.
+fn deep_tree(root: &Path) -> PathBuf {
+    use rustix::fs::{mkdirat, openat, Mode, OFlags, CWD};
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let write = |dir: &std::os::fd::OwnedFd, name: &str| {
+        let fd = openat(
+            dir,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
+        rustix::io::write(&fd, b"pass\n").unwrap();
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644)).unwrap();
+    };
+    let mut dir = openat(CWD, root, dir_flags, Mode::empty()).unwrap();
+    let mut path = root.to_owned();
+    for _ in 0..DEEP_LEVELS {
+        mkdirat(&dir, "s", Mode::from_raw_mode(0o755)).unwrap();
+        write(
+            &openat(&dir, "s", dir_flags, Mode::empty()).unwrap(),
+            "x.py",
+        );
+        mkdirat(&dir, DEEP_NAME, Mode::from_raw_mode(0o755)).unwrap();
+        dir = openat(&dir, DEEP_NAME, dir_flags, Mode::empty()).unwrap();
+        path.push(DEEP_NAME);
+    }
+    write(&dir, "deep.py");
+    path.join("deep.py")
+}
+
+/// The mode of a file at a path of any length, looked up from `root` one
+/// name at a time.
+fn deep_mode(root: &Path, path: &Path) -> u32 {
+    use rustix::fs::{openat, statat, AtFlags, Mode, OFlags, CWD};
+    let rel = path.strip_prefix(root).unwrap();
+    let mut names: Vec<_> = rel.iter().collect();
+    let last = names.pop().unwrap();
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let mut dir = openat(CWD, root, flags, Mode::empty()).unwrap();
+    for name in names {
+        dir = openat(&dir, name, flags | OFlags::NOFOLLOW, Mode::empty()).unwrap();
+    }
+    statat(&dir, last, AtFlags::SYMLINK_NOFOLLOW)
+        .unwrap()
+        .st_mode
+        & 0o7777
+}
+
+#[root_test]
+fn scan_and_mark_reach_files_below_path_max_with_few_descriptors() {
+    let tmpfs = Tmpfs::exec();
+    let root = tmpfs.path().to_owned();
+    let deep = deep_tree(&root);
+    assert!(deep.as_os_str().len() > 4096);
+    // 64 descriptors for the whole walk: far fewer than the levels whose
+    // `s` waits while the walk goes deeper.
+    let limited = |args: &[&str]| {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg("--nofile=64:64")
+            .arg(env!("CARGO_BIN_EXE_mayexec"))
+            .args(args)
+            .arg(&root);
+        cmd
+    };
+    let out = run(&mut limited(&["scan", "--json", "-j", "2"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let scan = scan_json(&out);
+    assert_eq!(scan.summary["problems"], 0, "{}", stderr(&out));
+    assert_eq!(scan.summary["code_files"], DEEP_LEVELS + 1);
+    assert_eq!(scan.summary["directories"], 2 * DEEP_LEVELS + 1);
+    let v = &scan.by_path[deep.to_str().unwrap()];
+    assert_eq!(v["reason"], "not-executable");
+    assert_eq!(v["fix"], "0755");
+
+    let journal = root.join("j");
+    let out = run(&mut limited(&[
+        "mark",
+        "-j",
+        "2",
+        "--journal",
+        journal.to_str().unwrap(),
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("marked {}, left alone 0", DEEP_LEVELS + 1)),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(deep_mode(&root, &deep), 0o755);
+    let out = run(mayexec().args(["mark", "--undo"]).arg(&journal));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("restored {}, already", DEEP_LEVELS + 1)));
+    assert_eq!(deep_mode(&root, &deep), 0o644);
 }

@@ -647,3 +647,54 @@ fn fail_with(rules: std::collections::BTreeMap<i64, Vec<seccompiler::SeccompRule
     let program: BpfProgram = filter.try_into().expect("compile seccomp filter");
     apply_filter(&program).expect("install seccomp filter");
 }
+
+/// How [`outputs_with_unwritable_stderr`] makes stderr refuse writes.
+pub const UNWRITABLE_STDERRS: [&str; 3] = ["/dev/full", "a pipe nobody reads", "closed"];
+
+/// Runs the command `make` returns once for each of [`UNWRITABLE_STDERRS`]:
+/// stderr on `/dev/full` (`ENOSPC`), on a pipe whose reading end is closed
+/// (`EPIPE`), and closed (`2>&-`, through `sh`). Stdout is collected.
+/// Returns each way with the command's output.
+pub fn outputs_with_unwritable_stderr(
+    make: impl Fn() -> Command,
+) -> Vec<(&'static str, std::process::Output)> {
+    use std::process::Stdio;
+    UNWRITABLE_STDERRS
+        .iter()
+        .map(|&how| {
+            let mut cmd = make();
+            if how == "closed" {
+                let mut shell = Command::new("/bin/sh");
+                shell
+                    .args(["-c", "exec \"$@\" 2>&-", "sh"])
+                    .arg(cmd.get_program())
+                    .args(cmd.get_args());
+                for (key, value) in cmd.get_envs() {
+                    match value {
+                        Some(value) => shell.env(key, value),
+                        None => shell.env_remove(key),
+                    };
+                }
+                if let Some(dir) = cmd.get_current_dir() {
+                    shell.current_dir(dir);
+                }
+                cmd = shell;
+            } else if how == "/dev/full" {
+                let full = fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .expect("open /dev/full");
+                cmd.stderr(full);
+            } else {
+                let (reader, writer) = rustix::pipe::pipe().expect("pipe");
+                drop(reader);
+                cmd.stderr(Stdio::from(writer));
+            }
+            cmd.stdout(Stdio::piped());
+            let out = cmd
+                .output()
+                .unwrap_or_else(|e| panic!("run {:?} with stderr {how}: {e}", cmd.get_program()));
+            (how, out)
+        })
+        .collect()
+}

@@ -1,7 +1,7 @@
 //! Fixing files denied only for their mode, and undoing the fix exactly.
 //!
 //! [`apply`] adds execute bits where the read bits are (see
-//! [`exec_where_readable`](crate::scan::exec_where_readable)) to one file,
+//! [`exec_where_readable`]) to one file,
 //! through a descriptor opened with `O_NOFOLLOW` whose device and inode are
 //! verified first, then checks the file again and puts the old mode back if
 //! the mode was not the whole problem. Every change goes into a
@@ -17,18 +17,70 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{
-    fchmod, fstat, fsync, linkat, openat, renameat, unlinkat, AtFlags, FileType, Mode, OFlags,
-    Stat, CWD,
+    fchmod, fstat, fsync, linkat, openat, renameat, statx, unlinkat, AtFlags, FileType, Mode,
+    OFlags, Stat, StatxFlags, CWD,
 };
 use rustix::io::Errno;
 use rustix::process::geteuid;
 
+use crate::scan::{exec_where_readable, open_long, unsafe_mode, UnsafeMode};
 use crate::{Checker, Verdict};
 
-/// The first line of every journal.
-pub const JOURNAL_MAGIC: &str = "mayexec-mark-journal 1";
+/// The first line of every journal this version writes.
+pub const JOURNAL_MAGIC: &str = "mayexec-mark-journal 2";
 
-/// One mode change: which file (path, device, inode), from what, to what.
+/// The first line of the journals of the first format (no birth times),
+/// still read by `undo`.
+pub const JOURNAL_MAGIC_V1: &str = "mayexec-mark-journal 1";
+
+/// The largest journal `undo` reads: some 100 bytes a change, so room for
+/// hundreds of thousands of changes, and a bound on what a wrong file
+/// given as the journal can make it allocate.
+pub const MAX_JOURNAL_BYTES: u64 = 64 << 20;
+
+/// A file's birth time (`statx` `STATX_BTIME`): with the device and inode,
+/// it tells the file `mark` changed from a later file that reuses its
+/// inode number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BirthTime {
+    /// Seconds since the epoch.
+    pub secs: i64,
+    /// Nanoseconds.
+    pub nsecs: u32,
+}
+
+impl fmt::Display for BirthTime {
+    /// `SECS.NNNNNNNNN`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:09}", self.secs, self.nsecs)
+    }
+}
+
+impl BirthTime {
+    fn parse(text: &str) -> Option<BirthTime> {
+        let (secs, nsecs) = text.split_once('.')?;
+        let nsecs: u32 = nsecs.parse().ok().filter(|_| nsecs.len() == 9)?;
+        (nsecs < 1_000_000_000).then_some(BirthTime {
+            secs: secs.parse().ok()?,
+            nsecs,
+        })
+    }
+
+    /// The birth time of the file open as `fd`, where its file system
+    /// records one.
+    pub fn of(fd: impl AsFd) -> Result<Option<BirthTime>, Errno> {
+        let stx = statx(fd, c"", AtFlags::EMPTY_PATH, StatxFlags::BTIME)?;
+        Ok(
+            (stx.stx_mask & StatxFlags::BTIME.bits() != 0).then_some(BirthTime {
+                secs: stx.stx_btime.tv_sec,
+                nsecs: stx.stx_btime.tv_nsec,
+            }),
+        )
+    }
+}
+
+/// One mode change: which file (path, device, inode, birth time), from
+/// what, to what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
     /// The file's absolute path.
@@ -37,6 +89,9 @@ pub struct JournalEntry {
     pub dev: u64,
     /// `st_ino` when the change was planned.
     pub ino: u64,
+    /// The birth time when the change was planned; `None` where the file
+    /// system records none (and in journals of the first format).
+    pub btime: Option<BirthTime>,
     /// The permission bits before.
     pub old_mode: u32,
     /// The permission bits `mark` sets.
@@ -49,10 +104,13 @@ pub struct JournalEntry {
 /// (and, carefully, edit) it:
 ///
 /// ```text
-/// mayexec-mark-journal 1
-/// # old-mode new-mode device inode path (bytes below 0x21, '%' and 0x7f as %XX)
-/// 0644 0755 64768 1234567 /usr/lib/python3.12/os.py
+/// mayexec-mark-journal 2
+/// # old-mode new-mode device inode birth-time path (bytes below 0x21, '%' and 0x7f as %XX)
+/// 0644 0755 64768 1234567 1733000000.123456789 /usr/lib/python3.12/os.py
 /// ```
+///
+/// The birth time is `-` where the file system records none. Journals of
+/// the first format (`mayexec-mark-journal 1`) have no birth-time field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Journal {
     /// The changes, in the order they were (to be) made.
@@ -76,6 +134,27 @@ pub enum JournalError {
         /// The error.
         #[source]
         source: io::Error,
+    },
+    /// The journal file itself is not to be trusted: not a regular file,
+    /// too large, owned by someone else, or writable by group or others.
+    #[error("{}: {why}; refusing to use it as a journal", path.display())]
+    Untrusted {
+        /// The journal.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A line records a change `mark` never makes (see [`is_mark_change`]):
+    /// the journal was not written by `mark`.
+    #[error("{}:{line}: {source}; refusing the whole journal", path.display())]
+    NotAMarkChange {
+        /// The journal.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// Why.
+        #[source]
+        source: MarkError,
     },
     /// The file is not a journal, or a line is malformed.
     #[error("{}:{line}: not a mayexec mark journal line: {text}", path.display())]
@@ -120,12 +199,18 @@ impl Journal {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = format!(
             "{JOURNAL_MAGIC}\n# undo: mayexec mark --undo THIS-FILE\n\
-             # old-mode new-mode device inode path (bytes below 0x21, '%' and 0x7f as %XX)\n"
+             # old-mode new-mode device inode birth-time path \
+             (bytes below 0x21, '%' and 0x7f as %XX)\n"
         )
         .into_bytes();
         for e in &self.entries {
+            let btime = e.btime.map_or_else(|| "-".to_owned(), |b| b.to_string());
             out.extend_from_slice(
-                format!("{:04o} {:04o} {} {} ", e.old_mode, e.new_mode, e.dev, e.ino).as_bytes(),
+                format!(
+                    "{:04o} {:04o} {} {} {btime} ",
+                    e.old_mode, e.new_mode, e.dev, e.ino
+                )
+                .as_bytes(),
             );
             escape(&e.path, &mut out);
             out.push(b'\n');
@@ -133,7 +218,9 @@ impl Journal {
         out
     }
 
-    /// Parses a journal's text; `path` is for messages.
+    /// Parses a journal's text; `path` is for messages. Every line must be
+    /// a change `mark` makes ([`is_mark_change`]), or the whole journal is
+    /// refused.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Journal, JournalError> {
         let malformed = |line: usize, text: &[u8]| JournalError::Malformed {
             path: path.to_owned(),
@@ -141,45 +228,104 @@ impl Journal {
             text: String::from_utf8_lossy(text).into_owned(),
         };
         let mut lines = bytes.split(|&b| b == b'\n').enumerate();
-        match lines.next() {
-            Some((_, first)) if first == JOURNAL_MAGIC.as_bytes() => {}
+        let with_btime = match lines.next() {
+            Some((_, first)) if first == JOURNAL_MAGIC.as_bytes() => true,
+            Some((_, first)) if first == JOURNAL_MAGIC_V1.as_bytes() => false,
             Some((_, first)) => return Err(malformed(1, first)),
             None => return Err(malformed(1, b"")),
-        }
+        };
         let mut entries = Vec::new();
         for (i, line) in lines {
             if line.is_empty() || line.starts_with(b"#") {
                 continue;
             }
             let entry = (|| {
-                let mut fields = line.splitn(5, |&b| b == b' ');
+                let mut fields = line.splitn(if with_btime { 6 } else { 5 }, |&b| b == b' ');
                 let mut next = || std::str::from_utf8(fields.next()?).ok();
                 let old_mode = u32::from_str_radix(next()?, 8).ok()?;
                 let new_mode = u32::from_str_radix(next()?, 8).ok()?;
                 let dev = next()?.parse().ok()?;
                 let ino = next()?.parse().ok()?;
+                let btime = match with_btime {
+                    false => None,
+                    true => match next()? {
+                        "-" => None,
+                        text => Some(BirthTime::parse(text)?),
+                    },
+                };
                 let path = unescape(fields.next()?)?;
                 (old_mode <= 0o7777 && new_mode <= 0o7777 && path.is_absolute()).then_some(
                     JournalEntry {
                         path,
                         dev,
                         ino,
+                        btime,
                         old_mode,
                         new_mode,
                     },
                 )
             })();
-            entries.push(entry.ok_or_else(|| malformed(i + 1, line))?);
+            let entry = entry.ok_or_else(|| malformed(i + 1, line))?;
+            is_mark_change(&entry).map_err(|source| JournalError::NotAMarkChange {
+                path: path.to_owned(),
+                line: i + 1,
+                source,
+            })?;
+            entries.push(entry);
         }
         Ok(Journal { entries })
     }
 
-    /// Reads and parses the journal at `path`.
+    /// Reads and parses the journal at `path`, if it can be trusted: a
+    /// regular file (opened without blocking, so that a FIFO or a device
+    /// given as the journal never hangs), of at most
+    /// [`MAX_JOURNAL_BYTES`], owned by the caller or root, and writable by
+    /// nobody else. Whoever may write the journal decides which modes
+    /// `undo` sets.
     pub fn read(path: &Path) -> Result<Journal, JournalError> {
-        let bytes = std::fs::read(path).map_err(|source| JournalError::Io {
+        let io_err = |source: io::Error| JournalError::Io {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let untrusted = |why: String| JournalError::Untrusted {
+            path: path.to_owned(),
+            why,
+        };
+        let fd = open_long(
+            path,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        )
+        .map_err(|e| io_err(e.into()))?;
+        let st = fstat(&fd).map_err(|e| io_err(e.into()))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(untrusted("not a regular file".to_owned()));
+        }
+        let caller = geteuid().as_raw();
+        if st.st_uid != caller && st.st_uid != 0 {
+            return Err(untrusted(format!(
+                "owned by uid {}, neither you (uid {caller}) nor root",
+                st.st_uid
+            )));
+        }
+        if st.st_mode & 0o022 != 0 {
+            return Err(untrusted(format!(
+                "mode {:04o}: writable by group or others",
+                st.st_mode & 0o7777
+            )));
+        }
+        let too_large = || untrusted(format!("larger than {MAX_JOURNAL_BYTES} bytes"));
+        if st.st_size as u64 > MAX_JOURNAL_BYTES {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::fs::File::from(fd), MAX_JOURNAL_BYTES + 1),
+            &mut bytes,
+        )
+        .map_err(io_err)?;
+        if bytes.len() as u64 > MAX_JOURNAL_BYTES {
+            return Err(too_large());
+        }
         Journal::parse(&bytes, path)
     }
 
@@ -258,6 +404,15 @@ pub enum MarkError {
         /// What the journal or plan recorded.
         want_ino: u64,
     },
+    /// The same device and inode, but another file: born at another time
+    /// (the inode number was reused).
+    #[error("replaced since: born {}, not {want} (the inode number was reused)", now.map_or_else(|| "at an unknown time".to_owned(), |b| format!("at {b}")))]
+    Reborn {
+        /// The birth time now, if the file system reports one.
+        now: Option<BirthTime>,
+        /// What the journal or plan recorded.
+        want: BirthTime,
+    },
     /// Its mode is not what the plan or journal expects.
     #[error("mode changed since: {now:04o}, expected {expected:04o}")]
     ModeChanged {
@@ -276,6 +431,18 @@ pub enum MarkError {
         owner: u32,
         /// The caller's effective uid.
         caller: u32,
+    },
+    /// The change is not one `mark` makes: the old mode has a set-id bit or
+    /// is writable by group or others, or the new mode is not the old one
+    /// with execute bits added where the read bits are.
+    #[error("{old:04o} -> {new:04o} is not a change mark makes{}", hazard.map_or_else(String::new, |h| format!(" (mode {old:04o} {h})")))]
+    NotAMarkChange {
+        /// The mode before.
+        old: u32,
+        /// The mode after.
+        new: u32,
+        /// What makes the old mode unsafe, if that is the reason.
+        hazard: Option<UnsafeMode>,
     },
     /// `fchmod` failed.
     #[error("fchmod: {0}")]
@@ -299,11 +466,9 @@ pub enum MarkError {
 /// only if it is still the recorded inode, a regular file, and the caller's
 /// (or the caller is root).
 fn open_verified(entry: &JournalEntry) -> Result<(OwnedFd, Stat), MarkError> {
-    let fd = openat(
-        CWD,
+    let fd = open_long(
         &entry.path,
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
-        Mode::empty(),
     )
     .map_err(|e| MarkError::Open(e.into()))?;
     let st = fstat(&fd).map_err(|e| MarkError::Open(e.into()))?;
@@ -318,8 +483,58 @@ fn open_verified(entry: &JournalEntry) -> Result<(OwnedFd, Stat), MarkError> {
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(MarkError::NotRegular);
     }
+    if let Some(want) = entry.btime {
+        let now = BirthTime::of(&fd).map_err(|e| MarkError::Open(e.into()))?;
+        if now != Some(want) {
+            return Err(MarkError::Reborn { now, want });
+        }
+    }
     check_owner(st.st_uid)?;
     Ok((fd, st))
+}
+
+/// Plans one change: the file at `path` (never through a symlink at its
+/// end) must still be device `dev`, inode `ino`; its birth time is
+/// recorded with it.
+pub fn plan(
+    path: &Path,
+    dev: u64,
+    ino: u64,
+    old_mode: u32,
+    new_mode: u32,
+) -> Result<JournalEntry, MarkError> {
+    let fd = open_long(path, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC)
+        .map_err(|e| MarkError::Open(e.into()))?;
+    let st = fstat(&fd).map_err(|e| MarkError::Open(e.into()))?;
+    if (st.st_dev, st.st_ino) != (dev, ino) {
+        return Err(MarkError::Replaced {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            want_dev: dev,
+            want_ino: ino,
+        });
+    }
+    let btime = BirthTime::of(&fd).map_err(|e| MarkError::Open(e.into()))?;
+    Ok(JournalEntry {
+        path: path.to_owned(),
+        dev,
+        ino,
+        btime,
+        old_mode,
+        new_mode,
+    })
+}
+
+/// Accepts only what `mark` does: execute bits added where the read bits
+/// are, to a mode with no set-id bit and no write bit for group or others.
+/// A journal entry that says anything else was not written by `mark`.
+pub fn is_mark_change(entry: &JournalEntry) -> Result<(), MarkError> {
+    let (old, new) = (entry.old_mode, entry.new_mode);
+    let hazard = unsafe_mode(old);
+    if hazard.is_some() || old > 0o7777 || new == old || new != exec_where_readable(old) {
+        return Err(MarkError::NotAMarkChange { old, new, hazard });
+    }
+    Ok(())
 }
 
 /// Refuses files owned by another user (`owner`) unless the caller is root.
@@ -340,6 +555,7 @@ fn chmod(fd: impl AsFd, mode: u32) -> Result<(), MarkError> {
 /// checks the file again with `checker`. If it is still denied, the old mode
 /// is put back and [`MarkError::StillDenied`] says why.
 pub fn apply(entry: &JournalEntry, checker: &Checker) -> Result<Verdict, MarkError> {
+    is_mark_change(entry)?;
     let (fd, st) = open_verified(entry)?;
     let now = st.st_mode & 0o7777;
     if now != entry.old_mode {
@@ -380,10 +596,12 @@ impl fmt::Display for Undone {
     }
 }
 
-/// Undoes one change: only if the file is still the recorded inode and has
-/// exactly the mode `mark` set; anything else was changed since, and is
-/// left alone.
+/// Undoes one change: only a change `mark` makes ([`is_mark_change`]:
+/// undo only takes away execute bits), only if the file is still the
+/// recorded inode (device, inode, birth time) and has exactly the mode
+/// `mark` set; anything else was changed since, and is left alone.
 pub fn undo(entry: &JournalEntry) -> Result<Undone, MarkError> {
+    is_mark_change(entry)?;
     let (fd, st) = open_verified(entry)?;
     let now = st.st_mode & 0o7777;
     if now == entry.old_mode {
@@ -411,6 +629,10 @@ mod tests {
                     path: "/usr/lib/python3/os.py".into(),
                     dev: 64768,
                     ino: 1234567,
+                    btime: Some(BirthTime {
+                        secs: 1733000000,
+                        nsecs: 12345,
+                    }),
                     old_mode: 0o644,
                     new_mode: 0o755,
                 },
@@ -418,18 +640,59 @@ mod tests {
                     path: PathBuf::from(OsStr::from_bytes(b"/tmp/a b\n%c\xff\x7f")),
                     dev: 1,
                     ino: 2,
-                    old_mode: 0o4600,
-                    new_mode: 0o4700,
+                    btime: None,
+                    old_mode: 0o600,
+                    new_mode: 0o700,
                 },
             ],
         };
         let text = journal.to_bytes();
-        assert!(text.starts_with(b"mayexec-mark-journal 1\n"));
-        assert!(text
-            .windows(b"0644 0755 64768 1234567 /usr/lib/python3/os.py\n".len())
-            .any(|w| w == b"0644 0755 64768 1234567 /usr/lib/python3/os.py\n"));
+        assert!(text.starts_with(b"mayexec-mark-journal 2\n"));
+        let line: &[u8] = b"0644 0755 64768 1234567 1733000000.000012345 /usr/lib/python3/os.py\n";
+        assert!(text.windows(line.len()).any(|w| w == line));
+        let line: &[u8] = b"0600 0700 1 2 - /tmp/a%20b%0A%25c\xff%7F\n";
+        assert!(text.windows(line.len()).any(|w| w == line));
         assert_eq!(text.iter().filter(|&&b| b == b'\n').count(), 5);
         assert_eq!(Journal::parse(&text, Path::new("j")).unwrap(), journal);
+    }
+
+    #[test]
+    fn first_format_journals_are_still_read() {
+        let journal = Journal::parse(
+            b"mayexec-mark-journal 1\n# c\n0644 0755 1 2 /a b\n",
+            Path::new("j"),
+        )
+        .unwrap();
+        assert_eq!(
+            journal.entries,
+            vec![JournalEntry {
+                path: "/a b".into(),
+                dev: 1,
+                ino: 2,
+                btime: None,
+                old_mode: 0o644,
+                new_mode: 0o755,
+            }]
+        );
+    }
+
+    #[test]
+    fn journals_that_record_other_changes_than_marks_are_refused() {
+        for line in [
+            "0644 4777 1 2 - /usr/bin/victim", // set-id, and bits never added
+            "4777 0755 1 2 - /usr/bin/victim", // undo would set 4777
+            "0666 0777 1 2 - /tmp/w.py",       // others may write it
+            "0600 0755 1 2 - /tmp/x.py",       // x bits without read bits
+            "0755 0755 1 2 - /tmp/y.py",       // no change
+            "0755 0644 1 2 - /tmp/z.py",       // undo would add bits
+        ] {
+            let text = format!("mayexec-mark-journal 2\n0644 0755 1 2 - /ok\n{line}\n");
+            let err = Journal::parse(text.as_bytes(), Path::new("j")).unwrap_err();
+            assert!(
+                matches!(err, JournalError::NotAMarkChange { line: 3, .. }),
+                "{line}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -15,28 +15,30 @@
 //!
 //! The walk is parallel (std threads, one directory per job), never follows
 //! a symlink, and stays on the file system of each root unless asked. Every
-//! file is opened relative to its directory's descriptor with `O_NOFOLLOW`,
-//! so a directory swapped for a symlink during the walk cannot lead it out
-//! of the tree; a subdirectory is opened by path and then checked to be
-//! the inode the parent listed. Code files are opened the way an
+//! file and subdirectory is opened relative to its directory's descriptor
+//! with `O_NOFOLLOW`, so a directory swapped for a symlink during the walk
+//! cannot lead it out of the tree, and depth does not matter (no path the
+//! walk opens is longer than one name; `PATH_MAX` never limits it); a
+//! subdirectory is checked to be the inode the parent listed. The walk
+//! holds a bounded number of directory descriptors (see [`max_anchors`]). Code files are opened the way an
 //! interpreter opens a script (`O_RDONLY | O_CLOEXEC | O_NOCTTY |
 //! O_NONBLOCK`, so a FIFO never hangs the walk) and *that* descriptor is
 //! checked. Only files that no extension rule recognises are read, and only
 //! their first bytes, for `#!`.
 
 use std::collections::BTreeMap;
-use std::ffi::{CStr, OsStr};
+use std::ffi::{CStr, CString, OsStr};
 use std::fmt;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use rustix::fs::{fstat, openat, stat, statat, AtFlags, FileType, Mode, OFlags, RawDir, Stat, CWD};
+use rustix::fs::{fstat, openat, statat, AtFlags, FileType, Mode, OFlags, RawDir, Stat, CWD};
 use rustix::io::{read, Errno};
 
 use crate::{Checker, Reason, Verdict};
@@ -223,6 +225,50 @@ pub const fn exec_where_readable(mode: u32) -> u32 {
     perm | ((perm & 0o444) >> 2)
 }
 
+/// Why a code file's mode is a hazard of its own: whoever may rewrite a
+/// script runs code through every interpreter that allows it, and a set-id
+/// bit next to an execute bit is a privilege nobody asked for.
+/// [`crate::mark`] never makes such a file executable; a scan reports it
+/// as a [`Finding::UnsafeMode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UnsafeMode {
+    /// A set-user-ID or set-group-ID bit (`04000`, `02000`).
+    SetId,
+    /// Writable by its group or by others (`0020`, `0002`).
+    WritableByOthers,
+}
+
+impl UnsafeMode {
+    /// The stable name (`set-id`, `writable-by-others`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UnsafeMode::SetId => "set-id",
+            UnsafeMode::WritableByOthers => "writable-by-others",
+        }
+    }
+}
+
+impl fmt::Display for UnsafeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UnsafeMode::SetId => "has a set-id bit",
+            UnsafeMode::WritableByOthers => "is writable by group or others",
+        })
+    }
+}
+
+/// The hazard in `mode`, if any: a set-id bit first, then a group or
+/// other write bit.
+pub const fn unsafe_mode(mode: u32) -> Option<UnsafeMode> {
+    if mode & 0o6000 != 0 {
+        Some(UnsafeMode::SetId)
+    } else if mode & 0o022 != 0 {
+        Some(UnsafeMode::WritableByOthers)
+    } else {
+        None
+    }
+}
+
 /// A change of mode that would fix a file denied only for its mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ModeFix {
@@ -235,7 +281,8 @@ pub struct ModeFix {
 /// The fix for a file whose verdict is `verdict` and whose mode is `mode`:
 /// only a denial for `not-executable` is a mode problem, and only a mode
 /// with a read bit lacking its execute bit can be fixed by adding one. A
-/// file on a `noexec` mount, or denied by an LSM, is never "fixed" by chmod.
+/// file on a `noexec` mount, or denied by an LSM, is never "fixed" by chmod;
+/// a file with an [`unsafe_mode`] is never made executable at all.
 /// This is a prediction from the mode alone; [`crate::mark`] verifies it
 /// with the real check after changing the mode.
 pub fn mode_fix(verdict: &Verdict, mode: u32) -> Option<ModeFix> {
@@ -243,6 +290,9 @@ pub fn mode_fix(verdict: &Verdict, mode: u32) -> Option<ModeFix> {
         return None;
     }
     let old = mode & 0o7777;
+    if unsafe_mode(old).is_some() {
+        return None;
+    }
     let new = exec_where_readable(old);
     (new != old).then_some(ModeFix { old, new })
 }
@@ -338,6 +388,16 @@ pub enum Finding {
         /// What it is.
         kind: SpecialKind,
     },
+    /// A code file whose mode is a hazard (see [`UnsafeMode`]): reported
+    /// right after its [`Finding::Code`], whatever the verdict.
+    UnsafeMode {
+        /// Its path.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// The hazard.
+        kind: UnsafeMode,
+    },
     /// A directory on another file system (a mount point), not entered.
     OtherFilesystem {
         /// Its path.
@@ -360,6 +420,7 @@ impl Finding {
         match self {
             Finding::Code(file) => &file.path,
             Finding::Special { path, .. }
+            | Finding::UnsafeMode { path, .. }
             | Finding::OtherFilesystem { path }
             | Finding::Problem { path, .. } => path,
         }
@@ -422,6 +483,8 @@ pub struct Summary {
     pub denied: BTreeMap<&'static str, u64>,
     /// Denied code files a mode change would fix.
     pub fixable: u64,
+    /// Code files with an [`UnsafeMode`].
+    pub unsafe_modes: u64,
     /// Things that could not be examined, by kind.
     pub problems: BTreeMap<ProblemKind, u64>,
     /// Wall-clock time of the walk.
@@ -437,6 +500,17 @@ impl Summary {
     /// Problems, all kinds.
     pub fn problems_total(&self) -> u64 {
         self.problems.values().sum()
+    }
+
+    /// Problems that leave part of the trees unseen: every kind but
+    /// [`ProblemKind::Vanished`] (what is gone needs no verdict). A scan
+    /// with any is not a complete answer.
+    pub fn not_examined(&self) -> u64 {
+        self.problems
+            .iter()
+            .filter(|(kind, _)| **kind != ProblemKind::Vanished)
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
@@ -459,10 +533,71 @@ impl ScanReport {
     }
 }
 
+/// `openat(CWD, path, flags)` for a path of any length: a path longer
+/// than the kernel takes (`PATH_MAX`) is opened a piece at a time, each
+/// piece of whole names relative to the directory the previous pieces
+/// lead to, with the same meaning as the whole path (intermediate
+/// symlinks followed, as the kernel follows them; `flags` apply to the
+/// last name).
+pub fn open_long(path: &Path, flags: OFlags) -> Result<OwnedFd, Errno> {
+    const PIECE: usize = 3072;
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.len() < PIECE {
+        return openat(CWD, path, flags, Mode::empty());
+    }
+    let mut dir: Option<OwnedFd> = None;
+    let mut rest = bytes;
+    loop {
+        let at = |dir: &Option<OwnedFd>, piece: &[u8], flags| match dir {
+            Some(fd) => openat(fd, OsStr::from_bytes(piece), flags, Mode::empty()),
+            None => openat(CWD, OsStr::from_bytes(piece), flags, Mode::empty()),
+        };
+        if rest.len() < PIECE {
+            return at(&dir, rest, flags);
+        }
+        // Cut after the last '/' within the piece: whole names only.
+        let cut = rest[..PIECE]
+            .iter()
+            .rposition(|&b| b == b'/')
+            .ok_or(Errno::NAMETOOLONG)?
+            + 1;
+        let next = at(
+            &dir,
+            &rest[..cut],
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        )?;
+        dir = Some(next);
+        rest = &rest[cut..];
+        if rest.is_empty() {
+            return at(&dir, b".", flags);
+        }
+    }
+}
+
+/// An open directory whose subdirectories are waiting to be listed: they
+/// are opened relative to it (`openat`), so that no path the walk uses is
+/// longer than one name, however deep the tree. Each holds a descriptor;
+/// the walk holds at most [`max_anchors`] of them at once.
+struct Anchor<'a> {
+    fd: OwnedFd,
+    held: &'a AtomicUsize,
+}
+
+impl Drop for Anchor<'_> {
+    fn drop(&mut self) {
+        self.held.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// A directory waiting to be listed: where it is, and which inode the
 /// parent saw there.
-struct Job {
+struct Job<'a> {
+    /// Its path, for reports (may be longer than `PATH_MAX`).
     path: PathBuf,
+    /// The directory to open it from, and the names leading from there
+    /// to it (one name, unless the walk held too many descriptors when
+    /// its parent was listed). `None` for a root, opened by its path.
+    from: Option<(Arc<Anchor<'a>>, Vec<CString>)>,
     dev: u64,
     ino: u64,
     /// The root's file system; subdirectories elsewhere are not entered.
@@ -471,19 +606,19 @@ struct Job {
     follow: bool,
 }
 
-struct Queue {
-    state: Mutex<QueueState>,
+struct Queue<'a> {
+    state: Mutex<QueueState<'a>>,
     ready: Condvar,
 }
 
-struct QueueState {
-    jobs: Vec<Job>,
+struct QueueState<'a> {
+    jobs: Vec<Job<'a>>,
     /// Jobs popped and not yet finished: while any runs, more may come.
     running: usize,
 }
 
-impl Queue {
-    fn pop(&self) -> Option<Job> {
+impl<'a> Queue<'a> {
+    fn pop(&self) -> Option<Job<'a>> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(job) = state.jobs.pop() {
@@ -498,7 +633,7 @@ impl Queue {
     }
 
     /// Adds the subdirectories of a finished job, then retires the job.
-    fn finish(&self, jobs: Vec<Job>) {
+    fn finish(&self, jobs: Vec<Job<'a>>) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let added = jobs.len();
         state.jobs.extend(jobs);
@@ -520,13 +655,20 @@ impl Queue {
 /// fatal: what cannot be examined becomes a [`Finding::Problem`].
 pub fn scan(roots: &[PathBuf], options: &ScanOptions, progress: &Progress) -> ScanReport {
     let start = Instant::now();
-    let mut walker = Walker::new(options, progress);
+    let held = AtomicUsize::new(0);
+    let limits = Limits {
+        held: &held,
+        max_anchors: max_anchors(options.jobs),
+    };
+    let mut walker = Walker::new(options, progress, limits);
     let mut jobs = Vec::new();
     for root in roots {
-        match stat(root) {
+        let st = open_long(root, OFlags::PATH | OFlags::CLOEXEC).and_then(|fd| fstat(&fd));
+        match st {
             Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Directory => {
                 jobs.push(Job {
                     path: root.clone(),
+                    from: None,
                     dev: st.st_dev,
                     ino: st.st_ino,
                     fs_dev: st.st_dev,
@@ -542,12 +684,6 @@ pub fn scan(roots: &[PathBuf], options: &ScanOptions, progress: &Progress) -> Sc
         state: Mutex::new(QueueState { jobs, running: 0 }),
         ready: Condvar::new(),
     };
-    let work = |walker: &mut Walker<'_>| {
-        while let Some(job) = queue.pop() {
-            let subdirs = walker.list(&job);
-            queue.finish(subdirs);
-        }
-    };
     let workers: Vec<Walker> = std::thread::scope(|s| {
         // A thread that cannot be started (EAGAIN under a pid or memory
         // limit) only makes the walk slower: the calling thread works too.
@@ -556,15 +692,15 @@ pub fn scan(roots: &[PathBuf], options: &ScanOptions, progress: &Progress) -> Sc
                 std::thread::Builder::new()
                     .name("mayexec-scan".to_owned())
                     .spawn_scoped(s, || {
-                        let mut walker = Walker::new(options, progress);
-                        work(&mut walker);
+                        let mut walker = Walker::new(options, progress, limits);
+                        work(&queue, &mut walker);
                         walker
                     })
                     .ok()
             })
             .collect();
-        let mut own = Walker::new(options, progress);
-        work(&mut own);
+        let mut own = Walker::new(options, progress, limits);
+        work(&queue, &mut own);
         let mut workers: Vec<Walker> = handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
@@ -589,6 +725,7 @@ pub fn scan(roots: &[PathBuf], options: &ScanOptions, progress: &Progress) -> Sc
                 }
                 summary.fixable += u64::from(file.fix.is_some());
             }
+            Finding::UnsafeMode { .. } => summary.unsafe_modes += 1,
             Finding::Special { .. } => summary.special_files += 1,
             Finding::OtherFilesystem { .. } => summary.other_filesystems += 1,
             Finding::Problem { kind, .. } => *summary.problems.entry(*kind).or_default() += 1,
@@ -598,10 +735,39 @@ pub fn scan(roots: &[PathBuf], options: &ScanOptions, progress: &Progress) -> Sc
     ScanReport { findings, summary }
 }
 
+/// How many directory descriptors the walk may hold for pending
+/// subdirectories: a quarter of the soft `RLIMIT_NOFILE` left after each
+/// worker's own few (the directory it lists, the file it examines), at
+/// most 256. Beyond that, a subdirectory is opened from the nearest held
+/// ancestor, one name at a time.
+pub fn max_anchors(jobs: usize) -> usize {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    let soft = usize::try_from(soft).unwrap_or(usize::MAX);
+    (soft.saturating_sub(16 + 4 * jobs.max(1)) / 4).min(256)
+}
+
+/// The descriptors the walk holds, shared by the workers.
+#[derive(Clone, Copy)]
+struct Limits<'a> {
+    held: &'a AtomicUsize,
+    max_anchors: usize,
+}
+
+/// A worker: lists directories until none is left or coming.
+fn work<'a>(queue: &Queue<'a>, walker: &mut Walker<'a>) {
+    while let Some(job) = queue.pop() {
+        let subdirs = walker.list(&job);
+        queue.finish(subdirs);
+    }
+}
+
 /// One worker's state: its own buffers and results, merged at the end.
 struct Walker<'a> {
     options: &'a ScanOptions,
     progress: &'a Progress,
+    limits: Limits<'a>,
     findings: Vec<Finding>,
     summary: Summary,
     dirents: Vec<MaybeUninit<u8>>,
@@ -620,10 +786,11 @@ const SCRIPT_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::NOFOLLOW);
 
 impl<'a> Walker<'a> {
-    fn new(options: &'a ScanOptions, progress: &'a Progress) -> Walker<'a> {
+    fn new(options: &'a ScanOptions, progress: &'a Progress, limits: Limits<'a>) -> Walker<'a> {
         Walker {
             options,
             progress,
+            limits,
             findings: Vec::new(),
             summary: Summary::default(),
             dirents: Vec::new(),
@@ -647,13 +814,31 @@ impl<'a> Walker<'a> {
         });
     }
 
-    /// Lists one directory; returns its subdirectories to walk.
-    fn list(&mut self, job: &Job) -> Vec<Job> {
-        let mut flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        if !job.follow {
-            flags |= OFlags::NOFOLLOW;
+    /// Opens a job's directory: a root by its path (of any length), any
+    /// other from its anchor, one name at a time, never through a
+    /// symlink.
+    fn open_dir(job: &Job<'_>) -> Result<OwnedFd, Errno> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let Some((anchor, names)) = &job.from else {
+            let flags = if job.follow {
+                flags
+            } else {
+                flags | OFlags::NOFOLLOW
+            };
+            return open_long(&job.path, flags);
+        };
+        let mut names = names.iter();
+        let first = names.next().ok_or(Errno::INVAL)?;
+        let mut dir = openat(&anchor.fd, first, flags | OFlags::NOFOLLOW, Mode::empty())?;
+        for name in names {
+            dir = openat(&dir, name, flags | OFlags::NOFOLLOW, Mode::empty())?;
         }
-        let dir = match openat(CWD, &job.path, flags, Mode::empty()) {
+        Ok(dir)
+    }
+
+    /// Lists one directory; returns its subdirectories to walk.
+    fn list(&mut self, job: &Job<'a>) -> Vec<Job<'a>> {
+        let dir = match Self::open_dir(job) {
             Ok(dir) => dir,
             Err(errno) => {
                 let kind = match errno {
@@ -700,16 +885,45 @@ impl<'a> Walker<'a> {
             self.entry(&dir, job, name, entry.file_type(), &mut subdirs);
         }
         self.dirents = dirents;
+        if subdirs.is_empty() {
+            return Vec::new();
+        }
+        // The subdirectories are opened from this directory while the walk
+        // holds few enough descriptors (and always below a root, which has
+        // no anchor to fall back on); else from this one's own anchor, with
+        // one more name.
+        let held = self.limits.held.fetch_add(1, Ordering::Relaxed);
+        let from = match &job.from {
+            Some((anchor, names)) if held >= self.limits.max_anchors => {
+                self.limits.held.fetch_sub(1, Ordering::Relaxed);
+                (anchor.clone(), names.clone())
+            }
+            _ => (
+                Arc::new(Anchor {
+                    fd: dir,
+                    held: self.limits.held,
+                }),
+                Vec::new(),
+            ),
+        };
         subdirs
+            .into_iter()
+            .map(|(mut sub, name)| {
+                let mut names = from.1.clone();
+                names.push(name);
+                sub.from = Some((from.0.clone(), names));
+                sub
+            })
+            .collect()
     }
 
     fn entry(
         &mut self,
         dir: &OwnedFd,
-        job: &Job,
+        job: &Job<'a>,
         name: &CStr,
         file_type: FileType,
-        subdirs: &mut Vec<Job>,
+        subdirs: &mut Vec<(Job<'a>, CString)>,
     ) {
         let path = || job.path.join(OsStr::from_bytes(name.to_bytes()));
         let file_type = match file_type {
@@ -729,17 +943,21 @@ impl<'a> Walker<'a> {
                 Ok(st) if st.st_dev != job.fs_dev && !self.options.cross_filesystems => self
                     .findings
                     .push(Finding::OtherFilesystem { path: path() }),
-                Ok(st) => subdirs.push(Job {
-                    path: path(),
-                    dev: st.st_dev,
-                    ino: st.st_ino,
-                    fs_dev: if self.options.cross_filesystems {
-                        st.st_dev
-                    } else {
-                        job.fs_dev
+                Ok(st) => subdirs.push((
+                    Job {
+                        path: path(),
+                        from: None, // set by `list`
+                        dev: st.st_dev,
+                        ino: st.st_ino,
+                        fs_dev: if self.options.cross_filesystems {
+                            st.st_dev
+                        } else {
+                            job.fs_dev
+                        },
+                        follow: false,
                     },
-                    follow: false,
-                }),
+                    name.to_owned(),
+                )),
                 Err(errno) => self.vanished_or(path(), ProblemKind::UnreadableDirectory, errno),
             },
             FileType::Symlink => self.summary.symlinks += 1,
@@ -822,14 +1040,14 @@ impl<'a> Walker<'a> {
             Ok(st) => st,
             Err(errno) => return self.problem(path(), ProblemKind::UnreadableFile, errno),
         };
-        self.findings.push(Finding::Code(code_file(
-            path(),
-            rule,
-            language,
-            interpreter,
-            verdict,
-            &st,
-        )));
+        let file = code_file(path(), rule, language, interpreter, verdict, &st);
+        let hazard = unsafe_mode(file.mode).map(|kind| Finding::UnsafeMode {
+            path: file.path.clone(),
+            mode: file.mode,
+            kind,
+        });
+        self.findings.push(Finding::Code(file));
+        self.findings.extend(hazard);
     }
 
     fn open_failed(&mut self, path: PathBuf, errno: Errno) {
@@ -861,7 +1079,7 @@ impl<'a> Walker<'a> {
         let by_name = root
             .file_name()
             .and_then(|name| recognise_name(name.as_bytes()));
-        match openat(CWD, root, SCRIPT_FLAGS - OFlags::NOFOLLOW, Mode::empty()) {
+        match open_long(root, SCRIPT_FLAGS - OFlags::NOFOLLOW) {
             Ok(file) => self.inspect(file, by_name, &|| root.to_owned()),
             Err(errno) => self.open_failed(root.to_owned(), errno),
         }
@@ -948,6 +1166,16 @@ mod tests {
     }
 
     #[test]
+    fn set_id_and_shared_write_bits_are_unsafe_modes() {
+        assert_eq!(unsafe_mode(0o644), None);
+        assert_eq!(unsafe_mode(0o1755), None);
+        assert_eq!(unsafe_mode(0o4755), Some(UnsafeMode::SetId));
+        assert_eq!(unsafe_mode(0o2666), Some(UnsafeMode::SetId));
+        assert_eq!(unsafe_mode(0o620), Some(UnsafeMode::WritableByOthers));
+        assert_eq!(unsafe_mode(0o602), Some(UnsafeMode::WritableByOthers));
+    }
+
+    #[test]
     fn only_not_executable_with_a_missing_bit_is_a_mode_problem() {
         use crate::Backend;
         let denied = |r| Verdict::deny(Backend::Kernel, r);
@@ -959,6 +1187,12 @@ mod tests {
             })
         );
         assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o200), None);
+        // Never next to a set-id bit, never on a file others may rewrite.
+        assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o4644), None);
+        assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o2640), None);
+        assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o666), None);
+        assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o664), None);
+        assert_eq!(mode_fix(&denied(Reason::NotExecutable), 0o646), None);
         assert_eq!(mode_fix(&denied(Reason::NoexecMount), 0o644), None);
         assert_eq!(mode_fix(&denied(Reason::KernelPolicy), 0o644), None);
         assert_eq!(mode_fix(&Verdict::allow(Backend::Kernel), 0o644), None);
