@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mayexec::mark::{self, Journal, JournalError, Undone};
-use mayexec::scan::Finding;
+use mayexec_rollout::mark::{self, Journal, JournalError, Undone};
+use mayexec_rollout::scan::Finding;
 
 use crate::scan::{existing_roots, fully_examined, report_problems, run_scan, WalkArgs};
 use crate::{output, Status};
@@ -124,7 +124,7 @@ fn mark(args: &Args) -> ExitCode {
         if file.verdict.is_allowed() {
             continue;
         }
-        if let Some(hazard) = mayexec::scan::unsafe_mode(file.mode) {
+        if let Some(hazard) = mayexec_rollout::scan::unsafe_mode(file.mode) {
             refused += 1;
             output::error(format_args!(
                 "{}: refused: mode {:04o} {hazard}: mark never makes such a file executable \

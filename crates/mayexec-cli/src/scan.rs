@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use mayexec::scan::{scan, CodeFile, Finding, Progress, ScanOptions, ScanReport, Summary};
 use mayexec::{BackendChoice, Checker, Level};
+use mayexec_rollout::scan::{scan, CodeFile, Finding, Progress, ScanOptions, ScanReport, Summary};
 use serde::Serialize;
 
 use crate::{output, Status};
@@ -266,8 +266,8 @@ fn code_line(file: &CodeFile) -> Line<'_> {
         path: output::json_path(file.path.as_os_str()),
         rule: file.rule.kind(),
         extension: match file.rule {
-            mayexec::scan::Rule::Extension(ext) => Some(ext),
-            mayexec::scan::Rule::Shebang => None,
+            mayexec_rollout::scan::Rule::Extension(ext) => Some(ext),
+            mayexec_rollout::scan::Rule::Shebang => None,
         },
         language: file.language.as_str(),
         interpreter: file.interpreter.as_deref(),

@@ -2,7 +2,7 @@
 //! code under a tree, and the check's verdict on each.
 //!
 //! ```no_run
-//! use mayexec::scan::{scan, Progress, ScanOptions};
+//! use mayexec_rollout::scan::{scan, Progress, ScanOptions};
 //! use mayexec::Checker;
 //!
 //! let options = ScanOptions::new(Checker::full());
@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{fstat, openat, statat, AtFlags, FileType, Mode, OFlags, RawDir, Stat, CWD};
 use rustix::io::{read, Errno};
 
-use crate::{Checker, Reason, Verdict};
+use mayexec::{Checker, Reason, Verdict};
 
 /// The language a code file is written in, as far as its name or `#!` line
 /// tells.
@@ -1177,7 +1177,7 @@ mod tests {
 
     #[test]
     fn only_not_executable_with_a_missing_bit_is_a_mode_problem() {
-        use crate::Backend;
+        use mayexec::Backend;
         let denied = |r| Verdict::deny(Backend::Kernel, r);
         assert_eq!(
             mode_fix(&denied(Reason::NotExecutable), 0o644),

@@ -24,7 +24,7 @@ use rustix::io::Errno;
 use rustix::process::geteuid;
 
 use crate::scan::{exec_where_readable, open_long, unsafe_mode, UnsafeMode};
-use crate::{Checker, Verdict};
+use mayexec::{Checker, Verdict};
 
 /// The first line of every journal this version writes.
 pub const JOURNAL_MAGIC: &str = "mayexec-mark-journal 2";

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use mayexec::scan::{scan, Finding, ProblemKind, Progress, ScanOptions};
 use mayexec::Checker;
+use mayexec_rollout::scan::{scan, Finding, ProblemKind, Progress, ScanOptions};
 use mayexec_testkit::{root_test, TempDir, Tmpfs};
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 

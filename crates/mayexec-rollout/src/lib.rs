@@ -1,0 +1,13 @@
+//! Rolling out mayexec enforcement on a real system: what would it break,
+//! and the fix for what is denied only for its mode.
+//!
+//! [`scan`] walks trees for the files interpreters load as code and the
+//! check's verdict on each; [`mark`] adds execute bits where the read bits
+//! are, with a write-ahead journal that [`mark::undo`] reverses exactly.
+//! The `mayexec scan` and `mayexec mark` commands print what these return.
+//! The `mayexec` library that interpreters link knows nothing of them.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod mark;
+pub mod scan;
