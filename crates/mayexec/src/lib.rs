@@ -42,6 +42,7 @@ pub mod scan;
 mod script;
 pub mod securebits;
 pub mod uapi;
+pub mod userns;
 mod verdict;
 
 pub use backend::{
