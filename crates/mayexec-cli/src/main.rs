@@ -8,6 +8,7 @@ mod policy;
 mod run;
 mod scan;
 mod status;
+mod userns;
 
 use std::process::ExitCode;
 
