@@ -241,3 +241,90 @@ fn run_verbose_says_what_the_filter_refuses() {
         "{err}"
     );
 }
+
+#[test]
+fn status_says_whether_this_process_is_confined() {
+    if !require_root("status_says_whether_this_process_is_confined") {
+        return;
+    }
+    let out = run(mayexec().args(["status", "--json"]));
+    let u = &json(&out)["user_namespaces"];
+    assert_eq!(u["initial"], true, "{u}");
+    assert_eq!(u["confined"], false, "{u}");
+    let out = run_restricted(
+        false,
+        &[],
+        &[env!("CARGO_BIN_EXE_mayexec"), "status", "--json"],
+    );
+    let v = json(&out);
+    assert_eq!(v["user_namespaces"]["confined"], true, "{v}");
+    let out = run_restricted(
+        true,
+        &["--allow-userns"],
+        &[env!("CARGO_BIN_EXE_mayexec"), "status", "--json"],
+    );
+    let v = json(&out);
+    assert_eq!(v["user_namespaces"]["confined"], false, "{v}");
+    assert!(
+        v["hints"].as_array().unwrap().iter().any(|h| h
+            .as_str()
+            .unwrap()
+            .contains("can create or join a user namespace, which resets its securebits")),
+        "{v}"
+    );
+    // In nobody's own namespace, status says it is not the initial one.
+    let mut c = Command::new("unshare");
+    c.args(["-Ur", env!("CARGO_BIN_EXE_mayexec"), "status"]);
+    let out = run(as_nobody(&mut c));
+    assert!(
+        stdout(&out).contains("this process:                   a user namespace (uid map 0:65534:1; host root is not mapped)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// `mayexec status --json` and `policy check` with
+/// `user.max_user_namespaces` at `max` (set in a namespace of root's own,
+/// where that sysctl is the namespace's: the host's stays as it is).
+fn with_max_user_namespaces(max: &str) -> (serde_json::Value, Output) {
+    let me = env!("CARGO_BIN_EXE_mayexec");
+    let script = format!(
+        "echo {max} > /proc/sys/user/max_user_namespaces || exit 99; \
+         \"$0\" status --json; \"$0\" policy check >/dev/null"
+    );
+    let out = run(Command::new("unshare").args(["-Urm", "/bin/sh", "-c", &script, me]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    (json(&out), out)
+}
+
+#[test]
+fn status_and_policy_check_say_when_the_file_policy_cannot_hold() {
+    if !require_root("status_and_policy_check_say_when_the_file_policy_cannot_hold") {
+        return;
+    }
+    let (v, out) = with_max_user_namespaces("1000");
+    let u = &v["user_namespaces"];
+    assert_eq!(u["max_user_namespaces"], 1000, "{u}");
+    assert_eq!(u["unprivileged_can_create"], true, "{u}");
+    assert_eq!(u["file_policy_holds"], false, "{u}");
+    let says = |text: &str| {
+        text.contains("the system policy file does not hold against local users")
+            && text.contains("max_user_namespaces=0")
+    };
+    assert!(
+        v["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| says(h.as_str().unwrap())),
+        "{v}"
+    );
+    assert!(says(&stderr(&out)), "policy check: {}", stderr(&out));
+
+    let (v, out) = with_max_user_namespaces("0");
+    let u = &v["user_namespaces"];
+    assert_eq!(u["unprivileged_can_create"], false, "{u}");
+    assert_eq!(u["file_policy_holds"], true, "{u}");
+    assert!(!says(&v["hints"].to_string()), "{v}");
+    assert!(!says(&stderr(&out)), "policy check: {}", stderr(&out));
+}
