@@ -35,8 +35,8 @@ use crate::{landlock, output, userns};
 /// out of them: unshare/clone with CLONE_NEWUSER and setns into a user
 /// namespace (or with nstype 0) fail with EPERM (`unshare -U` says
 /// "Operation not permitted"), clone3 with ENOSYS (glibc falls back to
-/// clone), x32 system calls with ENOSYS, and 32-bit system calls kill the
-/// process. It sets no_new_privs: set-user-ID programs (sudo) do not gain
+/// clone), for 32-bit programs too, and x32 system calls with ENOSYS. It
+/// sets no_new_privs: set-user-ID programs (sudo) do not gain
 /// privileges in the tree. --allow-userns leaves it out, with a warning.
 ///
 /// Exit status: CMD's; 1 when the kernel has no exec securebits, the

@@ -163,6 +163,25 @@ fn raw_system_calls_into_a_user_namespace_are_refused_under_run() {
             );
         }
     }
+    // 32-bit system calls (int $0x80) get the same rules, and still work.
+    if cfg!(target_arch = "x86_64") {
+        for nobody in [false, true] {
+            for (what, answer) in [
+                ("i386-getpid", "ok"),
+                ("i386-unshare", "EPERM"),
+                ("i386-clone", "EPERM"),
+                ("i386-clone3", "ENOSYS"),
+            ] {
+                let out = run_restricted(nobody, &[], &[probe, what]);
+                assert_eq!(
+                    probe_answer(&out, what),
+                    (answer.to_owned(), ALL_EXEC_BITS),
+                    "nobody={nobody}: {}",
+                    stderr(&out)
+                );
+            }
+        }
+    }
     // x32 (x86_64 only): refused by the filter whether or not the kernel
     // has x32 on (this machine's may not, and says ENOSYS on its own).
     if cfg!(target_arch = "x86_64") {
@@ -188,6 +207,13 @@ fn setns_into_a_user_namespace_is_refused_under_run_and_other_types_are_not() {
             probe_answer(&out, what),
             ("EPERM".to_owned(), ALL_EXEC_BITS),
             "{what} {userns}"
+        );
+    }
+    if cfg!(target_arch = "x86_64") {
+        let out = run_restricted(false, &[], &[probe, "i386-setns-any", &userns]);
+        assert_eq!(
+            probe_answer(&out, "i386-setns-any"),
+            ("EPERM".to_owned(), ALL_EXEC_BITS)
         );
     }
     // Naming another type still works (as nsenter --net does).
@@ -221,8 +247,13 @@ fn allow_userns_opts_out_with_a_warning() {
         // is on by default.
         assert_eq!(status_bits(&out), 0, "nobody={nobody}");
         let probe = probe().to_str().expect("UTF-8 path");
-        let out = run_restricted(nobody, &["--allow-userns"], &[probe, "clone3"]);
-        assert_eq!(probe_answer(&out, "clone3").0, "ok", "nobody={nobody}");
+        for what in ["clone3", "i386-unshare"] {
+            if what.starts_with("i386") && !cfg!(target_arch = "x86_64") {
+                continue;
+            }
+            let out = run_restricted(nobody, &["--allow-userns"], &[probe, what]);
+            assert_eq!(probe_answer(&out, what).0, "ok", "nobody={nobody}");
+        }
     }
 }
 
