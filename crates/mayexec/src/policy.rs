@@ -20,6 +20,11 @@
 //! files seen as the overflow uid) is. There, a directory above a missing
 //! file that fails the check is no error: whoever owns it could remove the
 //! file anyway, and a rootless container would otherwise refuse everything.
+//! And a directory owned by the namespace's own users (a container's root
+//! and `/etc`) is no fault when the file itself passes: those users control
+//! the namespace's mount tree and could leave the file out, so trusting it
+//! costs nothing, and a rootless container that bind-mounts the host's
+//! policy file obeys it. The file itself must always pass.
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
@@ -380,6 +385,10 @@ impl Judge {
 
     fn dir(&mut self, fd: &OwnedFd, path: &Path) -> Result<(), ReadError> {
         match trust(fd, path, false, &self.namespace) {
+            Err(ReadError::Untrusted(TrustFault {
+                kind: TrustFaultKind::OwnedInUserNamespace,
+                ..
+            })) => Ok(()),
             Err(fault) if !matches!(&self.namespace, Ok(ns) if ns.is_initial()) => {
                 self.deferred.get_or_insert(fault);
                 Ok(())

@@ -111,6 +111,11 @@ fn home_made_root(dir: &TempDir) -> PathBuf {
 /// namespace's uid 0), `/proc` bound into the home-made root so the library
 /// can read the namespace, then the helper (which chroots).
 fn as_nobody_in_own_root(nested: bool, root: &Path) -> Vec<String> {
+    in_own_root(nested, root, "")
+}
+
+/// The same, with `setup` (shell, `$0` is the root) run before the helper.
+fn in_own_root(nested: bool, root: &Path, setup: &str) -> Vec<String> {
     let mut prefix: Vec<String> = [
         "setpriv",
         "--reuid=65534",
@@ -129,7 +134,7 @@ fn as_nobody_in_own_root(nested: bool, root: &Path) -> Vec<String> {
         [
             "sh",
             "-c",
-            "mount --rbind /proc \"$0/proc\" && exec \"$@\"",
+            &format!("{setup} mount --rbind /proc \"$0/proc\" && exec \"$@\""),
             &root.to_string_lossy(),
         ]
         .map(|s| s.to_string()),
@@ -149,7 +154,7 @@ fn a_root_built_by_an_unprivileged_user_is_not_trusted_after_chroot() {
         let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
         let got = outcome(&prefix, Path::new("/etc/mayexec.conf"), Some(&root));
         assert!(
-            got.starts_with("untrusted: OwnedInUserNamespace at /:"),
+            got.starts_with("untrusted: OwnedInUserNamespace at /etc/mayexec.conf:"),
             "nested={nested}: the user's own root must not pass as the system's: {got}"
         );
     }
@@ -224,5 +229,26 @@ fn a_rootless_namespace_without_a_policy_file_has_no_policy() {
     assert_eq!(
         outcome(&prefix, Path::new("/etc/mayexec.conf"), Some(&root)),
         "none"
+    );
+}
+
+#[test]
+fn a_rootless_container_obeys_the_hosts_policy_bind_mounted_into_it() {
+    if !require_root("a_rootless_container_obeys_the_hosts_policy_bind_mounted_into_it") {
+        return;
+    }
+    let dir = TempDir::new();
+    let root = home_made_root(&dir);
+    let host_policy = dir.write("host-mayexec.conf", POLICY, 0o644);
+    // The container's / and /etc are its owner's; the file is the host's.
+    let setup = format!(
+        "mount --bind '{}' \"$0/etc/mayexec.conf\" &&",
+        host_policy.display()
+    );
+    let prefix = in_own_root(false, &root, &setup);
+    let prefix: Vec<&str> = prefix.iter().map(String::as_str).collect();
+    assert_eq!(
+        outcome(&prefix, Path::new("/etc/mayexec.conf"), Some(&root)),
+        "trusted: interpreted_access=3 deny_interactive=true"
     );
 }
