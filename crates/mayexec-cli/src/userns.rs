@@ -152,7 +152,7 @@ const BPF_JSET_K: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
 const BPF_RET_K: u16 = 0x06; // BPF_RET | BPF_K
 const NR: u32 = 0;
 const ARCH: u32 = 4;
-/// The low 32 bits of args[0] and args[1] (little-endian).
+/// The low 32 bits of `args[0]` and `args[1]` (little-endian).
 const ARG0: u32 = 16;
 const ARG1: u32 = 24;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
