@@ -9,6 +9,7 @@ mod run;
 mod scan;
 mod status;
 mod uapi;
+mod userns;
 
 use std::process::ExitCode;
 

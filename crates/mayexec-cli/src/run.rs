@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use mayexec::securebits::{self, SecureBits, SecureBitsError};
 
-use crate::{landlock, output};
+use crate::{landlock, output, userns};
 
 /// Run a command with script-execution control on for it and everything it
 /// starts (Linux 6.14 exec securebits; Landlock for --exec-allow).
@@ -30,9 +30,19 @@ use crate::{landlock, output};
 /// scripts. By default a kernel without Landlock only gets a warning;
 /// --landlock=required makes it an error.
 ///
-/// Exit status: CMD's; 1 when the kernel has no exec securebits, or
-/// Landlock is not fully enforced under --landlock=required; 2 usage
-/// error; 126 CMD not executable; 127 CMD not found.
+/// The kernel resets securebits (lock bits too) in a process that creates
+/// or joins a user namespace, so by default a seccomp filter keeps the tree
+/// out of them: unshare/clone with CLONE_NEWUSER and setns into a user
+/// namespace (or with nstype 0) fail with EPERM (`unshare -U` says
+/// "Operation not permitted"), clone3 with ENOSYS (glibc falls back to
+/// clone), for 32-bit programs too, and x32 system calls with ENOSYS. It
+/// sets no_new_privs: set-user-ID programs (sudo) do not gain
+/// privileges in the tree. --allow-userns leaves it out, with a warning.
+///
+/// Exit status: CMD's; 1 when the kernel has no exec securebits, the
+/// seccomp filter cannot be installed, or Landlock is not fully enforced
+/// under --landlock=required; 2 usage error; 126 CMD not executable; 127
+/// CMD not found.
 #[derive(Debug, clap::Args)]
 #[command(
     group = clap::ArgGroup::new("bits").required(true).multiple(true),
@@ -59,8 +69,12 @@ pub struct Args {
     /// warn and go on, or fail with status 1 before running CMD.
     #[arg(long, value_enum, value_name = "HOW", default_value_t = LandlockMode::BestEffort, requires = "exec_allow")]
     landlock: LandlockMode,
+    /// Let CMD create and join user namespaces (no seccomp filter): CMD
+    /// can then clear the securebits set here, even when locked.
+    #[arg(long)]
+    allow_userns: bool,
     /// Say on stderr how much of --exec-allow the kernel enforced, even
-    /// when it enforced all of it.
+    /// when it enforced all of it, and what the seccomp filter refuses.
     #[arg(long, short = 'v')]
     verbose: bool,
     /// The command to run, and its arguments.
@@ -105,6 +119,9 @@ pub fn main(args: Args) -> ExitCode {
         }
         return ExitCode::from(1);
     }
+    if let Err(code) = userns_filter(&args) {
+        return code;
+    }
     let (program, rest) = args
         .command
         .split_first()
@@ -130,6 +147,38 @@ pub fn main(args: Args) -> ExitCode {
     } else {
         126
     })
+}
+
+/// The seccomp filter, last before exec (see `userns`).
+fn userns_filter(args: &Args) -> Result<(), ExitCode> {
+    use std::io::Write;
+    if args.allow_userns {
+        let _ = writeln!(
+            io::stderr(),
+            "mayexec: warning: --allow-userns: the command may create or join a user \
+             namespace, and so clear the securebits set here, locked or not"
+        );
+        return Ok(());
+    }
+    match userns::deny_user_namespaces() {
+        Ok(()) => {
+            if args.verbose {
+                let _ = writeln!(
+                    io::stderr(),
+                    "mayexec: user namespaces denied by a seccomp filter: {}",
+                    userns::SUMMARY
+                );
+            }
+            Ok(())
+        }
+        Err(e) => {
+            output::error(format_args!(
+                "{e}; not running the command (--allow-userns runs it without the filter, \
+                 which lets it clear the securebits)"
+            ));
+            Err(ExitCode::from(1))
+        }
+    }
 }
 
 /// The Landlock domain, before the securebits: a failure here leaves the

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use mayexec::policy::{PolicyError, SYSTEM_POLICY_PATH};
 use mayexec::securebits::{self, SecureBits};
+use mayexec::userns::{HostUserNamespaces, UserNamespace};
 use mayexec::Errno;
 use mayexec::{Action, Enforcement, SystemPolicy};
 use serde::Serialize;
@@ -29,8 +30,35 @@ struct Report {
     backend: &'static str,
     securebits: Bits,
     policy: policy::Report,
+    user_namespaces: UserNamespaces,
     enforcement: Option<Effective>,
     hints: Vec<String>,
+}
+
+/// Whether a user namespace can undo what is enforced: one resets the
+/// securebits of the process that enters it, and lets an unprivileged user
+/// chroot away from the system policy file.
+#[derive(Serialize)]
+struct UserNamespaces {
+    /// This process runs in the initial user namespace (`null`: /proc
+    /// cannot say).
+    initial: Option<bool>,
+    /// This process's namespace, in words.
+    namespace: String,
+    /// This process cannot create or join user namespaces (a seccomp
+    /// filter, such as `mayexec run`'s), so its securebits hold.
+    confined: bool,
+    /// `kernel.unprivileged_userns_clone`, where the kernel has it.
+    unprivileged_userns_clone: Option<u64>,
+    /// `user.max_user_namespaces`.
+    max_user_namespaces: Option<u64>,
+    /// `kernel.apparmor_restrict_unprivileged_userns`, where it exists.
+    apparmor_restrict_unprivileged_userns: Option<u64>,
+    /// Unprivileged users can create user namespaces.
+    unprivileged_can_create: bool,
+    /// The system policy file holds against unprivileged users (they
+    /// cannot chroot into a root of their own).
+    file_policy_holds: bool,
 }
 
 #[derive(Serialize)]
@@ -150,6 +178,7 @@ fn gather() -> Report {
         Err(_) => hints.push("fix the policy file, then `mayexec policy check`".to_owned()),
         Ok(Some(_)) => {}
     }
+    let user_namespaces = user_namespaces(&bits, &mut hints);
     if let Some(e) = &enforcement {
         if !e.is_active() && kernel.exec_securebits {
             hints.push(
@@ -169,6 +198,7 @@ fn gather() -> Report {
             exec_deny_interactive_locked: bits.contains(SecureBits::EXEC_DENY_INTERACTIVE_LOCKED),
         },
         policy: policy::Report::from_load(SYSTEM_POLICY_PATH.as_ref(), &loaded),
+        user_namespaces,
         enforcement: enforcement.map(|e| Effective {
             scripts: Scripts {
                 level: e.checker.level().as_u8(),
@@ -181,6 +211,37 @@ fn gather() -> Report {
         }),
         kernel,
         hints,
+    }
+}
+
+fn user_namespaces(bits: &SecureBits, hints: &mut Vec<String>) -> UserNamespaces {
+    let host = HostUserNamespaces::read();
+    let (initial, namespace) = match UserNamespace::current() {
+        Ok(ns) => (Some(ns.is_initial()), ns.to_string()),
+        Err(e) => (None, format!("unknown ({e})")),
+    };
+    let confined = mayexec::userns::creation_blocked();
+    let exec_bits = SecureBits::EXEC_RESTRICT_FILE | SecureBits::EXEC_DENY_INTERACTIVE;
+    if !confined && bits.intersects(exec_bits) {
+        hints.push(
+            "this process can create or join a user namespace, which resets its securebits \
+             (lock bits too): start the tree with `mayexec run` (without --allow-userns), \
+             whose seccomp filter prevents it"
+                .to_owned(),
+        );
+    }
+    if let Some(note) = crate::userns::file_policy_exposure(&host) {
+        hints.push(note);
+    }
+    UserNamespaces {
+        initial,
+        namespace,
+        confined,
+        unprivileged_userns_clone: host.unprivileged_userns_clone,
+        max_user_namespaces: host.max_user_namespaces,
+        apparmor_restrict_unprivileged_userns: host.apparmor_restrict_unprivileged_userns,
+        unprivileged_can_create: host.unprivileged_can_create(),
+        file_policy_holds: !host.unprivileged_can_chroot(),
     }
 }
 
@@ -254,6 +315,29 @@ fn print(r: &Report) -> io::Result<()> {
         on_off(b.exec_deny_interactive, b.exec_deny_interactive_locked)
     )?;
     policy::print_report(&mut out, &r.policy)?;
+    let u = &r.user_namespaces;
+    writeln!(out, "user namespaces:")?;
+    writeln!(out, "  this process:                   {}", u.namespace)?;
+    writeln!(
+        out,
+        "  confined (seccomp):             {}",
+        if u.confined {
+            "yes: cannot create or join a user namespace, its securebits hold"
+        } else {
+            "no: entering a user namespace would reset its securebits"
+        }
+    )?;
+    writeln!(
+        out,
+        "  unprivileged users:             {}",
+        match (u.unprivileged_can_create, u.file_policy_holds) {
+            (false, _) => "cannot create user namespaces",
+            (true, true) => "can create user namespaces, without capabilities in them",
+            (true, false) => {
+                "can create user namespaces: the system policy file does not hold against them"
+            }
+        }
+    )?;
     match &r.enforcement {
         Some(e) => {
             writeln!(out, "effective enforcement:")?;

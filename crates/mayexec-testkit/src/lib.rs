@@ -54,6 +54,37 @@ pub fn require_root(test: &str) -> bool {
     false
 }
 
+/// Can `nobody` create a user namespace here (`unshare -Ur`)? Tests of
+/// what an unprivileged user does with one need it; like [`require_root`],
+/// this prints why not and returns `false`, and panics under `CI=true`.
+pub fn require_unprivileged_userns(test: &str) -> bool {
+    static PROBE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let probe = PROBE.get_or_init(|| {
+        let out = as_nobody(Command::new("unshare").args(["-Ur", "true"]))
+            .output()
+            .map_err(|e| format!("cannot run unshare: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "nobody cannot create a user namespace here (sysctl user.max_user_namespaces, \
+                 kernel.unprivileged_userns_clone or AppArmor): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    });
+    let Err(why) = probe else {
+        return true;
+    };
+    let why = format!("{test}: skipped: {why}");
+    assert!(
+        !in_ci(),
+        "{why}; under CI=true a skipped conformance test fails"
+    );
+    eprintln!("{why}");
+    false
+}
+
 /// Mounts (and unmounts) one tmpfs, once per process.
 fn can_mount_tmpfs() -> Result<(), String> {
     static PROBE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();

@@ -40,6 +40,7 @@ pub mod rfc;
 mod script;
 pub mod securebits;
 mod uapi;
+pub mod userns;
 mod verdict;
 
 pub use backend::{

@@ -12,6 +12,19 @@
 //! not writable by group or others. A file that exists but is untrusted or
 //! malformed is an error, and enlightened interpreters then refuse to run
 //! anything (fail closed). No file means no system policy.
+//!
+//! "Root" means host root. Inside a user namespace (a rootless container,
+//! `unshare -Ur`) owners are translated ([`crate::userns`]): an owner that
+//! maps to an unprivileged host user — such as the namespace's own uid 0 —
+//! is not trusted, and an owner the namespace does not map (host root's
+//! files seen as the overflow uid) is. There, a directory above a missing
+//! file that fails the check is no error: whoever owns it could remove the
+//! file anyway, and a rootless container would otherwise refuse everything.
+//! And a directory owned by the namespace's own users (a container's root
+//! and `/etc`) is no fault when the file itself passes: those users control
+//! the namespace's mount tree and could leave the file out, so trusting it
+//! costs nothing, and a rootless container that bind-mounts the host's
+//! policy file obeys it. The file itself must always pass.
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
@@ -26,6 +39,7 @@ use rustix::fs::{
 };
 use serde::Deserialize;
 
+use crate::userns::{Owner, UserNamespace};
 use crate::Level;
 
 /// Where the system policy lives; fixed when the crate is built
@@ -139,6 +153,13 @@ pub struct TrustFault {
 pub enum TrustFaultKind {
     /// Not owned by root.
     NotOwnedByRoot,
+    /// Inside a user namespace, owned by an id that maps to an unprivileged
+    /// host user (for example the namespace's uid 0 of a user's
+    /// `unshare -Ur`): a root that user built is not the system's.
+    OwnedInUserNamespace,
+    /// Inside a user namespace that maps the overflow uid, owned by the
+    /// overflow uid: host root and that namespace user look the same.
+    AmbiguousOwner,
     /// Writable by group or others.
     Writable,
     /// The policy is not a regular file.
@@ -152,6 +173,18 @@ impl fmt::Display for TrustFault {
             TrustFaultKind::NotOwnedByRoot => {
                 write!(f, "{path} is owned by uid {}, not root", self.uid)
             }
+            TrustFaultKind::OwnedInUserNamespace => write!(
+                f,
+                "{path} is owned by uid {}, which this user namespace maps to an \
+                 unprivileged host user, not host root",
+                self.uid
+            ),
+            TrustFaultKind::AmbiguousOwner => write!(
+                f,
+                "{path} is owned by uid {}, the overflow uid, which this user namespace \
+                 also maps: host root cannot be told from a namespace user",
+                self.uid
+            ),
             TrustFaultKind::Writable => write!(
                 f,
                 "{path} is writable by group or others (mode {:04o})",
@@ -305,10 +338,11 @@ fn read_trusted(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
     } else {
         std::env::current_dir().map_err(ReadError::Io)?.join(path)
     };
+    let mut judge = Judge::new();
     let mut pending: VecDeque<OsString> = components(&absolute);
     let root = open_dir(CWD, OsStr::new("/"))?;
     let mut dirs: Vec<(OwnedFd, PathBuf)> = vec![(root, PathBuf::from("/"))];
-    trust_dir(&dirs[0].0, &dirs[0].1)?;
+    judge.dir(&dirs[0].0, &dirs[0].1)?;
     let mut symlinks = 0;
 
     while let Some(name) = pending.pop_front() {
@@ -343,10 +377,10 @@ fn read_trusted(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
             }
             FileType::Directory => {
                 let fd = open_dir(dir, &name)?;
-                trust_dir(&fd, &here)?;
+                judge.dir(&fd, &here)?;
                 dirs.push((fd, here));
             }
-            _ if pending.is_empty() => return read_file(dir, &name, &here).map(Some),
+            _ if pending.is_empty() => return read_file(dir, &name, &here, judge).map(Some),
             _ => return Err(rustix::io::Errno::NOTDIR.into()),
         }
     }
@@ -378,7 +412,50 @@ fn open_dir<Fd: std::os::fd::AsFd>(dir: Fd, name: &OsStr) -> Result<OwnedFd, Rea
     )?)
 }
 
-fn trust(fd: &OwnedFd, path: &Path, want_regular: bool) -> Result<(), ReadError> {
+/// Judges each directory on the way and the file. In the initial user
+/// namespace the first fault ends the walk; in any other, a fault above the
+/// file is kept and reported only if the file exists (see the module docs).
+struct Judge {
+    namespace: Result<UserNamespace, String>,
+    deferred: Option<ReadError>,
+}
+
+impl Judge {
+    fn new() -> Judge {
+        Judge {
+            namespace: UserNamespace::current().map_err(|e| e.to_string()),
+            deferred: None,
+        }
+    }
+
+    fn dir(&mut self, fd: &OwnedFd, path: &Path) -> Result<(), ReadError> {
+        match trust(fd, path, false, &self.namespace) {
+            Err(ReadError::Untrusted(TrustFault {
+                kind: TrustFaultKind::OwnedInUserNamespace,
+                ..
+            })) => Ok(()),
+            Err(fault) if !matches!(&self.namespace, Ok(ns) if ns.is_initial()) => {
+                self.deferred.get_or_insert(fault);
+                Ok(())
+            }
+            result => result,
+        }
+    }
+
+    fn file(self, fd: &OwnedFd, path: &Path) -> Result<(), ReadError> {
+        match self.deferred {
+            Some(fault) => Err(fault),
+            None => trust(fd, path, true, &self.namespace),
+        }
+    }
+}
+
+fn trust(
+    fd: &OwnedFd,
+    path: &Path,
+    want_regular: bool,
+    namespace: &Result<UserNamespace, String>,
+) -> Result<(), ReadError> {
     let stat = fstat(fd)?;
     let fault = |kind| {
         ReadError::Untrusted(TrustFault {
@@ -391,8 +468,19 @@ fn trust(fd: &OwnedFd, path: &Path, want_regular: bool) -> Result<(), ReadError>
     if want_regular && FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
         return Err(fault(TrustFaultKind::NotRegularFile));
     }
-    if stat.st_uid != 0 {
-        return Err(fault(TrustFaultKind::NotOwnedByRoot));
+    let namespace = namespace.as_ref().map_err(|e| {
+        ReadError::Io(io::Error::other(format!(
+            "cannot tell which user namespace this process is in, so no owner can be \
+             trusted: {e}"
+        )))
+    })?;
+    match namespace.owner(stat.st_uid) {
+        Owner::HostRoot | Owner::Unmapped => {}
+        Owner::NamespaceUser if namespace.is_initial() => {
+            return Err(fault(TrustFaultKind::NotOwnedByRoot))
+        }
+        Owner::NamespaceUser => return Err(fault(TrustFaultKind::OwnedInUserNamespace)),
+        Owner::Ambiguous => return Err(fault(TrustFaultKind::AmbiguousOwner)),
     }
     if stat.st_mode & 0o022 != 0 {
         return Err(fault(TrustFaultKind::Writable));
@@ -400,18 +488,14 @@ fn trust(fd: &OwnedFd, path: &Path, want_regular: bool) -> Result<(), ReadError>
     Ok(())
 }
 
-fn trust_dir(fd: &OwnedFd, path: &Path) -> Result<(), ReadError> {
-    trust(fd, path, false)
-}
-
-fn read_file(dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<Vec<u8>, ReadError> {
+fn read_file(dir: &OwnedFd, name: &OsStr, path: &Path, judge: Judge) -> Result<Vec<u8>, ReadError> {
     let fd = openat(
         dir,
         name,
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY,
         FileMode::empty(),
     )?;
-    trust(&fd, path, true)?;
+    judge.file(&fd, path)?;
     let mut bytes = Vec::new();
     std::fs::File::from(fd)
         .take(MAX_POLICY_BYTES + 1)

@@ -175,6 +175,23 @@ pub fn landlock_abi_version() -> Result<i32, Errno> {
     }
 }
 
+/// `unshare(CLONE_NEWUSER | CLONE_VFORK)`: a probe that never unshares
+/// anything. `CLONE_VFORK` is not a valid `unshare` flag, so the kernel
+/// answers `EINVAL` before it acts; a seccomp filter that refuses new user
+/// namespaces answers first (`EPERM`, or `ENOSYS`). `Ok` would mean a
+/// kernel that accepted the flag: treated by callers as "not confined".
+pub fn unshare_newuser_probe() -> Result<(), Errno> {
+    // SAFETY: unshare takes its flags by value and reads no memory; with an
+    // invalid flag the kernel rejects the call before changing anything.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_unshare,
+            (libc::CLONE_NEWUSER | libc::CLONE_VFORK) as libc::c_ulong,
+        )
+    };
+    check_ret(ret)
+}
+
 /// The symbolic name of the error numbers the check can meet (`EACCES` …).
 pub fn errno_name(errno: i32) -> Option<&'static str> {
     Some(match errno {
