@@ -54,6 +54,10 @@ pub enum Status {
     Denied = 1,
     /// Usage error, or an input that cannot be examined.
     Error = 2,
+    /// `run`: CMD was found but could not be executed (the shell's 126).
+    CannotExecute = 126,
+    /// `run`: CMD was not found (the shell's 127).
+    NotFound = 127,
 }
 
 impl From<Status> for ExitCode {

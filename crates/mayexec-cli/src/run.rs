@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use mayexec::securebits::{self, SecureBits, SecureBitsError};
 
-use crate::{landlock, output, userns};
+use crate::{landlock, output, userns, Status};
 
 /// Run a command with script-execution control on for it and everything it
 /// starts (Linux 6.14 exec securebits; Landlock for --exec-allow).
@@ -117,7 +117,7 @@ pub fn main(args: Args) -> ExitCode {
                 mayexec::policy::SYSTEM_POLICY_PATH
             ));
         }
-        return ExitCode::from(1);
+        return Status::Denied.into();
     }
     if let Err(code) = userns_filter(&args) {
         return code;
@@ -142,11 +142,11 @@ pub fn main(args: Args) -> ExitCode {
              an allowed directory: add e.g. --exec-allow /usr",
         );
     }
-    ExitCode::from(if error.kind() == io::ErrorKind::NotFound {
-        127
+    if error.kind() == io::ErrorKind::NotFound {
+        Status::NotFound.into()
     } else {
-        126
-    })
+        Status::CannotExecute.into()
+    }
 }
 
 /// The seccomp filter, last before exec (see `userns`).
@@ -176,7 +176,7 @@ fn userns_filter(args: &Args) -> Result<(), ExitCode> {
                 "{e}; not running the command (--allow-userns runs it without the filter, \
                  which lets it clear the securebits)"
             ));
-            Err(ExitCode::from(1))
+            Err(Status::Denied.into())
         }
     }
 }
@@ -188,11 +188,11 @@ fn restrict_exec(args: &Args) -> Result<(), ExitCode> {
         Ok(status) => status,
         Err(e @ landlock::ExecAllowError::Dir { .. }) => {
             output::error(e);
-            return Err(ExitCode::from(2));
+            return Err(Status::Error.into());
         }
         Err(e) => {
             output::error(e);
-            return Err(ExitCode::from(1));
+            return Err(Status::Denied.into());
         }
     };
     let description = landlock::describe(&status);
@@ -209,7 +209,7 @@ fn restrict_exec(args: &Args) -> Result<(), ExitCode> {
         output::error(format_args!(
             "--exec-allow {dirs}: {description}; --landlock=required: not running the command"
         ));
-        return Err(ExitCode::from(1));
+        return Err(Status::Denied.into());
     }
     output::note(format_args!(
         "mayexec: warning: --exec-allow {dirs}: {description}; running the command anyway \
