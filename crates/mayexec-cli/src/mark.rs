@@ -6,8 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mayexec_rollout::mark::{self, Journal, JournalError, Undone};
-use mayexec_rollout::scan::Finding;
+use mayexec_rollout::mark::{self, Decision, Journal, JournalError, Undone};
 
 use crate::scan::{existing_roots, fully_examined, report_problems, run_scan, WalkArgs};
 use crate::{output, Status};
@@ -108,59 +107,25 @@ fn mark(args: &Args) -> ExitCode {
     } else {
         Status::Error
     };
-    let mut plan = Vec::new();
     // Output errors (a closed pipe) must not stop the changes halfway: they
     // are ignored, and the journal is the record of what was done.
     let mut out = io::stdout().lock();
-    let mut left_alone = 0u64;
-    let mut refused = 0u64;
-    let mut failed = 0u64;
-    // A file with several names in the trees is changed once.
-    let mut planned = std::collections::HashSet::new();
-    for finding in &report.findings {
-        let Finding::Code(file) = finding else {
-            continue;
-        };
-        if file.verdict.is_allowed() {
-            continue;
-        }
-        if let Some(hazard) = mayexec_rollout::scan::unsafe_mode(file.mode) {
-            refused += 1;
-            output::error(format_args!(
-                "{}: refused: mode {:04o} {hazard}: mark never makes such a file executable \
-                 (remove the write bits for group and others, or the set-id bit, first)",
-                file.path.display(),
-                file.mode
-            ));
-            continue;
-        }
-        let Some(fix) = file.fix else {
-            left_alone += 1;
-            let why = match file.verdict.reason() {
-                Some(mayexec::Reason::NotExecutable) => "no read bit to match",
-                _ => "not a mode problem",
-            };
-            let _ = writeln!(
-                out,
-                "{}: left alone: {} ({why})",
-                file.path.display(),
-                file.verdict
-            );
-            continue;
-        };
-        if let Err(e) = mark::check_owner(file.uid) {
-            refused += 1;
-            output::error(format_args!("{}: refused: {e}", file.path.display()));
-            continue;
-        }
-        if !planned.insert((file.dev, file.ino)) {
-            continue;
-        }
-        match mark::plan(&file.path, file.dev, file.ino, fix.old, fix.new) {
-            Ok(entry) => plan.push(entry),
-            Err(e) => {
+    let (mut left_alone, mut refused, mut failed) = (0u64, 0u64, 0u64);
+    let mut plan = Vec::new();
+    for decision in mark::decide(&report) {
+        match decision {
+            Decision::Mark(entry) => plan.push(entry),
+            Decision::LeftAlone { path, verdict, why } => {
+                left_alone += 1;
+                let _ = writeln!(out, "{}: left alone: {verdict} ({why})", path.display());
+            }
+            Decision::Refused { path, why } => {
+                refused += 1;
+                output::error(format_args!("{}: refused: {why}", path.display()));
+            }
+            Decision::Failed { path, error } => {
                 failed += 1;
-                output::error(format_args!("{}: not marked: {e}", file.path.display()));
+                output::error(format_args!("{}: not marked: {error}", path.display()));
             }
         }
     }
@@ -184,53 +149,44 @@ fn mark(args: &Args) -> ExitCode {
         }
         return status.into();
     }
-    let mut applied = Vec::new();
-    if !plan.is_empty() {
-        // Write-ahead: the journal lists every change before any is made.
-        let ahead = Journal {
-            entries: plan.clone(),
-        };
-        if let Err(e) = ahead.write(&journal_path, args.replace_journal) {
+    let marked = mark::transact(
+        plan,
+        &journal_path,
+        args.replace_journal,
+        &options.checker,
+        |entry, result| match result {
+            Ok(_) => {
+                let _ = writeln!(
+                    out,
+                    "{}: {:04o} -> {:04o}",
+                    entry.path.display(),
+                    entry.old_mode,
+                    entry.new_mode
+                );
+            }
+            Err(e) => output::error(format_args!("{}: not marked: {e}", entry.path.display())),
+        },
+    );
+    let marked = match marked {
+        Ok(marked) => marked,
+        Err(e) => {
             output::error(journal_hint(e));
             return Status::Error.into();
         }
-        for entry in plan {
-            match mark::apply(&entry, &options.checker) {
-                Ok(_) => {
-                    let _ = writeln!(
-                        out,
-                        "{}: {:04o} -> {:04o}",
-                        entry.path.display(),
-                        entry.old_mode,
-                        entry.new_mode
-                    );
-                    applied.push(entry);
-                }
-                Err(e) => {
-                    failed += 1;
-                    output::error(format_args!("{}: not marked: {e}", entry.path.display()));
-                }
-            }
-        }
-        // Now exactly what was done; nothing done, no journal.
-        let done = Journal {
-            entries: applied.clone(),
-        };
-        if applied.is_empty() {
-            let _ = std::fs::remove_file(&journal_path);
-        } else if let Err(e) = done.write(&journal_path, true) {
-            output::error(format_args!(
-                "{e} (the journal written before the changes is still valid for --undo)"
-            ));
-            status = Status::Error;
-        }
+    };
+    failed += marked.failed;
+    if let Some(e) = marked.rewrite_error {
+        output::error(format_args!(
+            "{e} (the journal written before the changes is still valid for --undo)"
+        ));
+        status = Status::Error;
     }
     let _ = write!(
         out,
         "marked {}, left alone {left_alone}, refused {refused}, failed {failed}",
-        applied.len()
+        marked.applied.len()
     );
-    if applied.is_empty() {
+    if marked.applied.is_empty() {
         let _ = writeln!(out, "; no journal written");
     } else {
         let _ = writeln!(
@@ -264,35 +220,29 @@ fn undo(path: &Path) -> ExitCode {
         }
     };
     let mut out = io::stdout().lock();
-    let (mut restored, mut already, mut skipped) = (0u64, 0u64, 0u64);
-    // Newest first, so that a file listed twice ends with its first old mode.
-    for entry in journal.entries.iter().rev() {
-        match mark::undo(entry) {
-            Ok(Undone::Restored) => {
-                restored += 1;
-                let _ = writeln!(
-                    out,
-                    "{}: {:04o} -> {:04o} (restored)",
-                    entry.path.display(),
-                    entry.new_mode,
-                    entry.old_mode
-                );
-            }
-            Ok(Undone::AlreadyRestored) => {
-                already += 1;
-                let _ = writeln!(
-                    out,
-                    "{}: already {:04o}",
-                    entry.path.display(),
-                    entry.old_mode
-                );
-            }
-            Err(e) => {
-                skipped += 1;
-                output::error(format_args!("{}: skipped: {e}", entry.path.display()));
-            }
+    let (mut restored, mut already) = (0u64, 0u64);
+    let skipped = mark::undo_all(&journal, |entry, result| match result {
+        Ok(Undone::Restored) => {
+            restored += 1;
+            let _ = writeln!(
+                out,
+                "{}: {:04o} -> {:04o} (restored)",
+                entry.path.display(),
+                entry.new_mode,
+                entry.old_mode
+            );
         }
-    }
+        Ok(Undone::AlreadyRestored) => {
+            already += 1;
+            let _ = writeln!(
+                out,
+                "{}: already {:04o}",
+                entry.path.display(),
+                entry.old_mode
+            );
+        }
+        Err(e) => output::error(format_args!("{}: skipped: {e}", entry.path.display())),
+    });
     let _ = writeln!(
         out,
         "restored {restored}, already restored {already}, skipped {skipped}"

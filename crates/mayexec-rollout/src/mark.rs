@@ -23,8 +23,8 @@ use rustix::fs::{
 use rustix::io::Errno;
 use rustix::process::geteuid;
 
-use crate::scan::{exec_where_readable, open_long, unsafe_mode, UnsafeMode};
-use mayexec::{Checker, Verdict};
+use crate::scan::{exec_where_readable, open_long, unsafe_mode, Finding, ScanReport, UnsafeMode};
+use mayexec::{Checker, Reason, Verdict};
 
 /// The first line of every journal this version writes.
 pub const JOURNAL_MAGIC: &str = "mayexec-mark-journal 2";
@@ -615,6 +615,166 @@ pub fn undo(entry: &JournalEntry) -> Result<Undone, MarkError> {
     }
     chmod(&fd, entry.old_mode)?;
     Ok(Undone::Restored)
+}
+
+/// What `mark` does with one code file a scan found denied.
+#[derive(Debug)]
+pub enum Decision {
+    /// The mode is the whole problem: this change fixes it.
+    Mark(JournalEntry),
+    /// Denied for something a mode change cannot fix.
+    LeftAlone {
+        /// The file.
+        path: PathBuf,
+        /// The scan's verdict.
+        verdict: Verdict,
+        /// Why no mode change helps.
+        why: &'static str,
+    },
+    /// A file `mark` must not make executable, or may not change.
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// Why, and what would make it acceptable.
+        why: String,
+    },
+    /// The file changed since the scan, or cannot be opened.
+    Failed {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        error: MarkError,
+    },
+}
+
+/// Decides, for every denied code file of `report`, what `mark` does: each
+/// file (device and inode) once, however many names it has in the trees.
+pub fn decide(report: &ScanReport) -> Vec<Decision> {
+    let mut planned = std::collections::HashSet::new();
+    let mut decisions = Vec::new();
+    for finding in &report.findings {
+        let Finding::Code(file) = finding else {
+            continue;
+        };
+        if file.verdict.is_allowed() {
+            continue;
+        }
+        let path = file.path.clone();
+        if let Some(hazard) = unsafe_mode(file.mode) {
+            decisions.push(Decision::Refused {
+                path,
+                why: format!(
+                    "mode {:04o} {hazard}: mark never makes such a file executable (remove the \
+                     write bits for group and others, or the set-id bit, first)",
+                    file.mode
+                ),
+            });
+            continue;
+        }
+        let Some(fix) = file.fix else {
+            let why = match file.verdict.reason() {
+                Some(Reason::NotExecutable) => "no read bit to match",
+                _ => "not a mode problem",
+            };
+            decisions.push(Decision::LeftAlone {
+                path,
+                verdict: file.verdict,
+                why,
+            });
+            continue;
+        };
+        if let Err(error) = check_owner(file.uid) {
+            decisions.push(Decision::Refused {
+                path,
+                why: error.to_string(),
+            });
+            continue;
+        }
+        if !planned.insert((file.dev, file.ino)) {
+            continue;
+        }
+        decisions.push(
+            match plan(&file.path, file.dev, file.ino, fix.old, fix.new) {
+                Ok(entry) => Decision::Mark(entry),
+                Err(error) => Decision::Failed { path, error },
+            },
+        );
+    }
+    decisions
+}
+
+/// What one mark transaction did.
+#[derive(Debug, Default)]
+pub struct Marked {
+    /// The changes made, as the journal now lists them.
+    pub applied: Vec<JournalEntry>,
+    /// How many planned changes were not made (each reported to the
+    /// caller's `progress` as it failed).
+    pub failed: u64,
+    /// Rewriting the journal to exactly what was done failed: the journal
+    /// written before the changes still lists every change made, and
+    /// `--undo` with it is still right.
+    pub rewrite_error: Option<JournalError>,
+}
+
+/// The mark transaction. The journal lists every planned change before any
+/// is made (write-ahead: a crash leaves a journal that covers what was
+/// done); each change is applied and the file checked again ([`apply`]);
+/// then the journal is rewritten to exactly what was done, or removed when
+/// nothing was. `progress` hears of each change as it is made or refused.
+///
+/// # Errors
+/// Writing the journal before any change: then nothing was changed.
+pub fn transact(
+    plan: Vec<JournalEntry>,
+    journal: &Path,
+    replace: bool,
+    checker: &Checker,
+    mut progress: impl FnMut(&JournalEntry, &Result<Verdict, MarkError>),
+) -> Result<Marked, JournalError> {
+    let mut marked = Marked::default();
+    if plan.is_empty() {
+        return Ok(marked);
+    }
+    let ahead = Journal {
+        entries: plan.clone(),
+    };
+    ahead.write(journal, replace)?;
+    for entry in plan {
+        let result = apply(&entry, checker);
+        progress(&entry, &result);
+        match result {
+            Ok(_) => marked.applied.push(entry),
+            Err(_) => marked.failed += 1,
+        }
+    }
+    let done = Journal {
+        entries: marked.applied.clone(),
+    };
+    if marked.applied.is_empty() {
+        let _ = std::fs::remove_file(journal);
+    } else if let Err(error) = done.write(journal, true) {
+        marked.rewrite_error = Some(error);
+    }
+    Ok(marked)
+}
+
+/// Undoes a whole journal, newest change first (so that a file listed
+/// twice ends with its first old mode); `progress` hears of each entry.
+/// Returns how many entries could not be undone.
+pub fn undo_all(
+    journal: &Journal,
+    mut progress: impl FnMut(&JournalEntry, &Result<Undone, MarkError>),
+) -> u64 {
+    let mut skipped = 0;
+    for entry in journal.entries.iter().rev() {
+        let result = undo(entry);
+        if result.is_err() {
+            skipped += 1;
+        }
+        progress(entry, &result);
+    }
+    skipped
 }
 
 #[cfg(test)]
