@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub mod interp;
+
 pub use mayexec_testkit_macros::root_test;
 use rustix::mount::{mount, unmount, MountFlags, UnmountFlags};
 

@@ -19,12 +19,12 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::File;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 pub use mayexec_testkit::in_ci;
+pub use mayexec_testkit::interp::{self, Enforced, Exit, Outcome};
 
 /// The stock shell the enlightened one must behave like.
 pub const STOCK_DASH: &str = "/bin/dash";
@@ -99,68 +99,6 @@ fn build_once() {
             Err(e) => eprintln!("cannot run {}: {e}", script.display()),
         }
     });
-}
-
-/// How a shell exits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// It exited with this status.
-    Code(i32),
-    /// A signal killed it.
-    Signal(i32),
-    /// It never started: `execve` failed with this errno.
-    NotStarted(i32),
-}
-
-/// What a run produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// How it ended.
-    pub exit: Exit,
-    /// Its standard output.
-    pub stdout: String,
-    /// Its standard error.
-    pub stderr: String,
-}
-
-impl Outcome {
-    /// The outcome of a finished process.
-    pub fn from_output(output: Output) -> Outcome {
-        let exit = match (output.status.code(), output.status.signal()) {
-            (Some(code), _) => Exit::Code(code),
-            (None, Some(signal)) => Exit::Signal(signal),
-            (None, None) => unreachable!("a process ends with a status or a signal"),
-        };
-        Outcome {
-            exit,
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    /// The outcome of `cmd`, run to completion with stdin from `/dev/null`
-    /// unless the caller set it. A program that cannot be executed is
-    /// [`Exit::NotStarted`].
-    pub fn of(cmd: &mut Command) -> Outcome {
-        match cmd.output() {
-            Ok(output) => Outcome::from_output(output),
-            Err(e) => Outcome {
-                exit: Exit::NotStarted(e.raw_os_error().unwrap_or(-1)),
-                stdout: String::new(),
-                stderr: e.to_string(),
-            },
-        }
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:?}, stdout {:?}, stderr {:?}",
-            self.exit, self.stdout, self.stderr
-        )
-    }
 }
 
 /// The ways a shell script reaches the shell.
@@ -245,71 +183,7 @@ impl fmt::Display for Invocation {
     }
 }
 
-/// The exec securebits `mayexec run` sets for a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bits {
-    /// No `mayexec run`: no policy.
-    None,
-    /// `mayexec run -f`: restrict-file.
-    RestrictFile,
-    /// `mayexec run -i`: deny-interactive.
-    DenyInteractive,
-    /// `mayexec run -fi`: both.
-    Both,
-}
-
-impl Bits {
-    /// Every column of the behaviour table.
-    pub const ALL: [Bits; 4] = [
-        Bits::None,
-        Bits::RestrictFile,
-        Bits::DenyInteractive,
-        Bits::Both,
-    ];
-
-    /// The `mayexec run` flag, if any.
-    pub const fn flag(self) -> Option<&'static str> {
-        match self {
-            Bits::None => None,
-            Bits::RestrictFile => Some("-f"),
-            Bits::DenyInteractive => Some("-i"),
-            Bits::Both => Some("-fi"),
-        }
-    }
-
-    /// A command that runs `program` under these bits with `mayexec`, the
-    /// path of the `mayexec` command; `make` makes the outer command (plain
-    /// `Command::new`, or a sandbox's).
-    pub fn command(
-        self,
-        mayexec: &Path,
-        program: &OsStr,
-        make: &dyn Fn(&OsStr) -> Command,
-    ) -> Command {
-        match self.flag() {
-            None => make(program),
-            Some(flag) => {
-                let mut cmd = make(mayexec.as_os_str());
-                cmd.args(["run", flag, "--"]).arg(program);
-                cmd
-            }
-        }
-    }
-}
-
-impl fmt::Display for Bits {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.flag() {
-            None => f.write_str("no policy"),
-            Some(flag) => write!(f, "mayexec run {flag}"),
-        }
-    }
-}
-
 /// The message the enlightened dash prints when it refuses `label`.
 pub fn denial(label: impl AsRef<OsStr>, reason: &str) -> String {
-    format!(
-        "dash: {}: script execution denied ({reason})\n",
-        Path::new(label.as_ref()).display()
-    )
+    interp::denial("dash", label, reason)
 }

@@ -6,19 +6,11 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mayexec_dash::{denial, require_root_and_dash, Bits, Exit, Invocation, Outcome, STOCK_DASH};
+use mayexec_dash::{
+    denial, require_root_and_dash, Enforced, Exit, Invocation, Outcome, STOCK_DASH,
+};
+use mayexec_testkit::interp::{Place, Places};
 use mayexec_testkit::{root_test, workspace_bin, Tmpfs};
-
-/// Where the script lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Place {
-    /// An exec tmpfs, mode 0755.
-    Exec755,
-    /// An exec tmpfs, mode 0644.
-    Exec644,
-    /// A `noexec` tmpfs, mode 0755.
-    Noexec755,
-}
 
 /// What should happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +27,7 @@ enum Expect {
 
 use Expect::{Denied, ExecveFails, Ran};
 use Invocation::{DashC, Direct, Pipe, Script, Stdin};
-use Place::{Exec644, Exec755, Noexec755};
+use Place::{Exec644, Exec755, Noexec as Noexec755};
 
 /// Columns: no policy, `mayexec run -f`, `-i`, `-fi`.
 const TABLE: [(Invocation, Place, [Expect; 4]); 15] = [
@@ -117,27 +109,19 @@ fn script_text(dash: &Path) -> String {
     format!("#!{}\necho \"ran with $# arguments\"\n", dash.display())
 }
 
-fn expected(expect: Expect, invocation: Invocation, bits: Bits, script: &Path) -> Outcome {
+fn expected(expect: Expect, invocation: Invocation, bits: Enforced, script: &Path) -> Outcome {
     match expect {
-        Ran => Outcome {
-            exit: Exit::Code(0),
-            stdout: OUTPUT.to_owned(),
-            stderr: String::new(),
-        },
+        Ran => Outcome::ran(OUTPUT),
         Denied(reason) => {
             let label: &OsStr = match invocation {
                 Direct | Script => script.as_os_str(),
                 Stdin | Pipe => OsStr::new("<stdin>"),
                 DashC => OsStr::new("-c"),
             };
-            Outcome {
-                exit: Exit::Code(126),
-                stdout: String::new(),
-                stderr: denial(label, reason),
-            }
+            Outcome::refused(denial(label, reason))
         }
         ExecveFails => match bits {
-            Bits::None => Outcome {
+            Enforced::Nothing => Outcome {
                 exit: Exit::NotStarted(libc::EACCES),
                 stdout: String::new(),
                 stderr: std::io::Error::from_raw_os_error(libc::EACCES).to_string(),
@@ -157,23 +141,19 @@ fn expected(expect: Expect, invocation: Invocation, bits: Bits, script: &Path) -
 }
 
 struct Fixture {
-    _exec: Tmpfs,
-    _noexec: Tmpfs,
+    _places: Places,
     scripts: Vec<(Place, PathBuf)>,
 }
 
 fn fixture(dash: &Path) -> Fixture {
-    let exec = Tmpfs::exec();
-    let noexec = Tmpfs::noexec();
+    let places = Places::new();
     let text = script_text(dash);
-    let scripts = vec![
-        (Exec755, exec.write("exec-0755.sh", &text, 0o755)),
-        (Exec644, exec.write("exec-0644.sh", &text, 0o644)),
-        (Noexec755, noexec.write("noexec-0755.sh", &text, 0o755)),
-    ];
+    let scripts = Place::ALL
+        .into_iter()
+        .map(|place| (place, places.write(place, &format!("{place:?}.sh"), &text)))
+        .collect();
     Fixture {
-        _exec: exec,
-        _noexec: noexec,
+        _places: places,
         scripts,
     }
 }
@@ -187,7 +167,6 @@ fn every_row_of_the_behaviour_table_holds() {
     let Some(dash) = require_root_and_dash("every_row_of_the_behaviour_table_holds") else {
         return;
     };
-    let mayexec = workspace_bin("mayexec");
     let fixture = fixture(&dash);
     let mut failures = Vec::new();
     let mut rows = 0;
@@ -198,8 +177,8 @@ fn every_row_of_the_behaviour_table_holds() {
             .find(|(p, _)| *p == place)
             .expect("a script for every place")
             .1;
-        for (bits, expect) in Bits::ALL.into_iter().zip(expects) {
-            let launch = |program: &OsStr| bits.command(&mayexec, program, &plain);
+        for (bits, expect) in Enforced::BITS.into_iter().zip(expects) {
+            let launch = |program: &OsStr| bits.command_with(program, &plain);
             let got = invocation.run(&dash, script, &launch);
             let want = expected(expect, invocation, bits, script);
             rows += 1;

@@ -1,0 +1,308 @@
+//! The interpreter harness: what the tests of every enlightened interpreter
+//! share. Where the code lives ([`Place`], on real [`Places`]), what
+//! enforces ([`Enforced`]), what a run produced ([`Outcome`]), and what the
+//! contract says a refusal looks like ([`denial`]).
+//!
+//! ```no_run
+//! use mayexec_testkit::interp::{denial, Enforced, Outcome, Place, Places};
+//!
+//! let places = Places::new();
+//! let script = places.write(Place::Noexec, "x.sh", "echo hi\n");
+//! let sandbox = Enforced::RunF.sandbox();
+//! let got = Outcome::of(Enforced::RunF.command(&sandbox, "/usr/bin/dash").arg(&script));
+//! assert_eq!(got, Outcome::refused(denial("dash", &script, "noexec-mount")));
+//! ```
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::{workspace_bin, write_file, Sandbox, Tmpfs};
+
+/// Where a test puts code: the three places the behaviour tables cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// An exec tmpfs, mode 0755: passes every check.
+    Exec755,
+    /// An exec tmpfs, mode 0644: `not-executable` where permission counts.
+    Exec644,
+    /// A `noexec` tmpfs, mode 0755: `noexec-mount` where the mount counts.
+    Noexec,
+}
+
+impl Place {
+    /// Every place, in the tables' order.
+    pub const ALL: [Place; 3] = [Place::Exec755, Place::Exec644, Place::Noexec];
+
+    /// The file mode code is written with here.
+    pub const fn mode(self) -> u32 {
+        match self {
+            Place::Exec644 => 0o644,
+            Place::Exec755 | Place::Noexec => 0o755,
+        }
+    }
+
+    /// The reason the full check (kernel, or emulated level 3) refuses code
+    /// here, if it does.
+    pub const fn full_check(self) -> Option<&'static str> {
+        match self {
+            Place::Exec755 => None,
+            Place::Exec644 => Some("not-executable"),
+            Place::Noexec => Some("noexec-mount"),
+        }
+    }
+}
+
+/// One exec and one `noexec` tmpfs, unmounted on drop.
+#[derive(Debug)]
+pub struct Places {
+    /// The exec mount.
+    pub exec: Tmpfs,
+    /// The `noexec` mount.
+    pub noexec: Tmpfs,
+}
+
+impl Places {
+    /// Mounts both.
+    pub fn new() -> Places {
+        Places {
+            exec: Tmpfs::exec(),
+            noexec: Tmpfs::noexec(),
+        }
+    }
+
+    /// The mount behind `place`.
+    pub fn mount(&self, place: Place) -> &Path {
+        match place {
+            Place::Noexec => self.noexec.path(),
+            Place::Exec755 | Place::Exec644 => self.exec.path(),
+        }
+    }
+
+    /// A fresh directory (mode 0755) in `place`, named after `name` and
+    /// the place.
+    pub fn dir(&self, place: Place, name: &str) -> PathBuf {
+        let dir = self.mount(place).join(format!("{name}-{place:?}"));
+        fs::create_dir(&dir).expect("mkdir");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+        dir
+    }
+
+    /// Writes `contents` as `name` in `place`, with the place's mode.
+    pub fn write(&self, place: Place, name: &str, contents: &str) -> PathBuf {
+        write_file(
+            &self.mount(place).join(name),
+            contents.as_bytes(),
+            place.mode(),
+        )
+    }
+}
+
+impl Default for Places {
+    fn default() -> Self {
+        Places::new()
+    }
+}
+
+/// What enforces: nothing, `mayexec run` with exec securebits, or a system
+/// policy level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforced {
+    /// No policy at all.
+    Nothing,
+    /// `mayexec run -f`: restrict-file.
+    RunF,
+    /// `mayexec run -i`: deny-interactive.
+    RunI,
+    /// `mayexec run -fi`: both.
+    RunFI,
+    /// `/etc/mayexec.conf` with `interpreted_access = N` (1–3).
+    Level(u8),
+}
+
+impl Enforced {
+    /// No policy and the three securebit settings.
+    pub const BITS: [Enforced; 4] = [
+        Enforced::Nothing,
+        Enforced::RunF,
+        Enforced::RunI,
+        Enforced::RunFI,
+    ];
+
+    /// Everything the tables cover: [`Enforced::BITS`] and levels 1 to 3.
+    pub const ALL: [Enforced; 7] = [
+        Enforced::Nothing,
+        Enforced::RunF,
+        Enforced::RunI,
+        Enforced::RunFI,
+        Enforced::Level(1),
+        Enforced::Level(2),
+        Enforced::Level(3),
+    ];
+
+    /// The `mayexec run` flag, if any.
+    pub const fn flag(self) -> Option<&'static str> {
+        match self {
+            Enforced::RunF => Some("-f"),
+            Enforced::RunI => Some("-i"),
+            Enforced::RunFI => Some("-fi"),
+            Enforced::Nothing | Enforced::Level(_) => None,
+        }
+    }
+
+    /// Is interactive input (`-c`, pipes, terminals) refused?
+    pub const fn denies_interactive(self) -> bool {
+        matches!(self, Enforced::RunI | Enforced::RunFI)
+    }
+
+    /// The reason a script file in `place` is refused for, if it is.
+    pub const fn script_denial(self, place: Place) -> Option<&'static str> {
+        match self {
+            Enforced::Nothing | Enforced::RunI => None,
+            Enforced::RunF | Enforced::RunFI | Enforced::Level(3) => place.full_check(),
+            Enforced::Level(1) => match place {
+                Place::Noexec => Some("noexec-mount"),
+                Place::Exec755 | Place::Exec644 => None,
+            },
+            Enforced::Level(2) => match place {
+                Place::Exec644 => Some("not-executable"),
+                Place::Exec755 | Place::Noexec => None,
+            },
+            Enforced::Level(_) => panic!("the policy levels are 1 to 3"),
+        }
+    }
+
+    /// A sandbox (private `/etc/mayexec.conf`, syslog listener) with this
+    /// enforcement's policy file, if it has one.
+    pub fn sandbox(self) -> Sandbox {
+        let sandbox = Sandbox::new().capture_syslog();
+        match self {
+            Enforced::Level(n) => sandbox.policy(&format!("interpreted_access = {n}\n")),
+            _ => sandbox,
+        }
+    }
+
+    /// `program` under this enforcement, started in `sandbox`: wrapped in
+    /// `mayexec run FLAG --` for the securebits. Add the program's
+    /// arguments to it.
+    pub fn command(self, sandbox: &Sandbox, program: impl AsRef<OsStr>) -> Command {
+        self.command_with(program.as_ref(), &|p| sandbox.command(p))
+    }
+
+    /// The same, with `make` making the outer command (`Command::new`, a
+    /// sandbox's …).
+    pub fn command_with(self, program: &OsStr, make: &dyn Fn(&OsStr) -> Command) -> Command {
+        match self.flag() {
+            None => make(program),
+            Some(flag) => {
+                let mut cmd = make(workspace_bin("mayexec").as_os_str());
+                cmd.args(["run", flag, "--"]).arg(program);
+                cmd
+            }
+        }
+    }
+}
+
+impl fmt::Display for Enforced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self, self.flag()) {
+            (Enforced::Level(n), _) => write!(f, "policy level {n}"),
+            (_, Some(flag)) => write!(f, "mayexec run {flag}"),
+            (_, None) => f.write_str("no policy"),
+        }
+    }
+}
+
+/// How a program ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this status.
+    Code(i32),
+    /// A signal killed it.
+    Signal(i32),
+    /// It never started: `execve` failed with this errno.
+    NotStarted(i32),
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// How it ended.
+    pub exit: Exit,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The outcome of a finished process.
+    pub fn from_output(output: Output) -> Outcome {
+        let exit = match (output.status.code(), output.status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(signal)) => Exit::Signal(signal),
+            (None, None) => unreachable!("a process ends with a status or a signal"),
+        };
+        Outcome {
+            exit,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The outcome of `cmd`, run to completion with stdin from `/dev/null`
+    /// unless the caller set it. A program that cannot be executed is
+    /// [`Exit::NotStarted`].
+    pub fn of(cmd: &mut Command) -> Outcome {
+        match cmd.output() {
+            Ok(output) => Outcome::from_output(output),
+            Err(e) => Outcome {
+                exit: Exit::NotStarted(e.raw_os_error().unwrap_or(-1)),
+                stdout: String::new(),
+                stderr: e.to_string(),
+            },
+        }
+    }
+
+    /// Status 0 with this output and nothing on stderr.
+    pub fn ran(stdout: impl Into<String>) -> Outcome {
+        Outcome {
+            exit: Exit::Code(0),
+            stdout: stdout.into(),
+            stderr: String::new(),
+        }
+    }
+
+    /// The contract's refusal of the main script or interactive input:
+    /// status 126, nothing on stdout, `message` (see [`denial`]) on stderr.
+    pub fn refused(message: String) -> Outcome {
+        Outcome {
+            exit: Exit::Code(126),
+            stdout: String::new(),
+            stderr: message,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?}, stdout {:?}, stderr {:?}",
+            self.exit, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The contract's message when `program` refuses `label` (a path, `-c`,
+/// `<stdin>`) for `reason`: `PROG: LABEL: script execution denied (REASON)`.
+pub fn denial(program: &str, label: impl AsRef<OsStr>, reason: &str) -> String {
+    format!(
+        "{program}: {}: script execution denied ({reason})\n",
+        Path::new(label.as_ref()).display()
+    )
+}
