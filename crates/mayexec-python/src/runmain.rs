@@ -147,9 +147,9 @@ fn pymain_header(gil: Gil<'_>, config: &RunConfig) {
         return;
     }
     let (version, platform) = gil.version_and_platform();
-    eprintln!("Python {version} on {platform}");
+    warn!("Python {version} on {platform}");
     if config.site_import {
-        eprintln!("Type \"help\", \"copyright\", \"credits\" or \"license\" for more information.");
+        warn!("Type \"help\", \"copyright\", \"credits\" or \"license\" for more information.");
     }
 }
 
@@ -209,11 +209,11 @@ fn pymain_run_module(gil: Gil<'_>, modname: &WideString, set_argv0: bool) -> i32
         return pymain_exit_err_print(gil);
     }
     let Ok(runpy) = gil.import(c"runpy") else {
-        eprintln!("Could not import runpy module");
+        warn!("Could not import runpy module");
         return pymain_exit_err_print(gil);
     };
     let Ok(runmodule) = runpy.getattr(c"_run_module_as_main") else {
-        eprintln!("Could not access runpy._run_module_as_main");
+        warn!("Could not access runpy._run_module_as_main");
         return pymain_exit_err_print(gil);
     };
     gil.set_unhandled_keyboard_interrupt(false);
@@ -361,7 +361,7 @@ fn pyrun_simple_file(gil: Gil<'_>, mut fp: CFile, filename: &Obj<'_>, closeit: b
         let v = if pyc {
             fp.rewind();
             if set_main_loader(gil, &d, filename, c"SourcelessFileLoader").is_err() {
-                eprintln!("python: failed to set __main__.__loader__");
+                warn!("python: failed to set __main__.__loader__");
                 return -1;
             }
             run_pyc_file(gil, fp, &d)
@@ -369,7 +369,7 @@ fn pyrun_simple_file(gil: Gil<'_>, mut fp: CFile, filename: &Obj<'_>, closeit: b
             if !filename.eq_ascii(c"<stdin>")
                 && set_main_loader(gil, &d, filename, c"SourceFileLoader").is_err()
             {
-                eprintln!("python: failed to set __main__.__loader__");
+                warn!("python: failed to set __main__.__loader__");
                 return -1;
             }
             let name = fs_cstring(filename);

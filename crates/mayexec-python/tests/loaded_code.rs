@@ -768,3 +768,46 @@ fn caches_written_under_a_policy_keep_their_sources_execute_bits() {
         assert_eq!(refused_cache, expected == 0o644, "{enforced:?}: {lines:?}");
     }
 }
+
+/// Writing a message must never abort: with stderr on `/dev/full` or
+/// closed, a denial still exits 126 (not 134, SIGABRT, or 120 for an
+/// unflushable `sys.stderr`). Refusals before and after the interpreter
+/// starts, with and without a standard library that passes the check.
+#[test]
+fn a_denial_exits_126_when_stderr_cannot_be_written() {
+    if !require_root("a_denial_exits_126_when_stderr_cannot_be_written") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "stderr");
+    let marker = f.marker("stderr");
+    let script = write(&dir.join("x.py"), &marking(&marker), 0o755);
+    let script = script.to_str().unwrap();
+    for redirect in ["2>/dev/full", "2>&-"] {
+        for (bits, args) in [("-f", script), ("-i", "-c pass"), ("-i", "")] {
+            for home in [true, false] {
+                let mut cmd = Command::new("sh");
+                f.prepare(&mut cmd, &[]);
+                if !home {
+                    cmd.env_remove("PYTHONHOME");
+                }
+                cmd.args([
+                    "-c",
+                    &format!(
+                        "exec {} run {bits} -- {} {args} {redirect}",
+                        mayexec().display(),
+                        mayexec_python().display()
+                    ),
+                ]);
+                let out = cmd.output().unwrap();
+                assert_eq!(
+                    out.status.code(),
+                    Some(126),
+                    "{redirect} {bits} {args:?} home={home}: {}",
+                    describe(&out)
+                );
+                assert!(!marker.exists());
+            }
+        }
+    }
+}
