@@ -113,8 +113,20 @@ pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
 
 /// `pymain_get_importer`: `Ok(Some(path))` when the script is an import path
 /// entry; `Err(status)` when an unhandled `SystemExit` asks to exit.
+///
+/// One departure from CPython: a script that is neither a regular file nor
+/// a directory (a FIFO, a terminal, `/dev/stdin`) is no import path entry
+/// and is not opened for the probe (the zip importer reading it through
+/// `io.open_code`): opening a FIFO there would let a waiting writer go on,
+/// and write to a FIFO that then has no reader.
 fn pymain_get_importer<'py>(gil: Gil<'py>, filename: &WideString) -> Result<Option<Obj<'py>>, i32> {
     let result = gil.wide_str(filename).and_then(|sys_path0| {
+        let path = sys_path0.fs_encode()?;
+        let probed = std::fs::metadata(OsStr::from_bytes(&path))
+            .map_or(true, |meta| meta.is_file() || meta.is_dir());
+        if !probed {
+            return Ok(None);
+        }
         let importer = gil.importer(&sys_path0)?;
         Ok((!importer.is_none()).then_some(sys_path0))
     });
@@ -260,8 +272,13 @@ fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) 
     let opened = if path.contains(&0) {
         Err(std::io::Error::from_raw_os_error(libc::EINVAL))
     } else {
-        match hooks::open_code_file(enforcement, OsStr::from_bytes(&path)) {
-            Ok(file) => CFile::new(file),
+        // The main script always goes through the enforcement's own
+        // open: a "script" that is not a regular file (`/dev/stdin`, a
+        // FIFO, a terminal) is interactive input under deny-interactive
+        // even with no script policy, and a FIFO is waited on until its
+        // writer comes, as python3's blocking open does.
+        match enforcement.open_script(OsStr::from_bytes(&path)) {
+            Ok(script) => CFile::new(script.file),
             Err(ScriptError::Open(error)) => Err(error.source),
             Err(ScriptError::Denied(denial)) => {
                 report(gil, &denial);

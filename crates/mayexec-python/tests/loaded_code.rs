@@ -811,3 +811,156 @@ fn a_denial_exits_126_when_stderr_cannot_be_written() {
         }
     }
 }
+
+/// Runs `cmd` with `input` on a pipe as its standard input.
+fn with_piped_stdin(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut pipe = child.stdin.take().unwrap();
+    // A refusal may come before anything is read: EPIPE is fine.
+    let _ = pipe.write_all(input.as_bytes());
+    drop(pipe);
+    child.wait_with_output().expect("wait")
+}
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .expect("mkfifo");
+}
+
+/// A "script" that is not a regular file carries piped or typed code: under
+/// deny-interactive alone (`mayexec run -i`, or the policy's
+/// `deny_interactive`), `/dev/stdin`, `/proc/self/fd/0`, a FIFO and a
+/// terminal are refused like standard input, with 126, an audit line, and
+/// no prompt; with no policy they run as in python3.
+#[test]
+fn a_non_file_named_as_the_script_is_interactive_input() {
+    if !require_root("a_non_file_named_as_the_script_is_interactive_input") {
+        return;
+    }
+    let f = Fixture::new();
+    let marker = f.marker("non-file");
+    let code = marking(&marker);
+    for name in ["/dev/stdin", "/proc/self/fd/0"] {
+        let sandbox = Enforced::RunI.sandbox();
+        let mut cmd = Enforced::RunI.command(&sandbox);
+        f.prepare(&mut cmd, &[]);
+        cmd.arg(name);
+        let out = with_piped_stdin(&mut cmd, &code);
+        assert_eq!(out.status.code(), Some(126), "{name}: {}", describe(&out));
+        assert_eq!(
+            stderr(&out),
+            format!("mayexec-python: {name}: script execution denied (not-regular-file)\n")
+        );
+        assert!(!marker.exists(), "{name}");
+        assert!(
+            has_denial(&sandbox.syslog_lines(), Path::new(name), "not-regular-file"),
+            "{name}"
+        );
+    }
+    let sandbox = mayexec_testkit::Sandbox::new().policy("deny_interactive = true\n");
+    let mut cmd = sandbox.command(mayexec_python());
+    f.prepare(&mut cmd, &[]);
+    cmd.arg("/dev/stdin");
+    let out = with_piped_stdin(&mut cmd, &code);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert!(!marker.exists());
+
+    // A FIFO: refused before any writer comes.
+    let fifo = f.allowed.join("fifo");
+    mkfifo(&fifo);
+    let (out, _) = f.run(Enforced::RunI, &[fifo.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "mayexec-python: {}: script execution denied (not-regular-file)\n",
+            fifo.display()
+        )
+    );
+
+    // The terminal: refused, and no prompt is shown.
+    let out = on_a_terminal(&f, "/dev/tty", &[]);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    let transcript = stdout(&out);
+    assert!(
+        transcript.contains("mayexec-python: /dev/tty: script execution denied (not-regular-file)"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!transcript.contains(">>>"), "{}", describe(&out));
+
+    // No policy: piped code named as the script runs, as in python3.
+    let mut cmd = Command::new(mayexec_python());
+    f.prepare(&mut cmd, &[]);
+    cmd.arg("/dev/stdin");
+    let out = with_piped_stdin(&mut cmd, &code);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists());
+}
+
+/// A FIFO as the script with no policy: mayexec-python waits for a writer
+/// and runs what it writes, as python3 does, even when the writer comes
+/// late and writes later still; it never reads an early end of file and
+/// leaves the writer blocked.
+#[test]
+fn a_fifo_script_waits_for_its_writer() {
+    if !require_root("a_fifo_script_waits_for_its_writer") {
+        return;
+    }
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::{Duration, Instant};
+    let f = Fixture::new();
+    let marker = f.marker("fifo");
+    let fifo = f.allowed.join("script-fifo");
+    mkfifo(&fifo);
+    let mut cmd = Command::new(mayexec_python());
+    f.prepare(&mut cmd, &[]);
+    let mut child = cmd
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // Open the writer without blocking, retrying while no reader is there
+    // (ENXIO): a reader that has gone away would otherwise hang the test.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let writer = loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+        {
+            Ok(writer) => break writer,
+            Err(error) if Instant::now() < deadline => {
+                assert_eq!(error.raw_os_error(), Some(libc::ENXIO), "{error}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(error) => {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!("no reader on the FIFO ({error}): {}", describe(&out));
+            }
+        }
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let mut writer = writer;
+    writer.write_all(marking(&marker).as_bytes()).unwrap();
+    drop(writer);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists(), "{}", describe(&out));
+    assert!(stdout(&out).contains("ran __main__"), "{}", describe(&out));
+}
