@@ -21,6 +21,7 @@
 //!   `ctypes.dlopen` of a path: checked by path before the dynamic loader
 //!   opens the file again, so best effort: see `docs/deployment.md`.
 
+use std::cell::RefCell;
 use std::ffi::{CStr, OsStr};
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
@@ -74,13 +75,50 @@ pub fn open_code_file(enforcement: &Enforcement, path: &OsStr) -> Result<File, S
     enforcement.open_script(path).map(|script| script.file)
 }
 
+thread_local! {
+    /// The file [`quietly`] is probing, if any.
+    static QUIET: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the open-code hook deciding as usual but logging nothing
+/// for `path` (and only for it): for probing the main script, whose
+/// verdict is logged when it is run.
+pub fn quietly<T>(path: &[u8], f: impl FnOnce() -> T) -> T {
+    let before = QUIET.replace(Some(path.to_vec()));
+    let result = f();
+    QUIET.set(before);
+    result
+}
+
+/// [`open_code_file`] without the audit line.
+fn open_code_file_quietly(enforcement: &Enforcement, path: &OsStr) -> Result<File, ScriptError> {
+    if enforcement.scripts == Action::Ignore {
+        return mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open);
+    }
+    let script = enforcement.checker.open_script(path)?;
+    if !script.verdict.allowed && enforcement.scripts == Action::Enforce {
+        return Err(ScriptError::Denied(Denial {
+            path: path.to_owned(),
+            verdict: script.verdict,
+        }));
+    }
+    Ok(script.file)
+}
+
 /// The open-code hook.
 fn open_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<Obj<'py>> {
     let bytes = path.fs_encode()?;
     if bytes.contains(&0) {
         return Err(gil.raise_value_error(c"embedded null byte"));
     }
-    match open_code_file(&state().enforcement, OsStr::from_bytes(&bytes)) {
+    let path_os = OsStr::from_bytes(&bytes);
+    let quiet = QUIET.with_borrow(|quiet| quiet.as_deref() == Some(&bytes[..]));
+    let opened = if quiet {
+        open_code_file_quietly(&state().enforcement, path_os)
+    } else {
+        open_code_file(&state().enforcement, path_os)
+    };
+    match opened {
         Ok(file) => gil.binary_reader(file, path),
         Err(ScriptError::Open(error)) => {
             Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), path))

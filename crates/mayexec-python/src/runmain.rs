@@ -114,11 +114,14 @@ pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
 /// `pymain_get_importer`: `Ok(Some(path))` when the script is an import path
 /// entry; `Err(status)` when an unhandled `SystemExit` asks to exit.
 ///
-/// One departure from CPython: a script that is neither a regular file nor
-/// a directory (a FIFO, a terminal, `/dev/stdin`) is no import path entry
-/// and is not opened for the probe (the zip importer reading it through
-/// `io.open_code`): opening a FIFO there would let a waiting writer go on,
-/// and write to a FIFO that then has no reader.
+/// Two departures from CPython, both about what the probe opens. The probe
+/// (the zip importer reading the script through `io.open_code`) is quiet:
+/// a script it finds denied is logged once, by [`pymain_run_file`] (or by
+/// the import of a zip application's `__main__`), not twice. And a script
+/// that is neither a regular file nor a directory (a FIFO, a terminal,
+/// `/dev/stdin`) is no import path entry and is not opened for the probe:
+/// opening a FIFO there would let a waiting writer go on, and write to a
+/// FIFO that then has no reader.
 fn pymain_get_importer<'py>(gil: Gil<'py>, filename: &WideString) -> Result<Option<Obj<'py>>, i32> {
     let result = gil.wide_str(filename).and_then(|sys_path0| {
         let path = sys_path0.fs_encode()?;
@@ -127,7 +130,7 @@ fn pymain_get_importer<'py>(gil: Gil<'py>, filename: &WideString) -> Result<Opti
         if !probed {
             return Ok(None);
         }
-        let importer = gil.importer(&sys_path0)?;
+        let importer = hooks::quietly(&path, || gil.importer(&sys_path0))?;
         Ok((!importer.is_none()).then_some(sys_path0))
     });
     match result {

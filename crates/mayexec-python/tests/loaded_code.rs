@@ -964,3 +964,33 @@ fn a_fifo_script_waits_for_its_writer() {
     assert!(marker.exists(), "{}", describe(&out));
     assert!(stdout(&out).contains("ran __main__"), "{}", describe(&out));
 }
+
+/// A denied main script is one audit line, as in dash and inc: the probe
+/// for a zip application, which reads the script first, logs nothing.
+#[test]
+fn a_denied_main_script_is_logged_once() {
+    if !require_root("a_denied_main_script_is_logged_once") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "logged-once");
+    let marker = f.marker("logged-once");
+    let script = write(&dir.join("x.py"), &marking(&marker), 0o755);
+    let zip = dir.join("app.pyz");
+    make_zip(&zip, &[("__main__.py", &marking(&marker))]);
+    for path in [&script, &zip] {
+        for enforced in [Enforced::RunF, Enforced::Level(1)] {
+            let (out, lines) = f.run(enforced, &[path.to_str().unwrap()], &[]);
+            assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+            let needle = format!(" path={} ", path.display());
+            let logged: Vec<_> = lines.iter().filter(|l| l.contains(&needle)).collect();
+            assert_eq!(
+                logged.len(),
+                1,
+                "{enforced:?} {}: {lines:?}",
+                path.display()
+            );
+            assert!(!marker.exists());
+        }
+    }
+}
