@@ -15,8 +15,10 @@
 //!   `FileIO`, not `io.open_code`; at the first `import` event of each
 //!   interpreter (before any path-based import) the method is replaced by
 //!   one that reads through `io.open_code`; and under a script policy,
-//!   `SourceFileLoader._cache_bytecode` gives the `.pyc` it writes its
-//!   (checked) source's execute bits, which CPython masks off;
+//!   `SourceFileLoader._cache_bytecode` gives the `.pyc` it writes the
+//!   execute bits of a source that passes the check (CPython masks them
+//!   off), and `SourceFileLoader.get_data` checks the source before its
+//!   `.pyc` is read: a cache never runs a denied source's code;
 //! - extension modules (`import` event with the `.so` path) and
 //!   `ctypes.dlopen` of a path: checked by path before the dynamic loader
 //!   opens the file again, so best effort: see `docs/deployment.md`.
@@ -218,6 +220,11 @@ fn adjust_import_system(gil: Gil<'_>) -> PyResult<()> {
             c"_cache_bytecode",
             &gil.method(&CACHE_BYTECODE, cache_bytecode, &original)?,
         )?;
+        let original = source.getattr(c"get_data")?;
+        source.setattr(
+            c"get_data",
+            &gil.method(&SOURCE_GET_DATA, source_get_data, &original)?,
+        )?;
     }
     patched().push(id);
     Ok(())
@@ -267,19 +274,68 @@ fn sourceless_get_data<'py>(gil: Gil<'py>, _: &Obj<'py>, args: &[Obj<'py>]) -> P
     }
 }
 
+static SOURCE_GET_DATA: MethodDef = MethodDef::new(
+    c"get_data",
+    c"Return the data from path as raw bytes; a bytecode cache only if its source passes the check (mayexec).",
+);
+
+/// `SourceFileLoader.get_data(self, path)`, where reading the module's
+/// bytecode cache (a `.pyc` path other than the source's) first checks the
+/// source: a cache never runs the code of a source the policy denies,
+/// whatever the cache's own mode and place (`PYTHONPYCACHEPREFIX` can put
+/// it on another mount, and its owner can mark it executable). A denied
+/// source raises `PermissionError` as its own read would. The cache itself
+/// is read by the original, through `io.open_code`: checked as well.
+fn source_get_data<'py>(
+    gil: Gil<'py>,
+    original: &Obj<'py>,
+    args: &[Obj<'py>],
+) -> PyResult<Obj<'py>> {
+    if let [loader, path] = args {
+        if path.is_str() && path.ends_with(".pyc")? {
+            let source = loader.getattr(c"path")?;
+            if source.is_str() {
+                let source_bytes = source.fs_encode()?;
+                if source_bytes != path.fs_encode()? {
+                    check_cached_source(gil, &source, &source_bytes)?;
+                }
+            }
+        }
+    }
+    let refs: Vec<&Obj<'py>> = args.iter().collect();
+    original.call(&refs)
+}
+
+/// The check of a source whose cache is about to be read: enforced and
+/// logged as its own read would be. A source that cannot be opened (a
+/// cache left behind by a deleted source) leaves the cache to the checks
+/// of a sourceless one: CPython then reads it only if it still validates.
+fn check_cached_source<'py>(gil: Gil<'py>, source: &Obj<'py>, bytes: &[u8]) -> PyResult<()> {
+    if bytes.contains(&0) {
+        return Err(gil.raise_value_error(c"embedded null byte"));
+    }
+    match open_code_file(&state().enforcement, OsStr::from_bytes(bytes)) {
+        Ok(_) | Err(ScriptError::Open(_)) => Ok(()),
+        Err(ScriptError::Denied(denial)) => Err(deny(gil, source, denial)),
+    }
+}
+
 static CACHE_BYTECODE: MethodDef = MethodDef::new(
     c"_cache_bytecode",
     c"Write the bytecode cache, with the execute bits of its source (mayexec).",
 );
 
 /// `SourceFileLoader._cache_bytecode(self, source_path, bytecode_path,
-/// data)`, then the source's execute bits on the new `.pyc`.
+/// data)`, then the source's execute bits on the new `.pyc` if the source
+/// passes the check.
 ///
 /// CPython writes caches with `mode & 0o666`: under a policy that wants
 /// execute permission, every `.pyc` it writes would be refused, and the
-/// source compiled again at each start. The cache is only written after
-/// the source was read through the open-code hook (checked), so it may be
-/// exactly as executable as its source, and no more.
+/// source compiled again at each start. A cache may be exactly as
+/// executable as its source when that source passes the check, and no
+/// more: a source read only because the policy is in audit mode (or one
+/// the policy's level lets through but the full check would not) gets a
+/// cache without execute bits.
 fn cache_bytecode<'py>(
     _gil: Gil<'py>,
     original: &Obj<'py>,
@@ -297,11 +353,22 @@ fn cache_bytecode<'py>(
 }
 
 /// Adds to `cache` the execute bits `source` has, where `cache` has the
-/// matching read bit (so the umask applied to the cache still counts).
-/// Only a regular file of this user, opened without following symlinks.
+/// matching read bit (so the umask applied to the cache still counts), if
+/// `source` passes the check of the enforcement in force. Only a regular
+/// file of this user, opened without following symlinks.
 fn give_execute_bits(source: &OsStr, cache: &OsStr) -> rustix::io::Result<()> {
     use rustix::fs::{fchmod, fstat, open, FileType, Mode, OFlags};
-    let source_mode = fstat(open(source, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?)?.st_mode;
+    let checked = state()
+        .enforcement
+        .checker
+        .open_script(source)
+        .map_err(|error| {
+            rustix::io::Errno::from_io_error(&error.source).unwrap_or(rustix::io::Errno::IO)
+        })?;
+    if !checked.verdict.allowed {
+        return Ok(());
+    }
+    let source_mode = fstat(&checked.file)?.st_mode;
     let fd = open(
         cache,
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,

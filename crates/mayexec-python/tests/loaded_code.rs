@@ -994,3 +994,67 @@ fn a_denied_main_script_is_logged_once() {
         }
     }
 }
+
+/// A cache never runs a denied source's code. A run in audit mode reads a
+/// denied source (executable, on a noexec mount) and writes its cache where
+/// `PYTHONPYCACHEPREFIX` says, on an exec mount: the cache gets no execute
+/// bits, since its source did not pass; and a later enforced run refuses
+/// the module even when the cache's owner marks it executable, because a
+/// cache is only read for a source that passes.
+#[test]
+fn a_cache_written_in_audit_mode_never_runs_a_denied_source() {
+    if !require_root("a_cache_written_in_audit_mode_never_runs_a_denied_source") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "audit-cache");
+    let prefix = f.mounts.dir(Place::Exec755, "audit-cache-prefix");
+    let marker = f.marker("audit-cache");
+    let source = write(&dir.join("audited.py"), &marking(&marker), 0o755);
+    let code = format!(
+        "import sys; sys.path.insert(0, {:?}); import audited",
+        dir.to_str().unwrap()
+    );
+    let env = [("PYTHONPYCACHEPREFIX", prefix.as_path())];
+
+    let sandbox = mayexec_testkit::Sandbox::new()
+        .policy("interpreted_access = 3\nmode = \"audit\"\n")
+        .capture_syslog();
+    let mut cmd = sandbox.command(mayexec_python());
+    f.prepare(&mut cmd, &env);
+    let out = cmd.args(["-c", &code]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists(), "audit mode runs the source");
+    assert!(
+        has_denial(&sandbox.syslog_lines(), &source, "noexec-mount"),
+        "audit mode logs the source"
+    );
+    std::fs::remove_file(&marker).unwrap();
+    let pyc = prefix
+        .join(dir.strip_prefix("/").unwrap())
+        .join("audited.cpython-311.pyc");
+    let mode = std::fs::metadata(&pyc).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode & 0o111, 0, "a cache of a denied source: {mode:o}");
+
+    for cache_mode in [mode, 0o755] {
+        std::fs::set_permissions(&pyc, std::fs::Permissions::from_mode(cache_mode)).unwrap();
+        let (out, lines) = f.run(Enforced::RunF, &["-c", &code], &env);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{cache_mode:o}: {}",
+            describe(&out)
+        );
+        assert!(
+            stderr(&out).contains("PermissionError: [Errno 13] script execution denied"),
+            "{cache_mode:o}: {}",
+            describe(&out)
+        );
+        assert!(!marker.exists(), "{cache_mode:o}: the cache ran the source");
+        assert!(
+            has_denial(&lines, &source, "noexec-mount"),
+            "{cache_mode:o}: {lines:?}"
+        );
+    }
+}
