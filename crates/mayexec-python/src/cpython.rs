@@ -1044,6 +1044,23 @@ impl<'py> Obj<'py> {
         self.as_ptr() == unsafe { ffi::Py_None() }
     }
 
+    /// `bool(self)`.
+    pub fn is_true(&self) -> PyResult<bool> {
+        // SAFETY: a valid object.
+        let rc = unsafe { ffi::PyObject_IsTrue(self.as_ptr()) };
+        self.gil().status(rc)?;
+        Ok(rc == 1)
+    }
+
+    /// `self == other`.
+    pub fn equals(&self, other: &Obj<'py>) -> PyResult<bool> {
+        // SAFETY: two valid objects.
+        let rc =
+            unsafe { ffi::PyObject_RichCompareBool(self.as_ptr(), other.as_ptr(), ffi::Py_EQ) };
+        self.gil().status(rc)?;
+        Ok(rc == 1)
+    }
+
     /// `isinstance(self, str)`.
     pub fn is_str(&self) -> bool {
         // SAFETY: a valid object.

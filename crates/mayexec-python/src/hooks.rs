@@ -19,6 +19,9 @@
 //!   execute bits of a source that passes the check (CPython masks them
 //!   off), and `SourceFileLoader.get_data` checks the source before its
 //!   `.pyc` is read: a cache never runs a denied source's code;
+//! - modules with loaders of their own, adjusted as the import system
+//!   loads them (`_bootstrap._load_unlocked` and `_exec` are wrapped):
+//!   `imp` reads the file objects it is handed through `io.open_code`;
 //! - extension modules (`import` event with the `.so` path) and
 //!   `ctypes.dlopen` of a path: checked by path before the dynamic loader
 //!   opens the file again, so best effort: see `docs/deployment.md`.
@@ -225,6 +228,15 @@ fn adjust_import_system(gil: Gil<'_>) -> PyResult<()> {
             c"get_data",
             &gil.method(&SOURCE_GET_DATA, source_get_data, &original)?,
         )?;
+        // Modules with loaders of their own (imp, _ctypes) are adjusted
+        // as they are loaded (or reloaded).
+        let bootstrap = gil
+            .loaded_module("_frozen_importlib")
+            .ok_or_else(|| gil.raise_runtime_error(c"no _frozen_importlib"))?;
+        for (name, def) in [(c"_load_unlocked", &LOAD_UNLOCKED), (c"_exec", &EXEC)] {
+            let original = bootstrap.getattr(name)?;
+            bootstrap.setattr(name, &gil.method(def, module_loaded, &original)?)?;
+        }
     }
     patched().push(id);
     Ok(())
@@ -259,6 +271,11 @@ fn sourceless_get_data<'py>(gil: Gil<'py>, _: &Obj<'py>, args: &[Obj<'py>]) -> P
         return Err(gil.raise_type_error(c"get_data() takes exactly one argument"));
     };
     let file = gil.open_code(&path.str()?)?;
+    read_and_close(gil, &file)
+}
+
+/// `with file: return file.read()`.
+fn read_and_close<'py>(gil: Gil<'py>, file: &Obj<'py>) -> PyResult<Obj<'py>> {
     match file.call_method0(c"read") {
         Ok(data) => {
             file.call_method0(c"close")?;
@@ -272,6 +289,72 @@ fn sourceless_get_data<'py>(gil: Gil<'py>, _: &Obj<'py>, args: &[Obj<'py>]) -> P
             Err(saved.map_or(error, |saved| saved.restore()))
         }
     }
+}
+
+static LOAD_UNLOCKED: MethodDef = MethodDef::new(
+    c"_load_unlocked",
+    c"Load the module of a spec, then adjust its loaders (mayexec).",
+);
+
+static EXEC: MethodDef = MethodDef::new(
+    c"_exec",
+    c"Execute a spec's module in an existing module's namespace, then adjust its loaders (mayexec).",
+);
+
+/// `_bootstrap._load_unlocked(spec)` and `_bootstrap._exec(spec, module)`
+/// (every import, `imp`'s loads, `importlib.reload`), then
+/// [`adjust_module`] on the module they return.
+fn module_loaded<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
+    let refs: Vec<&Obj<'py>> = args.iter().collect();
+    let module = original.call(&refs)?;
+    if let Some(spec) = args.first() {
+        let name = spec.getattr(c"name")?;
+        if name.is_str() {
+            adjust_module(gil, &name, &module)?;
+        }
+    }
+    Ok(module)
+}
+
+/// Closes the gaps of modules that load code their own way: `imp`'s
+/// loaders read a file object opened with plain `open()`.
+fn adjust_module<'py>(gil: Gil<'py>, name: &Obj<'py>, module: &Obj<'py>) -> PyResult<()> {
+    if name.eq_ascii(c"imp") {
+        let hacked = module.getattr(c"_HackedGetData")?;
+        let original = hacked.getattr(c"get_data")?;
+        hacked.setattr(
+            c"get_data",
+            &gil.method(&IMP_GET_DATA, imp_get_data, &original)?,
+        )?;
+    }
+    Ok(())
+}
+
+static IMP_GET_DATA: MethodDef = MethodDef::new(
+    c"get_data",
+    c"Return the data of the loader's file, read through io.open_code() (mayexec).",
+);
+
+/// `imp._HackedGetData.get_data(self, path)`: where `imp` would read the
+/// file object it was handed (opened with plain `open()` by `find_module`,
+/// or by the caller), the file is opened again through `io.open_code`
+/// (checked: a denied file raises `PermissionError`) and read from there.
+/// The object handed in is closed, as `imp` closes it after reading.
+fn imp_get_data<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
+    let [loader, path] = args else {
+        return Err(gil.raise_type_error(c"get_data() takes exactly one argument"));
+    };
+    let file = loader.getattr(c"file")?;
+    let own_path = loader.getattr(c"path")?;
+    if !(file.is_true()? && path.equals(&own_path)?) {
+        return original.call(&[loader, path]);
+    }
+    if !file.getattr(c"closed")?.is_true()? {
+        file.call_method0(c"close")?;
+    }
+    let opened = gil.open_code(&own_path.str()?)?;
+    loader.setattr(c"file", &opened)?;
+    read_and_close(gil, &opened)
 }
 
 static SOURCE_GET_DATA: MethodDef = MethodDef::new(

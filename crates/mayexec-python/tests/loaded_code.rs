@@ -1058,3 +1058,118 @@ fn a_cache_written_in_audit_mode_never_runs_a_denied_source() {
         );
     }
 }
+
+/// `imp`'s loaders read the files they load as code through the check:
+/// `find_module` + `load_module` (which hands the loader a file opened
+/// with plain `open()`), `load_source` and `load_compiled` with and
+/// without a file object, `load_package` and `load_dynamic`. A denied file
+/// fails as a file that cannot be read does (`PermissionError`), and its
+/// code never runs; with no policy they all load.
+#[test]
+fn imp_loaders_check_the_files_they_load() {
+    if !require_root("imp_loaders_check_the_files_they_load") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "imp");
+    let markers = f.mounts.dir(Place::Exec755, "imp-markers");
+    let cases = [
+        "f, p, d = imp.find_module('m1', [D]); imp.load_module('m1', f, p, d)",
+        "imp.load_source('m2', D + '/m2.py')",
+        "imp.load_source('m3', D + '/m3.py', open(D + '/m3.py'))",
+        "imp.load_compiled('m4', D + '/m4.pyc')",
+        "imp.load_compiled('m5', D + '/m5.pyc', open(D + '/m5.pyc', 'rb'))",
+        "imp.load_package('m6', D + '/m6')",
+        "f, p, d = imp.find_module('m7', [D]); imp.load_module('m7', f, p, d)",
+        "imp.load_dynamic('_json', D + '/_json.so')",
+        "import importlib; imp = importlib.reload(imp); f, p, d = imp.find_module('m1', [D]); imp.load_module('m1', f, p, d)",
+    ];
+    for name in ["m1", "m2", "m3"] {
+        write(
+            &dir.join(format!("{name}.py")),
+            &marking(&markers.join(name)),
+            0o755,
+        );
+    }
+    for name in ["m4", "m5"] {
+        compile_pyc(
+            &marking(&markers.join(name)),
+            &dir.join(format!("{name}.pyc")),
+        );
+    }
+    std::fs::create_dir(dir.join("m6")).unwrap();
+    write(
+        &dir.join("m6/__init__.py"),
+        &marking(&markers.join("m6")),
+        0o755,
+    );
+    std::fs::create_dir(dir.join("m7")).unwrap();
+    write(
+        &dir.join("m7/__init__.py"),
+        &marking(&markers.join("m7")),
+        0o755,
+    );
+    let json = std::fs::read_dir(f.home.path().join("lib/python3.11/lib-dynload"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("_json.")
+        })
+        .expect("the _json extension module");
+    // On the exec mount, mode 0644: only the check refuses it (the kernel
+    // maps it); on the noexec mount the kernel would refuse it anyway.
+    let dynamic = f.mounts.dir(Place::Exec644, "imp-dynamic");
+    std::fs::copy(&json, dynamic.join("_json.so")).unwrap();
+    std::fs::set_permissions(
+        dynamic.join("_json.so"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let driver_code = |case: &str| {
+        let dir = if case.contains("_json") {
+            &dynamic
+        } else {
+            &dir
+        };
+        format!(
+            "import warnings; warnings.simplefilter('ignore')\nimport imp\nD = {:?}\n{case}\nprint('loaded')\n",
+            dir.to_str().unwrap()
+        )
+    };
+    let mut failures = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let driver = write(
+            &markers.join(format!("driver{i}.py")),
+            &driver_code(case),
+            0o755,
+        );
+        let (out, _) = f.run(Enforced::RunF, &[driver.to_str().unwrap()], &[]);
+        let ran = ["m1", "m2", "m3", "m4", "m5", "m6", "m7"]
+            .iter()
+            .any(|name| markers.join(name).exists());
+        if ran
+            || out.status.code() != Some(1)
+            || !stderr(&out).contains("PermissionError: [Errno 13] script execution denied")
+        {
+            failures.push(format!("{case}: ran {ran}, {}", describe(&out)));
+        }
+        let (out, _) = f.run(Enforced::Nothing, &[driver.to_str().unwrap()], &[]);
+        assert!(out.status.success(), "{case}: {}", describe(&out));
+        assert!(
+            stdout(&out).ends_with("loaded\n"),
+            "{case}: {}",
+            describe(&out)
+        );
+        for entry in std::fs::read_dir(&markers).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.to_str().unwrap().contains("driver") {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
