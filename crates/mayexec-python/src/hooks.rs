@@ -21,10 +21,14 @@
 //!   `.pyc` is read: a cache never runs a denied source's code;
 //! - modules with loaders of their own, adjusted as the import system
 //!   loads them (`_bootstrap._load_unlocked` and `_exec` are wrapped):
-//!   `imp` reads the file objects it is handed through `io.open_code`;
-//! - extension modules (`import` event with the `.so` path) and
-//!   `ctypes.dlopen` of a path: checked by path before the dynamic loader
-//!   opens the file again, so best effort: see `docs/deployment.md`.
+//!   `imp` reads the file objects it is handed through `io.open_code`,
+//!   and `_ctypes.dlopen` is replaced (below);
+//! - extension modules (`import` event with the `.so` path): checked by
+//!   path before the dynamic loader opens the file again, so best effort;
+//!   and `ctypes.dlopen` of a path in any form (str, bytes, path-like):
+//!   see `docs/deployment.md`;
+//! - `_ctypes.dlopen`, replaced as `_ctypes` is loaded: every name is
+//!   checked, and the library loaded from the checked descriptor.
 
 use std::cell::RefCell;
 use std::ffi::{CStr, OsStr};
@@ -81,6 +85,8 @@ pub fn open_code_file(enforcement: &Enforcement, path: &OsStr) -> Result<File, S
 }
 
 thread_local! {
+    /// The `/proc/self/fd/N` name `ctypes_dlopen` is loading, checked.
+    static LOADING: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
     /// The file [`quietly`] is probing, if any.
     static QUIET: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
 }
@@ -157,11 +163,19 @@ fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
             }
         }
         b"ctypes.dlopen" => {
-            // A bare name is found by the dynamic loader's search; only an
-            // explicit path can be checked here.
+            // `_ctypes.dlopen` (wrapped by `ctypes_dlopen`), with the name
+            // as given: a str, bytes or a path-like object. A path is
+            // checked here whatever called the loader; a bare name is
+            // resolved and checked by the wrapper, which loads what it
+            // checked (the name then is `/proc/self/fd/N`, not checked
+            // twice).
             let name = args.item(0)?;
-            if name.is_str() && name.fs_encode()?.contains(&b'/') {
-                check_native_code(gil, &name)?;
+            if !name.is_none() {
+                let bytes = name.fs_path()?;
+                let own = LOADING.with_borrow(|loading| loading.as_deref() == Some(&bytes[..]));
+                if bytes.contains(&b'/') && !own {
+                    check_native_code(gil, &gil.fs_decode(&bytes)?)?;
+                }
             }
         }
         _ => {}
@@ -317,8 +331,16 @@ fn module_loaded<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> 
 }
 
 /// Closes the gaps of modules that load code their own way: `imp`'s
-/// loaders read a file object opened with plain `open()`.
+/// loaders read a file object opened with plain `open()`; `_ctypes.dlopen`
+/// lets the dynamic loader open (and search for) the library.
 fn adjust_module<'py>(gil: Gil<'py>, name: &Obj<'py>, module: &Obj<'py>) -> PyResult<()> {
+    if name.eq_ascii(c"_ctypes") {
+        let original = module.getattr(c"dlopen")?;
+        module.setattr(
+            c"dlopen",
+            &gil.method(&CTYPES_DLOPEN, ctypes_dlopen, &original)?,
+        )?;
+    }
     if name.eq_ascii(c"imp") {
         let hacked = module.getattr(c"_HackedGetData")?;
         let original = hacked.getattr(c"get_data")?;
@@ -328,6 +350,82 @@ fn adjust_module<'py>(gil: Gil<'py>, name: &Obj<'py>, module: &Obj<'py>) -> PyRe
         )?;
     }
     Ok(())
+}
+
+static CTYPES_DLOPEN: MethodDef = MethodDef::new(
+    c"dlopen",
+    c"dlopen(name, flag={RTLD_GLOBAL|RTLD_LOCAL}) open a shared library, checked, from the checked file (mayexec).",
+);
+
+/// `_ctypes.dlopen(name, mode)` (what `ctypes.CDLL`, `cdll.LoadLibrary`
+/// and every other `ctypes` loader call), under a script policy:
+///
+/// - a name with a slash (str, bytes or path-like) is opened once,
+///   checked, and loaded from that open file (`/proc/self/fd/N`): the
+///   file checked is the file mapped;
+/// - a bare name already loaded in the process (`libc.so.6`) maps
+///   nothing new and is passed on;
+/// - another bare name is looked up in the loader's search path
+///   ([`cpython::loader_search_path`]), and the first file found there is
+///   checked and loaded from its descriptor; a name found nowhere there
+///   (only through `/etc/ld.so.cache`) is refused, with `ENOENT`: give
+///   its path.
+///
+/// A denied library raises `PermissionError` as a denied import does.
+fn ctypes_dlopen<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
+    let refs: Vec<&Obj<'py>> = args.iter().collect();
+    let Some(name) = args.first().filter(|name| !name.is_none()) else {
+        return original.call(&refs);
+    };
+    let bytes = name.fs_path()?;
+    if bytes.contains(&0) {
+        return Err(gil.raise_value_error(c"embedded null byte"));
+    }
+    let enforcement = &state().enforcement;
+    let path = if bytes.contains(&b'/') {
+        bytes.clone()
+    } else {
+        let cname = std::ffi::CString::new(bytes.clone())
+            .map_err(|_| gil.raise_value_error(c"embedded null byte"))?;
+        if cpython::shared_object_loaded(&cname) {
+            return original.call(&refs);
+        }
+        match find_in_loader_search_path(&bytes) {
+            Some(path) => path,
+            None => return Err(gil.raise_errno(libc::ENOENT, name)),
+        }
+    };
+    let file = match enforcement.open_script(OsStr::from_bytes(&path)) {
+        Ok(script) => script.file,
+        // The loader reports a file it cannot open in its own words.
+        Err(ScriptError::Open(_)) => return original.call(&refs),
+        Err(ScriptError::Denied(denial)) => {
+            return Err(deny(gil, &gil.fs_decode(&path)?, denial));
+        }
+    };
+    let fd_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
+    let mut loaded_args = vec![gil.str(&fd_path)?];
+    loaded_args.extend(args[1..].iter().cloned());
+    let loaded_refs: Vec<&Obj<'py>> = loaded_args.iter().collect();
+    let before = LOADING.replace(Some(fd_path.into_bytes()));
+    let result = original.call(&loaded_refs);
+    LOADING.set(before);
+    drop(file);
+    result
+}
+
+/// The first `DIR/name` that exists as a file in the loader's search path.
+fn find_in_loader_search_path(name: &[u8]) -> Option<Vec<u8>> {
+    cpython::loader_search_path().into_iter().find_map(|dir| {
+        let mut path = dir;
+        if !path.ends_with(b"/") {
+            path.push(b'/');
+        }
+        path.extend_from_slice(name);
+        std::fs::metadata(OsStr::from_bytes(&path))
+            .is_ok_and(|meta| meta.is_file())
+            .then_some(path)
+    })
 }
 
 static IMP_GET_DATA: MethodDef = MethodDef::new(

@@ -1173,3 +1173,94 @@ fn imp_loaders_check_the_files_they_load() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `ctypes` checks every way of naming a library: `CDLL` with a str,
+/// bytes or path-like name, `cdll.LoadLibrary`, `_ctypes.dlopen` with str
+/// or bytes, and a bare name found through `LD_LIBRARY_PATH`. A library
+/// the check denies (mode 0644 on an exec mount, which the kernel would
+/// map) raises `PermissionError`; an allowed one loads, from the checked
+/// file; with no policy every form loads.
+#[test]
+fn ctypes_checks_every_form_of_library_name() {
+    if !require_root("ctypes_checks_every_form_of_library_name") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let json = std::fs::read_dir(f.home.path().join("lib/python3.11/lib-dynload"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("_json.")
+        })
+        .expect("the _json extension module");
+    let denied = f.mounts.dir(Place::Exec644, "ctypes-denied");
+    let allowed = f.mounts.dir(Place::Exec755, "ctypes-allowed");
+    for (dir, mode) in [(&denied, 0o644), (&allowed, 0o755)] {
+        let lib = dir.join("libmayexectest.so");
+        std::fs::copy(&json, &lib).unwrap();
+        std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let cases = [
+        "ctypes.CDLL(P)",
+        "ctypes.CDLL(P.encode())",
+        "ctypes.CDLL(pathlib.Path(P))",
+        "ctypes.cdll.LoadLibrary(P)",
+        "ctypes.cdll.LoadLibrary(P.encode())",
+        "_ctypes.dlopen(P)",
+        "_ctypes.dlopen(P.encode())",
+        "ctypes.CDLL(NAME)",
+    ];
+    let mut failures = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        for (dir, enforced, allowed) in [
+            (&denied, Enforced::RunF, false),
+            (&allowed, Enforced::RunF, true),
+            (&denied, Enforced::Nothing, true),
+        ] {
+            let lib = dir.join("libmayexectest.so");
+            let driver = write(
+                &f.allowed.join(format!("ctypes{i}-{allowed}-{enforced:?}.py")),
+                &format!(
+                    "import ctypes, _ctypes, pathlib\nP = {:?}\nNAME = 'libmayexectest.so'\n\
+                     h = {case}\n\
+                     h = h if isinstance(h, int) else h._handle\n\
+                     class LinkMap(ctypes.Structure):\n    \
+                         _fields_ = [('l_addr', ctypes.c_void_p), ('l_name', ctypes.c_char_p)]\n\
+                     lm = ctypes.POINTER(LinkMap)()\n\
+                     assert ctypes.CDLL(None).dlinfo(ctypes.c_void_p(h), 2, ctypes.byref(lm)) == 0\n\
+                     print('loaded', lm.contents.l_name.decode())\n",
+                    lib.to_str().unwrap()
+                ),
+                0o755,
+            );
+            let env = [("LD_LIBRARY_PATH", dir.as_path())];
+            let (out, _) = f.run(enforced, &[driver.to_str().unwrap()], &env);
+            // Under the policy, the loader was given the checked file.
+            let loaded = match enforced {
+                Enforced::Nothing => format!("loaded {}\n", lib.display()),
+                _ => "loaded /proc/self/fd/".to_owned(),
+            };
+            let ok = if allowed {
+                out.status.success() && stdout(&out).starts_with(&loaded)
+            } else {
+                out.status.code() == Some(1)
+                    && stderr(&out).contains(&format!(
+                        "PermissionError: [Errno 13] script execution denied (not-executable): '{}'",
+                        lib.display()
+                    ))
+            };
+            if !ok {
+                failures.push(format!(
+                    "{case} {enforced:?} allowed={allowed}: {}",
+                    describe(&out)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
