@@ -47,20 +47,14 @@ type RawAuditHook = unsafe extern "C" fn(
     user_data: *mut c_void,
 ) -> c_int;
 
-/// Is a shared object of this name already loaded in the process
-/// (`dlopen(name, RTLD_LAZY | RTLD_NOLOAD)`, which maps nothing and runs
-/// no code)?
-pub fn shared_object_loaded(name: &CStr) -> bool {
-    // SAFETY: a NUL-terminated name; RTLD_NOLOAD only looks up objects
-    // already loaded, and the reference it takes is given back at once.
-    unsafe {
-        let handle = libc::dlopen(name.as_ptr(), libc::RTLD_LAZY | RTLD_NOLOAD);
-        if handle.is_null() {
-            return false;
-        }
-        libc::dlclose(handle);
-        true
-    }
+/// The handle of a shared object of this name if it is already loaded in
+/// the process: `dlopen(name, mode | RTLD_NOLOAD)`, which maps nothing
+/// new and runs no code, and takes a reference as `dlopen` does.
+pub fn loaded_shared_object(name: &CStr, mode: c_int) -> Option<usize> {
+    // SAFETY: a NUL-terminated name; RTLD_NOLOAD only returns an object
+    // already loaded (promoted to `mode`'s scope, as a plain dlopen would).
+    let handle = unsafe { libc::dlopen(name.as_ptr(), mode | RTLD_NOLOAD) };
+    (!handle.is_null()).then_some(handle as usize)
 }
 
 /// `RTLD_NOLOAD` of glibc's `<bits/dlfcn.h>` (not in the libc crate for

@@ -364,7 +364,7 @@ static CTYPES_DLOPEN: MethodDef = MethodDef::new(
 ///   checked, and loaded from that open file (`/proc/self/fd/N`): the
 ///   file checked is the file mapped;
 /// - a bare name already loaded in the process (`libc.so.6`) maps
-///   nothing new and is passed on;
+///   nothing new: the loaded object's handle is returned;
 /// - another bare name is looked up in the loader's search path
 ///   ([`cpython::loader_search_path`]), and the first file found there is
 ///   checked and loaded from its descriptor; a name found nowhere there
@@ -387,8 +387,16 @@ fn ctypes_dlopen<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> 
     } else {
         let cname = std::ffi::CString::new(bytes.clone())
             .map_err(|_| gil.raise_value_error(c"embedded null byte"))?;
-        if cpython::shared_object_loaded(&cname) {
-            return original.call(&refs);
+        // `_ctypes.dlopen`'s mode: RTLD_NOW, and RTLD_LOCAL unless given.
+        let mode = match args.get(1) {
+            Some(mode) => mode.as_long()? as libc::c_int,
+            None => libc::RTLD_LOCAL,
+        } | libc::RTLD_NOW;
+        if let Some(handle) = cpython::loaded_shared_object(&cname, mode) {
+            // That very object, without a second search the directories
+            // could change under.
+            gil.audit(c"ctypes.dlopen", Some(name))?;
+            return gil.int(handle as libc::c_long);
         }
         match find_in_loader_search_path(&bytes) {
             Some(path) => path,

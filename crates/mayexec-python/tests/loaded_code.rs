@@ -1262,5 +1262,20 @@ fn ctypes_checks_every_form_of_library_name() {
             }
         }
     }
+    // Bare names of libraries already loaded (what find_library gives)
+    // are the loaded objects, usable as ever.
+    let driver = write(
+        &f.allowed.join("ctypes-libc.py"),
+        "import ctypes, ctypes.util, os\n\
+         assert ctypes.CDLL(ctypes.util.find_library('c')).getpid() == os.getpid()\n\
+         assert ctypes.CDLL('libc.so.6', mode=ctypes.RTLD_GLOBAL).getpid() == os.getpid()\n\
+         assert ctypes.cdll.LoadLibrary('libc.so.6').getpid() == os.getpid()\n\
+         print('ok')\n",
+        0o755,
+    );
+    let (out, _) = f.run(Enforced::RunF, &[driver.to_str().unwrap()], &[]);
+    if !(out.status.success() && stdout(&out) == "ok\n") {
+        failures.push(format!("libc by bare name: {}", describe(&out)));
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
