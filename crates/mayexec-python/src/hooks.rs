@@ -336,20 +336,36 @@ fn module_loaded<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> 
 fn adjust_module<'py>(gil: Gil<'py>, name: &Obj<'py>, module: &Obj<'py>) -> PyResult<()> {
     if name.eq_ascii(c"_ctypes") {
         let original = module.getattr(c"dlopen")?;
-        module.setattr(
-            c"dlopen",
-            &gil.method(&CTYPES_DLOPEN, ctypes_dlopen, &original)?,
-        )?;
+        // A reloaded extension module keeps its namespace: wrap once.
+        if !is_ours(gil, &original) {
+            module.setattr(
+                c"dlopen",
+                &gil.method(&CTYPES_DLOPEN, ctypes_dlopen, &original)?,
+            )?;
+        }
     }
     if name.eq_ascii(c"imp") {
         let hacked = module.getattr(c"_HackedGetData")?;
         let original = hacked.getattr(c"get_data")?;
-        hacked.setattr(
-            c"get_data",
-            &gil.method(&IMP_GET_DATA, imp_get_data, &original)?,
-        )?;
+        if !is_ours(gil, &original) {
+            hacked.setattr(
+                c"get_data",
+                &gil.method(&IMP_GET_DATA, imp_get_data, &original)?,
+            )?;
+        }
     }
     Ok(())
+}
+
+/// Is `function` one of the replacements made here (their documentation
+/// ends with "(mayexec).")?
+fn is_ours(gil: Gil<'_>, function: &Obj<'_>) -> bool {
+    let ours = function
+        .getattr(c"__doc__")
+        .and_then(|doc| doc.text())
+        .is_ok_and(|doc| doc.ends_with("(mayexec)."));
+    gil.err_clear();
+    ours
 }
 
 static CTYPES_DLOPEN: MethodDef = MethodDef::new(

@@ -1214,6 +1214,7 @@ fn ctypes_checks_every_form_of_library_name() {
         "_ctypes.dlopen(P)",
         "_ctypes.dlopen(P.encode())",
         "ctypes.CDLL(NAME)",
+        "importlib.reload(_ctypes).dlopen(P.encode())",
     ];
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
@@ -1226,7 +1227,7 @@ fn ctypes_checks_every_form_of_library_name() {
             let driver = write(
                 &f.allowed.join(format!("ctypes{i}-{allowed}-{enforced:?}.py")),
                 &format!(
-                    "import ctypes, _ctypes, pathlib\nP = {:?}\nNAME = 'libmayexectest.so'\n\
+                    "import ctypes, _ctypes, importlib, pathlib\nP = {:?}\nNAME = 'libmayexectest.so'\n\
                      h = {case}\n\
                      h = h if isinstance(h, int) else h._handle\n\
                      class LinkMap(ctypes.Structure):\n    \
