@@ -75,11 +75,21 @@ pub fn install(enforcement: Enforcement) -> Result<(), HookError> {
 /// (and logged) as the policy says, and that open file returned.
 ///
 /// With no script policy in force a failed check is neither logged nor
-/// enforced, so the check is not made: the kernel's costs some 30 µs a
-/// file (see docs/performance.md), for an answer nobody would hear.
+/// enforced, so the check is not made for a regular file (or directory):
+/// the kernel's costs some 30 µs a file (see docs/performance.md), for an
+/// answer nobody would hear. Anything else (a FIFO, a terminal,
+/// `/dev/stdin`) is opened again by [`Enforcement::open_script`], whose
+/// rules for it hold with or without a script policy: interactive input
+/// under deny-interactive, and a FIFO waited on until its writer comes.
 pub fn open_code_file(enforcement: &Enforcement, path: &OsStr) -> Result<File, ScriptError> {
     if enforcement.scripts == Action::Ignore {
-        return mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open);
+        let file = mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open)?;
+        if file
+            .metadata()
+            .is_ok_and(|meta| meta.is_file() || meta.is_dir())
+        {
+            return Ok(file);
+        }
     }
     enforcement.open_script(path).map(|script| script.file)
 }

@@ -1280,3 +1280,57 @@ fn ctypes_checks_every_form_of_library_name() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Code read through `io.open_code` from a named non-file
+/// (`runpy.run_path('/dev/stdin')` with code on a pipe, as `pdb`,
+/// `profile` and `trace` read their scripts) is piped code too: refused
+/// under deny-interactive alone (`PermissionError`, an audit line), read
+/// as python3 reads it with no policy.
+#[test]
+fn code_opened_from_a_non_file_is_interactive_input() {
+    if !require_root("code_opened_from_a_non_file_is_interactive_input") {
+        return;
+    }
+    let f = Fixture::new();
+    let marker = f.marker("run-path-stdin");
+    let driver = write(
+        &f.allowed.join("run-path.py"),
+        "import runpy\nrunpy.run_path('/dev/stdin')\n",
+        0o755,
+    );
+    let sandbox = Enforced::RunI.sandbox();
+    let mut cmd = Enforced::RunI.command(&sandbox);
+    f.prepare(&mut cmd, &[]);
+    cmd.arg(&driver);
+    let out = with_piped_stdin(&mut cmd, &marking(&marker));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains(
+            "PermissionError: [Errno 13] script execution denied (not-regular-file): '/dev/stdin'"
+        ),
+        "{}",
+        describe(&out)
+    );
+    assert!(!marker.exists());
+    assert!(
+        has_denial(
+            &sandbox.syslog_lines(),
+            Path::new("/dev/stdin"),
+            "not-regular-file"
+        ),
+        "audit line"
+    );
+
+    // With no policy, what python3 does (runpy reads a pipe twice, so
+    // neither runs the whole program).
+    let statuses: Vec<_> = [mayexec_python(), reference_python()]
+        .iter()
+        .map(|python| {
+            let mut cmd = Command::new(python);
+            f.prepare(&mut cmd, &[]);
+            cmd.arg(&driver);
+            with_piped_stdin(&mut cmd, &marking(&marker)).status.code()
+        })
+        .collect();
+    assert_eq!(statuses[0], statuses[1]);
+}
