@@ -522,15 +522,19 @@ fn source_get_data<'py>(
 }
 
 /// The check of a source whose cache is about to be read: enforced and
-/// logged as its own read would be. A source that cannot be opened (a
-/// cache left behind by a deleted source) leaves the cache to the checks
-/// of a sourceless one: CPython then reads it only if it still validates.
+/// logged as its own read would be. CPython found the source a moment ago
+/// (it compared its time stamp with the cache's); one that cannot be
+/// opened now (unreadable, or removed since) cannot pass the check, and
+/// fails as its own read would: fail closed.
 fn check_cached_source<'py>(gil: Gil<'py>, source: &Obj<'py>, bytes: &[u8]) -> PyResult<()> {
     if bytes.contains(&0) {
         return Err(gil.raise_value_error(c"embedded null byte"));
     }
     match open_code_file(&state().enforcement, OsStr::from_bytes(bytes)) {
-        Ok(_) | Err(ScriptError::Open(_)) => Ok(()),
+        Ok(_) => Ok(()),
+        Err(ScriptError::Open(error)) => {
+            Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), source))
+        }
         Err(ScriptError::Denied(denial)) => Err(deny(gil, source, denial)),
     }
 }

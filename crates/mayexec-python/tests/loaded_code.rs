@@ -1334,3 +1334,55 @@ fn code_opened_from_a_non_file_is_interactive_input() {
         .collect();
     assert_eq!(statuses[0], statuses[1]);
 }
+
+/// A cached module whose source the user cannot read (mode 0711: it may
+/// be executed, not read) cannot pass the check, so its cache does not run
+/// either (python3 would run the cache): the import fails as the source's
+/// own read would.
+#[test]
+fn a_cache_does_not_run_for_a_source_that_cannot_be_read() {
+    if !require_root("a_cache_does_not_run_for_a_source_that_cannot_be_read") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Exec755, "unreadable-source");
+    let markers = f.mounts.dir(Place::Exec755, "unreadable-markers");
+    mayexec_testkit::give_to(&markers, mayexec_testkit::NOBODY, mayexec_testkit::NOBODY);
+    let marker = markers.join("ran");
+    let source = write(&dir.join("hidden.py"), &marking(&marker), 0o755);
+    let code = format!(
+        "import sys; sys.path.insert(0, {:?}); import hidden",
+        dir.to_str().unwrap()
+    );
+    // Root compiles the cache (mode 0755: its source passed), then the
+    // source is made unreadable for others.
+    let (out, _) = f.run(Enforced::RunF, &["-c", &code], &[]);
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::remove_file(&marker).unwrap();
+    let pyc = dir.join("__pycache__/hidden.cpython-311.pyc");
+    let mode = std::fs::metadata(&pyc).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o755);
+    std::fs::set_permissions(&source, std::fs::Permissions::from_mode(0o711)).unwrap();
+
+    let mut cmd = Command::new(mayexec());
+    f.prepare(&mut cmd, &[]);
+    mayexec_testkit::as_nobody(&mut cmd);
+    let out = cmd
+        .args(["run", "-f", "--"])
+        .arg(mayexec_python())
+        .args(["-c", &code])
+        .current_dir(&markers)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "PermissionError: [Errno 13] Permission denied: '{}'",
+            source.display()
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert!(!marker.exists());
+}
