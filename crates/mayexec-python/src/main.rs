@@ -25,7 +25,7 @@
 // `python3` starts with the process exactly as it was executed.
 #![cfg_attr(not(test), no_main)]
 
-/// `warn!` that never panics: a message that cannot be written (stderr
+/// `eprintln!` that never panics: a message that cannot be written (stderr
 /// closed, `2>/dev/full`) is lost, and the exit status stays what it must be
 /// (126 for a denial, not an abort).
 macro_rules! warn {
