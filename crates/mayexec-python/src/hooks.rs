@@ -437,7 +437,10 @@ fn ctypes_dlopen<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> 
             return Err(deny(gil, &gil.fs_decode(&path)?, denial));
         }
     };
-    let fd_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file));
+    let fd_path = match loader_name(&file) {
+        Ok(name) => name,
+        Err(errno) => return Err(gil.raise_errno(errno.raw_os_error(), &gil.fs_decode(&path)?)),
+    };
     let mut loaded_args = vec![gil.str(&fd_path)?];
     loaded_args.extend(args[1..].iter().cloned());
     let loaded_refs: Vec<&Obj<'py>> = loaded_args.iter().collect();
@@ -446,6 +449,39 @@ fn ctypes_dlopen<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> 
     LOADING.set(before);
     drop(file);
     result
+}
+
+/// The names given to the dynamic loader so far, with the file (device,
+/// inode) each stood for.
+static LOADER_NAMES: Mutex<Vec<(String, (u64, u64))>> = Mutex::new(Vec::new());
+
+/// The name under which the loader is to load `file`: `/proc/self/fd/N`.
+///
+/// The loader recognises an object it already has by the name it was
+/// loaded under before it opens anything, and descriptor numbers are
+/// reused: `/proc/self/fd/5` may have been another library that is still
+/// loaded, which the loader would hand back instead. A name that stood for
+/// another file gets one more slash (`/proc/self/fd//5`, the same path to
+/// the kernel) until it is new or stood for this very file.
+fn loader_name(file: &File) -> rustix::io::Result<String> {
+    let stat = rustix::fs::fstat(file)?;
+    let id = (stat.st_dev, stat.st_ino);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(file);
+    let mut names = LOADER_NAMES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slashes = 1;
+    loop {
+        let name = format!("/proc/self/fd{}{fd}", "/".repeat(slashes));
+        match names.iter().find(|(known, _)| *known == name) {
+            Some((_, other)) if *other != id => slashes += 1,
+            Some(_) => return Ok(name),
+            None => {
+                names.push((name.clone(), id));
+                return Ok(name);
+            }
+        }
+    }
 }
 
 /// The first `DIR/name` that exists as a file in the loader's search path.

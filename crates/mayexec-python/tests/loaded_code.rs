@@ -1263,6 +1263,42 @@ fn ctypes_checks_every_form_of_library_name() {
             }
         }
     }
+    // Libraries loaded one after the other from descriptors that get the
+    // same number are each the library asked for (the loader knows objects
+    // by the name they were loaded under).
+    let bisect = std::fs::read_dir(f.home.path().join("lib/python3.11/lib-dynload"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("_bisect.")
+        })
+        .expect("the _bisect extension module");
+    let second = allowed.join("libmayexectest2.so");
+    std::fs::copy(&bisect, &second).unwrap();
+    std::fs::set_permissions(&second, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let driver = write(
+        &f.allowed.join("ctypes-two.py"),
+        &format!(
+            "import ctypes\n\
+             a = ctypes.CDLL({:?})\n\
+             b = ctypes.CDLL({:?})\n\
+             assert a._handle != b._handle\n\
+             a.PyInit__json, b.PyInit__bisect\n\
+             print('ok')\n",
+            allowed.join("libmayexectest.so").to_str().unwrap(),
+            second.to_str().unwrap()
+        ),
+        0o755,
+    );
+    let (out, _) = f.run(Enforced::RunF, &[driver.to_str().unwrap()], &[]);
+    if !(out.status.success() && stdout(&out) == "ok\n") {
+        failures.push(format!("two libraries: {}", describe(&out)));
+    }
+
     // Bare names of libraries already loaded (what find_library gives)
     // are the loaded objects, usable as ever.
     let driver = write(
