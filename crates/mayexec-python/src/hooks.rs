@@ -15,12 +15,22 @@
 //!   `FileIO`, not `io.open_code`; at the first `import` event of each
 //!   interpreter (before any path-based import) the method is replaced by
 //!   one that reads through `io.open_code`; and under a script policy,
-//!   `SourceFileLoader._cache_bytecode` gives the `.pyc` it writes its
-//!   (checked) source's execute bits, which CPython masks off;
-//! - extension modules (`import` event with the `.so` path) and
-//!   `ctypes.dlopen` of a path: checked by path before the dynamic loader
-//!   opens the file again, so best effort: see `docs/deployment.md`.
+//!   `SourceFileLoader._cache_bytecode` gives the `.pyc` it writes the
+//!   execute bits of a source that passes the check (CPython masks them
+//!   off), and `SourceFileLoader.get_data` checks the source before its
+//!   `.pyc` is read: a cache never runs a denied source's code;
+//! - modules with loaders of their own, adjusted as the import system
+//!   loads them (`_bootstrap._load_unlocked` and `_exec` are wrapped):
+//!   `imp` reads the file objects it is handed through `io.open_code`,
+//!   and `_ctypes.dlopen` is replaced (below);
+//! - extension modules (`import` event with the `.so` path): checked by
+//!   path before the dynamic loader opens the file again, so best effort;
+//!   and `ctypes.dlopen` of a path in any form (str, bytes, path-like):
+//!   see `docs/deployment.md`;
+//! - `_ctypes.dlopen`, replaced as `_ctypes` is loaded: every name is
+//!   checked, and the library loaded from the checked descriptor.
 
+use std::cell::RefCell;
 use std::ffi::{CStr, OsStr};
 use std::fs::File;
 use std::os::unix::ffi::OsStrExt;
@@ -65,13 +75,55 @@ pub fn install(enforcement: Enforcement) -> Result<(), HookError> {
 /// (and logged) as the policy says, and that open file returned.
 ///
 /// With no script policy in force a failed check is neither logged nor
-/// enforced, so the check is not made: the kernel's costs some 30 µs a
-/// file (see docs/performance.md), for an answer nobody would hear.
+/// enforced, so the check is not made for a regular file (or directory):
+/// the kernel's costs some 30 µs a file (see docs/performance.md), for an
+/// answer nobody would hear. Anything else (a FIFO, a terminal,
+/// `/dev/stdin`) is opened again by [`Enforcement::open_script`], whose
+/// rules for it hold with or without a script policy: interactive input
+/// under deny-interactive, and a FIFO waited on until its writer comes.
 pub fn open_code_file(enforcement: &Enforcement, path: &OsStr) -> Result<File, ScriptError> {
+    if enforcement.scripts == Action::Ignore {
+        let file = mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open)?;
+        if file
+            .metadata()
+            .is_ok_and(|meta| meta.is_file() || meta.is_dir())
+        {
+            return Ok(file);
+        }
+    }
+    enforcement.open_script(path).map(|script| script.file)
+}
+
+thread_local! {
+    /// The `/proc/self/fd/N` name `ctypes_dlopen` is loading, checked.
+    static LOADING: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    /// The file [`quietly`] is probing, if any.
+    static QUIET: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the open-code hook deciding as usual but logging nothing
+/// for `path` (and only for it): for probing the main script, whose
+/// verdict is logged when it is run.
+pub fn quietly<T>(path: &[u8], f: impl FnOnce() -> T) -> T {
+    let before = QUIET.replace(Some(path.to_vec()));
+    let result = f();
+    QUIET.set(before);
+    result
+}
+
+/// [`open_code_file`] without the audit line.
+fn open_code_file_quietly(enforcement: &Enforcement, path: &OsStr) -> Result<File, ScriptError> {
     if enforcement.scripts == Action::Ignore {
         return mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open);
     }
-    enforcement.open_script(path).map(|script| script.file)
+    let script = enforcement.checker.open_script(path)?;
+    if !script.verdict.allowed && enforcement.scripts == Action::Enforce {
+        return Err(ScriptError::Denied(Denial {
+            path: path.to_owned(),
+            verdict: script.verdict,
+        }));
+    }
+    Ok(script.file)
 }
 
 /// The open-code hook.
@@ -80,7 +132,14 @@ fn open_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<Obj<'py>> {
     if bytes.contains(&0) {
         return Err(gil.raise_value_error(c"embedded null byte"));
     }
-    match open_code_file(&state().enforcement, OsStr::from_bytes(&bytes)) {
+    let path_os = OsStr::from_bytes(&bytes);
+    let quiet = QUIET.with_borrow(|quiet| quiet.as_deref() == Some(&bytes[..]));
+    let opened = if quiet {
+        open_code_file_quietly(&state().enforcement, path_os)
+    } else {
+        open_code_file(&state().enforcement, path_os)
+    };
+    match opened {
         Ok(file) => gil.binary_reader(file, path),
         Err(ScriptError::Open(error)) => {
             Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), path))
@@ -114,11 +173,19 @@ fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
             }
         }
         b"ctypes.dlopen" => {
-            // A bare name is found by the dynamic loader's search; only an
-            // explicit path can be checked here.
+            // `_ctypes.dlopen` (wrapped by `ctypes_dlopen`), with the name
+            // as given: a str, bytes or a path-like object. A path is
+            // checked here whatever called the loader; a bare name is
+            // resolved and checked by the wrapper, which loads what it
+            // checked (the name then is `/proc/self/fd/N`, not checked
+            // twice).
             let name = args.item(0)?;
-            if name.is_str() && name.fs_encode()?.contains(&b'/') {
-                check_native_code(gil, &name)?;
+            if !name.is_none() {
+                let bytes = name.fs_path()?;
+                let own = LOADING.with_borrow(|loading| loading.as_deref() == Some(&bytes[..]));
+                if bytes.contains(&b'/') && !own {
+                    check_native_code(gil, &gil.fs_decode(&bytes)?)?;
+                }
             }
         }
         _ => {}
@@ -180,6 +247,20 @@ fn adjust_import_system(gil: Gil<'_>) -> PyResult<()> {
             c"_cache_bytecode",
             &gil.method(&CACHE_BYTECODE, cache_bytecode, &original)?,
         )?;
+        let original = source.getattr(c"get_data")?;
+        source.setattr(
+            c"get_data",
+            &gil.method(&SOURCE_GET_DATA, source_get_data, &original)?,
+        )?;
+        // Modules with loaders of their own (imp, _ctypes) are adjusted
+        // as they are loaded (or reloaded).
+        let bootstrap = gil
+            .loaded_module("_frozen_importlib")
+            .ok_or_else(|| gil.raise_runtime_error(c"no _frozen_importlib"))?;
+        for (name, def) in [(c"_load_unlocked", &LOAD_UNLOCKED), (c"_exec", &EXEC)] {
+            let original = bootstrap.getattr(name)?;
+            bootstrap.setattr(name, &gil.method(def, module_loaded, &original)?)?;
+        }
     }
     patched().push(id);
     Ok(())
@@ -214,6 +295,11 @@ fn sourceless_get_data<'py>(gil: Gil<'py>, _: &Obj<'py>, args: &[Obj<'py>]) -> P
         return Err(gil.raise_type_error(c"get_data() takes exactly one argument"));
     };
     let file = gil.open_code(&path.str()?)?;
+    read_and_close(gil, &file)
+}
+
+/// `with file: return file.read()`.
+fn read_and_close<'py>(gil: Gil<'py>, file: &Obj<'py>) -> PyResult<Obj<'py>> {
     match file.call_method0(c"read") {
         Ok(data) => {
             file.call_method0(c"close")?;
@@ -229,19 +315,282 @@ fn sourceless_get_data<'py>(gil: Gil<'py>, _: &Obj<'py>, args: &[Obj<'py>]) -> P
     }
 }
 
+static LOAD_UNLOCKED: MethodDef = MethodDef::new(
+    c"_load_unlocked",
+    c"Load the module of a spec, then adjust its loaders (mayexec).",
+);
+
+static EXEC: MethodDef = MethodDef::new(
+    c"_exec",
+    c"Execute a spec's module in an existing module's namespace, then adjust its loaders (mayexec).",
+);
+
+/// `_bootstrap._load_unlocked(spec)` and `_bootstrap._exec(spec, module)`
+/// (every import, `imp`'s loads, `importlib.reload`), then
+/// [`adjust_module`] on the module they return.
+fn module_loaded<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
+    let refs: Vec<&Obj<'py>> = args.iter().collect();
+    let module = original.call(&refs)?;
+    if let Some(spec) = args.first() {
+        let name = spec.getattr(c"name")?;
+        if name.is_str() {
+            adjust_module(gil, &name, &module)?;
+        }
+    }
+    Ok(module)
+}
+
+/// Closes the gaps of modules that load code their own way: `imp`'s
+/// loaders read a file object opened with plain `open()`; `_ctypes.dlopen`
+/// lets the dynamic loader open (and search for) the library.
+fn adjust_module<'py>(gil: Gil<'py>, name: &Obj<'py>, module: &Obj<'py>) -> PyResult<()> {
+    if name.eq_ascii(c"_ctypes") {
+        let original = module.getattr(c"dlopen")?;
+        // A reloaded extension module keeps its namespace: wrap once.
+        if !is_ours(gil, &original) {
+            module.setattr(
+                c"dlopen",
+                &gil.method(&CTYPES_DLOPEN, ctypes_dlopen, &original)?,
+            )?;
+        }
+    }
+    if name.eq_ascii(c"imp") {
+        let hacked = module.getattr(c"_HackedGetData")?;
+        let original = hacked.getattr(c"get_data")?;
+        if !is_ours(gil, &original) {
+            hacked.setattr(
+                c"get_data",
+                &gil.method(&IMP_GET_DATA, imp_get_data, &original)?,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Is `function` one of the replacements made here (their documentation
+/// ends with "(mayexec).")?
+fn is_ours(gil: Gil<'_>, function: &Obj<'_>) -> bool {
+    let ours = function
+        .getattr(c"__doc__")
+        .and_then(|doc| doc.text())
+        .is_ok_and(|doc| doc.ends_with("(mayexec)."));
+    gil.err_clear();
+    ours
+}
+
+static CTYPES_DLOPEN: MethodDef = MethodDef::new(
+    c"dlopen",
+    c"dlopen(name, flag={RTLD_GLOBAL|RTLD_LOCAL}) open a shared library, checked, from the checked file (mayexec).",
+);
+
+/// `_ctypes.dlopen(name, mode)` (what `ctypes.CDLL`, `cdll.LoadLibrary`
+/// and every other `ctypes` loader call), under a script policy:
+///
+/// - a name with a slash (str, bytes or path-like) is opened once,
+///   checked, and loaded from that open file (`/proc/self/fd/N`): the
+///   file checked is the file mapped;
+/// - a bare name already loaded in the process (`libc.so.6`) maps
+///   nothing new: the loaded object's handle is returned;
+/// - another bare name is looked up in the loader's search path
+///   ([`cpython::loader_search_path`]), and the first file found there is
+///   checked and loaded from its descriptor; a name found nowhere there
+///   (only through `/etc/ld.so.cache`) is refused, with `ENOENT`: give
+///   its path.
+///
+/// A denied library raises `PermissionError` as a denied import does.
+fn ctypes_dlopen<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
+    let refs: Vec<&Obj<'py>> = args.iter().collect();
+    let Some(name) = args.first().filter(|name| !name.is_none()) else {
+        return original.call(&refs);
+    };
+    let bytes = name.fs_path()?;
+    if bytes.contains(&0) {
+        return Err(gil.raise_value_error(c"embedded null byte"));
+    }
+    let enforcement = &state().enforcement;
+    let path = if bytes.contains(&b'/') {
+        bytes.clone()
+    } else {
+        let cname = std::ffi::CString::new(bytes.clone())
+            .map_err(|_| gil.raise_value_error(c"embedded null byte"))?;
+        // `_ctypes.dlopen`'s mode: RTLD_NOW, and RTLD_LOCAL unless given.
+        let mode = match args.get(1) {
+            Some(mode) => mode.as_long()? as libc::c_int,
+            None => libc::RTLD_LOCAL,
+        } | libc::RTLD_NOW;
+        if let Some(handle) = cpython::loaded_shared_object(&cname, mode) {
+            // That very object, without a second search the directories
+            // could change under.
+            gil.audit(c"ctypes.dlopen", Some(name))?;
+            return gil.int(handle as libc::c_long);
+        }
+        match find_in_loader_search_path(&bytes) {
+            Some(path) => path,
+            None => return Err(gil.raise_errno(libc::ENOENT, name)),
+        }
+    };
+    let file = match enforcement.open_script(OsStr::from_bytes(&path)) {
+        Ok(script) => script.file,
+        // The loader reports a file it cannot open in its own words.
+        Err(ScriptError::Open(_)) => return original.call(&refs),
+        Err(ScriptError::Denied(denial)) => {
+            return Err(deny(gil, &gil.fs_decode(&path)?, denial));
+        }
+    };
+    let fd_path = match loader_name(&file) {
+        Ok(name) => name,
+        Err(errno) => return Err(gil.raise_errno(errno.raw_os_error(), &gil.fs_decode(&path)?)),
+    };
+    let mut loaded_args = vec![gil.str(&fd_path)?];
+    loaded_args.extend(args[1..].iter().cloned());
+    let loaded_refs: Vec<&Obj<'py>> = loaded_args.iter().collect();
+    let before = LOADING.replace(Some(fd_path.into_bytes()));
+    let result = original.call(&loaded_refs);
+    LOADING.set(before);
+    drop(file);
+    result
+}
+
+/// The names given to the dynamic loader so far, with the file (device,
+/// inode) each stood for.
+static LOADER_NAMES: Mutex<Vec<(String, (u64, u64))>> = Mutex::new(Vec::new());
+
+/// The name under which the loader is to load `file`: `/proc/self/fd/N`.
+///
+/// The loader recognises an object it already has by the name it was
+/// loaded under before it opens anything, and descriptor numbers are
+/// reused: `/proc/self/fd/5` may have been another library that is still
+/// loaded, which the loader would hand back instead. A name that stood for
+/// another file gets one more slash (`/proc/self/fd//5`, the same path to
+/// the kernel) until it is new or stood for this very file.
+fn loader_name(file: &File) -> rustix::io::Result<String> {
+    let stat = rustix::fs::fstat(file)?;
+    let id = (stat.st_dev, stat.st_ino);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(file);
+    let mut names = LOADER_NAMES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slashes = 1;
+    loop {
+        let name = format!("/proc/self/fd{}{fd}", "/".repeat(slashes));
+        match names.iter().find(|(known, _)| *known == name) {
+            Some((_, other)) if *other != id => slashes += 1,
+            Some(_) => return Ok(name),
+            None => {
+                names.push((name.clone(), id));
+                return Ok(name);
+            }
+        }
+    }
+}
+
+/// The first `DIR/name` that exists as a file in the loader's search path.
+fn find_in_loader_search_path(name: &[u8]) -> Option<Vec<u8>> {
+    cpython::loader_search_path().into_iter().find_map(|dir| {
+        let mut path = dir;
+        if !path.ends_with(b"/") {
+            path.push(b'/');
+        }
+        path.extend_from_slice(name);
+        std::fs::metadata(OsStr::from_bytes(&path))
+            .is_ok_and(|meta| meta.is_file())
+            .then_some(path)
+    })
+}
+
+static IMP_GET_DATA: MethodDef = MethodDef::new(
+    c"get_data",
+    c"Return the data of the loader's file, read through io.open_code() (mayexec).",
+);
+
+/// `imp._HackedGetData.get_data(self, path)`: where `imp` would read the
+/// file object it was handed (opened with plain `open()` by `find_module`,
+/// or by the caller), the file is opened again through `io.open_code`
+/// (checked: a denied file raises `PermissionError`) and read from there.
+/// The object handed in is closed, as `imp` closes it after reading.
+fn imp_get_data<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
+    let [loader, path] = args else {
+        return Err(gil.raise_type_error(c"get_data() takes exactly one argument"));
+    };
+    let file = loader.getattr(c"file")?;
+    let own_path = loader.getattr(c"path")?;
+    if !(file.is_true()? && path.equals(&own_path)?) {
+        return original.call(&[loader, path]);
+    }
+    if !file.getattr(c"closed")?.is_true()? {
+        file.call_method0(c"close")?;
+    }
+    let opened = gil.open_code(&own_path.str()?)?;
+    loader.setattr(c"file", &opened)?;
+    read_and_close(gil, &opened)
+}
+
+static SOURCE_GET_DATA: MethodDef = MethodDef::new(
+    c"get_data",
+    c"Return the data from path as raw bytes; a bytecode cache only if its source passes the check (mayexec).",
+);
+
+/// `SourceFileLoader.get_data(self, path)`, where reading the module's
+/// bytecode cache (a `.pyc` path other than the source's) first checks the
+/// source: a cache never runs the code of a source the policy denies,
+/// whatever the cache's own mode and place (`PYTHONPYCACHEPREFIX` can put
+/// it on another mount, and its owner can mark it executable). A denied
+/// source raises `PermissionError` as its own read would. The cache itself
+/// is read by the original, through `io.open_code`: checked as well.
+fn source_get_data<'py>(
+    gil: Gil<'py>,
+    original: &Obj<'py>,
+    args: &[Obj<'py>],
+) -> PyResult<Obj<'py>> {
+    if let [loader, path] = args {
+        if path.is_str() && path.ends_with(".pyc")? {
+            let source = loader.getattr(c"path")?;
+            if source.is_str() {
+                let source_bytes = source.fs_encode()?;
+                if source_bytes != path.fs_encode()? {
+                    check_cached_source(gil, &source, &source_bytes)?;
+                }
+            }
+        }
+    }
+    let refs: Vec<&Obj<'py>> = args.iter().collect();
+    original.call(&refs)
+}
+
+/// The check of a source whose cache is about to be read: enforced and
+/// logged as its own read would be. CPython found the source a moment ago
+/// (it compared its time stamp with the cache's); one that cannot be
+/// opened now (unreadable, or removed since) cannot pass the check, and
+/// fails as its own read would: fail closed.
+fn check_cached_source<'py>(gil: Gil<'py>, source: &Obj<'py>, bytes: &[u8]) -> PyResult<()> {
+    if bytes.contains(&0) {
+        return Err(gil.raise_value_error(c"embedded null byte"));
+    }
+    match open_code_file(&state().enforcement, OsStr::from_bytes(bytes)) {
+        Ok(_) => Ok(()),
+        Err(ScriptError::Open(error)) => {
+            Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), source))
+        }
+        Err(ScriptError::Denied(denial)) => Err(deny(gil, source, denial)),
+    }
+}
+
 static CACHE_BYTECODE: MethodDef = MethodDef::new(
     c"_cache_bytecode",
     c"Write the bytecode cache, with the execute bits of its source (mayexec).",
 );
 
 /// `SourceFileLoader._cache_bytecode(self, source_path, bytecode_path,
-/// data)`, then the source's execute bits on the new `.pyc`.
+/// data)`, then the source's execute bits on the new `.pyc` if the source
+/// passes the check.
 ///
 /// CPython writes caches with `mode & 0o666`: under a policy that wants
 /// execute permission, every `.pyc` it writes would be refused, and the
-/// source compiled again at each start. The cache is only written after
-/// the source was read through the open-code hook (checked), so it may be
-/// exactly as executable as its source, and no more.
+/// source compiled again at each start. A cache may be exactly as
+/// executable as its source when that source passes the check, and no
+/// more: a source read only because the policy is in audit mode (or one
+/// the policy's level lets through but the full check would not) gets a
+/// cache without execute bits.
 fn cache_bytecode<'py>(
     _gil: Gil<'py>,
     original: &Obj<'py>,
@@ -259,11 +608,22 @@ fn cache_bytecode<'py>(
 }
 
 /// Adds to `cache` the execute bits `source` has, where `cache` has the
-/// matching read bit (so the umask applied to the cache still counts).
-/// Only a regular file of this user, opened without following symlinks.
+/// matching read bit (so the umask applied to the cache still counts), if
+/// `source` passes the check of the enforcement in force. Only a regular
+/// file of this user, opened without following symlinks.
 fn give_execute_bits(source: &OsStr, cache: &OsStr) -> rustix::io::Result<()> {
     use rustix::fs::{fchmod, fstat, open, FileType, Mode, OFlags};
-    let source_mode = fstat(open(source, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())?)?.st_mode;
+    let checked = state()
+        .enforcement
+        .checker
+        .open_script(source)
+        .map_err(|error| {
+            rustix::io::Errno::from_io_error(&error.source).unwrap_or(rustix::io::Errno::IO)
+        })?;
+    if !checked.verdict.allowed {
+        return Ok(());
+    }
+    let source_mode = fstat(&checked.file)?.st_mode;
     let fd = open(
         cache,
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,

@@ -25,6 +25,16 @@
 // `python3` starts with the process exactly as it was executed.
 #![cfg_attr(not(test), no_main)]
 
+/// `eprintln!` that never panics: a message that cannot be written (stderr
+/// closed, `2>/dev/full`) is lost, and the exit status stays what it must be
+/// (126 for a denial, not an abort).
+macro_rules! warn {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cpython;
 mod hooks;
 mod runmain;
@@ -57,7 +67,7 @@ fn py_main() -> i32 {
     let enforcement = match Enforcement::current() {
         Ok(enforcement) => enforcement,
         Err(error) => {
-            eprintln!("{PROGRAM}: {error}: refusing to run anything");
+            warn!("{PROGRAM}: {error}: refusing to run anything");
             return DENIED;
         }
     };
@@ -71,7 +81,7 @@ fn py_main() -> i32 {
         }
     }
     if let Err(error) = hooks::install(enforcement.clone()) {
-        eprintln!("{PROGRAM}: cannot install the CPython hooks ({error:?}): refusing to run");
+        warn!("{PROGRAM}: cannot install the CPython hooks ({error:?}): refusing to run");
         return DENIED;
     }
     let config = match Config::from_args(&args) {
@@ -85,7 +95,7 @@ fn py_main() -> i32 {
 
     // Refuse interactive input before any code runs.
     if let Err(denial) = check_interactive_input(&config, &enforcement) {
-        eprintln!("{PROGRAM}: {denial}");
+        warn!("{PROGRAM}: {denial}");
         return DENIED;
     }
 
@@ -100,9 +110,9 @@ fn py_main() -> i32 {
                     if let Some(script_denial) =
                         script.and_then(|s| denied_script(&enforcement, &s))
                     {
-                        eprintln!("{PROGRAM}: {script_denial}");
+                        warn!("{PROGRAM}: {script_denial}");
                     }
-                    eprintln!(
+                    warn!(
                         "{PROGRAM}: Python could not start: {denial}; the standard library must \
                          pass the check too (see mayexec's docs/deployment.md)"
                     );
@@ -118,17 +128,16 @@ fn py_main() -> i32 {
     let gil = interpreter.gil();
     if !matches!(hooks::ensure_import_system_adjusted(gil), Ok(true)) {
         gil.err_print();
-        eprintln!(
-            "{PROGRAM}: the import system cannot be made to check every file: refusing to run"
-        );
+        warn!("{PROGRAM}: the import system cannot be made to check every file: refusing to run");
         let _ = interpreter.finalize();
         return DENIED;
     }
 
     let mut exitcode = runmain::pymain_run_python(gil, &enforcement);
-    if interpreter.finalize() < 0 {
+    if interpreter.finalize() < 0 && exitcode != DENIED {
         // Flushing buffered data failed: a status unlikely to be confused
-        // with the program's own.
+        // with the program's own. A denial keeps its 126, even when its
+        // message could not be written (`2>/dev/full`).
         exitcode = 120;
     }
     if cpython::unhandled_keyboard_interrupt() {
@@ -176,7 +185,7 @@ fn exit_sigint() -> i32 {
         let _ =
             rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::INT);
     } else {
-        eprintln!("signal: {}", std::io::Error::last_os_error());
+        warn!("signal: {}", std::io::Error::last_os_error());
     }
     128 + libc::SIGINT
 }

@@ -113,9 +113,24 @@ pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
 
 /// `pymain_get_importer`: `Ok(Some(path))` when the script is an import path
 /// entry; `Err(status)` when an unhandled `SystemExit` asks to exit.
+///
+/// Two departures from CPython, both about what the probe opens. The probe
+/// (the zip importer reading the script through `io.open_code`) is quiet:
+/// a script it finds denied is logged once, by [`pymain_run_file`] (or by
+/// the import of a zip application's `__main__`), not twice. And a script
+/// that is neither a regular file nor a directory (a FIFO, a terminal,
+/// `/dev/stdin`) is no import path entry and is not opened for the probe:
+/// opening a FIFO there would let a waiting writer go on, and write to a
+/// FIFO that then has no reader.
 fn pymain_get_importer<'py>(gil: Gil<'py>, filename: &WideString) -> Result<Option<Obj<'py>>, i32> {
     let result = gil.wide_str(filename).and_then(|sys_path0| {
-        let importer = gil.importer(&sys_path0)?;
+        let path = sys_path0.fs_encode()?;
+        let probed = std::fs::metadata(OsStr::from_bytes(&path))
+            .map_or(true, |meta| meta.is_file() || meta.is_dir());
+        if !probed {
+            return Ok(None);
+        }
+        let importer = hooks::quietly(&path, || gil.importer(&sys_path0))?;
         Ok((!importer.is_none()).then_some(sys_path0))
     });
     match result {
@@ -147,9 +162,9 @@ fn pymain_header(gil: Gil<'_>, config: &RunConfig) {
         return;
     }
     let (version, platform) = gil.version_and_platform();
-    eprintln!("Python {version} on {platform}");
+    warn!("Python {version} on {platform}");
     if config.site_import {
-        eprintln!("Type \"help\", \"copyright\", \"credits\" or \"license\" for more information.");
+        warn!("Type \"help\", \"copyright\", \"credits\" or \"license\" for more information.");
     }
 }
 
@@ -209,11 +224,11 @@ fn pymain_run_module(gil: Gil<'_>, modname: &WideString, set_argv0: bool) -> i32
         return pymain_exit_err_print(gil);
     }
     let Ok(runpy) = gil.import(c"runpy") else {
-        eprintln!("Could not import runpy module");
+        warn!("Could not import runpy module");
         return pymain_exit_err_print(gil);
     };
     let Ok(runmodule) = runpy.getattr(c"_run_module_as_main") else {
-        eprintln!("Could not access runpy._run_module_as_main");
+        warn!("Could not access runpy._run_module_as_main");
         return pymain_exit_err_print(gil);
     };
     gil.set_unhandled_keyboard_interrupt(false);
@@ -260,8 +275,13 @@ fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) 
     let opened = if path.contains(&0) {
         Err(std::io::Error::from_raw_os_error(libc::EINVAL))
     } else {
-        match hooks::open_code_file(enforcement, OsStr::from_bytes(&path)) {
-            Ok(file) => CFile::new(file),
+        // The main script always goes through the enforcement's own
+        // open: a "script" that is not a regular file (`/dev/stdin`, a
+        // FIFO, a terminal) is interactive input under deny-interactive
+        // even with no script policy, and a FIFO is waited on until its
+        // writer comes, as python3's blocking open does.
+        match enforcement.open_script(OsStr::from_bytes(&path)) {
+            Ok(script) => CFile::new(script.file),
             Err(ScriptError::Open(error)) => Err(error.source),
             Err(ScriptError::Denied(denial)) => {
                 report(gil, &denial);
@@ -361,7 +381,7 @@ fn pyrun_simple_file(gil: Gil<'_>, mut fp: CFile, filename: &Obj<'_>, closeit: b
         let v = if pyc {
             fp.rewind();
             if set_main_loader(gil, &d, filename, c"SourcelessFileLoader").is_err() {
-                eprintln!("python: failed to set __main__.__loader__");
+                warn!("python: failed to set __main__.__loader__");
                 return -1;
             }
             run_pyc_file(gil, fp, &d)
@@ -369,7 +389,7 @@ fn pyrun_simple_file(gil: Gil<'_>, mut fp: CFile, filename: &Obj<'_>, closeit: b
             if !filename.eq_ascii(c"<stdin>")
                 && set_main_loader(gil, &d, filename, c"SourceFileLoader").is_err()
             {
-                eprintln!("python: failed to set __main__.__loader__");
+                warn!("python: failed to set __main__.__loader__");
                 return -1;
             }
             let name = fs_cstring(filename);

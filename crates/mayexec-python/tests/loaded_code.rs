@@ -716,3 +716,657 @@ fn caches_written_under_a_policy_keep_their_sources_execute_bits() {
         assert_eq!(refused_cache, expected == 0o644, "{enforced:?}: {lines:?}");
     }
 }
+
+/// Writing a message must never abort: with stderr on `/dev/full` or
+/// closed, a denial still exits 126 (not 134, SIGABRT, or 120 for an
+/// unflushable `sys.stderr`). Refusals before and after the interpreter
+/// starts, with and without a standard library that passes the check.
+#[test]
+fn a_denial_exits_126_when_stderr_cannot_be_written() {
+    if !require_root("a_denial_exits_126_when_stderr_cannot_be_written") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "stderr");
+    let marker = f.marker("stderr");
+    let script = write(&dir.join("x.py"), &marking(&marker), 0o755);
+    let script = script.to_str().unwrap();
+    for redirect in ["2>/dev/full", "2>&-"] {
+        for (bits, args) in [("-f", script), ("-i", "-c pass"), ("-i", "")] {
+            for home in [true, false] {
+                let mut cmd = Command::new("sh");
+                f.prepare(&mut cmd, &[]);
+                if !home {
+                    cmd.env_remove("PYTHONHOME");
+                }
+                cmd.args([
+                    "-c",
+                    &format!(
+                        "exec {} run {bits} -- {} {args} {redirect}",
+                        mayexec().display(),
+                        mayexec_python().display()
+                    ),
+                ]);
+                let out = cmd.output().unwrap();
+                assert_eq!(
+                    out.status.code(),
+                    Some(126),
+                    "{redirect} {bits} {args:?} home={home}: {}",
+                    describe(&out)
+                );
+                assert!(!marker.exists());
+            }
+        }
+    }
+}
+
+/// Runs `cmd` with `input` on a pipe as its standard input.
+fn with_piped_stdin(cmd: &mut Command, input: &str) -> Output {
+    use std::io::Write;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut pipe = child.stdin.take().unwrap();
+    // A refusal may come before anything is read: EPIPE is fine.
+    let _ = pipe.write_all(input.as_bytes());
+    drop(pipe);
+    child.wait_with_output().expect("wait")
+}
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .expect("mkfifo");
+}
+
+/// A "script" that is not a regular file carries piped or typed code: under
+/// deny-interactive alone (`mayexec run -i`, or the policy's
+/// `deny_interactive`), `/dev/stdin`, `/proc/self/fd/0`, a FIFO and a
+/// terminal are refused like standard input, with 126, an audit line, and
+/// no prompt; with no policy they run as in python3.
+#[test]
+fn a_non_file_named_as_the_script_is_interactive_input() {
+    if !require_root("a_non_file_named_as_the_script_is_interactive_input") {
+        return;
+    }
+    let f = Fixture::new();
+    let marker = f.marker("non-file");
+    let code = marking(&marker);
+    for name in ["/dev/stdin", "/proc/self/fd/0"] {
+        let sandbox = Enforced::RunI.sandbox();
+        let mut cmd = Enforced::RunI.command(&sandbox);
+        f.prepare(&mut cmd, &[]);
+        cmd.arg(name);
+        let out = with_piped_stdin(&mut cmd, &code);
+        assert_eq!(out.status.code(), Some(126), "{name}: {}", describe(&out));
+        assert_eq!(
+            stderr(&out),
+            format!("mayexec-python: {name}: script execution denied (not-regular-file)\n")
+        );
+        assert!(!marker.exists(), "{name}");
+        assert!(
+            has_denial(&sandbox.syslog_lines(), Path::new(name), "not-regular-file"),
+            "{name}"
+        );
+    }
+    let sandbox = mayexec_testkit::Sandbox::new().policy("deny_interactive = true\n");
+    let mut cmd = sandbox.command(mayexec_python());
+    f.prepare(&mut cmd, &[]);
+    cmd.arg("/dev/stdin");
+    let out = with_piped_stdin(&mut cmd, &code);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert!(!marker.exists());
+
+    // A FIFO: refused before any writer comes.
+    let fifo = f.allowed.join("fifo");
+    mkfifo(&fifo);
+    let (out, _) = f.run(Enforced::RunI, &[fifo.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "mayexec-python: {}: script execution denied (not-regular-file)\n",
+            fifo.display()
+        )
+    );
+
+    // The terminal: refused, and no prompt is shown.
+    let out = on_a_terminal(&f, "/dev/tty", &[]);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    let transcript = stdout(&out);
+    assert!(
+        transcript.contains("mayexec-python: /dev/tty: script execution denied (not-regular-file)"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!transcript.contains(">>>"), "{}", describe(&out));
+
+    // No policy: piped code named as the script runs, as in python3.
+    let mut cmd = Command::new(mayexec_python());
+    f.prepare(&mut cmd, &[]);
+    cmd.arg("/dev/stdin");
+    let out = with_piped_stdin(&mut cmd, &code);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists());
+}
+
+/// A FIFO as the script with no policy: mayexec-python waits for a writer
+/// and runs what it writes, as python3 does, even when the writer comes
+/// late and writes later still; it never reads an early end of file and
+/// leaves the writer blocked.
+#[test]
+fn a_fifo_script_waits_for_its_writer() {
+    if !require_root("a_fifo_script_waits_for_its_writer") {
+        return;
+    }
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::{Duration, Instant};
+    let f = Fixture::new();
+    let marker = f.marker("fifo");
+    let fifo = f.allowed.join("script-fifo");
+    mkfifo(&fifo);
+    let mut cmd = Command::new(mayexec_python());
+    f.prepare(&mut cmd, &[]);
+    let mut child = cmd
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // Open the writer without blocking, retrying while no reader is there
+    // (ENXIO): a reader that has gone away would otherwise hang the test.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let writer = loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+        {
+            Ok(writer) => break writer,
+            Err(error) if Instant::now() < deadline => {
+                assert_eq!(error.raw_os_error(), Some(libc::ENXIO), "{error}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(error) => {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!("no reader on the FIFO ({error}): {}", describe(&out));
+            }
+        }
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let mut writer = writer;
+    writer.write_all(marking(&marker).as_bytes()).unwrap();
+    drop(writer);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists(), "{}", describe(&out));
+    assert!(stdout(&out).contains("ran __main__"), "{}", describe(&out));
+}
+
+/// A denied main script is one audit line, as in dash and inc: the probe
+/// for a zip application, which reads the script first, logs nothing.
+#[test]
+fn a_denied_main_script_is_logged_once() {
+    if !require_root("a_denied_main_script_is_logged_once") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "logged-once");
+    let marker = f.marker("logged-once");
+    let script = write(&dir.join("x.py"), &marking(&marker), 0o755);
+    let zip = dir.join("app.pyz");
+    make_zip(&zip, &[("__main__.py", &marking(&marker))]);
+    for path in [&script, &zip] {
+        for enforced in [Enforced::RunF, Enforced::Level(1)] {
+            let (out, lines) = f.run(enforced, &[path.to_str().unwrap()], &[]);
+            assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+            let needle = format!(" path={} ", path.display());
+            let logged: Vec<_> = lines.iter().filter(|l| l.contains(&needle)).collect();
+            assert_eq!(
+                logged.len(),
+                1,
+                "{enforced:?} {}: {lines:?}",
+                path.display()
+            );
+            assert!(!marker.exists());
+        }
+    }
+}
+
+/// A cache never runs a denied source's code. A run in audit mode reads a
+/// denied source (executable, on a noexec mount) and writes its cache where
+/// `PYTHONPYCACHEPREFIX` says, on an exec mount: the cache gets no execute
+/// bits, since its source did not pass; and a later enforced run refuses
+/// the module even when the cache's owner marks it executable, because a
+/// cache is only read for a source that passes.
+#[test]
+fn a_cache_written_in_audit_mode_never_runs_a_denied_source() {
+    if !require_root("a_cache_written_in_audit_mode_never_runs_a_denied_source") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "audit-cache");
+    let prefix = f.mounts.dir(Place::Exec755, "audit-cache-prefix");
+    let marker = f.marker("audit-cache");
+    let source = write(&dir.join("audited.py"), &marking(&marker), 0o755);
+    let code = format!(
+        "import sys; sys.path.insert(0, {:?}); import audited",
+        dir.to_str().unwrap()
+    );
+    let env = [("PYTHONPYCACHEPREFIX", prefix.as_path())];
+
+    let sandbox = mayexec_testkit::Sandbox::new()
+        .policy("interpreted_access = 3\nmode = \"audit\"\n")
+        .capture_syslog();
+    let mut cmd = sandbox.command(mayexec_python());
+    f.prepare(&mut cmd, &env);
+    let out = cmd.args(["-c", &code]).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists(), "audit mode runs the source");
+    assert!(
+        has_denial(&sandbox.syslog_lines(), &source, "noexec-mount"),
+        "audit mode logs the source"
+    );
+    std::fs::remove_file(&marker).unwrap();
+    let pyc = prefix
+        .join(dir.strip_prefix("/").unwrap())
+        .join("audited.cpython-311.pyc");
+    let mode = std::fs::metadata(&pyc).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode & 0o111, 0, "a cache of a denied source: {mode:o}");
+
+    for cache_mode in [mode, 0o755] {
+        std::fs::set_permissions(&pyc, std::fs::Permissions::from_mode(cache_mode)).unwrap();
+        let (out, lines) = f.run(Enforced::RunF, &["-c", &code], &env);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{cache_mode:o}: {}",
+            describe(&out)
+        );
+        assert!(
+            stderr(&out).contains("PermissionError: [Errno 13] script execution denied"),
+            "{cache_mode:o}: {}",
+            describe(&out)
+        );
+        assert!(!marker.exists(), "{cache_mode:o}: the cache ran the source");
+        assert!(
+            has_denial(&lines, &source, "noexec-mount"),
+            "{cache_mode:o}: {lines:?}"
+        );
+    }
+}
+
+/// `imp`'s loaders read the files they load as code through the check:
+/// `find_module` + `load_module` (which hands the loader a file opened
+/// with plain `open()`), `load_source` and `load_compiled` with and
+/// without a file object, `load_package` and `load_dynamic`. A denied file
+/// fails as a file that cannot be read does (`PermissionError`), and its
+/// code never runs; with no policy they all load.
+#[test]
+fn imp_loaders_check_the_files_they_load() {
+    if !require_root("imp_loaders_check_the_files_they_load") {
+        return;
+    }
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "imp");
+    let markers = f.mounts.dir(Place::Exec755, "imp-markers");
+    let cases = [
+        "f, p, d = imp.find_module('m1', [D]); imp.load_module('m1', f, p, d)",
+        "imp.load_source('m2', D + '/m2.py')",
+        "imp.load_source('m3', D + '/m3.py', open(D + '/m3.py'))",
+        "imp.load_compiled('m4', D + '/m4.pyc')",
+        "imp.load_compiled('m5', D + '/m5.pyc', open(D + '/m5.pyc', 'rb'))",
+        "imp.load_package('m6', D + '/m6')",
+        "f, p, d = imp.find_module('m7', [D]); imp.load_module('m7', f, p, d)",
+        "imp.load_dynamic('_json', D + '/_json.so')",
+        "import importlib; imp = importlib.reload(imp); f, p, d = imp.find_module('m1', [D]); imp.load_module('m1', f, p, d)",
+    ];
+    for name in ["m1", "m2", "m3"] {
+        write(
+            &dir.join(format!("{name}.py")),
+            &marking(&markers.join(name)),
+            0o755,
+        );
+    }
+    for name in ["m4", "m5"] {
+        compile_pyc(
+            &marking(&markers.join(name)),
+            &dir.join(format!("{name}.pyc")),
+        );
+    }
+    std::fs::create_dir(dir.join("m6")).unwrap();
+    write(
+        &dir.join("m6/__init__.py"),
+        &marking(&markers.join("m6")),
+        0o755,
+    );
+    std::fs::create_dir(dir.join("m7")).unwrap();
+    write(
+        &dir.join("m7/__init__.py"),
+        &marking(&markers.join("m7")),
+        0o755,
+    );
+    let json = std::fs::read_dir(f.home.path().join("lib/python3.11/lib-dynload"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("_json.")
+        })
+        .expect("the _json extension module");
+    // On the exec mount, mode 0644: only the check refuses it (the kernel
+    // maps it); on the noexec mount the kernel would refuse it anyway.
+    let dynamic = f.mounts.dir(Place::Exec644, "imp-dynamic");
+    std::fs::copy(&json, dynamic.join("_json.so")).unwrap();
+    std::fs::set_permissions(
+        dynamic.join("_json.so"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let driver_code = |case: &str| {
+        let dir = if case.contains("_json") {
+            &dynamic
+        } else {
+            &dir
+        };
+        format!(
+            "import warnings; warnings.simplefilter('ignore')\nimport imp\nD = {:?}\n{case}\nprint('loaded')\n",
+            dir.to_str().unwrap()
+        )
+    };
+    let mut failures = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let driver = write(
+            &markers.join(format!("driver{i}.py")),
+            &driver_code(case),
+            0o755,
+        );
+        let (out, _) = f.run(Enforced::RunF, &[driver.to_str().unwrap()], &[]);
+        let ran = ["m1", "m2", "m3", "m4", "m5", "m6", "m7"]
+            .iter()
+            .any(|name| markers.join(name).exists());
+        if ran
+            || out.status.code() != Some(1)
+            || !stderr(&out).contains("PermissionError: [Errno 13] script execution denied")
+        {
+            failures.push(format!("{case}: ran {ran}, {}", describe(&out)));
+        }
+        let (out, _) = f.run(Enforced::Nothing, &[driver.to_str().unwrap()], &[]);
+        assert!(out.status.success(), "{case}: {}", describe(&out));
+        assert!(
+            stdout(&out).ends_with("loaded\n"),
+            "{case}: {}",
+            describe(&out)
+        );
+        for entry in std::fs::read_dir(&markers).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.to_str().unwrap().contains("driver") {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// `ctypes` checks every way of naming a library: `CDLL` with a str,
+/// bytes or path-like name, `cdll.LoadLibrary`, `_ctypes.dlopen` with str
+/// or bytes, and a bare name found through `LD_LIBRARY_PATH`. A library
+/// the check denies (mode 0644 on an exec mount, which the kernel would
+/// map) raises `PermissionError`; an allowed one loads, from the checked
+/// file; with no policy every form loads.
+#[test]
+fn ctypes_checks_every_form_of_library_name() {
+    if !require_root("ctypes_checks_every_form_of_library_name") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let json = std::fs::read_dir(f.home.path().join("lib/python3.11/lib-dynload"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("_json.")
+        })
+        .expect("the _json extension module");
+    let denied = f.mounts.dir(Place::Exec644, "ctypes-denied");
+    let allowed = f.mounts.dir(Place::Exec755, "ctypes-allowed");
+    for (dir, mode) in [(&denied, 0o644), (&allowed, 0o755)] {
+        let lib = dir.join("libmayexectest.so");
+        std::fs::copy(&json, &lib).unwrap();
+        std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let cases = [
+        "ctypes.CDLL(P)",
+        "ctypes.CDLL(P.encode())",
+        "ctypes.CDLL(pathlib.Path(P))",
+        "ctypes.cdll.LoadLibrary(P)",
+        "ctypes.cdll.LoadLibrary(P.encode())",
+        "_ctypes.dlopen(P)",
+        "_ctypes.dlopen(P.encode())",
+        "ctypes.CDLL(NAME)",
+        "importlib.reload(_ctypes).dlopen(P.encode())",
+    ];
+    let mut failures = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        for (dir, enforced, allowed) in [
+            (&denied, Enforced::RunF, false),
+            (&allowed, Enforced::RunF, true),
+            (&denied, Enforced::Nothing, true),
+        ] {
+            let lib = dir.join("libmayexectest.so");
+            let driver = write(
+                &f.allowed.join(format!("ctypes{i}-{allowed}-{enforced:?}.py")),
+                &format!(
+                    "import ctypes, _ctypes, importlib, pathlib\nP = {:?}\nNAME = 'libmayexectest.so'\n\
+                     h = {case}\n\
+                     h = h if isinstance(h, int) else h._handle\n\
+                     class LinkMap(ctypes.Structure):\n    \
+                         _fields_ = [('l_addr', ctypes.c_void_p), ('l_name', ctypes.c_char_p)]\n\
+                     lm = ctypes.POINTER(LinkMap)()\n\
+                     assert ctypes.CDLL(None).dlinfo(ctypes.c_void_p(h), 2, ctypes.byref(lm)) == 0\n\
+                     print('loaded', lm.contents.l_name.decode())\n",
+                    lib.to_str().unwrap()
+                ),
+                0o755,
+            );
+            let env = [("LD_LIBRARY_PATH", dir.as_path())];
+            let (out, _) = f.run(enforced, &[driver.to_str().unwrap()], &env);
+            // Under the policy, the loader was given the checked file.
+            let loaded = match enforced {
+                Enforced::Nothing => format!("loaded {}\n", lib.display()),
+                _ => "loaded /proc/self/fd/".to_owned(),
+            };
+            let ok = if allowed {
+                out.status.success() && stdout(&out).starts_with(&loaded)
+            } else {
+                out.status.code() == Some(1)
+                    && stderr(&out).contains(&format!(
+                        "PermissionError: [Errno 13] script execution denied (not-executable): '{}'",
+                        lib.display()
+                    ))
+            };
+            if !ok {
+                failures.push(format!(
+                    "{case} {enforced:?} allowed={allowed}: {}",
+                    describe(&out)
+                ));
+            }
+        }
+    }
+    // Libraries loaded one after the other from descriptors that get the
+    // same number are each the library asked for (the loader knows objects
+    // by the name they were loaded under).
+    let bisect = std::fs::read_dir(f.home.path().join("lib/python3.11/lib-dynload"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("_bisect.")
+        })
+        .expect("the _bisect extension module");
+    let second = allowed.join("libmayexectest2.so");
+    std::fs::copy(&bisect, &second).unwrap();
+    std::fs::set_permissions(&second, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let driver = write(
+        &f.allowed.join("ctypes-two.py"),
+        &format!(
+            "import ctypes\n\
+             a = ctypes.CDLL({:?})\n\
+             b = ctypes.CDLL({:?})\n\
+             assert a._handle != b._handle\n\
+             a.PyInit__json, b.PyInit__bisect\n\
+             print('ok')\n",
+            allowed.join("libmayexectest.so").to_str().unwrap(),
+            second.to_str().unwrap()
+        ),
+        0o755,
+    );
+    let (out, _) = f.run(Enforced::RunF, &[driver.to_str().unwrap()], &[]);
+    if !(out.status.success() && stdout(&out) == "ok\n") {
+        failures.push(format!("two libraries: {}", describe(&out)));
+    }
+
+    // Bare names of libraries already loaded (what find_library gives)
+    // are the loaded objects, usable as ever.
+    let driver = write(
+        &f.allowed.join("ctypes-libc.py"),
+        "import ctypes, ctypes.util, os\n\
+         assert ctypes.CDLL(ctypes.util.find_library('c')).getpid() == os.getpid()\n\
+         assert ctypes.CDLL('libc.so.6', mode=ctypes.RTLD_GLOBAL).getpid() == os.getpid()\n\
+         assert ctypes.cdll.LoadLibrary('libc.so.6').getpid() == os.getpid()\n\
+         print('ok')\n",
+        0o755,
+    );
+    let (out, _) = f.run(Enforced::RunF, &[driver.to_str().unwrap()], &[]);
+    if !(out.status.success() && stdout(&out) == "ok\n") {
+        failures.push(format!("libc by bare name: {}", describe(&out)));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Code read through `io.open_code` from a named non-file
+/// (`runpy.run_path('/dev/stdin')` with code on a pipe, as `pdb`,
+/// `profile` and `trace` read their scripts) is piped code too: refused
+/// under deny-interactive alone (`PermissionError`, an audit line), read
+/// as python3 reads it with no policy.
+#[test]
+fn code_opened_from_a_non_file_is_interactive_input() {
+    if !require_root("code_opened_from_a_non_file_is_interactive_input") {
+        return;
+    }
+    let f = Fixture::new();
+    let marker = f.marker("run-path-stdin");
+    let driver = write(
+        &f.allowed.join("run-path.py"),
+        "import runpy\nrunpy.run_path('/dev/stdin')\n",
+        0o755,
+    );
+    let sandbox = Enforced::RunI.sandbox();
+    let mut cmd = Enforced::RunI.command(&sandbox);
+    f.prepare(&mut cmd, &[]);
+    cmd.arg(&driver);
+    let out = with_piped_stdin(&mut cmd, &marking(&marker));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains(
+            "PermissionError: [Errno 13] script execution denied (not-regular-file): '/dev/stdin'"
+        ),
+        "{}",
+        describe(&out)
+    );
+    assert!(!marker.exists());
+    assert!(
+        has_denial(
+            &sandbox.syslog_lines(),
+            Path::new("/dev/stdin"),
+            "not-regular-file"
+        ),
+        "audit line"
+    );
+
+    // With no policy, what python3 does (runpy reads a pipe twice, so
+    // neither runs the whole program).
+    let statuses: Vec<_> = [mayexec_python(), reference_python()]
+        .iter()
+        .map(|python| {
+            let mut cmd = Command::new(python);
+            f.prepare(&mut cmd, &[]);
+            cmd.arg(&driver);
+            with_piped_stdin(&mut cmd, &marking(&marker)).status.code()
+        })
+        .collect();
+    assert_eq!(statuses[0], statuses[1]);
+}
+
+/// A cached module whose source the user cannot read (mode 0711: it may
+/// be executed, not read) cannot pass the check, so its cache does not run
+/// either (python3 would run the cache): the import fails as the source's
+/// own read would.
+#[test]
+fn a_cache_does_not_run_for_a_source_that_cannot_be_read() {
+    if !require_root("a_cache_does_not_run_for_a_source_that_cannot_be_read") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Exec755, "unreadable-source");
+    let markers = f.mounts.dir(Place::Exec755, "unreadable-markers");
+    mayexec_testkit::give_to(&markers, mayexec_testkit::NOBODY, mayexec_testkit::NOBODY);
+    let marker = markers.join("ran");
+    let source = write(&dir.join("hidden.py"), &marking(&marker), 0o755);
+    let code = format!(
+        "import sys; sys.path.insert(0, {:?}); import hidden",
+        dir.to_str().unwrap()
+    );
+    // Root compiles the cache (mode 0755: its source passed), then the
+    // source is made unreadable for others.
+    let (out, _) = f.run(Enforced::RunF, &["-c", &code], &[]);
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::remove_file(&marker).unwrap();
+    let pyc = dir.join("__pycache__/hidden.cpython-311.pyc");
+    let mode = std::fs::metadata(&pyc).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o755);
+    std::fs::set_permissions(&source, std::fs::Permissions::from_mode(0o711)).unwrap();
+
+    let mut cmd = Command::new(mayexec());
+    f.prepare(&mut cmd, &[]);
+    mayexec_testkit::as_nobody(&mut cmd);
+    let out = cmd
+        .args(["run", "-f", "--"])
+        .arg(mayexec_python())
+        .args(["-c", &code])
+        .current_dir(&markers)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "PermissionError: [Errno 13] Permission denied: '{}'",
+            source.display()
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert!(!marker.exists());
+}
