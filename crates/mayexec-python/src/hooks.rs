@@ -116,8 +116,8 @@ fn open_code_file_quietly(enforcement: &Enforcement, path: &OsStr) -> Result<Fil
     if enforcement.scripts == Action::Ignore {
         return mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open);
     }
-    let script = enforcement.checker.open_script(path)?;
-    if !script.verdict.allowed && enforcement.scripts == Action::Enforce {
+    let script = enforcement.checker.open_and_check(path)?;
+    if !script.verdict.is_allowed() && enforcement.scripts == Action::Enforce {
         return Err(ScriptError::Denied(Denial {
             path: path.to_owned(),
             verdict: script.verdict,
@@ -616,11 +616,11 @@ fn give_execute_bits(source: &OsStr, cache: &OsStr) -> rustix::io::Result<()> {
     let checked = state()
         .enforcement
         .checker
-        .open_script(source)
+        .open_and_check(source)
         .map_err(|error| {
             rustix::io::Errno::from_io_error(&error.source).unwrap_or(rustix::io::Errno::IO)
         })?;
-    if !checked.verdict.allowed {
+    if !checked.verdict.is_allowed() {
         return Ok(());
     }
     let source_mode = fstat(&checked.file)?.st_mode;

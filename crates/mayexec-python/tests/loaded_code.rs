@@ -721,11 +721,8 @@ fn caches_written_under_a_policy_keep_their_sources_execute_bits() {
 /// closed, a denial still exits 126 (not 134, SIGABRT, or 120 for an
 /// unflushable `sys.stderr`). Refusals before and after the interpreter
 /// starts, with and without a standard library that passes the check.
-#[test]
+#[root_test]
 fn a_denial_exits_126_when_stderr_cannot_be_written() {
-    if !require_root("a_denial_exits_126_when_stderr_cannot_be_written") {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "stderr");
     let marker = f.marker("stderr");
@@ -791,11 +788,8 @@ fn mkfifo(path: &Path) {
 /// `deny_interactive`), `/dev/stdin`, `/proc/self/fd/0`, a FIFO and a
 /// terminal are refused like standard input, with 126, an audit line, and
 /// no prompt; with no policy they run as in python3.
-#[test]
+#[root_test]
 fn a_non_file_named_as_the_script_is_interactive_input() {
-    if !require_root("a_non_file_named_as_the_script_is_interactive_input") {
-        return;
-    }
     let f = Fixture::new();
     let marker = f.marker("non-file");
     let code = marking(&marker);
@@ -861,11 +855,8 @@ fn a_non_file_named_as_the_script_is_interactive_input() {
 /// and runs what it writes, as python3 does, even when the writer comes
 /// late and writes later still; it never reads an early end of file and
 /// leaves the writer blocked.
-#[test]
+#[root_test]
 fn a_fifo_script_waits_for_its_writer() {
-    if !require_root("a_fifo_script_waits_for_its_writer") {
-        return;
-    }
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     use std::time::{Duration, Instant};
@@ -915,11 +906,8 @@ fn a_fifo_script_waits_for_its_writer() {
 
 /// A denied main script is one audit line, as in dash and inc: the probe
 /// for a zip application, which reads the script first, logs nothing.
-#[test]
+#[root_test]
 fn a_denied_main_script_is_logged_once() {
-    if !require_root("a_denied_main_script_is_logged_once") {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "logged-once");
     let marker = f.marker("logged-once");
@@ -949,11 +937,8 @@ fn a_denied_main_script_is_logged_once() {
 /// bits, since its source did not pass; and a later enforced run refuses
 /// the module even when the cache's owner marks it executable, because a
 /// cache is only read for a source that passes.
-#[test]
+#[root_test]
 fn a_cache_written_in_audit_mode_never_runs_a_denied_source() {
-    if !require_root("a_cache_written_in_audit_mode_never_runs_a_denied_source") {
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "audit-cache");
@@ -1013,11 +998,8 @@ fn a_cache_written_in_audit_mode_never_runs_a_denied_source() {
 /// without a file object, `load_package` and `load_dynamic`. A denied file
 /// fails as a file that cannot be read does (`PermissionError`), and its
 /// code never runs; with no policy they all load.
-#[test]
+#[root_test]
 fn imp_loaders_check_the_files_they_load() {
-    if !require_root("imp_loaders_check_the_files_they_load") {
-        return;
-    }
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Noexec, "imp");
     let markers = f.mounts.dir(Place::Exec755, "imp-markers");
@@ -1128,11 +1110,8 @@ fn imp_loaders_check_the_files_they_load() {
 /// the check denies (mode 0644 on an exec mount, which the kernel would
 /// map) raises `PermissionError`; an allowed one loads, from the checked
 /// file; with no policy every form loads.
-#[test]
+#[root_test]
 fn ctypes_checks_every_form_of_library_name() {
-    if !require_root("ctypes_checks_every_form_of_library_name") {
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
     let f = Fixture::new();
     let json = std::fs::read_dir(f.home.path().join("lib/python3.11/lib-dynload"))
@@ -1270,11 +1249,8 @@ fn ctypes_checks_every_form_of_library_name() {
 /// `profile` and `trace` read their scripts) is piped code too: refused
 /// under deny-interactive alone (`PermissionError`, an audit line), read
 /// as python3 reads it with no policy.
-#[test]
+#[root_test]
 fn code_opened_from_a_non_file_is_interactive_input() {
-    if !require_root("code_opened_from_a_non_file_is_interactive_input") {
-        return;
-    }
     let f = Fixture::new();
     let marker = f.marker("run-path-stdin");
     let driver = write(
@@ -1323,11 +1299,8 @@ fn code_opened_from_a_non_file_is_interactive_input() {
 /// be executed, not read) cannot pass the check, so its cache does not run
 /// either (python3 would run the cache): the import fails as the source's
 /// own read would.
-#[test]
+#[root_test]
 fn a_cache_does_not_run_for_a_source_that_cannot_be_read() {
-    if !require_root("a_cache_does_not_run_for_a_source_that_cannot_be_read") {
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
     let f = Fixture::new();
     let dir = f.mounts.dir(Place::Exec755, "unreadable-source");
