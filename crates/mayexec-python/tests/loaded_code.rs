@@ -12,7 +12,7 @@ use common::*;
 use mayexec_testkit::root_test;
 
 struct Fixture {
-    mounts: Mounts,
+    mounts: Places,
     home: ExecutableHome,
     /// An exec directory (mode 0755) for markers and allowed scripts.
     allowed: PathBuf,
@@ -20,7 +20,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let mounts = Mounts::new();
+        let mounts = Places::new();
         let allowed = mounts.dir(Place::Exec755, "allowed");
         Fixture {
             mounts,
@@ -42,7 +42,7 @@ impl Fixture {
         env: &[(&str, &Path)],
     ) -> (Output, Vec<String>) {
         let sandbox = enforced.sandbox();
-        let mut cmd = enforced.command(&sandbox);
+        let mut cmd = python_command(enforced, &sandbox);
         self.prepare(&mut cmd, env);
         cmd.args(args);
         let out = cmd.output().expect("run mayexec-python");
@@ -795,7 +795,7 @@ fn a_non_file_named_as_the_script_is_interactive_input() {
     let code = marking(&marker);
     for name in ["/dev/stdin", "/proc/self/fd/0"] {
         let sandbox = Enforced::RunI.sandbox();
-        let mut cmd = Enforced::RunI.command(&sandbox);
+        let mut cmd = python_command(Enforced::RunI, &sandbox);
         f.prepare(&mut cmd, &[]);
         cmd.arg(name);
         let out = with_piped_stdin(&mut cmd, &code);
@@ -1259,7 +1259,7 @@ fn code_opened_from_a_non_file_is_interactive_input() {
         0o755,
     );
     let sandbox = Enforced::RunI.sandbox();
-    let mut cmd = Enforced::RunI.command(&sandbox);
+    let mut cmd = python_command(Enforced::RunI, &sandbox);
     f.prepare(&mut cmd, &[]);
     cmd.arg(&driver);
     let out = with_piped_stdin(&mut cmd, &marking(&marker));

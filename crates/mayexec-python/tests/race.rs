@@ -78,7 +78,7 @@ fn race(
 
 #[root_test]
 fn swapping_the_script_path_never_runs_the_denied_file() {
-    let mounts = Mounts::new();
+    let mounts = Places::new();
     let home = ExecutableHome::new();
     let dir = mounts.dir(Place::Exec755, "race");
     let marker = dir.join("marker");
@@ -99,7 +99,7 @@ fn swapping_the_script_path_never_runs_the_denied_file() {
 
 #[root_test]
 fn swapping_a_module_path_never_runs_the_denied_module() {
-    let mounts = Mounts::new();
+    let mounts = Places::new();
     let home = ExecutableHome::new();
     let dir = mounts.dir(Place::Exec755, "race");
     let marker = dir.join("marker");

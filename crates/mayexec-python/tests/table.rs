@@ -47,27 +47,6 @@ enum Outcome {
     ImportDenied { path: String, reason: &'static str },
 }
 
-/// The reason the full check gives for code in `place`, if it fails.
-fn full_check(place: Place) -> Option<&'static str> {
-    match place {
-        Place::Exec755 => None,
-        Place::Exec644 => Some("not-executable"),
-        Place::Noexec => Some("noexec-mount"),
-    }
-}
-
-/// The reason the script policy gives for a file in `place`, if it fails.
-fn script_policy(enforced: Enforced, place: Place) -> Option<&'static str> {
-    match enforced {
-        Enforced::Nothing | Enforced::RunI => None,
-        Enforced::RunF | Enforced::RunFI | Enforced::Level(3) => full_check(place),
-        // Level 1: mounts only; level 2: execute permission only.
-        Enforced::Level(1) => (place == Place::Noexec).then_some("noexec-mount"),
-        Enforced::Level(2) => (place == Place::Exec644).then_some("not-executable"),
-        Enforced::Level(n) => unreachable!("level {n}"),
-    }
-}
-
 fn expected(input: Input, enforced: Enforced, place: Place, dir: &Path) -> Outcome {
     let deny_interactive = matches!(enforced, Enforced::RunI | Enforced::RunFI);
     let file = |name: &str| dir.join(name).to_str().unwrap().to_owned();
@@ -77,18 +56,22 @@ fn expected(input: Input, enforced: Enforced, place: Place, dir: &Path) -> Outco
         reason,
     };
     match input {
-        Input::Script => {
-            script_policy(enforced, place).map_or(Outcome::Ran, |r| refused(file("script.py"), r))
-        }
-        Input::Module => {
-            script_policy(enforced, place).map_or(Outcome::Ran, |r| refused(file("mod.py"), r))
-        }
-        Input::Import => script_policy(enforced, place).map_or(Outcome::Ran, import_denied),
+        Input::Script => enforced
+            .script_denial(place)
+            .map_or(Outcome::Ran, |r| refused(file("script.py"), r)),
+        Input::Module => enforced
+            .script_denial(place)
+            .map_or(Outcome::Ran, |r| refused(file("mod.py"), r)),
+        Input::Import => enforced
+            .script_denial(place)
+            .map_or(Outcome::Ran, import_denied),
         Input::Command if deny_interactive => refused("-c".into(), "interactive"),
-        Input::Command => script_policy(enforced, place).map_or(Outcome::Ran, import_denied),
-        Input::StdinFile if deny_interactive => {
-            full_check(place).map_or(Outcome::Ran, |r| refused("<stdin>".into(), r))
-        }
+        Input::Command => enforced
+            .script_denial(place)
+            .map_or(Outcome::Ran, import_denied),
+        Input::StdinFile if deny_interactive => place
+            .full_check()
+            .map_or(Outcome::Ran, |r| refused("<stdin>".into(), r)),
         Input::Pipe if deny_interactive => refused("<stdin>".into(), "not-regular-file"),
         Input::StdinFile | Input::Pipe => Outcome::Ran,
     }
@@ -99,7 +82,7 @@ fn run_cell(
     input: Input,
     enforced: Enforced,
     place: Place,
-    mounts: &Mounts,
+    mounts: &Places,
     home: &ExecutableHome,
 ) -> (Outcome, Outcome, String) {
     let name = format!("{input:?}-{enforced:?}");
@@ -120,7 +103,7 @@ fn run_cell(
     );
 
     let sandbox = enforced.sandbox();
-    let mut cmd = enforced.command(&sandbox);
+    let mut cmd = python_command(enforced, &sandbox);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap())
         .env("PYTHONHOME", home.path())
@@ -249,7 +232,7 @@ fn table_row(input: Input, test: &str) {
     if !require_root(test) {
         return;
     }
-    let mounts = Mounts::new();
+    let mounts = Places::new();
     let home = ExecutableHome::new();
     let mut failures = Vec::new();
     let mut cells = 0;

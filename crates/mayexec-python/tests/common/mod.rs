@@ -122,55 +122,9 @@ fn copy_python_files(src: &Path, dst: &Path) {
     }
 }
 
-/// Where a test puts code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
-    /// An exec tmpfs, mode 0755.
-    Exec755,
-    /// An exec tmpfs, mode 0644.
-    Exec644,
-    /// A noexec tmpfs (mode 0755).
-    Noexec,
-}
-
-impl Place {
-    pub const ALL: [Place; 3] = [Place::Exec755, Place::Exec644, Place::Noexec];
-
-    pub fn mode(self) -> u32 {
-        match self {
-            Place::Exec644 => 0o644,
-            _ => 0o755,
-        }
-    }
-}
-
-/// One exec and one noexec tmpfs.
-#[derive(Debug)]
-pub struct Mounts {
-    pub exec: Tmpfs,
-    pub noexec: Tmpfs,
-}
-
-impl Mounts {
-    pub fn new() -> Mounts {
-        Mounts {
-            exec: Tmpfs::exec(),
-            noexec: Tmpfs::noexec(),
-        }
-    }
-
-    /// A fresh directory (mode 0755) for `place`, named `name`.
-    pub fn dir(&self, place: Place, name: &str) -> PathBuf {
-        let base = match place {
-            Place::Noexec => self.noexec.path(),
-            _ => self.exec.path(),
-        };
-        let dir = base.join(format!("{name}-{place:?}"));
-        fs::create_dir(&dir).expect("mkdir");
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
-        dir
-    }
-}
+// Not every test binary that includes this module uses all of them.
+#[allow(unused_imports)]
+pub use mayexec_testkit::interp::{Enforced, Place, Places};
 
 /// Writes `contents` to `path` with exactly `mode`.
 pub fn write(path: &Path, contents: &str, mode: u32) -> PathBuf {
@@ -185,58 +139,10 @@ pub fn marking(marker: &Path) -> String {
     )
 }
 
-/// What enforces: nothing, `mayexec run` with securebits, or a system policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Enforced {
-    Nothing,
-    /// `mayexec run -f`
-    RunF,
-    /// `mayexec run -i`
-    RunI,
-    /// `mayexec run -fi`
-    RunFI,
-    /// `/etc/mayexec.conf` with `interpreted_access = N`
-    Level(u8),
-}
-
-impl Enforced {
-    pub const ALL: [Enforced; 7] = [
-        Enforced::Nothing,
-        Enforced::RunF,
-        Enforced::RunI,
-        Enforced::RunFI,
-        Enforced::Level(1),
-        Enforced::Level(2),
-        Enforced::Level(3),
-    ];
-
-    /// A sandbox with this policy (and a syslog listener).
-    pub fn sandbox(self) -> Sandbox {
-        let sandbox = Sandbox::new().capture_syslog();
-        match self {
-            Enforced::Level(n) => sandbox.policy(&format!("interpreted_access = {n}\n")),
-            _ => sandbox,
-        }
-    }
-
-    /// A command running mayexec-python under this enforcement in
-    /// `sandbox`; add mayexec-python's arguments to it.
-    pub fn command(self, sandbox: &Sandbox) -> Command {
-        let bits = match self {
-            Enforced::RunF => Some("-f"),
-            Enforced::RunI => Some("-i"),
-            Enforced::RunFI => Some("-fi"),
-            _ => None,
-        };
-        match bits {
-            Some(bits) => {
-                let mut cmd = sandbox.command(mayexec());
-                cmd.args(["run", bits, "--"]).arg(mayexec_python());
-                cmd
-            }
-            None => sandbox.command(mayexec_python()),
-        }
-    }
+/// mayexec-python under `enforced`, started in `sandbox`; add its
+/// arguments.
+pub fn python_command(enforced: Enforced, sandbox: &Sandbox) -> Command {
+    enforced.command(sandbox, mayexec_python())
 }
 
 pub fn stdout(out: &Output) -> String {
