@@ -10,13 +10,15 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use common::*;
-use mayexec_testkit::{require_root, root_test};
+use mayexec_testkit::interp::Backend;
+use mayexec_testkit::on_both_backends;
 
 /// How the code is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +83,7 @@ fn expected(input: Input, enforced: Enforced, place: Place, dir: &Path) -> Outco
 fn run_cell(
     input: Input,
     enforced: Enforced,
+    backend: Backend,
     place: Place,
     mounts: &Places,
     home: &ExecutableHome,
@@ -103,7 +106,9 @@ fn run_cell(
     );
 
     let sandbox = enforced.sandbox();
-    let mut cmd = python_command(enforced, &sandbox);
+    let in_sandbox = |program: &OsStr| sandbox.command(program);
+    let launch = backend.launcher(&in_sandbox);
+    let mut cmd = enforced.command_with(mayexec_python().as_os_str(), &launch);
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap())
         .env("PYTHONHOME", home.path())
@@ -228,21 +233,21 @@ fn check_audit(expected: &Outcome, lines: &[String], out: &Output) {
     }
 }
 
-fn table_row(input: Input, test: &str) {
-    if !require_root(test) {
-        return;
-    }
+/// Every enforcement × place for `input`, with the kernel's check and with
+/// the emulated one.
+fn table_row(input: Input, backend: Backend) {
     let mounts = Places::new();
     let home = ExecutableHome::new();
     let mut failures = Vec::new();
     let mut cells = 0;
     for enforced in Enforced::ALL {
         for place in Place::ALL {
-            let (outcome, expected, details) = run_cell(input, enforced, place, &mounts, &home);
+            let (outcome, expected, details) =
+                run_cell(input, enforced, backend, place, &mounts, &home);
             cells += 1;
             if outcome != expected {
                 failures.push(format!(
-                    "{input:?} × {enforced:?} × {place:?}: expected {expected:?}, got {outcome:?}\n{details}"
+                    "{input:?} × {enforced:?} × {place:?} × {backend:?}: expected {expected:?}, got {outcome:?}\n{details}"
                 ));
             }
         }
@@ -251,35 +256,38 @@ fn table_row(input: Input, test: &str) {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-#[root_test]
-fn table_script_file() {
-    table_row(Input::Script, "table_script_file");
+on_both_backends! {
+    fn table_script_file(backend) {
+        table_row(Input::Script, backend);
+    }
 }
 
-#[root_test]
-fn table_stdin_redirected_from_the_file() {
-    table_row(Input::StdinFile, "table_stdin_redirected_from_the_file");
+on_both_backends! {
+    fn table_stdin_redirected_from_the_file(backend) {
+        table_row(Input::StdinFile, backend);
+    }
 }
 
-#[root_test]
-fn table_stdin_from_a_pipe() {
-    table_row(Input::Pipe, "table_stdin_from_a_pipe");
+on_both_backends! {
+    fn table_stdin_from_a_pipe(backend) {
+        table_row(Input::Pipe, backend);
+    }
 }
 
-#[root_test]
-fn table_command_line_code_importing_the_module() {
-    table_row(
-        Input::Command,
-        "table_command_line_code_importing_the_module",
-    );
+on_both_backends! {
+    fn table_command_line_code_importing_the_module(backend) {
+        table_row(Input::Command, backend);
+    }
 }
 
-#[root_test]
-fn table_dash_m_module() {
-    table_row(Input::Module, "table_dash_m_module");
+on_both_backends! {
+    fn table_dash_m_module(backend) {
+        table_row(Input::Module, backend);
+    }
 }
 
-#[root_test]
-fn table_import_from_an_allowed_script() {
-    table_row(Input::Import, "table_import_from_an_allowed_script");
+on_both_backends! {
+    fn table_import_from_an_allowed_script(backend) {
+        table_row(Input::Import, backend);
+    }
 }

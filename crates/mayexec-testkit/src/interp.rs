@@ -154,6 +154,11 @@ impl Enforced {
         }
     }
 
+    /// Must script files pass the full check (`mayexec run -f`)?
+    pub const fn restricts_files(self) -> bool {
+        matches!(self, Enforced::RunF | Enforced::RunFI)
+    }
+
     /// Is interactive input (`-c`, pipes, terminals) refused?
     pub const fn denies_interactive(self) -> bool {
         matches!(self, Enforced::RunI | Enforced::RunFI)
@@ -215,6 +220,62 @@ impl fmt::Display for Enforced {
             (_, None) => f.write_str("no policy"),
         }
     }
+}
+
+/// The check's backend an interpreter table runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The kernel's `AT_EXECVE_CHECK` (this machine's kernel has it).
+    Kernel,
+    /// The emulated rules: the command runs under `without-execve-check`,
+    /// a seccomp filter that makes the kernel check look absent.
+    Emulated,
+}
+
+impl Backend {
+    /// Both, kernel first.
+    pub const ALL: [Backend; 2] = [Backend::Kernel, Backend::Emulated];
+
+    /// `make` (see [`Enforced::command_with`]) with this backend in force
+    /// for everything the command starts.
+    pub fn launcher<'a>(
+        self,
+        make: &'a dyn Fn(&OsStr) -> Command,
+    ) -> impl Fn(&OsStr) -> Command + 'a {
+        move |program| match self {
+            Backend::Kernel => make(program),
+            Backend::Emulated => {
+                let mut cmd = make(workspace_bin("without-execve-check").as_os_str());
+                cmd.arg(program);
+                cmd
+            }
+        }
+    }
+}
+
+/// A table test run once per [`Backend`]: `fn name(backend) { … }` becomes
+/// the root tests `name::kernel` and `name::emulated`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(#[$meta:meta])* fn $name:ident($backend:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn on_one_backend($backend: $crate::interp::Backend) $body
+
+            #[$crate::root_test]
+            fn kernel() {
+                on_one_backend($crate::interp::Backend::Kernel)
+            }
+
+            #[$crate::root_test]
+            fn emulated() {
+                on_one_backend($crate::interp::Backend::Emulated)
+            }
+        }
+    };
 }
 
 /// How a program ended.

@@ -54,3 +54,29 @@ fn sandbox_drops_to_the_requested_user() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "65534");
 }
+
+/// The emulated half of an `on_both_backends!` table really is emulated:
+/// under `Backend::Emulated` the command sees no kernel check.
+#[test]
+fn the_emulated_backend_launcher_hides_the_kernel_check() {
+    use mayexec_testkit::interp::Backend;
+    let status = |backend: Backend| {
+        let plain = |program: &std::ffi::OsStr| std::process::Command::new(program);
+        let make = backend.launcher(&plain);
+        let out = make(mayexec_testkit::workspace_bin("mayexec").as_os_str())
+            .args(["status", "--json"])
+            .output()
+            .expect("run mayexec status");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        json["backend"].as_str().expect("a backend").to_owned()
+    };
+    assert_eq!(status(Backend::Emulated), "emulated");
+    assert_eq!(
+        status(Backend::Kernel),
+        if mayexec::kernel_check_available() {
+            "kernel"
+        } else {
+            "emulated"
+        }
+    );
+}

@@ -8,11 +8,13 @@
 //! (126). Here a refused direct execution is `mayexec run`'s 126, or the
 //! spawn failing with `EACCES` when no runner is in between.
 
+use std::ffi::OsStr;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use mayexec_testkit::{root_test, workspace_bin, workspace_example, Sandbox, Tmpfs};
+use mayexec_testkit::interp::{Backend, Enforced};
+use mayexec_testkit::{on_both_backends, root_test, workspace_example, Sandbox, Tmpfs};
 
 const SCRIPT_BODY: &str = "+\n";
 
@@ -20,37 +22,12 @@ fn inc() -> PathBuf {
     workspace_example("mayexec", "inc")
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Bits {
-    None,
-    F,
-    I,
-    Fi,
-}
-
-impl Bits {
-    const ALL: [Bits; 4] = [Bits::None, Bits::F, Bits::I, Bits::Fi];
-
-    fn restrict_file(self) -> bool {
-        matches!(self, Bits::F | Bits::Fi)
-    }
-
-    fn deny_interactive(self) -> bool {
-        matches!(self, Bits::I | Bits::Fi)
-    }
-
-    /// `PROG ARGS…`, under `mayexec run` with these bits.
-    fn command(self, program: &Path) -> Command {
-        let flag = match self {
-            Bits::None => return Command::new(program),
-            Bits::F => "-f",
-            Bits::I => "-i",
-            Bits::Fi => "-fi",
-        };
-        let mut cmd = Command::new(workspace_bin("mayexec"));
-        cmd.args(["run", flag, "--"]).arg(program);
-        cmd
-    }
+/// `PROG` under `bits` (no policy, or `mayexec run -f/-i/-fi`), with the
+/// check of `backend`; add PROG's arguments.
+fn under(bits: Enforced, backend: Backend, program: &Path) -> Command {
+    let plain = |p: &OsStr| Command::new(p);
+    let launch = backend.launcher(&plain);
+    bits.command_with(program.as_os_str(), &launch)
 }
 
 fn run(mut cmd: Command, stdin: Option<&[u8]>, stdin_file: Option<&Path>) -> Output {
@@ -91,79 +68,83 @@ fn assert_outcome(row: &str, output: &Output, allowed: bool) {
     }
 }
 
-#[root_test]
-fn upstream_table_on_exec_and_noexec_mounts() {
-    let inc = inc();
-    let shebang = format!("#!{}\n{SCRIPT_BODY}", inc.display());
-    let exec = Tmpfs::exec();
-    let noexec = Tmpfs::noexec();
-    let mut rows = 0;
-    for mount in [&exec, &noexec] {
-        for mode in [0o755, 0o644] {
-            let script = mount.write(format!("script-{mode:o}.inc"), &shebang, mode);
-            let executable = !mount.is_noexec() && mode == 0o755;
-            for bits in Bits::ALL {
-                let what = format!("{} {mode:o} {bits:?}", mount.path().display());
+on_both_backends! {
+    /// The upstream table with the kernel's check and with the emulated one.
+    fn upstream_table_on_exec_and_noexec_mounts(backend) {
+        let inc = inc();
+        let shebang = format!("#!{}\n{SCRIPT_BODY}", inc.display());
+        let exec = Tmpfs::exec();
+        let noexec = Tmpfs::noexec();
+        let mut rows = 0;
+        for mount in [&exec, &noexec] {
+            for mode in [0o755, 0o644] {
+                let script = mount.write(format!("script-{mode:o}.inc"), &shebang, mode);
+                let executable = !mount.is_noexec() && mode == 0o755;
+                for bits in Enforced::BITS {
+                    let what = format!("{} {mode:o} {bits:?}", mount.path().display());
 
-                // exec_direct: the kernel decides, through the shebang.
-                let mut direct = bits.command(&script);
-                direct.stdout(Stdio::piped()).stderr(Stdio::piped());
-                match (direct.output(), executable, bits) {
-                    (Ok(out), true, _) => assert_outcome(&format!("direct {what}"), &out, true),
-                    (Ok(out), false, Bits::None) => panic!("direct {what}: ran: {out:?}"),
-                    (Ok(out), false, _) => {
-                        assert_eq!(out.status.code(), Some(126), "direct {what}: {out:?}")
+                    // exec_direct: the kernel decides, through the shebang,
+                    // whatever the backend; it runs once.
+                    let mut direct = under(bits, Backend::Kernel, &script);
+                    direct.stdout(Stdio::piped()).stderr(Stdio::piped());
+                    match (direct.output(), executable, bits) {
+                        _ if backend == Backend::Emulated => {}
+                        (Ok(out), true, _) => assert_outcome(&format!("direct {what}"), &out, true),
+                        (Ok(out), false, Enforced::Nothing) => panic!("direct {what}: ran: {out:?}"),
+                        (Ok(out), false, _) => {
+                            assert_eq!(out.status.code(), Some(126), "direct {what}: {out:?}")
+                        }
+                        (Err(e), false, Enforced::Nothing) => {
+                            assert_eq!(e.kind(), ErrorKind::PermissionDenied, "direct {what}")
+                        }
+                        (Err(e), _, _) => panic!("direct {what}: {e}"),
                     }
-                    (Err(e), false, Bits::None) => {
-                        assert_eq!(e.kind(), ErrorKind::PermissionDenied, "direct {what}")
-                    }
-                    (Err(e), _, _) => panic!("direct {what}: {e}"),
+
+                    // exec_indirect: `inc SCRIPT` enforces under restrict-file.
+                    let mut indirect = under(bits, backend, &inc);
+                    indirect.arg(&script);
+                    let allowed = executable || !bits.restricts_files();
+                    assert_outcome(
+                        &format!("indirect {what}"),
+                        &run(indirect, None, None),
+                        allowed,
+                    );
+
+                    // exec_stdin_reg: `inc -i < SCRIPT` enforces under deny-interactive.
+                    let mut stdin_reg = under(bits, backend, &inc);
+                    stdin_reg.arg("-i");
+                    let allowed = executable || !bits.denies_interactive();
+                    assert_outcome(
+                        &format!("stdin_reg {what}"),
+                        &run(stdin_reg, None, Some(&script)),
+                        allowed,
+                    );
+                    rows += if backend == Backend::Kernel { 3 } else { 2 };
                 }
-
-                // exec_indirect: `inc SCRIPT` enforces under restrict-file.
-                let mut indirect = bits.command(&inc);
-                indirect.arg(&script);
-                let allowed = executable || !bits.restrict_file();
-                assert_outcome(
-                    &format!("indirect {what}"),
-                    &run(indirect, None, None),
-                    allowed,
-                );
-
-                // exec_stdin_reg: `inc -i < SCRIPT` enforces under deny-interactive.
-                let mut stdin_reg = bits.command(&inc);
-                stdin_reg.arg("-i");
-                let allowed = executable || !bits.deny_interactive();
-                assert_outcome(
-                    &format!("stdin_reg {what}"),
-                    &run(stdin_reg, None, Some(&script)),
-                    allowed,
-                );
-                rows += 3;
             }
         }
+        // exec_interactive: a pipe on stdin, and -c, refused under deny-interactive.
+        for bits in Enforced::BITS {
+            let mut pipe = under(bits, backend, &inc);
+            pipe.arg("-i");
+            let out = run(pipe, Some(shebang.as_bytes()), None);
+            assert_outcome(
+                &format!("stdin_pipe {bits:?}"),
+                &out,
+                !bits.denies_interactive(),
+            );
+            let mut argument = under(bits, backend, &inc);
+            argument.arg("-c").arg(&shebang);
+            let out = run(argument, None, None);
+            assert_outcome(
+                &format!("argument {bits:?}"),
+                &out,
+                !bits.denies_interactive(),
+            );
+            rows += 2;
+        }
+        assert_eq!(rows, if backend == Backend::Kernel { 56 } else { 40 });
     }
-    // exec_interactive: a pipe on stdin, and -c, refused under deny-interactive.
-    for bits in Bits::ALL {
-        let mut pipe = bits.command(&inc);
-        pipe.arg("-i");
-        let out = run(pipe, Some(shebang.as_bytes()), None);
-        assert_outcome(
-            &format!("stdin_pipe {bits:?}"),
-            &out,
-            !bits.deny_interactive(),
-        );
-        let mut argument = bits.command(&inc);
-        argument.arg("-c").arg(&shebang);
-        let out = run(argument, None, None);
-        assert_outcome(
-            &format!("argument {bits:?}"),
-            &out,
-            !bits.deny_interactive(),
-        );
-        rows += 2;
-    }
-    assert_eq!(rows, 56);
 }
 
 #[root_test]
@@ -171,7 +152,7 @@ fn denial_messages_name_the_input_and_the_reason() {
     let inc = inc();
     let noexec = Tmpfs::noexec();
     let script = noexec.write("x.inc", SCRIPT_BODY, 0o755);
-    let mut cmd = Bits::F.command(&inc);
+    let mut cmd = under(Enforced::RunF, Backend::Kernel, &inc);
     cmd.arg(&script);
     let out = run(cmd, None, None);
     assert_eq!(
@@ -181,7 +162,7 @@ fn denial_messages_name_the_input_and_the_reason() {
             script.display()
         )
     );
-    let mut cmd = Bits::I.command(&inc);
+    let mut cmd = under(Enforced::RunI, Backend::Kernel, &inc);
     cmd.args(["-c", "+"]);
     let out = run(cmd, None, None);
     assert_eq!(
@@ -199,16 +180,16 @@ fn non_file_scripts_are_interactive_input() {
     let exec = Tmpfs::exec();
     let file = exec.write("s.inc", SCRIPT_BODY, 0o755);
     for name in ["/dev/stdin", "/proc/self/fd/0"] {
-        for bits in Bits::ALL {
-            let mut cmd = bits.command(&inc);
+        for bits in Enforced::BITS {
+            let mut cmd = under(bits, Backend::Kernel, &inc);
             cmd.arg(name);
             let row = format!("{bits:?} {name} on a pipe");
             let out = run(cmd, Some(SCRIPT_BODY.as_bytes()), None);
-            assert_outcome(&row, &out, bits == Bits::None);
+            assert_outcome(&row, &out, bits == Enforced::Nothing);
         }
         // A regular file behind the name is a script file: only file
         // restriction governs it.
-        let mut cmd = Bits::I.command(&inc);
+        let mut cmd = under(Enforced::RunI, Backend::Kernel, &inc);
         cmd.arg(name);
         let row = format!("I {name} on a checked file");
         assert_outcome(&row, &run(cmd, None, Some(&file)), true);
@@ -222,7 +203,7 @@ fn non_file_scripts_are_interactive_input() {
         0,
     )
     .expect("mkfifo");
-    let mut cmd = Bits::I.command(&inc);
+    let mut cmd = under(Enforced::RunI, Backend::Kernel, &inc);
     cmd.arg(&fifo);
     // Refused before any writer comes: the test would hang otherwise.
     assert_outcome("I fifo", &run(cmd, None, None), false);
