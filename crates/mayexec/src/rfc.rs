@@ -3,27 +3,11 @@
 //! `mayexec_faccessat2` drop-in runs, so that an interpreter patched for the
 //! RFC works unchanged.
 //!
-//! With [`AT_INTERPRETED`] in `flags`:
-//! - `mode` must contain `X_OK` (and nothing but `R_OK`, `W_OK`, `X_OK`), and
-//!   `flags` nothing but `AT_INTERPRETED`, `AT_EMPTY_PATH`,
-//!   `AT_SYMLINK_NOFOLLOW` and `AT_EACCESS`; otherwise `EINVAL`;
-//! - the level is the one script files are enforced at: the system policy's
-//!   `interpreted_access`, or 3 under `SECBIT_EXEC_RESTRICT_FILE` (the
-//!   stricter of the two, as everywhere in mayexec);
-//! - level 0 (nothing enforced) is the RFC's "no policy": a plain
-//!   readability check, `faccessat2(dirfd, path, R_OK, flags)` (with `W_OK`
-//!   kept when asked), which any file type passes;
-//! - levels 1–3 resolve `path` the way `faccessat2` does (`AT_EMPTY_PATH`:
-//!   `dirfd` itself; `AT_SYMLINK_NOFOLLOW`: a final symlink is the file, and
-//!   is refused as not regular), run the emulated rules (§3.1 of the design)
-//!   on it, log a denial, and refuse with `EACCES` — or, in audit mode,
-//!   answer as level 0 does. The emulated rules, not the kernel check, at
-//!   every level: they are the RFC's own semantics (a memfd is refused), and
-//!   they never depend on the kernel version.
-//!
-//! The emulated rules check execute and read permission with the effective
-//! IDs, as `execve` does, whether or not `AT_EACCESS` is given; `AT_EACCESS`
-//! applies to the plain checks (level 0, and `W_OK`).
+//! With [`AT_INTERPRETED`] in `flags`, the level in force decides: level 0
+//! (nothing enforced) is a plain readability check, levels 1–3 run the
+//! emulated rules on the file `dirfd` + `path` names, log a denial and refuse
+//! with `EACCES` (audit mode: log, answer as level 0). The full statement,
+//! flag by flag, is `docs/semantics.md` §7.1; this module implements it.
 //!
 //! Without `AT_INTERPRETED` the call is the plain `faccessat2` system call.
 
