@@ -91,10 +91,39 @@ pub fn open_code_file(enforcement: &Enforcement, path: &OsStr) -> Result<File, S
             return Ok(file);
         }
     }
-    enforcement.open_script(path).map(|script| script.file)
+    let script = enforcement.open_script(path)?;
+    if script.verdict.is_allowed() {
+        remember_passed(path, &script.file);
+    }
+    Ok(script.file)
+}
+
+/// A file that passed the check, as its checked descriptor saw it.
+#[derive(Clone)]
+struct Passed {
+    path: Vec<u8>,
+    dev: u64,
+    ino: u64,
+    mode: u32,
+}
+
+/// Notes `file` as the last code file of this thread that passed the
+/// check: CPython caches a module's bytecode right after reading its
+/// source, on the same thread, and the cache then takes its execute bits
+/// from what was checked, not from whatever the path names by then.
+fn remember_passed(path: &OsStr, file: &File) {
+    let passed = rustix::fs::fstat(file).ok().map(|st| Passed {
+        path: path.as_bytes().to_vec(),
+        dev: st.st_dev,
+        ino: st.st_ino,
+        mode: st.st_mode,
+    });
+    LAST_PASSED.set(passed);
 }
 
 thread_local! {
+    /// The last code file of this thread that passed the check.
+    static LAST_PASSED: RefCell<Option<Passed>> = const { RefCell::new(None) };
     /// The `/proc/self/fd/N` name `ctypes_dlopen` is loading, checked.
     static LOADING: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
     /// The file [`quietly`] is probing, if any.
@@ -581,16 +610,16 @@ static CACHE_BYTECODE: MethodDef = MethodDef::new(
 );
 
 /// `SourceFileLoader._cache_bytecode(self, source_path, bytecode_path,
-/// data)`, then the source's execute bits on the new `.pyc` if the source
-/// passes the check.
+/// data)`, then, under enforcement, the source's execute bits on the new
+/// `.pyc` if the source passed the check.
 ///
 /// CPython writes caches with `mode & 0o666`: under a policy that wants
 /// execute permission, every `.pyc` it writes would be refused, and the
 /// source compiled again at each start. A cache may be exactly as
-/// executable as its source when that source passes the check, and no
+/// executable as its source was when that source passed the check, and no
 /// more: a source read only because the policy is in audit mode (or one
 /// the policy's level lets through but the full check would not) gets a
-/// cache without execute bits.
+/// cache without execute bits. Audit mode changes nothing on disk.
 fn cache_bytecode<'py>(
     _gil: Gil<'py>,
     original: &Obj<'py>,
@@ -598,45 +627,47 @@ fn cache_bytecode<'py>(
 ) -> PyResult<Obj<'py>> {
     let refs: Vec<&Obj<'py>> = args.iter().collect();
     let result = original.call(&refs)?;
+    if state().enforcement.scripts != Action::Enforce {
+        return Ok(result);
+    }
     if let [_, source, bytecode, _] = args {
         if let (Ok(source), Ok(bytecode)) = (source.fs_encode(), bytecode.fs_encode()) {
             // Best effort, like the cache itself.
-            let _ = give_execute_bits(OsStr::from_bytes(&source), OsStr::from_bytes(&bytecode));
+            let _ = give_execute_bits(&source, OsStr::from_bytes(&bytecode));
         }
     }
     Ok(result)
 }
 
-/// Adds to `cache` the execute bits `source` has, where `cache` has the
-/// matching read bit (so the umask applied to the cache still counts), if
-/// `source` passes the check of the enforcement in force. Only a regular
-/// file of this user, opened without following symlinks.
-fn give_execute_bits(source: &OsStr, cache: &OsStr) -> rustix::io::Result<()> {
-    use rustix::fs::{fchmod, fstat, open, FileType, Mode, OFlags};
-    let checked = state()
-        .enforcement
-        .checker
-        .open_and_check(source)
-        .map_err(|error| {
-            rustix::io::Errno::from_io_error(&error.source).unwrap_or(rustix::io::Errno::IO)
-        })?;
-    if !checked.verdict.is_allowed() {
+/// Adds to `cache` the execute bits `source` had when it passed the check
+/// (the fstat of the descriptor the check read, kept by the open-code
+/// hook), where `cache` has the matching read bit (so the umask applied to
+/// the cache still counts). Nothing when the last file that passed on this
+/// thread is not `source`, or the path no longer names that inode: the
+/// source is never opened again by path. Only a regular file of this user,
+/// opened without following symlinks.
+fn give_execute_bits(source: &[u8], cache: &OsStr) -> rustix::io::Result<()> {
+    use rustix::fs::{fchmod, fstat, open, stat, FileType, Mode, OFlags};
+    let Some(passed) = LAST_PASSED.take().filter(|passed| passed.path == source) else {
+        return Ok(());
+    };
+    let now = stat(OsStr::from_bytes(source))?;
+    if (now.st_dev, now.st_ino) != (passed.dev, passed.ino) {
         return Ok(());
     }
-    let source_mode = fstat(&checked.file)?.st_mode;
     let fd = open(
         cache,
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
-    let stat = fstat(&fd)?;
-    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile
-        || stat.st_uid != rustix::process::geteuid().as_raw()
+    let cached = fstat(&fd)?;
+    if FileType::from_raw_mode(cached.st_mode) != FileType::RegularFile
+        || cached.st_uid != rustix::process::geteuid().as_raw()
     {
         return Ok(());
     }
-    let mode = stat.st_mode & 0o7777;
-    let execute = source_mode & 0o111 & ((mode & 0o444) >> 2);
+    let mode = cached.st_mode & 0o7777;
+    let execute = passed.mode & 0o111 & ((mode & 0o444) >> 2);
     if execute & !mode != 0 {
         fchmod(&fd, Mode::from_raw_mode(mode | execute))?;
     }

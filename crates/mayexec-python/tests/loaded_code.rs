@@ -992,6 +992,36 @@ fn a_cache_written_in_audit_mode_never_runs_a_denied_source() {
     }
 }
 
+/// Audit mode only logs: a cache written under it keeps the mode CPython
+/// gave it, even when its source passes the check (under enforcement the
+/// same cache gets its source's execute bits, so that it can be used).
+#[root_test]
+fn audit_mode_changes_no_modes_on_disk() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Exec755, "audit-no-chmod");
+    let marker = f.marker("audit-no-chmod");
+    write(&dir.join("allowed_mod.py"), &marking(&marker), 0o755);
+    let code = format!(
+        "import sys; sys.path.insert(0, {:?}); import allowed_mod",
+        dir.to_str().unwrap()
+    );
+    let pyc = dir.join("__pycache__/allowed_mod.cpython-311.pyc");
+    let cache_mode = |policy: &str| {
+        let _ = std::fs::remove_file(&pyc);
+        let sandbox = mayexec_testkit::Sandbox::new().policy(policy);
+        let mut cmd = sandbox.command(mayexec_python());
+        f.prepare(&mut cmd, &[]);
+        let out = cmd.args(["-c", &code]).output().unwrap();
+        assert!(out.status.success(), "{policy}: {}", describe(&out));
+        std::fs::metadata(&pyc).unwrap().permissions().mode() & 0o7777
+    };
+    let audited = cache_mode("interpreted_access = 3\nmode = \"audit\"\n");
+    assert_eq!(audited & 0o111, 0, "audit mode changed a mode: {audited:o}");
+    let enforced = cache_mode("interpreted_access = 3\n");
+    assert_ne!(enforced & 0o111, 0, "enforcement: {enforced:o}");
+}
+
 /// `imp`'s loaders read the files they load as code through the check:
 /// `find_module` + `load_module` (which hands the loader a file opened
 /// with plain `open()`), `load_source` and `load_compiled` with and
