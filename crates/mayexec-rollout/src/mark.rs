@@ -119,6 +119,7 @@ pub struct Journal {
 
 /// A journal could not be read, parsed or written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum JournalError {
     /// The journal file exists and replacing it was not asked for.
     #[error("{}: journal exists; refusing to overwrite it", path.display())]
@@ -388,6 +389,7 @@ impl Journal {
 
 /// Why a file was not changed (by [`apply`]) or not restored (by [`undo`]).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MarkError {
     /// The file cannot be opened (gone, a symlink now, unreadable).
     #[error("cannot open: {0}")]

@@ -46,6 +46,7 @@ use mayexec::{Checker, Reason, Verdict};
 /// The language a code file is written in, as far as its name or `#!` line
 /// tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Language {
     /// Python (`.py`, `.pyc`, `.pth`; `python*`).
     Python,
