@@ -175,7 +175,7 @@ pub unsafe extern "C" fn mayexec_open_script(path: *const c_char, flags: c_int) 
                 return Err(Failure::io(&path.to_string_lossy(), &error.source))
             }
             Err(ScriptError::Denied(denial)) => {
-                let errno = denial.verdict.errno().unwrap_or(libc::EACCES);
+                let errno = denial.errno;
                 return Err(Failure::denied(&denial, errno));
             }
         };

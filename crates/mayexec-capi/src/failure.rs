@@ -41,7 +41,7 @@ impl Failure {
         Failure {
             errno,
             message: denial.to_string(),
-            verdict: Some(denial.verdict),
+            verdict: Some(denial.verdict()),
         }
     }
 

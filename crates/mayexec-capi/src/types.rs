@@ -145,11 +145,7 @@ impl From<Verdict> for mayexec_verdict {
             reason: mayexec_reason::of(verdict.reason()),
             reason_name: mayexec_reason::name(verdict.reason()).as_ptr(),
             backend: verdict.backend().into(),
-            error: if verdict.is_allowed() {
-                0
-            } else {
-                verdict.errno().unwrap_or(libc::EACCES)
-            },
+            error: verdict.errno().unwrap_or(0),
         }
     }
 }

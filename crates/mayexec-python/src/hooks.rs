@@ -37,7 +37,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use mayexec::{Action, Denial, Enforcement, Reason, ScriptError};
+use mayexec::{Action, Denial, Enforcement, ScriptError};
 
 use crate::cpython::{self, Gil, HookError, MethodDef, Obj, PyErr, PyResult};
 
@@ -146,11 +146,10 @@ fn open_code_file_quietly(enforcement: &Enforcement, path: &OsStr) -> Result<Fil
         return mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open);
     }
     let script = enforcement.checker.open_and_check(path)?;
-    if !script.verdict.is_allowed() && enforcement.scripts == Action::Enforce {
-        return Err(ScriptError::Denied(Denial {
-            path: path.to_owned(),
-            verdict: script.verdict,
-        }));
+    if enforcement.scripts == Action::Enforce {
+        if let Some(denial) = Denial::of(path, script.verdict) {
+            return Err(ScriptError::Denied(denial));
+        }
     }
     Ok(script.file)
 }
@@ -180,7 +179,7 @@ fn open_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<Obj<'py>> {
 /// Raises `PermissionError(EACCES, "script execution denied (REASON)",
 /// path)` and remembers the denial.
 fn deny<'py>(gil: Gil<'py>, path: &Obj<'py>, denial: Denial) -> PyErr {
-    let reason = denial.verdict.reason().unwrap_or(Reason::KernelError);
+    let reason = denial.reason;
     let error = gil.raise_permission_error(&format!("script execution denied ({reason})"), path);
     *state()
         .last_denial

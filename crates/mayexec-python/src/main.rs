@@ -152,7 +152,7 @@ fn py_main() -> i32 {
 fn denied_script(enforcement: &Enforcement, script: &[u8]) -> Option<Denial> {
     match enforcement.open_script(std::ffi::OsStr::from_bytes(script)) {
         Err(mayexec::ScriptError::Denied(denial))
-            if denial.verdict.reason() != Some(mayexec::Reason::NotRegularFile) =>
+            if denial.reason != mayexec::Reason::NotRegularFile =>
         {
             Some(denial)
         }

@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::audit::{self, AuditRecord};
 use crate::policy::{Mode, PolicyError, SystemPolicy};
 use crate::securebits::{self, SecureBits, SecureBitsError};
-use crate::{Checker, Level, OpenError, Reason, Script, Verdict};
+use crate::{Backend, Checker, Level, OpenError, Reason, Script, Verdict};
 
 /// What happens when a check fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,13 +78,46 @@ pub enum EnforcementError {
 }
 
 /// Input refused by the enforcement: the interpreter must not interpret it.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{}: script execution denied ({})", Path::new(path).display(), verdict.reason().unwrap_or(Reason::KernelError))]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: script execution denied ({reason})", Path::new(path).display())]
 pub struct Denial {
     /// The file, or the label of the input (`-c`, `<stdin>` …).
     pub path: OsString,
+    /// Why it was refused.
+    pub reason: Reason,
+    /// The error number a C caller sees (`EACCES`, `ETXTBSY`, or the
+    /// unexpected error of a check that failed).
+    pub errno: i32,
+    /// Which backend decided.
+    pub backend: Backend,
+}
+
+impl Denial {
+    /// The refusal of `path` by `verdict`; `None` when the verdict allows.
+    pub fn of(path: &OsStr, verdict: Verdict) -> Option<Denial> {
+        match verdict {
+            Verdict::Allowed { .. } => None,
+            Verdict::Denied {
+                reason,
+                errno,
+                backend,
+            } => Some(Denial {
+                path: path.to_owned(),
+                reason,
+                errno,
+                backend,
+            }),
+        }
+    }
+
     /// The verdict that refused it.
-    pub verdict: Verdict,
+    pub fn verdict(&self) -> Verdict {
+        Verdict::Denied {
+            reason: self.reason,
+            errno: self.errno,
+            backend: self.backend,
+        }
+    }
 }
 
 /// A script could not be opened, or may not be interpreted.
@@ -222,8 +255,8 @@ impl Enforcement {
         verdict: Verdict,
         action: Action,
     ) -> Result<Verdict, Denial> {
-        let reason = match verdict.reason() {
-            Some(reason) if action != Action::Ignore => reason,
+        let denial = match Denial::of(path, verdict) {
+            Some(denial) if action != Action::Ignore => denial,
             _ => return Ok(verdict),
         };
         // A failure to reach syslog must not change what the input may do.
@@ -232,15 +265,12 @@ impl Enforcement {
             pid: std::process::id(),
             uid: rustix::process::getuid().as_raw(),
             path,
-            reason,
-            backend: verdict.backend(),
+            reason: denial.reason,
+            backend: denial.backend,
             enforced: action == Action::Enforce,
         });
         match action {
-            Action::Enforce => Err(Denial {
-                path: path.to_owned(),
-                verdict,
-            }),
+            Action::Enforce => Err(denial),
             _ => Ok(verdict),
         }
     }

@@ -49,7 +49,7 @@ impl AccessError {
         match self {
             AccessError::Invalid(_) => libc::EINVAL,
             AccessError::Syscall { errno, .. } => errno.raw_os_error(),
-            AccessError::Denied(denial) => denial.verdict.errno().unwrap_or(libc::EACCES),
+            AccessError::Denied(denial) => denial.errno,
         }
     }
 }
@@ -174,8 +174,8 @@ mod tests {
     fn denied_for(result: Result<(), AccessError>) -> Option<Reason> {
         match result {
             Err(AccessError::Denied(denial)) => {
-                assert_eq!(denial.verdict.errno(), Some(libc::EACCES));
-                denial.verdict.reason()
+                assert_eq!(denial.errno, libc::EACCES);
+                Some(denial.reason)
             }
             Ok(()) => None,
             Err(other) => panic!("expected a denial, got {other}"),

@@ -106,7 +106,7 @@ rusty_fork_test! {
         let e = Enforcement::from_parts(RESTRICT, None);
         match e.open_script(&path) {
             Err(ScriptError::Denied(denial)) => {
-                assert_eq!(denial.verdict.reason(), Some(Reason::NoexecMount));
+                assert_eq!(denial.reason, Reason::NoexecMount);
                 assert_eq!(denial.to_string(), format!("{}: script execution denied (noexec-mount)", path.display()));
             }
             other => panic!("expected a denial, got {other:?}"),
@@ -161,12 +161,12 @@ rusty_fork_test! {
         let lines = capture();
         let e = Enforcement::from_parts(DENY, None);
         let denial = e.check_interactive(None, OsStr::new("-c")).unwrap_err();
-        assert_eq!(denial.verdict.reason(), Some(Reason::Interactive));
+        assert_eq!(denial.reason, Reason::Interactive);
         assert_eq!(denial.to_string(), "-c: script execution denied (interactive)");
 
         let (pipe, _writer) = rustix::pipe::pipe().unwrap();
         let denial = e.check_interactive(Some(pipe.as_fd()), OsStr::new("<stdin>")).unwrap_err();
-        assert_eq!(denial.verdict.reason(), Some(Reason::NotRegularFile));
+        assert_eq!(denial.reason, Reason::NotRegularFile);
 
         let tty = File::open("/dev/ptmx").unwrap();
         assert!(e.check_interactive(Some(tty.as_fd()), OsStr::new("<stdin>")).is_err());
@@ -179,12 +179,12 @@ rusty_fork_test! {
         assert!(e.check_interactive(Some(good.as_fd()), OsStr::new("<stdin>")).is_ok());
         // The full check, whatever the script level.
         assert_eq!(
-            e.check_interactive(Some(mode.as_fd()), OsStr::new("<stdin>")).unwrap_err().verdict.reason(),
-            Some(Reason::NotExecutable)
+            e.check_interactive(Some(mode.as_fd()), OsStr::new("<stdin>")).unwrap_err().reason,
+            Reason::NotExecutable
         );
         assert_eq!(
-            e.check_interactive(Some(bad.as_fd()), OsStr::new("<stdin>")).unwrap_err().verdict.reason(),
-            Some(Reason::NoexecMount)
+            e.check_interactive(Some(bad.as_fd()), OsStr::new("<stdin>")).unwrap_err().reason,
+            Reason::NoexecMount
         );
         assert_eq!(lines.lock().unwrap().len(), 5, "one line per denial");
         // Scripts are not restricted by -i alone.
@@ -202,7 +202,7 @@ rusty_fork_test! {
         let level = |l| Enforcement::from_parts(SecureBits::empty(), policy(l, false, Mode::Enforce));
         let reason = |e: &Enforcement, p| match e.open_script(p) {
             Ok(_) => None,
-            Err(ScriptError::Denied(d)) => d.verdict.reason(),
+            Err(ScriptError::Denied(d)) => Some(d.reason),
             Err(other) => panic!("{other}"),
         };
         let l1 = level(Level::Mount);
@@ -330,7 +330,7 @@ fn without_a_policy_a_fifo_script_waits_for_its_writer_as_a_plain_open_does() {
     // Under any policy it is refused at once, writer or not.
     let e = Enforcement::from_parts(RESTRICT, None);
     match e.open_script(&fifo) {
-        Err(ScriptError::Denied(d)) => assert_eq!(d.verdict.reason(), Some(Reason::NotRegularFile)),
+        Err(ScriptError::Denied(d)) => assert_eq!(d.reason, Reason::NotRegularFile),
         other => panic!("{other:?}"),
     }
 }
