@@ -29,3 +29,41 @@ fn committed_header_matches_the_code() {
          and commit the result\n--- generated ---\n{generated}"
     );
 }
+
+/// The functions `include/mayexec.h` declares are the ones `mayexec.map`
+/// exports: a new function added to the crate but not to the version
+/// script would be hidden in the shared library; one in the script but not
+/// the header would be an export nobody can call.
+#[test]
+fn header_functions_are_the_version_script_functions() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header =
+        std::fs::read_to_string(crate_dir.join("../../include/mayexec.h")).expect("read header");
+    // A declaration: a line outside comments, `TYPE mayexec_NAME(ARGS);`.
+    let mut declared: Vec<String> = header
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('*') && line.trim_end().ends_with(");"))
+        .filter_map(|line| {
+            let name = line.split('(').next()?.rsplit([' ', '*']).next()?;
+            name.starts_with("mayexec_").then(|| name.to_owned())
+        })
+        .collect();
+    declared.sort();
+    let map = std::fs::read_to_string(crate_dir.join("mayexec.map")).expect("read mayexec.map");
+    let map = map.rsplit("*/").next().unwrap_or_default();
+    let (node, body) = map.split_once('{').expect("a version node");
+    assert_eq!(node.trim(), "MAYEXEC_0");
+    let mut scripted: Vec<String> = body
+        .split_once("global:")
+        .and_then(|(_, rest)| rest.split_once("local:"))
+        .expect("mayexec.map has global: and local:")
+        .0
+        .split(';')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect();
+    scripted.sort();
+    assert!(declared.len() >= 9, "the header parses: {declared:?}");
+    assert_eq!(declared, scripted);
+}
