@@ -12,6 +12,23 @@
 #ifndef MAYEXEC_H
 #define MAYEXEC_H
 
+#include <stddef.h>
+
+/**
+ * The size of `struct mayexec_verdict` as first published (through
+ * `error`): the smallest `size` mayexec_check_fd() and
+ * mayexec_last_verdict() accept. Fields are only ever appended, so a
+ * program built against this header passes `sizeof(struct mayexec_verdict)`
+ * and works with this library and every later one of the same SONAME.
+ */
+#define MAYEXEC_VERDICT_SIZE_VER0 (offsetof(struct mayexec_verdict, error) + sizeof(int))
+
+/**
+ * The size of `struct mayexec_enforcement` as first published (through
+ * `level`): the smallest `size` mayexec_enforcement() accepts.
+ */
+#define MAYEXEC_ENFORCEMENT_SIZE_VER0 (offsetof(struct mayexec_enforcement, level) + sizeof(int))
+
 /**
  * The RFC's `faccessat2` flag `AT_INTERPRETED` (0x400): with it,
  * `mayexec_faccessat2` answers "may this file be interpreted?" under the
@@ -137,6 +154,10 @@ extern "C" {
  * `/etc/mayexec.conf`): would executing it be allowed? Never enforces and
  * never logs: enforcing is the caller's decision (`mayexec_enforcement`).
  *
+ * `size` is the caller's `sizeof(struct mayexec_verdict)`: the library
+ * writes the fields it knows that fit and zeros any bytes beyond them
+ * (see docs/capi.md, "Caller-sized structs"); ignored when `out` is NULL.
+ *
  * Returns 0 when allowed. When `out` is not NULL it receives the verdict;
  * when there is no verdict (the errors below other than a denial) it
  * receives a denial with reason `MAYEXEC_REASON_NONE` and the errno.
@@ -146,33 +167,40 @@ extern "C" {
  * - `EACCES`: denied (the verdict says why), or the policy file is
  *   untrusted or malformed (message in `mayexec_last_error()`);
  * - `ETXTBSY`: denied because the file is open for writing;
- * - `EINVAL`: `fd` is negative;
+ * - `EINVAL`: `fd` is negative; or `size` is below
+ *   `MAYEXEC_VERDICT_SIZE_VER0` (nothing checked, `*out` not written);
+ * - `E2BIG`: `size` is above 4096 (nothing checked, `*out` not written);
  * - any other value: the check failed unexpectedly (reason
  *   `MAYEXEC_REASON_KERNEL_ERROR`; an error never allows), e.g. `EBADF`.
  *
  * # Safety
- * `out` is NULL or points at writable memory for one `struct mayexec_verdict`.
+ * `out` is NULL or points at `size` writable bytes.
  */
-int mayexec_check_fd(int fd, struct mayexec_verdict *out);
+int mayexec_check_fd(int fd, struct mayexec_verdict *out, size_t size);
 
 /**
  * The effective enforcement: the exec securebits (read at each call) and
  * the system policy `/etc/mayexec.conf` (read once per process, at the
  * first call of any libmayexec function that needs it).
  *
+ * `size` is the caller's `sizeof(struct mayexec_enforcement)`: the
+ * library writes the fields it knows that fit and zeros any bytes beyond
+ * them (see docs/capi.md, "Caller-sized structs").
+ *
  * # Errors
- * -1 with errno:
+ * -1 with errno (`*out` is then not written):
  * - `EACCES`: the policy file exists but is untrusted or malformed;
  *   `mayexec_last_error()` names the file and the fault. An interpreter
  *   must then refuse to interpret anything;
- * - `EINVAL`: `out` is NULL;
+ * - `EINVAL`: `out` is NULL, or `size` is below
+ *   `MAYEXEC_ENFORCEMENT_SIZE_VER0`;
+ * - `E2BIG`: `size` is above 4096;
  * - another value: the securebits could not be read.
  *
  * # Safety
- * `out` is NULL or points at writable memory for one
- * `struct mayexec_enforcement`.
+ * `out` is NULL or points at `size` writable bytes.
  */
-int mayexec_enforcement(struct mayexec_enforcement *out);
+int mayexec_enforcement(struct mayexec_enforcement *out, size_t size);
 
 /**
  * Opens `path` for reading (`O_RDONLY | O_NOCTTY`, without blocking),
@@ -277,17 +305,21 @@ const char *mayexec_last_error(void);
  * The verdict of the last `mayexec_open_script`, `mayexec_check_interactive[_label]`
  * (or `mayexec_check_fd`, `mayexec_faccessat2`) denial on this thread.
  *
+ * `size` is the caller's `sizeof(struct mayexec_verdict)`, as for
+ * `mayexec_check_fd`.
+ *
  * Returns 0 and fills `*out`.
  *
  * # Errors
- * -1 with errno:
+ * -1 with errno (`*out` is then not written):
  * - `ENOENT`: no denial happened on this thread;
- * - `EINVAL`: `out` is NULL.
+ * - `EINVAL`: `out` is NULL, or `size` is below `MAYEXEC_VERDICT_SIZE_VER0`;
+ * - `E2BIG`: `size` is above 4096.
  *
  * # Safety
- * `out` is NULL or points at writable memory for one `struct mayexec_verdict`.
+ * `out` is NULL or points at `size` writable bytes.
  */
-int mayexec_last_verdict(struct mayexec_verdict *out);
+int mayexec_last_verdict(struct mayexec_verdict *out, size_t size);
 
 /**
  * The stable name of reason number `reason` (`"noexec-mount"` …), in
