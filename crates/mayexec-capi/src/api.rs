@@ -118,7 +118,7 @@ unsafe fn write_sized<T: CallerSized>(out: *mut T, size: usize, value: T) {
     // `known` bytes are initialized; `dst` has `size >= copied` writable
     // bytes by the caller's contract; the two do not overlap (`value` is
     // a local copy).
-    unsafe { std::ptr::copy_nonoverlapping((&raw const value).cast::<u8>(), dst, copied) };
+    unsafe { std::ptr::copy_nonoverlapping(std::ptr::addr_of!(value).cast::<u8>(), dst, copied) };
     if size > known {
         // SAFETY: bytes known..size of the caller's `size` writable bytes.
         unsafe { std::ptr::write_bytes(dst.add(known), 0, size - known) };
