@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+mod version_script;
+
 use mayexec_testkit::{
     give_to, root_test, workspace_bin, Sandbox, SpecialFiles, TempDir, Tmpfs, NOBODY,
 };
@@ -569,28 +571,6 @@ fn installed_layout_and_soname() {
     assert_eq!(exported.len(), 9, "{exported:?}");
 }
 
-/// The names in `mayexec.map`'s `MAYEXEC_0` node.
-fn version_script_names() -> Vec<String> {
-    let map = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("mayexec.map"))
-        .expect("read mayexec.map");
-    // After the leading comment.
-    let mut names: Vec<String> = map
-        .rsplit("*/")
-        .next()
-        .unwrap_or_default()
-        .split_once("global:")
-        .and_then(|(_, rest)| rest.split_once("local:"))
-        .expect("mayexec.map has global: and local:")
-        .0
-        .split(';')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(str::to_owned)
-        .collect();
-    names.sort();
-    names
-}
-
 /// The installed shared library exports the functions of `mayexec.map`,
 /// each as `NAME@@MAYEXEC_0`, and nothing else: no Rust std symbol leaks
 /// into the ABI a Debian symbols file pins.
@@ -630,5 +610,5 @@ fn shared_library_exports_only_the_version_script_under_mayexec_0() {
         exported.push(function.to_owned());
     }
     exported.sort();
-    assert_eq!(exported, version_script_names(), "{table}");
+    assert_eq!(exported, version_script::read().1, "{table}");
 }
