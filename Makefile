@@ -42,26 +42,37 @@ install: build
 install-static: build
 	$(MAKE) install-static-files
 
+# The shared library is linked here from the static archive (the same
+# objects), not copied from cargo's cdylib: rustc hands the linker its own
+# anonymous version script first, and GNU ld and lld keep the first, so a
+# version script given to rustc cannot put the symbols under MAYEXEC_0.
+# mayexec.map exports the mayexec_* functions under MAYEXEC_0 and hides
+# everything else (Rust's std included). See docs/capi.md, "ABI stability".
 install-files: install-common
-	$(INSTALL) -m 0755 $(BUILD_DIR)/libmayexec_capi.so \
-		$(DESTDIR)$(LIBDIR)/libmayexec.so.$(VERSION)
+	$(CC) -shared -o $(DESTDIR)$(LIBDIR)/libmayexec.so.$(VERSION) \
+		-Wl,--whole-archive $(BUILD_DIR)/libmayexec_capi.a -Wl,--no-whole-archive \
+		-Wl,--version-script=$(CAPI)/mayexec.map -Wl,-soname,libmayexec.so.$(MAJOR) \
+		-Wl,--gc-sections -Wl,-z,relro -Wl,-z,now -Wl,-z,noexecstack $(NATIVE_LIBS)
+	chmod 0755 $(DESTDIR)$(LIBDIR)/libmayexec.so.$(VERSION)
 	ln -sfn libmayexec.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmayexec.so.$(MAJOR)
 	ln -sfn libmayexec.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libmayexec.so
 
 install-static-files: install-common
 
-# The archive, the header and mayexec.pc. Libs.private is what rustc says a
-# static Rust library needs (`--print native-static-libs`), asked of the
-# same rustc on an empty crate: std's needs are the library's.
+# What a static Rust library needs (`--print native-static-libs`), asked of
+# the same rustc on an empty crate: std's needs are the library's. Computed
+# only where used (a recursive variable).
+NATIVE_LIBS = $(shell tmp=$$(mktemp -d) && \
+	echo | $(RUSTC) --crate-type staticlib --crate-name native_libs_probe \
+		--print native-static-libs --out-dir "$$tmp" - 2>&1 | \
+		sed -n 's/^note: native-static-libs: //p'; rm -rf "$$tmp")
+
+# The archive, the header and mayexec.pc (Libs.private: NATIVE_LIBS).
 install-common:
 	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	$(INSTALL) -m 0644 $(BUILD_DIR)/libmayexec_capi.a $(DESTDIR)$(LIBDIR)/libmayexec.a
 	$(INSTALL) -m 0644 include/mayexec.h $(DESTDIR)$(INCLUDEDIR)/mayexec.h
-	@tmp=$$(mktemp -d) && \
-	libs=$$(echo | $(RUSTC) --crate-type staticlib --crate-name native_libs_probe \
-		--print native-static-libs --out-dir "$$tmp" - 2>&1 | \
-		sed -n 's/^note: native-static-libs: //p') && \
-	rm -rf "$$tmp" && \
+	@libs='$(NATIVE_LIBS)' && \
 	test -n "$$libs" || { echo "rustc printed no native-static-libs" >&2; exit 1; } && \
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \

@@ -79,7 +79,7 @@ static int check_fd(void)
 {
 	struct mayexec_verdict v;
 
-	return mayexec_check_fd(fd, &v);
+	return mayexec_check_fd(fd, &v, sizeof(v));
 }
 
 static int plain_faccessat2(void)
@@ -101,7 +101,7 @@ static int enforcement(void)
 {
 	struct mayexec_enforcement e;
 
-	return mayexec_enforcement(&e);
+	return mayexec_enforcement(&e, sizeof(e));
 }
 
 int main(int argc, char **argv)
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 	}
 	file = argv[1];
 	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || mayexec_enforcement(&e) != 0) {
+	if (fd < 0 || mayexec_enforcement(&e, sizeof(e)) != 0) {
 		fprintf(stderr, "setup: %s\n", mayexec_last_error());
 		return 1;
 	}

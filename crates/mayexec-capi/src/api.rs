@@ -16,7 +16,9 @@ use rustix::io::{fcntl_getfd, fcntl_setfd, FdFlags};
 
 use crate::enforcement;
 use crate::failure::{self, entry, Failure};
-use crate::types::{mayexec_enforcement, mayexec_reason, mayexec_verdict};
+use crate::types::{
+    mayexec_enforcement, mayexec_reason, mayexec_verdict, ENFORCEMENT_SIZE_VER0, VERDICT_SIZE_VER0,
+};
 
 /// The calling thread's `errno`.
 pub(crate) fn errno() -> c_int {
@@ -41,6 +43,88 @@ fn borrow_fd<'a>(fd: RawFd) -> BorrowedFd<'a> {
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
+/// A struct the caller sizes (`size` = its `sizeof`): the library writes
+/// the fields it knows that fit, zero-fills the rest, and refuses a size
+/// below the first published one.
+///
+/// # Safety
+/// Every byte of a value of the type is initialized (no padding).
+unsafe trait CallerSized: Copy {
+    /// The smallest `size` a caller may pass (the first published size).
+    const SIZE_VER0: usize;
+    /// The C name of the struct and of its `_SIZE_VER0` macro, for messages.
+    const NAMES: (&'static str, &'static str);
+}
+
+// SAFETY: no padding: types.rs asserts at compile time that the size is
+// the sum of the fields'.
+unsafe impl CallerSized for mayexec_verdict {
+    const SIZE_VER0: usize = VERDICT_SIZE_VER0;
+    const NAMES: (&'static str, &'static str) =
+        ("struct mayexec_verdict", "MAYEXEC_VERDICT_SIZE_VER0");
+}
+
+// SAFETY: four ints, no padding (asserted in types.rs).
+unsafe impl CallerSized for mayexec_enforcement {
+    const SIZE_VER0: usize = ENFORCEMENT_SIZE_VER0;
+    const NAMES: (&'static str, &'static str) = (
+        "struct mayexec_enforcement",
+        "MAYEXEC_ENFORCEMENT_SIZE_VER0",
+    );
+}
+
+/// The largest `size` accepted: a struct this big is no header's, and a
+/// garbage size must not make the library zero-fill memory at random.
+const MAX_STRUCT_SIZE: usize = 4096;
+
+/// Refuses a `size` a caller's `struct T` cannot have: below the first
+/// published size (`EINVAL`), or absurdly large (`E2BIG`).
+fn check_size<T: CallerSized>(function: &str, size: usize) -> Result<(), Failure> {
+    let (name, macro_name) = T::NAMES;
+    if size < T::SIZE_VER0 {
+        return Err(Failure::invalid(
+            function,
+            &format!(
+                "size {size} is smaller than {name} has ever been \
+                 ({macro_name} = {})",
+                T::SIZE_VER0
+            ),
+        ));
+    }
+    if size > MAX_STRUCT_SIZE {
+        return Err(Failure::new(
+            libc::E2BIG,
+            format!(
+                "{function}: size {size} is larger than any {name} (at most {MAX_STRUCT_SIZE})"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `value` into the caller's `size`-byte struct at `out`: the
+/// fields that fit (all of them for a caller built against this header or
+/// a newer one), then zeros for the bytes beyond what this library knows
+/// (fields of a newer header: "not set" is 0 in every appended field).
+///
+/// # Safety
+/// `out` points at `size` writable bytes, and `size` passed
+/// [`check_size`] for `T`.
+unsafe fn write_sized<T: CallerSized>(out: *mut T, size: usize, value: T) {
+    let known = std::mem::size_of::<T>();
+    let copied = known.min(size);
+    let dst = out.cast::<u8>();
+    // SAFETY: `value` is a live T without padding (CallerSized), so its
+    // `known` bytes are initialized; `dst` has `size >= copied` writable
+    // bytes by the caller's contract; the two do not overlap (`value` is
+    // a local copy).
+    unsafe { std::ptr::copy_nonoverlapping(std::ptr::addr_of!(value).cast::<u8>(), dst, copied) };
+    if size > known {
+        // SAFETY: bytes known..size of the caller's `size` writable bytes.
+        unsafe { std::ptr::write_bytes(dst.add(known), 0, size - known) };
+    }
+}
+
 /// Reads a C string argument; `NULL` is `EINVAL`.
 ///
 /// # Safety
@@ -58,6 +142,10 @@ unsafe fn c_str<'a>(function: &str, ptr: *const c_char, name: &str) -> Result<&'
 /// `/etc/mayexec.conf`): would executing it be allowed? Never enforces and
 /// never logs: enforcing is the caller's decision (`mayexec_enforcement`).
 ///
+/// `size` is the caller's `sizeof(struct mayexec_verdict)`: the library
+/// writes the fields it knows that fit and zeros any bytes beyond them
+/// (see docs/capi.md, "Caller-sized structs"); ignored when `out` is NULL.
+///
 /// Returns 0 when allowed. When `out` is not NULL it receives the verdict;
 /// when there is no verdict (the errors below other than a denial) it
 /// receives a denial with reason `MAYEXEC_REASON_NONE` and the errno.
@@ -67,17 +155,27 @@ unsafe fn c_str<'a>(function: &str, ptr: *const c_char, name: &str) -> Result<&'
 /// - `EACCES`: denied (the verdict says why), or the policy file is
 ///   untrusted or malformed (message in `mayexec_last_error()`);
 /// - `ETXTBSY`: denied because the file is open for writing;
-/// - `EINVAL`: `fd` is negative;
+/// - `EINVAL`: `fd` is negative; or `size` is below
+///   `MAYEXEC_VERDICT_SIZE_VER0` (nothing checked, `*out` not written);
+/// - `E2BIG`: `size` is above 4096 (nothing checked, `*out` not written);
 /// - any other value: the check failed unexpectedly (reason
 ///   `MAYEXEC_REASON_KERNEL_ERROR`; an error never allows), e.g. `EBADF`.
 ///
 /// # Safety
-/// `out` is NULL or points at writable memory for one `struct mayexec_verdict`.
+/// `out` is NULL or points at `size` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn mayexec_check_fd(fd: c_int, out: *mut mayexec_verdict) -> c_int {
+pub unsafe extern "C" fn mayexec_check_fd(
+    fd: c_int,
+    out: *mut mayexec_verdict,
+    size: usize,
+) -> c_int {
     entry(|| {
+        const FUNCTION: &str = "mayexec_check_fd";
+        if !out.is_null() {
+            check_size::<mayexec_verdict>(FUNCTION, size)?;
+        }
         let verdict = if fd < 0 {
-            Err(Failure::invalid("mayexec_check_fd", "fd is negative"))
+            Err(Failure::invalid(FUNCTION, "fd is negative"))
         } else {
             enforcement::current().map(|enforcement| enforcement.checker.check(borrow_fd(fd)))
         };
@@ -86,8 +184,9 @@ pub unsafe extern "C" fn mayexec_check_fd(fd: c_int, out: *mut mayexec_verdict) 
                 Ok(verdict) => mayexec_verdict::from(*verdict),
                 Err(failure) => mayexec_verdict::failed(failure.errno),
             };
-            // SAFETY: non-NULL and writable by the caller's contract.
-            unsafe { out.write(c_verdict) };
+            // SAFETY: non-NULL with `size` writable bytes by the caller's
+            // contract; `size` passed check_size.
+            unsafe { write_sized(out, size, c_verdict) };
         }
         let verdict = verdict?;
         if verdict.is_allowed() {
@@ -112,26 +211,34 @@ fn reason_str(verdict: mayexec::Verdict) -> &'static str {
 /// the system policy `/etc/mayexec.conf` (read once per process, at the
 /// first call of any libmayexec function that needs it).
 ///
+/// `size` is the caller's `sizeof(struct mayexec_enforcement)`: the
+/// library writes the fields it knows that fit and zeros any bytes beyond
+/// them (see docs/capi.md, "Caller-sized structs").
+///
 /// # Errors
-/// -1 with errno:
+/// -1 with errno (`*out` is then not written):
 /// - `EACCES`: the policy file exists but is untrusted or malformed;
 ///   `mayexec_last_error()` names the file and the fault. An interpreter
 ///   must then refuse to interpret anything;
-/// - `EINVAL`: `out` is NULL;
+/// - `EINVAL`: `out` is NULL, or `size` is below
+///   `MAYEXEC_ENFORCEMENT_SIZE_VER0`;
+/// - `E2BIG`: `size` is above 4096;
 /// - another value: the securebits could not be read.
 ///
 /// # Safety
-/// `out` is NULL or points at writable memory for one
-/// `struct mayexec_enforcement`.
+/// `out` is NULL or points at `size` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn mayexec_enforcement(out: *mut mayexec_enforcement) -> c_int {
+pub unsafe extern "C" fn mayexec_enforcement(out: *mut mayexec_enforcement, size: usize) -> c_int {
     entry(|| {
+        const FUNCTION: &str = "mayexec_enforcement";
         if out.is_null() {
-            return Err(Failure::invalid("mayexec_enforcement", "out is NULL"));
+            return Err(Failure::invalid(FUNCTION, "out is NULL"));
         }
+        check_size::<mayexec_enforcement>(FUNCTION, size)?;
         let enforcement = enforcement::current()?;
-        // SAFETY: non-NULL and writable by the caller's contract.
-        unsafe { out.write(mayexec_enforcement::from(&enforcement)) };
+        // SAFETY: non-NULL with `size` writable bytes by the caller's
+        // contract; `size` passed check_size.
+        unsafe { write_sized(out, size, mayexec_enforcement::from(&enforcement)) };
         Ok(0)
     })
 }
@@ -320,29 +427,36 @@ pub extern "C" fn mayexec_last_error() -> *const c_char {
 /// The verdict of the last `mayexec_open_script`, `mayexec_check_interactive[_label]`
 /// (or `mayexec_check_fd`, `mayexec_faccessat2`) denial on this thread.
 ///
+/// `size` is the caller's `sizeof(struct mayexec_verdict)`, as for
+/// `mayexec_check_fd`.
+///
 /// Returns 0 and fills `*out`.
 ///
 /// # Errors
-/// -1 with errno:
+/// -1 with errno (`*out` is then not written):
 /// - `ENOENT`: no denial happened on this thread;
-/// - `EINVAL`: `out` is NULL.
+/// - `EINVAL`: `out` is NULL, or `size` is below `MAYEXEC_VERDICT_SIZE_VER0`;
+/// - `E2BIG`: `size` is above 4096.
 ///
 /// # Safety
-/// `out` is NULL or points at writable memory for one `struct mayexec_verdict`.
+/// `out` is NULL or points at `size` writable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn mayexec_last_verdict(out: *mut mayexec_verdict) -> c_int {
+pub unsafe extern "C" fn mayexec_last_verdict(out: *mut mayexec_verdict, size: usize) -> c_int {
     entry(|| {
+        const FUNCTION: &str = "mayexec_last_verdict";
         if out.is_null() {
-            return Err(Failure::invalid("mayexec_last_verdict", "out is NULL"));
+            return Err(Failure::invalid(FUNCTION, "out is NULL"));
         }
+        check_size::<mayexec_verdict>(FUNCTION, size)?;
         let verdict = failure::last_verdict().ok_or_else(|| {
             Failure::new(
                 libc::ENOENT,
-                "mayexec_last_verdict: no denial on this thread",
+                format!("{FUNCTION}: no denial on this thread"),
             )
         })?;
-        // SAFETY: non-NULL and writable by the caller's contract.
-        unsafe { out.write(verdict.into()) };
+        // SAFETY: non-NULL with `size` writable bytes by the caller's
+        // contract; `size` passed check_size.
+        unsafe { write_sized(out, size, verdict.into()) };
         Ok(0)
     })
 }

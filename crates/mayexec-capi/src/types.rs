@@ -81,6 +81,33 @@ pub struct mayexec_enforcement {
     pub level: c_int,
 }
 
+/// `MAYEXEC_VERDICT_SIZE_VER0`: the size of `struct mayexec_verdict` as
+/// first published, through `error`. The smallest `size` accepted; frozen
+/// (fields are only ever appended after `error`).
+pub(crate) const VERDICT_SIZE_VER0: usize =
+    std::mem::offset_of!(mayexec_verdict, error) + std::mem::size_of::<c_int>();
+
+/// `MAYEXEC_ENFORCEMENT_SIZE_VER0`: `struct mayexec_enforcement` as first
+/// published, through `level`. Frozen like [`VERDICT_SIZE_VER0`].
+pub(crate) const ENFORCEMENT_SIZE_VER0: usize =
+    std::mem::offset_of!(mayexec_enforcement, level) + std::mem::size_of::<c_int>();
+
+// The caller-sized structs are copied to C as bytes (see
+// `api::write_sized`): they must have no padding, so that every byte is
+// initialized. Checked at compile time for the target.
+const _: () = {
+    use std::mem::size_of;
+    assert!(
+        size_of::<mayexec_verdict>()
+            == 3 * size_of::<c_int>() + size_of::<mayexec_reason>() + size_of::<*const c_char>(),
+        "struct mayexec_verdict has padding"
+    );
+    assert!(size_of::<mayexec_backend>() == size_of::<c_int>());
+    assert!(size_of::<mayexec_enforcement>() == 4 * size_of::<c_int>());
+    assert!(VERDICT_SIZE_VER0 <= size_of::<mayexec_verdict>());
+    assert!(ENFORCEMENT_SIZE_VER0 <= size_of::<mayexec_enforcement>());
+};
+
 impl mayexec_reason {
     /// The C number of a library reason (`None`: allowed).
     pub fn of(reason: Option<Reason>) -> mayexec_reason {

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+mod version_script;
+
 use mayexec_testkit::{
     give_to, root_test, workspace_bin, Sandbox, SpecialFiles, TempDir, Tmpfs, NOBODY,
 };
@@ -567,4 +569,46 @@ fn installed_layout_and_soname() {
         .filter(|s| s.starts_with("mayexec_"))
         .collect();
     assert_eq!(exported.len(), 9, "{exported:?}");
+}
+
+/// The installed shared library exports the functions of `mayexec.map`,
+/// each as `NAME@@MAYEXEC_0`, and nothing else: no Rust std symbol leaks
+/// into the ABI a Debian symbols file pins.
+#[test]
+fn shared_library_exports_only_the_version_script_under_mayexec_0() {
+    let installed = Installed::new(false);
+    let real = installed
+        .lib()
+        .join(format!("libmayexec.so.{}", env!("CARGO_PKG_VERSION")));
+    let readelf = Command::new("readelf")
+        .args(["--dyn-syms", "-W"])
+        .arg(&real)
+        .output()
+        .expect("run readelf");
+    assert!(readelf.status.success(), "readelf failed");
+    let table = String::from_utf8_lossy(&readelf.stdout);
+    let mut exported = Vec::new();
+    for line in table.lines() {
+        // Num: Value Size Type Bind Vis Ndx Name
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [_, _, _, kind, bind, _, ndx, name] = fields[..] else {
+            continue;
+        };
+        if ndx == "UND" || !matches!(bind, "GLOBAL" | "WEAK" | "GNU_UNIQUE") {
+            continue;
+        }
+        // GNU ld defines the version node itself as an absolute symbol.
+        if name == "MAYEXEC_0" && ndx == "ABS" {
+            continue;
+        }
+        let (function, version) = name.split_once("@@").unwrap_or((name, ""));
+        assert_eq!(
+            (kind, version),
+            ("FUNC", "MAYEXEC_0"),
+            "{name}: every export is a function under MAYEXEC_0\n{table}"
+        );
+        exported.push(function.to_owned());
+    }
+    exported.sort();
+    assert_eq!(exported, version_script::read().1, "{table}");
 }

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+mod version_script;
+
 #[test]
 fn committed_header_matches_the_code() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -28,4 +30,29 @@ fn committed_header_matches_the_code() {
         "include/mayexec.h is out of date with crates/mayexec-capi: run `make header` \
          and commit the result\n--- generated ---\n{generated}"
     );
+}
+
+/// The functions `include/mayexec.h` declares are the ones `mayexec.map`
+/// exports: a new function added to the crate but not to the version
+/// script would be hidden in the shared library; one in the script but not
+/// the header would be an export nobody can call.
+#[test]
+fn header_functions_are_the_version_script_functions() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header =
+        std::fs::read_to_string(crate_dir.join("../../include/mayexec.h")).expect("read header");
+    // A declaration: a line outside comments, `TYPE mayexec_NAME(ARGS);`.
+    let mut declared: Vec<String> = header
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('*') && line.trim_end().ends_with(");"))
+        .filter_map(|line| {
+            let name = line.split('(').next()?.rsplit([' ', '*']).next()?;
+            name.starts_with("mayexec_").then(|| name.to_owned())
+        })
+        .collect();
+    declared.sort();
+    let (node, scripted) = version_script::read();
+    assert_eq!(node, "MAYEXEC_0");
+    assert!(declared.len() >= 9, "the header parses: {declared:?}");
+    assert_eq!(declared, scripted);
 }

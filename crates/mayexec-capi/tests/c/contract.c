@@ -3,7 +3,8 @@
  *   contract STEP ARGS... [STEP ARGS...]...
  *
  * Steps (each checks its own expectations):
- *   basics DIR BACKEND          no policy: layout, names, EINVAL, ETXTBSY, fds
+ *   basics DIR BACKEND          no policy: layout, names, EINVAL, ETXTBSY, fds,
+ *                               struct sizes (older, newer, too small, too big)
  *   enforcement RF DI AUDIT LEVEL
  *                               mayexec_enforcement() gives these four values
  *   open PATH ok|REASON         mayexec_open_script() allows, or denies for REASON
@@ -50,6 +51,31 @@ _Static_assert(sizeof(struct mayexec_enforcement) == 4 * sizeof(int) &&
 		       offsetof(struct mayexec_enforcement, level) == 3 * sizeof(int),
 	       "struct mayexec_enforcement layout");
 
+/* The caller-sized structs (docs/capi.md, "Caller-sized structs"). */
+_Static_assert(MAYEXEC_VERDICT_SIZE_VER0 <= sizeof(struct mayexec_verdict) &&
+		       MAYEXEC_ENFORCEMENT_SIZE_VER0 <= sizeof(struct mayexec_enforcement),
+	       "a struct only grows");
+
+/* struct mayexec_verdict as the first header declared it: a program built
+ * against that header. */
+struct verdict_ver0 {
+	int allowed;
+	enum mayexec_reason reason;
+	const char *reason_name;
+	enum mayexec_backend backend;
+	int error;
+};
+_Static_assert(sizeof(struct verdict_ver0) == MAYEXEC_VERDICT_SIZE_VER0, "verdict VER0");
+
+struct enforcement_ver0 {
+	int restrict_file;
+	int deny_interactive;
+	int audit_only;
+	int level;
+};
+_Static_assert(sizeof(struct enforcement_ver0) == MAYEXEC_ENFORCEMENT_SIZE_VER0,
+	       "enforcement VER0");
+
 static const char *const names[] = {
 	"", "noexec-mount", "not-executable", "not-regular-file", "special-filesystem",
 	"unreadable", "write-busy", "kernel-policy", "kernel-error", "interactive",
@@ -75,11 +101,138 @@ static void check_last_verdict(const char *label, const char *reason)
 	int want_errno = strcmp(reason, "write-busy") == 0 ? ETXTBSY : EACCES;
 
 	memset(&v, 0xff, sizeof(v));
-	CHECK_RESULT(WHAT("%s: mayexec_last_verdict", label), mayexec_last_verdict(&v), 0);
+	CHECK_RESULT(WHAT("%s: mayexec_last_verdict", label), mayexec_last_verdict(&v, sizeof(v)), 0);
 	check_true(WHAT("%s: verdict denies", label), v.allowed == 0);
 	check_str(WHAT("%s: verdict reason_name", label), v.reason_name, reason);
 	check_str(WHAT("%s: reason number names it", label), mayexec_reason_name(v.reason), reason);
 	check_true(WHAT("%s: verdict error %d", label, v.error), v.error == want_errno);
+}
+
+/* Bytes [from, to) of p all equal byte. */
+static int all_bytes(const void *p, size_t from, size_t to, unsigned char byte)
+{
+	const unsigned char *bytes = p;
+	size_t i;
+
+	for (i = from; i < to; i++)
+		if (bytes[i] != byte)
+			return 0;
+	return 1;
+}
+
+/*
+ * The caller sizes the output structs: a program built against an older
+ * header (a VER0 struct) gets exactly its fields and nothing written past
+ * them; one built against a newer header than the library (a larger
+ * struct) gets the fields the library knows and zeros in the rest; a size
+ * below VER0 is EINVAL and a huge one E2BIG, with nothing written. `fd`
+ * is an executable file that is allowed; a denial happened before, so
+ * mayexec_last_verdict has a verdict to give.
+ */
+static void sizes(int fd, enum mayexec_backend want_backend)
+{
+	struct {
+		struct verdict_ver0 v;
+		unsigned char after[32];
+	} old_v;
+	struct {
+		struct enforcement_ver0 e;
+		unsigned char after[32];
+	} old_e;
+	struct {
+		struct mayexec_verdict v;
+		int appended_int;
+		const char *appended_ptr;
+		char appended_bytes[13];
+	} new_v;
+	struct {
+		struct mayexec_enforcement e;
+		long long appended[3];
+	} new_e;
+	struct mayexec_verdict last;
+	char detail[256];
+
+	/* An older caller. */
+	memset(&old_v, 0xaa, sizeof(old_v));
+	CHECK_RESULT("VER0-sized verdict: mayexec_check_fd",
+		     mayexec_check_fd(fd, (struct mayexec_verdict *)&old_v.v, sizeof(old_v.v)), 0);
+	check_true("... its fields are the verdict",
+		   old_v.v.allowed == 1 && old_v.v.reason == MAYEXEC_REASON_NONE &&
+			   old_v.v.error == 0 && old_v.v.backend == want_backend &&
+			   old_v.v.reason_name && old_v.v.reason_name[0] == '\0');
+	check_true("... nothing written past its size",
+		   all_bytes(&old_v, sizeof(old_v.v), sizeof(old_v), 0xaa));
+
+	memset(&old_e, 0xaa, sizeof(old_e));
+	CHECK_RESULT("VER0-sized enforcement: mayexec_enforcement",
+		     mayexec_enforcement((struct mayexec_enforcement *)&old_e.e, sizeof(old_e.e)), 0);
+	check_true("... its fields are the enforcement",
+		   old_e.e.restrict_file == 0 && old_e.e.deny_interactive == 0 &&
+			   old_e.e.audit_only == 0 && old_e.e.level == 3);
+	check_true("... nothing written past its size",
+		   all_bytes(&old_e, sizeof(old_e.e), sizeof(old_e), 0xaa));
+
+	memset(&old_v, 0xaa, sizeof(old_v));
+	CHECK_RESULT("VER0-sized verdict: mayexec_last_verdict",
+		     mayexec_last_verdict((struct mayexec_verdict *)&old_v.v, sizeof(old_v.v)), 0);
+	check_true("... a denial", old_v.v.allowed == 0 && old_v.v.error != 0);
+	check_true("... nothing written past its size",
+		   all_bytes(&old_v, sizeof(old_v.v), sizeof(old_v), 0xaa));
+
+	/* A caller built against a newer header than this library. */
+	memset(&new_v, 0xaa, sizeof(new_v));
+	CHECK_RESULT("larger verdict: mayexec_check_fd", mayexec_check_fd(fd, &new_v.v, sizeof(new_v)),
+		     0);
+	check_true("... the fields the library knows",
+		   new_v.v.allowed == 1 && new_v.v.reason == MAYEXEC_REASON_NONE &&
+			   new_v.v.error == 0 && new_v.v.backend == want_backend);
+	snprintf(detail, sizeof(detail), "... bytes %zu..%zu zeroed",
+		 sizeof(struct mayexec_verdict), sizeof(new_v));
+	check_true(detail, all_bytes(&new_v, sizeof(struct mayexec_verdict), sizeof(new_v), 0) &&
+				   new_v.appended_int == 0 && new_v.appended_ptr == NULL);
+
+	memset(&new_v, 0xaa, sizeof(new_v));
+	CHECK_RESULT("larger verdict: mayexec_last_verdict",
+		     mayexec_last_verdict(&new_v.v, sizeof(new_v)), 0);
+	check_true("... a denial", new_v.v.allowed == 0 && new_v.v.error != 0);
+	check_true("... the rest zeroed",
+		   all_bytes(&new_v, sizeof(struct mayexec_verdict), sizeof(new_v), 0));
+
+	memset(&new_e, 0xaa, sizeof(new_e));
+	CHECK_RESULT("larger enforcement: mayexec_enforcement",
+		     mayexec_enforcement(&new_e.e, sizeof(new_e)), 0);
+	check_true("... the fields the library knows",
+		   new_e.e.restrict_file == 0 && new_e.e.level == 3);
+	check_true("... the rest zeroed",
+		   all_bytes(&new_e, sizeof(struct mayexec_enforcement), sizeof(new_e), 0));
+
+	/* Smaller than any published struct: refused, nothing written. */
+	memset(&new_v, 0xaa, sizeof(new_v));
+	CHECK_RESULT("too small: mayexec_check_fd",
+		     mayexec_check_fd(fd, &new_v.v, MAYEXEC_VERDICT_SIZE_VER0 - 1), EINVAL);
+	check_true(WHAT("... says why: %s", mayexec_last_error()),
+		   strstr(mayexec_last_error(), "MAYEXEC_VERDICT_SIZE_VER0") != NULL);
+	check_true("... nothing written", all_bytes(&new_v, 0, sizeof(new_v), 0xaa));
+	CHECK_RESULT("size 0: mayexec_check_fd", mayexec_check_fd(fd, &new_v.v, 0), EINVAL);
+	CHECK_RESULT("too small: mayexec_last_verdict",
+		     mayexec_last_verdict(&new_v.v, MAYEXEC_VERDICT_SIZE_VER0 - 1), EINVAL);
+	check_true("... nothing written", all_bytes(&new_v, 0, sizeof(new_v), 0xaa));
+	memset(&new_e, 0xaa, sizeof(new_e));
+	CHECK_RESULT("too small: mayexec_enforcement",
+		     mayexec_enforcement(&new_e.e, MAYEXEC_ENFORCEMENT_SIZE_VER0 - 1), EINVAL);
+	check_true(WHAT("... says why: %s", mayexec_last_error()),
+		   strstr(mayexec_last_error(), "MAYEXEC_ENFORCEMENT_SIZE_VER0") != NULL);
+	check_true("... nothing written", all_bytes(&new_e, 0, sizeof(new_e), 0xaa));
+
+	/* A size no struct has: refused before anything is written. */
+	CHECK_RESULT("huge size: mayexec_check_fd", mayexec_check_fd(fd, &last, (size_t)-1), E2BIG);
+	CHECK_RESULT("huge size: mayexec_enforcement",
+		     mayexec_enforcement(&new_e.e, (size_t)1 << 20), E2BIG);
+	CHECK_RESULT("huge size: mayexec_last_verdict", mayexec_last_verdict(&last, 4097), E2BIG);
+	check_true("... nothing written", all_bytes(&new_e, 0, sizeof(new_e), 0xaa));
+
+	/* With no struct, check_fd ignores the size. */
+	CHECK_RESULT("mayexec_check_fd(fd, NULL, 1)", mayexec_check_fd(fd, NULL, 1), 0);
 }
 
 static void basics(const char *dir, const char *backend)
@@ -102,38 +255,40 @@ static void basics(const char *dir, const char *backend)
 	errno = CHECK_ERRNO_SENTINEL;
 	check_str("no error yet", mayexec_last_error(), "");
 	check_errno_kept("mayexec_last_error leaves errno", errno);
-	CHECK_RESULT("no denial yet: mayexec_last_verdict", mayexec_last_verdict(&v), ENOENT);
-	CHECK_RESULT("mayexec_last_verdict(NULL)", mayexec_last_verdict(NULL), EINVAL);
+	CHECK_RESULT("no denial yet: mayexec_last_verdict", mayexec_last_verdict(&v, sizeof(v)), ENOENT);
+	CHECK_RESULT("mayexec_last_verdict(NULL)",
+		     mayexec_last_verdict(NULL, sizeof(struct mayexec_verdict)), EINVAL);
 
-	CHECK_RESULT("mayexec_enforcement(NULL)", mayexec_enforcement(NULL), EINVAL);
+	CHECK_RESULT("mayexec_enforcement(NULL)",
+		     mayexec_enforcement(NULL, sizeof(struct mayexec_enforcement)), EINVAL);
 	check_str("its message", mayexec_last_error(), "mayexec_enforcement: out is NULL");
-	CHECK_RESULT("mayexec_enforcement", mayexec_enforcement(&e), 0);
+	CHECK_RESULT("mayexec_enforcement", mayexec_enforcement(&e, sizeof(e)), 0);
 	check_true("no policy: nothing enforced, checked at level 3",
 		   e.restrict_file == 0 && e.deny_interactive == 0 && e.audit_only == 0 && e.level == 3);
 	check_str("success leaves the last message", mayexec_last_error(),
 		  "mayexec_enforcement: out is NULL");
 
 	/* mayexec_check_fd */
-	CHECK_RESULT("mayexec_check_fd(-1)", mayexec_check_fd(-1, &v), EINVAL);
+	CHECK_RESULT("mayexec_check_fd(-1)", mayexec_check_fd(-1, &v, sizeof(v)), EINVAL);
 	check_true("... fills a denial with EINVAL", v.allowed == 0 && v.error == EINVAL &&
 							     v.reason == MAYEXEC_REASON_NONE);
-	CHECK_RESULT("mayexec_check_fd(closed fd)", mayexec_check_fd(1000, &v), EBADF);
+	CHECK_RESULT("mayexec_check_fd(closed fd)", mayexec_check_fd(1000, &v, sizeof(v)), EBADF);
 	check_true("... is a kernel-error denial",
 		   v.allowed == 0 && v.reason == MAYEXEC_REASON_KERNEL_ERROR && v.error == EBADF);
 
 	snprintf(ok_path, sizeof(ok_path), "%s/ok.sh", dir);
 	write_file(ok_path, 0755);
 	fd = open(ok_path, O_RDONLY | O_CLOEXEC);
-	CHECK_RESULT("mayexec_check_fd(executable file)", mayexec_check_fd(fd, &v), 0);
+	CHECK_RESULT("mayexec_check_fd(executable file)", mayexec_check_fd(fd, &v, sizeof(v)), 0);
 	check_true("... allowed, no reason, no error",
 		   v.allowed == 1 && v.reason == MAYEXEC_REASON_NONE && v.error == 0);
 	check_str("... reason_name", v.reason_name, "");
 	check_true(WHAT("... backend %s", backend), v.backend == want_backend);
-	CHECK_RESULT("mayexec_check_fd(fd, NULL)", mayexec_check_fd(fd, NULL), 0);
+	CHECK_RESULT("mayexec_check_fd(fd, NULL)", mayexec_check_fd(fd, NULL, 0), 0);
 	close(fd);
 
 	if (pipe(pipe_fds) == 0) {
-		CHECK_RESULT("mayexec_check_fd(pipe)", mayexec_check_fd(pipe_fds[0], &v), EACCES);
+		CHECK_RESULT("mayexec_check_fd(pipe)", mayexec_check_fd(pipe_fds[0], &v, sizeof(v)), EACCES);
 		check_str("... not-regular-file", v.reason_name, "not-regular-file");
 		CHECK_RESULT("mayexec_check_interactive(pipe), nothing enforced",
 			     mayexec_check_interactive(pipe_fds[0]), 0);
@@ -147,7 +302,7 @@ static void basics(const char *dir, const char *backend)
 	busy_writer = open(busy_path, O_WRONLY | O_CLOEXEC);
 	fd = open(busy_path, O_RDONLY | O_CLOEXEC);
 	if (want_backend == MAYEXEC_BACKEND_KERNEL) {
-		CHECK_RESULT("mayexec_check_fd(file open for writing)", mayexec_check_fd(fd, &v),
+		CHECK_RESULT("mayexec_check_fd(file open for writing)", mayexec_check_fd(fd, &v, sizeof(v)),
 			     ETXTBSY);
 		check_true("... write-busy, ETXTBSY",
 			   v.reason == MAYEXEC_REASON_WRITE_BUSY && v.error == ETXTBSY);
@@ -228,13 +383,17 @@ static void basics(const char *dir, const char *backend)
 	check_last_verdict("last check_fd denial", want_backend == MAYEXEC_BACKEND_KERNEL ?
 								   "write-busy" :
 								   "not-regular-file");
+
+	fd = open(ok_path, O_RDONLY | O_CLOEXEC);
+	sizes(fd, want_backend);
+	close(fd);
 }
 
 static void enforcement(char **argv)
 {
 	struct mayexec_enforcement e;
 
-	CHECK_RESULT("mayexec_enforcement", mayexec_enforcement(&e), 0);
+	CHECK_RESULT("mayexec_enforcement", mayexec_enforcement(&e, sizeof(e)), 0);
 	check_true(WHAT("enforcement {%d, %d, %d, %d}, want {%s, %s, %s, %s}", e.restrict_file,
 			e.deny_interactive, e.audit_only, e.level, argv[0], argv[1], argv[2], argv[3]),
 		   e.restrict_file == atoi(argv[0]) && e.deny_interactive == atoi(argv[1]) &&
@@ -302,7 +461,7 @@ static void check(const char *path, const char *want)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	int ok = strcmp(want, "ok") == 0;
 
-	CHECK_RESULT(WHAT("check %s", path), mayexec_check_fd(fd, &v),
+	CHECK_RESULT(WHAT("check %s", path), mayexec_check_fd(fd, &v, sizeof(v)),
 		     ok ? 0 : strcmp(want, "write-busy") == 0 ? ETXTBSY : EACCES);
 	check_str(WHAT("check %s: reason", path), v.reason_name, ok ? "" : want);
 	close(fd);
@@ -314,7 +473,7 @@ static void broken_policy(void)
 	struct mayexec_verdict v;
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 
-	CHECK_RESULT("broken policy: mayexec_enforcement", mayexec_enforcement(&e), EACCES);
+	CHECK_RESULT("broken policy: mayexec_enforcement", mayexec_enforcement(&e, sizeof(e)), EACCES);
 	check_true(WHAT("... names the file: %s", mayexec_last_error()),
 		   strstr(mayexec_last_error(), "/etc/mayexec.conf") != NULL);
 	CHECK_RESULT("broken policy: mayexec_open_script", mayexec_open_script("/proc/self/exe", 0),
@@ -324,7 +483,7 @@ static void broken_policy(void)
 		     EACCES);
 	CHECK_RESULT("broken policy: mayexec_check_interactive_label",
 		     mayexec_check_interactive_label(-1, "PS4"), EACCES);
-	CHECK_RESULT("broken policy: mayexec_check_fd", mayexec_check_fd(fd, &v), EACCES);
+	CHECK_RESULT("broken policy: mayexec_check_fd", mayexec_check_fd(fd, &v, sizeof(v)), EACCES);
 	check_true("... fills a denial", v.allowed == 0 && v.error == EACCES);
 	CHECK_RESULT("broken policy: AT_INTERPRETED",
 		     mayexec_faccessat2(AT_FDCWD, "/proc/self/exe", X_OK, MAYEXEC_AT_INTERPRETED),
@@ -350,11 +509,12 @@ static void transient_policy_error(const char *level)
 	none_left = saved;
 	none_left.rlim_cur = (rlim_t)lowest;
 	setrlimit(RLIMIT_NOFILE, &none_left);
-	CHECK_RESULT("no descriptor left: mayexec_enforcement", mayexec_enforcement(&e), EACCES);
+	CHECK_RESULT("no descriptor left: mayexec_enforcement", mayexec_enforcement(&e, sizeof(e)),
+		     EACCES);
 	check_true(WHAT("... says why: %s", mayexec_last_error()),
 		   strstr(mayexec_last_error(), "/etc/mayexec.conf") != NULL);
 	setrlimit(RLIMIT_NOFILE, &saved);
-	CHECK_RESULT("descriptors free again: mayexec_enforcement", mayexec_enforcement(&e), 0);
+	CHECK_RESULT("descriptors free again: mayexec_enforcement", mayexec_enforcement(&e, sizeof(e)), 0);
 	check_true(WHAT("... the policy's level %d, want %s", e.level, level),
 		   e.level == atoi(level));
 }
