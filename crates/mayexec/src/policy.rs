@@ -415,26 +415,41 @@ fn open_dir<Fd: std::os::fd::AsFd>(dir: Fd, name: &OsStr) -> Result<OwnedFd, Rea
 /// Judges each directory on the way and the file. In the initial user
 /// namespace the first fault ends the walk; in any other, a fault above the
 /// file is kept and reported only if the file exists (see the module docs).
+///
+/// Which user namespace this is is read only when an owner must be judged:
+/// a directory owned by uid 0 and writable by no one else passes in every
+/// namespace (host root's, or one a namespace's root owns, which only
+/// matters for the file), so the usual walk to a policy file that does not
+/// exist reads nothing from `/proc`.
 struct Judge {
-    namespace: Result<UserNamespace, String>,
+    namespace: std::cell::OnceCell<Result<UserNamespace, String>>,
     deferred: Option<ReadError>,
 }
 
 impl Judge {
     fn new() -> Judge {
         Judge {
-            namespace: UserNamespace::current().map_err(|e| e.to_string()),
+            namespace: std::cell::OnceCell::new(),
             deferred: None,
         }
     }
 
+    fn namespace(&self) -> &Result<UserNamespace, String> {
+        self.namespace
+            .get_or_init(|| UserNamespace::current().map_err(|e| e.to_string()))
+    }
+
     fn dir(&mut self, fd: &OwnedFd, path: &Path) -> Result<(), ReadError> {
-        match trust(fd, path, false, &self.namespace) {
+        let stat = fstat(fd)?;
+        if stat.st_uid == 0 && stat.st_mode & 0o022 == 0 {
+            return Ok(());
+        }
+        match trust(fd, path, false, self.namespace()) {
             Err(ReadError::Untrusted(TrustFault {
                 kind: TrustFaultKind::OwnedInUserNamespace,
                 ..
             })) => Ok(()),
-            Err(fault) if !matches!(&self.namespace, Ok(ns) if ns.is_initial()) => {
+            Err(fault) if !matches!(self.namespace(), Ok(ns) if ns.is_initial()) => {
                 self.deferred.get_or_insert(fault);
                 Ok(())
             }
@@ -445,7 +460,7 @@ impl Judge {
     fn file(self, fd: &OwnedFd, path: &Path) -> Result<(), ReadError> {
         match self.deferred {
             Some(fault) => Err(fault),
-            None => trust(fd, path, true, &self.namespace),
+            None => trust(fd, path, true, self.namespace()),
         }
     }
 }
