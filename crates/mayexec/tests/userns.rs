@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mayexec::policy::{PolicyError, SystemPolicy};
-use mayexec_testkit::{
-    give_to, require_root, require_unprivileged_userns, root_test, TempDir, NOBODY,
-};
+use mayexec_testkit::{give_to, require_unprivileged_userns, root_test, TempDir, NOBODY};
 
 const POLICY_VAR: &str = "MAYEXEC_USERNS_TEST_POLICY";
 const CHROOT_VAR: &str = "MAYEXEC_USERNS_TEST_CHROOT";
@@ -146,11 +144,9 @@ fn in_own_root(nested: bool, root: &Path, setup: &str) -> Vec<String> {
 
 #[root_test]
 fn a_root_built_by_an_unprivileged_user_is_not_trusted_after_chroot() {
-    if !require_root("a_root_built_by_an_unprivileged_user_is_not_trusted_after_chroot")
-        || !require_unprivileged_userns(
-            "a_root_built_by_an_unprivileged_user_is_not_trusted_after_chroot",
-        )
-    {
+    if !require_unprivileged_userns(
+        "a_root_built_by_an_unprivileged_user_is_not_trusted_after_chroot",
+    ) {
         return;
     }
     let dir = TempDir::new();
@@ -168,11 +164,9 @@ fn a_root_built_by_an_unprivileged_user_is_not_trusted_after_chroot() {
 
 #[root_test]
 fn the_hosts_root_owned_policy_is_trusted_in_a_rootless_namespace() {
-    if !require_root("the_hosts_root_owned_policy_is_trusted_in_a_rootless_namespace")
-        || !require_unprivileged_userns(
-            "the_hosts_root_owned_policy_is_trusted_in_a_rootless_namespace",
-        )
-    {
+    if !require_unprivileged_userns(
+        "the_hosts_root_owned_policy_is_trusted_in_a_rootless_namespace",
+    ) {
         return;
     }
     let dir = TempDir::new();
@@ -203,11 +197,9 @@ fn the_hosts_root_owned_policy_is_trusted_in_a_rootless_namespace() {
 
 #[root_test]
 fn a_writable_overflow_owned_policy_is_not_trusted_in_a_rootless_namespace() {
-    if !require_root("a_writable_overflow_owned_policy_is_not_trusted_in_a_rootless_namespace")
-        || !require_unprivileged_userns(
-            "a_writable_overflow_owned_policy_is_not_trusted_in_a_rootless_namespace",
-        )
-    {
+    if !require_unprivileged_userns(
+        "a_writable_overflow_owned_policy_is_not_trusted_in_a_rootless_namespace",
+    ) {
         return;
     }
     let dir = TempDir::new();
@@ -230,9 +222,7 @@ fn a_writable_overflow_owned_policy_is_not_trusted_in_a_rootless_namespace() {
 
 #[root_test]
 fn a_rootless_namespace_without_a_policy_file_has_no_policy() {
-    if !require_root("a_rootless_namespace_without_a_policy_file_has_no_policy")
-        || !require_unprivileged_userns("a_rootless_namespace_without_a_policy_file_has_no_policy")
-    {
+    if !require_unprivileged_userns("a_rootless_namespace_without_a_policy_file_has_no_policy") {
         return;
     }
     let dir = TempDir::new();
@@ -250,11 +240,9 @@ fn a_rootless_namespace_without_a_policy_file_has_no_policy() {
 
 #[root_test]
 fn a_rootless_container_obeys_the_hosts_policy_bind_mounted_into_it() {
-    if !require_root("a_rootless_container_obeys_the_hosts_policy_bind_mounted_into_it")
-        || !require_unprivileged_userns(
-            "a_rootless_container_obeys_the_hosts_policy_bind_mounted_into_it",
-        )
-    {
+    if !require_unprivileged_userns(
+        "a_rootless_container_obeys_the_hosts_policy_bind_mounted_into_it",
+    ) {
         return;
     }
     let dir = TempDir::new();
