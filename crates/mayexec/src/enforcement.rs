@@ -239,7 +239,7 @@ impl Enforcement {
     ) -> Result<Verdict, Denial> {
         let verdict = match input {
             Some(fd) => Checker::full().check(fd),
-            None => Verdict::deny(self.checker.backend(), Reason::Interactive),
+            None => Verdict::deny(self.checker.chosen_backend(), Reason::Interactive),
         };
         self.decide(label, verdict, self.interactive)
     }

@@ -118,6 +118,27 @@ rusty_fork_test! {
         assert_eq!(verdict.reason(), Some(Reason::NoexecMount));
     }
 
+    /// The same emulator met by a checker that chose the kernel backend on
+    /// the probe's cheap first step alone: the flag is proven before the
+    /// first check, and where it cannot be the emulated rules decide. No
+    /// real descriptor ever reaches the emulator's `execveat`.
+    #[root_test]
+    fn a_kernel_checker_proves_the_flag_before_its_first_check() {
+        let noexec = Tmpfs::noexec();
+        let exec = Tmpfs::exec();
+        let denied = noexec.write("x.sh", "echo hi\n", 0o755);
+        let allowed = exec.write("x.sh", "echo hi\n", 0o755);
+        deny_execve_check(libc::ENOEXEC);
+        fail_execveat_on(-1, libc::EBADF);
+        let checker = Checker::new(Level::Full, BackendChoice::Auto).unwrap();
+        let verdict = checker.check(File::open(&denied).unwrap());
+        assert_eq!(verdict.reason(), Some(Reason::NoexecMount), "{verdict:?}");
+        assert_eq!(verdict.backend(), Backend::Emulated);
+        let verdict = checker.check(File::open(&allowed).unwrap());
+        assert!(verdict.is_allowed(), "{verdict:?}");
+        assert_eq!(checker.backend(), Backend::Emulated);
+    }
+
     #[root_test]
     fn an_unexpected_error_from_a_real_check_is_a_denial() {
         let exec = Tmpfs::exec();

@@ -65,6 +65,13 @@ pub fn kernel_check_available() -> bool {
     kernel_check_probe().is_ok()
 }
 
+/// The probe's cheap first step, cached: what choosing the backend needs.
+/// The kernel backend proves the flag before its first check.
+fn kernel_flag_accepted() -> bool {
+    static ACCEPTED: OnceLock<bool> = OnceLock::new();
+    *ACCEPTED.get_or_init(|| kernel::flag_accepted().is_ok())
+}
+
 /// Answers "would executing this open file be allowed?" at one level with
 /// one backend. Cheap to copy; build it once and check many files.
 ///
@@ -87,7 +94,7 @@ impl Checker {
     pub fn new(level: Level, choice: BackendChoice) -> Result<Checker, CheckerError> {
         let backend = match choice {
             BackendChoice::Emulated => Backend::Emulated,
-            BackendChoice::Auto if level == Level::Full && kernel_check_available() => {
+            BackendChoice::Auto if level == Level::Full && kernel_flag_accepted() => {
                 Backend::Kernel
             }
             BackendChoice::Auto => Backend::Emulated,
@@ -105,7 +112,7 @@ impl Checker {
     /// The full check, best effort: the kernel's where it exists, the
     /// emulated level 3 otherwise.
     pub fn full() -> Checker {
-        let backend = if kernel_check_available() {
+        let backend = if kernel_flag_accepted() {
             Backend::Kernel
         } else {
             Backend::Emulated
@@ -121,8 +128,20 @@ impl Checker {
         self.level
     }
 
-    /// The backend this checker uses.
+    /// The backend this checker's verdicts come from. Choosing the kernel
+    /// backend takes only the probe's cheap first step; the flag is proven
+    /// before the first check (`docs/kernel-features.md`), and asking this
+    /// proves it too: where the proof fails, the emulated rules decide.
     pub fn backend(&self) -> Backend {
+        match self.backend {
+            Backend::Kernel if !kernel_check_available() => Backend::Emulated,
+            backend => backend,
+        }
+    }
+
+    /// The backend chosen, without proving the kernel's flag: for a verdict
+    /// no check was made for (code from the command line).
+    pub(crate) fn chosen_backend(&self) -> Backend {
         self.backend
     }
 
