@@ -361,7 +361,20 @@ fn symlink_chain(path: &Path) -> Vec<PathBuf> {
             break;
         };
         let next = match current.parent() {
-            Some(parent) if target.is_relative() => parent.join(&target),
+            Some(parent) if target.is_relative() => {
+                // `../alternatives/sh` from a real directory, for people.
+                let mut next = fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+                for part in target.components() {
+                    match part {
+                        std::path::Component::ParentDir => {
+                            next.pop();
+                        }
+                        std::path::Component::CurDir => {}
+                        other => next.push(other),
+                    }
+                }
+                next
+            }
             _ => target,
         };
         chain.push(next.clone());
