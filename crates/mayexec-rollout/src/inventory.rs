@@ -287,15 +287,15 @@ pub fn walk(roots: &[PathBuf], recursive: bool) -> Walk {
     walk
 }
 
-fn visit(dir: &Path, recursive: bool, walk: &mut Walk, seen: &mut BTreeSet<PathBuf>) {
-    // `/bin` is `/usr/bin` on a merged-/usr system: walk it once.
-    if !seen.insert(fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())) {
-        return;
-    }
-    match fs::metadata(dir) {
+fn visit(dir: &Path, recursive: bool, walk: &mut Walk, seen: &mut BTreeSet<(u64, u64)>) {
+    let meta = match fs::metadata(dir) {
         Ok(meta) if !meta.is_dir() => return add_file(dir.to_path_buf(), walk),
-        Ok(_) => {}
+        Ok(meta) => meta,
         Err(e) => return walk.errors.push((dir.to_path_buf(), e)),
+    };
+    // `/bin` is `/usr/bin` on a merged-/usr system: walk it once.
+    if !seen.insert((meta.dev(), meta.ino())) {
+        return;
     }
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -304,19 +304,23 @@ fn visit(dir: &Path, recursive: bool, walk: &mut Walk, seen: &mut BTreeSet<PathB
             return;
         }
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        let Ok(lmeta) = fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if lmeta.is_dir() {
+    // The entry's type comes with it (d_type): no stat for what is
+    // neither a directory, a regular file nor a symlink.
+    let mut paths: Vec<(PathBuf, fs::FileType)> = entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            Some((e.path(), e.file_type().ok()?))
+        })
+        .collect();
+    paths.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, file_type) in paths {
+        if file_type.is_dir() {
             if recursive {
                 visit(&path, recursive, walk, seen);
             }
-            continue;
+        } else if file_type.is_file() || file_type.is_symlink() {
+            add_file(path, walk);
         }
-        add_file(path, walk);
     }
 }
 
