@@ -367,3 +367,18 @@ fn lockdown_refuses_to_run_where_landlock_cannot_enforce_it() {
         assert!(!marker.exists(), "{why}: the command ran");
     }
 }
+
+/// What `--lockdown` cannot see, pinned so that the documentation stays
+/// true: the loader run as a program maps a stock interpreter it opened
+/// for reading, which Landlock's execute right does not govern.
+#[root_test]
+fn lockdown_does_not_stop_the_loader_from_running_a_stock_interpreter() {
+    let Some(dash) = dash() else { return };
+    let tree = Tree::new(&dash);
+    let out = run(lockdown(&tree, &[]).arg("/usr/bin/perl").args(["-e", "1"]));
+    assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
+    let out = run(lockdown(&tree, &[])
+        .arg("/lib64/ld-linux-x86-64.so.2")
+        .args(["/usr/bin/perl", "-e", "print qq(ran through ld.so\\n)"]));
+    assert_eq!(stdout(&out), "ran through ld.so\n", "{}", stderr(&out));
+}
