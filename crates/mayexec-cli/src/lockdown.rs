@@ -94,6 +94,13 @@ pub fn enter(
         }
     }
     let walk = inventory::walk(roots, true);
+    for (path, e) in &walk.errors {
+        // Safe, but worth saying: nothing beneath it gets a rule.
+        output::note(format_args!(
+            "mayexec: lockdown: cannot read {}: {e}; nothing beneath it is executable",
+            path.display()
+        ));
+    }
     let mut excluded_inodes = HashSet::new();
     let mut excluded = Vec::new();
     for i in walk.interpreters().into_iter().filter(|i| !i.obeys()) {
