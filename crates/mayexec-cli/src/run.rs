@@ -54,7 +54,8 @@ use crate::{landlock, output, userns, Status};
 ///
 /// Exit status: CMD's; 1 when the kernel has no exec securebits, the
 /// seccomp filter cannot be installed, or Landlock is not fully enforced
-/// under --landlock=required; 2 usage error; 126 CMD not executable; 127
+/// under --landlock=required or --lockdown; 2 usage error (also a root or
+/// --exec-allow-file that does not exist); 126 CMD not executable; 127
 /// CMD not found.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -99,7 +100,8 @@ pub struct Args {
     #[arg(long)]
     allow_userns: bool,
     /// Say on stderr how much of --exec-allow the kernel enforced, even
-    /// when it enforced all of it, and what the seccomp filter refuses.
+    /// when it enforced all of it, and what the seccomp filter refuses;
+    /// with --lockdown, each interpreter left out and the rule count.
     #[arg(long, short = 'v')]
     verbose: bool,
     /// The command to run, and its arguments.

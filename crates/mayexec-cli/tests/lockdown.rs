@@ -382,3 +382,35 @@ fn lockdown_does_not_stop_the_loader_from_running_a_stock_interpreter() {
         .args(["/usr/bin/perl", "-e", "print qq(ran through ld.so\\n)"]));
     assert_eq!(stdout(&out), "ran through ld.so\n", "{}", stderr(&out));
 }
+
+#[root_test]
+fn lockdown_roots_and_files_that_do_not_exist_are_usage_errors() {
+    for args in [
+        ["--exec-allow", "/nonexistent"],
+        ["--exec-allow-file", "/nonexistent"],
+    ] {
+        let out = run(mayexec()
+            .args(["run", "--lockdown", "-f"])
+            .args(args)
+            .args(["--", "/usr/bin/true"]));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with(&format!(
+                "mayexec: {} /nonexistent: No such file or directory",
+                args[0]
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // --exec-allow-file and --json belong to --lockdown.
+    let out = run(mayexec().args([
+        "run",
+        "-f",
+        "--exec-allow-file",
+        "/usr/bin/true",
+        "--",
+        "true",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
