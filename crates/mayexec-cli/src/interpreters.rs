@@ -105,12 +105,7 @@ pub fn main(args: &Args) -> ExitCode {
     } else {
         Status::Ok
     };
-    let result = if args.json {
-        output::json(&report)
-    } else {
-        print(&report)
-    };
-    output::finish(result.map(|()| status))
+    output::report(&report, args.json, print, status)
 }
 
 /// The inventory beneath `roots`, as the report prints it.
