@@ -243,13 +243,15 @@ fn needed(
         .iter()
         .filter(|s| s.kind == PT_LOAD)
         .find(|s| strtab >= s.vaddr && strtab - s.vaddr < s.filesz)
-        .map(|s| strtab - s.vaddr + s.offset)
+        .and_then(|s| (strtab - s.vaddr).checked_add(s.offset))
         .ok_or_else(|| malformed("DT_STRTAB is not in a loaded segment"))?;
     let mut names = Vec::new();
     for offset in offsets {
         let mut name = Vec::new();
         let mut chunk = [0u8; 64];
-        let mut at = base + offset;
+        let mut at = base
+            .checked_add(offset)
+            .ok_or_else(|| malformed("a DT_NEEDED offset is out of range"))?;
         'read: loop {
             let n = file.read_at(&mut chunk, at)?;
             if n == 0 {
@@ -269,4 +271,48 @@ fn needed(
         names.push(String::from_utf8_lossy(&name).into_owned());
     }
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elf_of(bytes: &[u8]) -> io::Result<Option<ElfInfo>> {
+        let path = std::env::temp_dir().join(format!(
+            "mayexec-elf-test-{}-{}",
+            std::process::id(),
+            bytes.len()
+        ));
+        std::fs::write(&path, bytes)?;
+        let result = read(&File::open(&path)?);
+        let _ = std::fs::remove_file(&path);
+        result
+    }
+
+    #[test]
+    fn a_real_program_has_its_loader_and_libc() {
+        let exe = File::open(std::env::current_exe().unwrap()).unwrap();
+        let info = read(&exe).unwrap().expect("an ELF file");
+        assert!(info.interpreter.unwrap().contains("ld-linux"));
+        assert!(
+            info.needed.iter().any(|n| n.starts_with("libc.so")),
+            "{:?}",
+            info.needed
+        );
+        assert!(info.notes.iter().any(|n| n.owner == b"GNU"));
+    }
+
+    #[test]
+    fn other_files_are_not_elf_and_broken_ones_are_errors_not_panics() {
+        assert_eq!(elf_of(b"#!/bin/sh\n").unwrap(), None);
+        assert_eq!(elf_of(b"").unwrap(), None);
+        let real = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        // Every truncation of the headers, and garbage after the magic.
+        for len in (4..4096).step_by(7) {
+            let _ = elf_of(&real[..len]);
+        }
+        let mut garbage = b"\x7fELF\x02\x01".to_vec();
+        garbage.extend(std::iter::repeat(0xff).take(200));
+        assert!(elf_of(&garbage).is_err());
+    }
 }
