@@ -60,6 +60,9 @@ use crate::{landlock, output, userns, Status};
 #[derive(Debug, clap::Args)]
 #[command(
     group = clap::ArgGroup::new("bits").required(true).multiple(true),
+    group = clap::ArgGroup::new("landlock_domain")
+        .multiple(true)
+        .args(["exec_allow", "lockdown"]),
     after_help = "Examples:\n  \
         mayexec run -f -- python3 /srv/app/main.py\n  \
         mayexec run -fi -- /usr/local/bin/backup.sh\n  \
@@ -93,7 +96,7 @@ pub struct Args {
     json: bool,
     /// What to do when the kernel cannot enforce all of --exec-allow:
     /// warn and go on, or fail with status 1 before running CMD.
-    #[arg(long, value_enum, value_name = "HOW", default_value_t = LandlockMode::BestEffort, requires = "exec_allow")]
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = LandlockMode::BestEffort, requires = "landlock_domain")]
     landlock: LandlockMode,
     /// Let CMD create and join user namespaces (no seccomp filter): CMD
     /// can then clear the securebits set here, even when locked.

@@ -403,6 +403,17 @@ fn lockdown_roots_and_files_that_do_not_exist_are_usage_errors() {
             stderr(&out)
         );
     }
+    // --landlock goes with a Landlock domain: --exec-allow or --lockdown.
+    let out = run(mayexec().args(["run", "--landlock=required", "-f", "--", "/usr/bin/true"]));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = run(mayexec().args([
+        "run",
+        "--landlock=required",
+        "--lockdown",
+        "--",
+        "/usr/bin/true",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // --exec-allow-file and --json belong to --lockdown.
     let out = run(mayexec().args([
         "run",
