@@ -64,6 +64,29 @@ pub fn restrict_exec(dirs: &[PathBuf]) -> Result<RestrictionStatus, ExecAllowErr
         })?;
         rules.push(PathBeneath::new(fd, AccessFs::Execute));
     }
+    restrict(rules)
+}
+
+/// Restricts this thread, and everything it executes from now on, to
+/// executing the given files only (one rule per file: a rule on a file
+/// grants its inode, whatever name reaches it); sets no_new_privs. A file
+/// that cannot be opened gets no rule (it stays unexecutable) and is
+/// returned with why, for the caller to report.
+pub fn restrict_exec_files(
+    files: &[PathBuf],
+) -> Result<(RestrictionStatus, Vec<(PathBuf, String)>), ExecAllowError> {
+    let mut rules = Vec::with_capacity(files.len());
+    let mut skipped = Vec::new();
+    for file in files {
+        match PathFd::new(file) {
+            Ok(fd) => rules.push(PathBeneath::new(fd, AccessFs::Execute)),
+            Err(e) => skipped.push((file.clone(), e.to_string())),
+        }
+    }
+    Ok((restrict(rules)?, skipped))
+}
+
+fn restrict(rules: Vec<PathBeneath<PathFd>>) -> Result<RestrictionStatus, ExecAllowError> {
     // Only the execute right is handled: everything else stays as it was.
     // It exists since Landlock's first ABI (Linux 5.13).
     let mut ruleset = Ruleset::default()

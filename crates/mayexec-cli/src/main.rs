@@ -1,7 +1,9 @@
 //! `mayexec`: script-execution control for administrators.
 
 mod check;
+mod interpreters;
 mod landlock;
+mod lockdown;
 mod mark;
 mod output;
 mod policy;
@@ -43,6 +45,7 @@ enum Command {
     Policy(policy::Command),
     Scan(scan::Args),
     Mark(mark::Args),
+    Interpreters(interpreters::Args),
 }
 
 /// Exit statuses shared by the subcommands.
@@ -75,5 +78,6 @@ fn main() -> ExitCode {
         Command::Policy(command) => policy::main(&command),
         Command::Scan(args) => scan::main(&args),
         Command::Mark(args) => mark::main(&args),
+        Command::Interpreters(args) => interpreters::main(&args),
     }
 }

@@ -37,6 +37,22 @@ pub fn note(line: impl std::fmt::Display) {
     let _ = writeln!(io::stderr(), "{line}");
 }
 
+/// Prints a command's report — JSON on stdout, or `print` for people —
+/// and ends the command with `status` (see [`finish`]).
+pub fn report<R: Serialize>(
+    report: &R,
+    json: bool,
+    print: impl FnOnce(&R) -> io::Result<()>,
+    status: crate::Status,
+) -> std::process::ExitCode {
+    let result = if json {
+        self::json(report)
+    } else {
+        print(report)
+    };
+    finish(result.map(|()| status))
+}
+
 /// Ends a command whose output failed: a closed pipe (`mayexec … | head`)
 /// is not an error worth a message, anything else is.
 pub fn finish(result: io::Result<crate::Status>) -> std::process::ExitCode {

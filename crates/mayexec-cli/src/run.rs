@@ -30,6 +30,19 @@ use crate::{landlock, output, userns, Status};
 /// scripts. By default a kernel without Landlock only gets a warning;
 /// --landlock=required makes it an error.
 ///
+/// With --lockdown, the Landlock domain grants execute file by file to
+/// every executable beneath the --exec-allow roots (default: the
+/// directories of PATH and of the ELF interpreter ld.so), except the
+/// interpreters that do not obey the check (`mayexec interpreters` lists
+/// them), plus each --exec-allow-file. With -f -i, every interpreter the
+/// tree can start then obeys the check; the others fail with EACCES, also
+/// through a `#!` line. -v or --json (one JSON object on stderr) show what
+/// was left out. --lockdown always requires the kernel to enforce all of
+/// it: on a kernel without Landlock it fails with status 1. It does not
+/// see interpreters inside a runtime CMD already is, code loaded with
+/// `ld.so PROGRAM` or LD_PRELOAD (the loader maps files it reads), nor a
+/// non-enlightened interpreter copied under an unknown name.
+///
 /// The kernel resets securebits (lock bits too) in a process that creates
 /// or joins a user namespace, so by default a seccomp filter keeps the tree
 /// out of them: unshare/clone with CLONE_NEWUSER and setns into a user
@@ -41,15 +54,20 @@ use crate::{landlock, output, userns, Status};
 ///
 /// Exit status: CMD's; 1 when the kernel has no exec securebits, the
 /// seccomp filter cannot be installed, or Landlock is not fully enforced
-/// under --landlock=required; 2 usage error; 126 CMD not executable; 127
+/// under --landlock=required or --lockdown; 2 usage error (also a root or
+/// --exec-allow-file that does not exist); 126 CMD not executable; 127
 /// CMD not found.
 #[derive(Debug, clap::Args)]
 #[command(
     group = clap::ArgGroup::new("bits").required(true).multiple(true),
+    group = clap::ArgGroup::new("landlock_domain")
+        .multiple(true)
+        .args(["exec_allow", "lockdown"]),
     after_help = "Examples:\n  \
         mayexec run -f -- python3 /srv/app/main.py\n  \
         mayexec run -fi -- /usr/local/bin/backup.sh\n  \
-        mayexec run -f --exec-allow /usr --exec-allow /srv/app -- python3 /srv/app/main.py"
+        mayexec run -f --exec-allow /usr --exec-allow /srv/app -- python3 /srv/app/main.py\n  \
+        mayexec run -f -i --lockdown -v -- /srv/app/run.sh"
 )]
 pub struct Args {
     /// SECBIT_EXEC_RESTRICT_FILE: scripts must pass the full check.
@@ -65,16 +83,28 @@ pub struct Args {
     /// Allow executing files only beneath DIR (Landlock); repeatable.
     #[arg(long, value_name = "DIR", group = "bits")]
     exec_allow: Vec<PathBuf>,
+    /// Grant execute only to the executables beneath the --exec-allow roots
+    /// that are not interpreters ignoring the check (Landlock, file by file).
+    #[arg(long, group = "bits")]
+    lockdown: bool,
+    /// With --lockdown: also allow executing FILE; repeatable.
+    #[arg(long, value_name = "FILE", requires = "lockdown")]
+    exec_allow_file: Vec<PathBuf>,
+    /// With --lockdown: print what the domain grants and excludes as one
+    /// JSON object on stderr.
+    #[arg(long, requires = "lockdown")]
+    json: bool,
     /// What to do when the kernel cannot enforce all of --exec-allow:
     /// warn and go on, or fail with status 1 before running CMD.
-    #[arg(long, value_enum, value_name = "HOW", default_value_t = LandlockMode::BestEffort, requires = "exec_allow")]
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = LandlockMode::BestEffort, requires = "landlock_domain")]
     landlock: LandlockMode,
     /// Let CMD create and join user namespaces (no seccomp filter): CMD
     /// can then clear the securebits set here, even when locked.
     #[arg(long)]
     allow_userns: bool,
     /// Say on stderr how much of --exec-allow the kernel enforced, even
-    /// when it enforced all of it, and what the seccomp filter refuses.
+    /// when it enforced all of it, and what the seccomp filter refuses;
+    /// with --lockdown, each interpreter left out and the rule count.
     #[arg(long, short = 'v')]
     verbose: bool,
     /// The command to run, and its arguments.
@@ -94,7 +124,18 @@ enum LandlockMode {
 }
 
 pub fn main(args: Args) -> ExitCode {
-    if !args.exec_allow.is_empty() {
+    if args.lockdown {
+        let roots = if args.exec_allow.is_empty() {
+            crate::lockdown::default_roots()
+        } else {
+            args.exec_allow.clone()
+        };
+        if let Err(status) =
+            crate::lockdown::enter(&roots, &args.exec_allow_file, args.verbose, args.json)
+        {
+            return status.into();
+        }
+    } else if !args.exec_allow.is_empty() {
         if let Err(code) = restrict_exec(&args) {
             return code;
         }
@@ -136,7 +177,12 @@ pub fn main(args: Args) -> ExitCode {
         program.to_string_lossy(),
         describe(&error)
     ));
-    if !args.exec_allow.is_empty() && error.kind() == io::ErrorKind::PermissionDenied {
+    if args.lockdown && error.kind() == io::ErrorKind::PermissionDenied {
+        output::note(
+            "Hint: under --lockdown only executables beneath the --exec-allow roots that are \
+             not interpreters ignoring the check can be executed (-v lists what was left out)",
+        );
+    } else if !args.exec_allow.is_empty() && error.kind() == io::ErrorKind::PermissionDenied {
         output::note(
             "Hint: under --exec-allow, CMD and its ELF interpreter (ld.so) must lie beneath \
              an allowed directory: add e.g. --exec-allow /usr",

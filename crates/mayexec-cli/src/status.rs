@@ -12,8 +12,9 @@ use serde::Serialize;
 
 use crate::{output, policy, Status};
 
-/// Show kernel support, this process's securebits, the system policy and
-/// the effective enforcement, with hints where something is missing.
+/// Show kernel support, this process's securebits, the system policy,
+/// the effective enforcement and how many interpreters on PATH do not obey
+/// the check, with hints where something is missing.
 ///
 /// Exit status: 0, or 1 when the policy file exists but cannot be used (then
 /// every enlightened interpreter refuses to run anything).
@@ -32,6 +33,8 @@ struct Report {
     policy: policy::Report,
     user_namespaces: UserNamespaces,
     enforcement: Option<Effective>,
+    /// `mayexec interpreters`' verdict on the interpreters on PATH.
+    interpreters: String,
     hints: Vec<String>,
 }
 
@@ -110,12 +113,7 @@ pub fn main(args: &Args) -> ExitCode {
     } else {
         Status::Ok
     };
-    let result = if args.json {
-        output::json(&report)
-    } else {
-        print(&report)
-    };
-    output::finish(result.map(|()| status))
+    output::report(&report, args.json, print, status)
 }
 
 fn gather() -> Report {
@@ -189,6 +187,9 @@ fn gather() -> Report {
         }
     }
     Report {
+        interpreters: crate::interpreters::gather(&crate::interpreters::path_dirs(), false)
+            .verdict()
+            .to_owned(),
         backend: mayexec::Checker::full().backend().as_str(),
         securebits: Bits {
             raw: bits.bits(),
@@ -359,6 +360,11 @@ fn print(r: &Report) -> io::Result<()> {
             "effective enforcement:            none can be computed: enlightened interpreters refuse to run anything"
         )?,
     }
+    writeln!(
+        out,
+        "interpreters on PATH:             {} (`mayexec interpreters`)",
+        r.interpreters
+    )?;
     for hint in &r.hints {
         writeln!(out, "Hint: {hint}")?;
     }

@@ -1373,3 +1373,63 @@ fn a_cache_does_not_run_for_a_source_that_cannot_be_read() {
     );
     assert!(!marker.exists());
 }
+
+/// Under `mayexec run --lockdown -f -i`, mayexec-python (enlightened: it
+/// carries mayexec's ELF note) can be started and runs scripts beneath the
+/// roots, refuses the others (`kernel-policy`), while the stock python3
+/// cannot be executed at all.
+#[root_test]
+fn under_lockdown_mayexec_python_runs_allowed_scripts_and_stock_python_cannot_start() {
+    let f = Fixture::new();
+    let inside = f.mounts.dir(Place::Exec755, "lockdown-inside");
+    let outside = f.mounts.dir(Place::Exec755, "lockdown-outside");
+    let marker = f.marker("lockdown");
+    let ok = write(&inside.join("ok.py"), "print('inside ran')\n", 0o755);
+    // Beneath a root, under a stock name: the note, not the name, lets it
+    // through the inventory.
+    std::fs::create_dir(inside.join("bin")).unwrap();
+    let python3 = inside.join("bin/python3");
+    std::fs::copy(mayexec_python(), &python3).unwrap();
+    let denied = write(&outside.join("bad.py"), &marking(&marker), 0o755);
+    let lockdown = |program: &Path, script: &Path| {
+        let mut cmd = Command::new(mayexec());
+        f.prepare(&mut cmd, &[]);
+        cmd.args(["run", "--lockdown", "-f", "-i"]);
+        for root in [
+            Path::new("/usr/bin"),
+            Path::new("/lib64"),
+            f.home.path(),
+            &inside,
+        ] {
+            cmd.arg("--exec-allow").arg(root);
+        }
+        // ld.so's real directory, by file: no need to walk all of it.
+        let ld_so = std::fs::canonicalize("/lib64/ld-linux-x86-64.so.2").unwrap();
+        cmd.arg("--exec-allow-file").arg(ld_so);
+        cmd.arg("--").arg(program).arg(script);
+        cmd.output().unwrap()
+    };
+    let out = lockdown(&python3, &ok);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "inside ran\n");
+
+    let out = lockdown(&python3, &denied);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "mayexec-python: {}: script execution denied (kernel-policy)\n",
+            denied.display()
+        )
+    );
+    assert!(!marker.exists());
+
+    let out = lockdown(Path::new("/usr/bin/python3"), &denied);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert!(
+        stderr(&out).starts_with("mayexec: /usr/bin/python3: Permission denied (os error 13)\n"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!marker.exists());
+}

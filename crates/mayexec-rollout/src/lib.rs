@@ -4,10 +4,15 @@
 //! [`scan`] walks trees for the files interpreters load as code and the
 //! check's verdict on each; [`mark`] adds execute bits where the read bits
 //! are, with a write-ahead journal that [`mark::undo`] reverses exactly.
-//! The `mayexec scan` and `mayexec mark` commands print what these return.
+//! [`inventory`] finds the interpreters a host has and reads from each file
+//! whether it obeys the check.
+//! The `mayexec scan`, `mark` and `interpreters` commands print what these
+//! return.
 //! The `mayexec` library that interpreters link knows nothing of them.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod elf;
+pub mod inventory;
 pub mod mark;
 pub mod scan;

@@ -160,6 +160,14 @@ pub fn recognise_name(name: &[u8]) -> Option<(Rule, Language)> {
 /// interpreter the line names (after `env` and its options, if any) and
 /// its language.
 pub fn recognise_content(head: &[u8]) -> Option<(Language, String)> {
+    let (program, line) = shebang_program(head)?;
+    let interpreter = String::from_utf8_lossy(line).trim().to_owned();
+    Some((language_of(basename(program)), interpreter))
+}
+
+/// The program a `#!` line names (after `env` and its options, if any),
+/// and the whole line after `#!`. The program is empty for a bare `#!`.
+pub fn shebang_program(head: &[u8]) -> Option<(&[u8], &[u8])> {
     let line = head.strip_prefix(b"#!")?;
     let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
     let mut words = line
@@ -173,8 +181,7 @@ pub fn recognise_content(head: &[u8]) -> Option<(Language, String)> {
             program = word;
         }
     }
-    let interpreter = String::from_utf8_lossy(line).trim().to_owned();
-    Some((language_of(basename(program)), interpreter))
+    Some((program, line))
 }
 
 fn basename(path: &[u8]) -> &[u8] {

@@ -221,3 +221,57 @@ pub fn errno_name(errno: i32) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// The owner ("name") of the ELF note that marks a program as enlightened.
+pub const ENLIGHTENED_NOTE_OWNER: &str = "mayexec";
+/// The type of that note: `NT_MAYEXEC_ENLIGHTENED`.
+pub const ENLIGHTENED_NOTE_TYPE: u32 = 1;
+/// The section that holds it.
+pub const ENLIGHTENED_NOTE_SECTION: &str = ".note.mayexec";
+
+/// An ELF note as the linker stores it: three 4-byte words, then the owner
+/// and the description, each padded to 4 bytes.
+#[repr(C, align(4))]
+struct ElfNote {
+    namesz: u32,
+    descsz: u32,
+    kind: u32,
+    name: [u8; 8],
+    desc: [u8; 16],
+}
+
+/// `"0.1.0"` NUL-padded to 16 bytes (longer versions are cut; the owner
+/// and type are the marker, the version is for people).
+const fn note_version() -> [u8; 16] {
+    let version = env!("CARGO_PKG_VERSION").as_bytes();
+    let mut desc = [0u8; 16];
+    let mut i = 0;
+    while i < version.len() && i < 15 {
+        desc[i] = version[i];
+        i += 1;
+    }
+    desc
+}
+
+/// The marker every program that links this library carries: an ELF note
+/// (owner `mayexec`, type 1, the library's version as its description) in
+/// section `.note.mayexec`, which `mayexec interpreters` reads from the
+/// file to call it enlightened. It lives in this module because every
+/// interpreter calls the check (`execveat_check` above), so the linker
+/// takes this object file, and with it the note, into the program — from
+/// the Rust crate and from the static C library alike.
+//
+// `#[link_section]` is `unsafe_code` because the linker, not the compiler,
+// decides what a named section means. It holds here: a note section is
+// data the loader never runs nor writes, LLVM gives a section named
+// `.note*` the type SHT_NOTE, which `--gc-sections` keeps, and `#[used]`
+// keeps the compiler from dropping a static nothing reads.
+#[used]
+#[link_section = ".note.mayexec"]
+static ENLIGHTENED_NOTE: ElfNote = ElfNote {
+    namesz: ENLIGHTENED_NOTE_OWNER.len() as u32 + 1,
+    descsz: 16,
+    kind: ENLIGHTENED_NOTE_TYPE,
+    name: *b"mayexec\0",
+    desc: note_version(),
+};

@@ -1,0 +1,176 @@
+//! `mayexec run --lockdown`: a Landlock domain in which execute is granted
+//! file by file to every executable beneath the roots, except the
+//! interpreters that do not obey the check.
+//!
+//! With `-f -i` on top, every interpreter the tree can start obeys the
+//! check: the others cannot be executed at all (`EACCES`), not even
+//! through a `#!` line, since the kernel checks Landlock's execute right on
+//! a script's interpreter too.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use mayexec_rollout::inventory;
+use serde::Serialize;
+
+use crate::{interpreters, landlock, output, Status};
+
+/// What the domain grants and leaves out, for `-v` and `--json`.
+#[derive(Serialize)]
+pub struct Plan {
+    roots: Vec<String>,
+    /// Files granted execute (one Landlock rule each).
+    granted: usize,
+    /// Interpreters left out: they do not obey the check.
+    excluded: Vec<Excluded>,
+    /// `--exec-allow-file` additions.
+    exec_allow_files: Vec<String>,
+    /// Files that could not be opened for a rule (they stay unexecutable).
+    skipped: Vec<String>,
+    /// How the kernel enforced it.
+    landlock: String,
+    /// Walking, classifying and building the domain, in milliseconds.
+    milliseconds: u128,
+}
+
+#[derive(Serialize)]
+struct Excluded {
+    path: String,
+    real: String,
+    kind: &'static str,
+}
+
+/// The default roots: the directories of `PATH`, and the program
+/// interpreter's (`ld.so`, which every dynamically linked program needs
+/// executable), by its name and by its real file.
+pub fn default_roots() -> Vec<PathBuf> {
+    let mut roots = interpreters::path_dirs();
+    let interp = std::fs::File::open("/proc/self/exe")
+        .ok()
+        .and_then(|f| mayexec_rollout::elf::read(&f).ok().flatten())
+        .and_then(|info| info.interpreter);
+    if let Some(interp) = interp {
+        let interp = PathBuf::from(interp);
+        let real = std::fs::canonicalize(&interp).unwrap_or_else(|_| interp.clone());
+        for dir in [interp.parent(), real.parent()].into_iter().flatten() {
+            if !roots.iter().any(|r| r == dir) {
+                roots.push(dir.to_path_buf());
+            }
+        }
+    }
+    roots
+}
+
+/// Builds and enters the domain. Any failure, and a domain the kernel
+/// cannot fully enforce, is an error: CMD is not run.
+pub fn enter(
+    roots: &[PathBuf],
+    extra_files: &[PathBuf],
+    verbose: bool,
+    json: bool,
+) -> Result<(), Status> {
+    let started = Instant::now();
+    for file in extra_files {
+        match std::fs::metadata(file) {
+            Ok(meta) if meta.is_file() => {}
+            Ok(_) => {
+                output::error(format_args!(
+                    "--exec-allow-file {}: not a regular file",
+                    file.display()
+                ));
+                return Err(Status::Error);
+            }
+            Err(e) => {
+                output::error(format_args!("--exec-allow-file {}: {e}", file.display()));
+                return Err(Status::Error);
+            }
+        }
+    }
+    for root in roots {
+        if let Err(e) = std::fs::metadata(root) {
+            output::error(format_args!("--exec-allow {}: {e}", root.display()));
+            return Err(Status::Error);
+        }
+    }
+    let walk = inventory::walk(roots, true);
+    for (path, e) in &walk.errors {
+        // Safe, but worth saying: nothing beneath it gets a rule.
+        output::note(format_args!(
+            "mayexec: lockdown: cannot read {}: {e}; nothing beneath it is executable",
+            path.display()
+        ));
+    }
+    let mut excluded_inodes = HashSet::new();
+    let mut excluded = Vec::new();
+    for i in walk.interpreters().into_iter().filter(|i| !i.obeys()) {
+        excluded_inodes.insert(i.executable.inode);
+        excluded.push(Excluded {
+            path: json_path(&i.executable.path),
+            real: json_path(&i.executable.real),
+            kind: i.kind.as_str(),
+        });
+    }
+    let mut granted_inodes = HashSet::new();
+    let mut files: Vec<PathBuf> = walk
+        .executables
+        .iter()
+        .filter(|e| !excluded_inodes.contains(&e.inode) && granted_inodes.insert(e.inode))
+        .map(|e| e.path.clone())
+        .collect();
+    files.extend(extra_files.iter().cloned());
+    let (status, skipped) = match landlock::restrict_exec_files(&files) {
+        Ok(done) => done,
+        Err(e) => {
+            output::error(format_args!("--lockdown: {e}; not running the command"));
+            return Err(Status::Denied);
+        }
+    };
+    let description = landlock::describe(&status);
+    let plan = Plan {
+        roots: roots.iter().map(|r| json_path(r)).collect(),
+        granted: files.len() - skipped.len(),
+        excluded,
+        exec_allow_files: extra_files.iter().map(|f| json_path(f)).collect(),
+        skipped: skipped.iter().map(|(p, _)| json_path(p)).collect(),
+        landlock: description.clone(),
+        milliseconds: started.elapsed().as_millis(),
+    };
+    if json {
+        // Stdout is the command's: the plan goes to stderr, one line.
+        output::note(serde_json::to_string(&plan).unwrap_or_default());
+    } else if verbose {
+        for e in &plan.excluded {
+            output::note(format_args!(
+                "mayexec: lockdown: not executable: {} ({}, does not obey the check)",
+                e.path, e.kind
+            ));
+        }
+        for (path, why) in &skipped {
+            output::note(format_args!(
+                "mayexec: lockdown: not executable: {} (cannot open it: {why})",
+                path.display()
+            ));
+        }
+        output::note(format_args!(
+            "mayexec: lockdown: execute granted on {} files beneath {}, {} interpreters \
+             excluded, in {} ms: {description}",
+            plan.granted,
+            landlock::list(roots),
+            plan.excluded.len(),
+            plan.milliseconds
+        ));
+    }
+    if !landlock::fully_enforced(&status) {
+        output::error(format_args!(
+            "--lockdown: {description}: interpreters that do not obey the check would stay \
+             executable; not running the command"
+        ));
+        return Err(Status::Denied);
+    }
+    Ok(())
+}
+
+fn json_path(path: &Path) -> String {
+    output::json_path(path.as_os_str())
+}
