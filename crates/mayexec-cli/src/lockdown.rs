@@ -45,7 +45,11 @@ struct Excluded {
 /// interpreter's (`ld.so`, which every dynamically linked program needs
 /// executable), by its name and by its real file.
 pub fn default_roots() -> Vec<PathBuf> {
+    // A PATH entry that names no directory holds nothing to allow (PATH
+    // often lists directories that do not exist); an explicit
+    // --exec-allow that does not exist is still a usage error.
     let mut roots = interpreters::path_dirs();
+    roots.retain(|dir| dir.is_dir());
     let interp = std::fs::File::open("/proc/self/exe")
         .ok()
         .and_then(|f| mayexec_rollout::elf::read(&f).ok().flatten())

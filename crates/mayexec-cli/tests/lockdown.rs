@@ -414,6 +414,15 @@ fn lockdown_roots_and_files_that_do_not_exist_are_usage_errors() {
         "/usr/bin/true",
     ]));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // A PATH entry that does not exist is no root, and no error.
+    let path = format!(
+        "/nonexistent-path-entry:{}",
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = run(mayexec()
+        .env("PATH", path)
+        .args(["run", "--lockdown", "--", "/usr/bin/true"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // --exec-allow-file and --json belong to --lockdown.
     let out = run(mayexec().args([
         "run",
