@@ -11,6 +11,9 @@ bash scripts/setup.sh
 # The enlightened dash, from Debian's source with libmayexec linked in
 # (target/dash-mayexec/bin/dash; cached after the first build).
 bash integrations/dash/build.sh
+# The enlightened bash, and stock bash from the same source for comparing
+# bash's own test suite (target/bash-{mayexec,stock}/bin/bash; cached).
+bash integrations/bash/build.sh --stock
 . scripts/pyo3-python.sh
 # Every binary and example is built before any test runs: tests start them.
 cargo build --workspace --all-targets
