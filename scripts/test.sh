@@ -23,6 +23,9 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee -a "$log" || status=$?
 cargo test --workspace --doc 2>&1 | tee -a "$log" || status=$?
+# bash's own test suite through stock and enlightened bash: the same
+# tests must pass and fail (a few minutes).
+bash integrations/bash/suite.sh || status=$?
 
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { p += $4; f += $6; i += $8 }
