@@ -181,8 +181,8 @@ fn denied_startup_files_are_reported_as_unreadable_ones_and_not_run() {
 }
 
 #[root_test]
-fn the_login_profiles_are_checked() {
-    let Some(bash) = require_root_and_bash("the_login_profiles_are_checked") else {
+fn the_login_profiles_and_bash_logout_are_checked() {
+    let Some(bash) = require_root_and_bash("the_login_profiles_and_bash_logout_are_checked") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -212,6 +212,27 @@ fn the_login_profiles_are_checked() {
         assert!(denied.stderr.contains(&message), "{message:?} in {denied}");
         std::fs::remove_file(&profile).expect("remove the profile");
     }
+
+    // ~/.bash_logout, read when a login shell runs `exit`.
+    let main = exec.write("exits.sh", "echo main\nexit 0\n", 0o755);
+    let logout = noexec.write(".bash_logout", "echo logout ran\n", 0o755);
+    let plain = Outcome::of(
+        Command::new(&bash)
+            .arg("-l")
+            .arg(&main)
+            .env("HOME", noexec.path()),
+    );
+    assert!(plain.stdout.ends_with("main\nlogout ran\n"), "{plain}");
+    let denied = Outcome::of(
+        restrict_file(&bash)
+            .arg("-l")
+            .arg(&main)
+            .env("HOME", noexec.path()),
+    );
+    assert_eq!(denied.exit, Exit::Code(0), "{denied}");
+    assert_eq!(denied.stdout, "main\n");
+    let message = cannot_open(&main, Some(2), &logout, libc::EACCES);
+    assert!(denied.stderr.contains(&message), "{message:?} in {denied}");
 }
 
 /// A copy of the example loadable builtin `basename`, in `fs` as `name`.
