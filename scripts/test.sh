@@ -11,6 +11,9 @@ bash scripts/setup.sh
 # The enlightened dash, from Debian's source with libmayexec linked in
 # (target/dash-mayexec/bin/dash; cached after the first build).
 bash integrations/dash/build.sh
+# The enlightened bash, and stock bash from the same source for comparing
+# bash's own test suite (target/bash-{mayexec,stock}/bin/bash; cached).
+bash integrations/bash/build.sh --stock
 . scripts/pyo3-python.sh
 # Every binary and example is built before any test runs: tests start them.
 cargo build --workspace --all-targets
@@ -20,6 +23,9 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee -a "$log" || status=$?
 cargo test --workspace --doc 2>&1 | tee -a "$log" || status=$?
+# bash's own test suite through stock and enlightened bash: the same
+# tests must pass and fail (a few minutes).
+bash integrations/bash/suite.sh || status=$?
 
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { p += $4; f += $6; i += $8 }

@@ -1,0 +1,166 @@
+//! Code from the environment: functions imported from `BASH_FUNC_name%%`
+//! variables, and prompt strings (`PS4` traces `-x`, expanded with command
+//! substitution) and hooks (`PROMPT_COMMAND`, `PS0`–`PS2` of an
+//! interactive shell). Under deny-interactive they are not imported or get
+//! bash's defaults back; in audit mode they are logged and kept; without a
+//! policy, and when a script sets them itself, they run as with stock bash.
+
+use std::fs::File;
+use std::path::Path;
+use std::process::Command;
+
+use mayexec_bash::{require_root_and_bash, Exit, Outcome};
+use mayexec_testkit::{as_nobody, root_test, workspace_bin, Sandbox, Tmpfs};
+
+fn mayexec_run(flag: &str, program: &Path) -> Command {
+    let mut cmd = Command::new(workspace_bin("mayexec"));
+    cmd.args(["run", flag, "--"]).arg(program);
+    cmd
+}
+
+const FUNCTION: (&str, &str) = ("BASH_FUNC_f%%", "() { echo imported; }");
+
+#[root_test]
+fn functions_from_the_environment_are_not_imported_under_deny_interactive() {
+    let Some(bash) = require_root_and_bash(
+        "functions_from_the_environment_are_not_imported_under_deny_interactive",
+    ) else {
+        return;
+    };
+    let exec = Tmpfs::exec();
+    let script = exec.write("calls-f.sh", "f\necho \"status $?\"\n", 0o755);
+    let imported = Outcome::ran("imported\nstatus 0\n");
+    let not_imported = Outcome {
+        exit: Exit::Code(0),
+        stdout: "status 127\n".to_owned(),
+        stderr: format!("{}: line 1: f: command not found\n", script.display()),
+    };
+
+    let run = |cmd: &mut Command| Outcome::of(cmd.arg(&script).env(FUNCTION.0, FUNCTION.1));
+    assert_eq!(run(&mut Command::new(&bash)), imported);
+    assert_eq!(run(&mut mayexec_run("-f", &bash)), imported);
+    assert_eq!(run(&mut mayexec_run("-i", &bash)), not_imported);
+    assert_eq!(run(&mut mayexec_run("-fi", &bash)), not_imported);
+
+    // The policy's deny_interactive: refused and logged; audit: logged, kept.
+    for (policy, want, action) in [
+        ("deny_interactive = true\n", &not_imported, "denied"),
+        (
+            "deny_interactive = true\nmode = \"audit\"\n",
+            &imported,
+            "audit",
+        ),
+    ] {
+        let sandbox = Sandbox::new().policy(policy).capture_syslog();
+        // The sandbox starts its command from a POSIX shell, which drops
+        // variables whose names are not identifiers: `env` sets it after.
+        let mut cmd = sandbox.command("env");
+        cmd.arg(format!("{}={}", FUNCTION.0, FUNCTION.1)).arg(&bash);
+        assert_eq!(&run(&mut cmd), want, "{policy}");
+        let lines = sandbox.syslog_lines();
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(
+            lines[0].contains(" path=BASH_FUNC_f%% reason=interactive ")
+                && lines[0].ends_with(&format!(" action={action}")),
+            "{}",
+            lines[0]
+        );
+    }
+}
+
+/// `PS4='$(echo injected >&2)+ '`: a trace prompt that runs a command.
+const PS4: &str = "$(echo injected >&2)+ ";
+
+#[root_test]
+fn ps4_from_the_environment_gets_the_default_under_deny_interactive() {
+    let Some(bash) =
+        require_root_and_bash("ps4_from_the_environment_gets_the_default_under_deny_interactive")
+    else {
+        return;
+    };
+    let exec = Tmpfs::exec();
+    let traced = exec.write("traced.sh", "set -x\necho ran\n", 0o755);
+    let own = exec.write(
+        "own-ps4.sh",
+        format!("PS4='{PS4}'\nset -x\necho ran\n"),
+        0o755,
+    );
+    // As nobody: bash itself ignores PS4 from the environment for root.
+    let run = |mut cmd: Command, script: &Path| {
+        Outcome::of(as_nobody(&mut cmd).arg(script).env("PS4", PS4))
+    };
+    let injected = Outcome {
+        exit: Exit::Code(0),
+        stdout: "ran\n".to_owned(),
+        stderr: "injected\n+ echo ran\n".to_owned(),
+    };
+    let default = Outcome {
+        exit: Exit::Code(0),
+        stdout: "ran\n".to_owned(),
+        stderr: "+ echo ran\n".to_owned(),
+    };
+    assert_eq!(run(Command::new(&bash), &traced), injected);
+    assert_eq!(run(mayexec_run("-f", &bash), &traced), injected);
+    assert_eq!(run(mayexec_run("-i", &bash), &traced), default);
+    // What the script sets is its own.
+    assert_eq!(run(mayexec_run("-i", &bash), &own), injected);
+
+    let sandbox = Sandbox::new()
+        .policy("deny_interactive = true\n")
+        .capture_syslog()
+        .as_user(mayexec_testkit::NOBODY, mayexec_testkit::NOBODY);
+    let got = Outcome::of(sandbox.command(&bash).arg(&traced).env("PS4", PS4));
+    assert_eq!(got, default);
+    let lines = sandbox.syslog_lines();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains(" path=PS4 reason=interactive ") && lines[0].ends_with(" action=denied"),
+        "{}",
+        lines[0]
+    );
+}
+
+#[root_test]
+fn prompt_hooks_of_an_interactive_shell_are_logged_in_audit_mode() {
+    let Some(bash) =
+        require_root_and_bash("prompt_hooks_of_an_interactive_shell_are_logged_in_audit_mode")
+    else {
+        return;
+    };
+    let exec = Tmpfs::exec();
+    let input = exec.write("input", "echo main\n", 0o755);
+    let sandbox = Sandbox::new()
+        .policy("deny_interactive = true\nmode = \"audit\"\n")
+        .capture_syslog();
+    let got = Outcome::of(
+        sandbox
+            .command(&bash)
+            .args(["--norc", "-i"])
+            .env("PROMPT_COMMAND", "echo hook")
+            .env("PS0", "zero")
+            .stdin(File::open(&input).expect("open the input")),
+    );
+    assert_eq!(got.exit, Exit::Code(0), "{got}");
+    assert!(got.stdout.contains("hook\n"), "kept in audit mode: {got}");
+    let lines = sandbox.syslog_lines();
+    for label in ["<stdin>", "PS0", "PROMPT_COMMAND"] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!(" path={label} ")) && l.ends_with(" action=audit")),
+            "{label} in {lines:#?}"
+        );
+    }
+
+    // Under deny-interactive the interactive shell itself is refused.
+    let refused = Outcome::of(
+        mayexec_run("-i", &bash)
+            .args(["--norc", "-i"])
+            .env("PROMPT_COMMAND", "echo hook")
+            .stdin(File::open(&input).expect("open the input")),
+    );
+    assert_eq!(
+        refused,
+        Outcome::refused(mayexec_bash::denial("<stdin>", "interactive"))
+    );
+}
