@@ -182,6 +182,7 @@ P=$work/debian/mayexec-python
 inst 0755 "$bin/mayexec-python" usr/bin/mayexec-python
 strip_elf "$P/usr/bin/mayexec-python"
 chrpath -d "$P/usr/bin/mayexec-python" >/dev/null
+man "$here/man/mayexec-python.1" 1
 docs mayexec-python
 divert mayexec-python python3.11 python3.11-minimal /usr/bin/mayexec-python
 

@@ -203,6 +203,8 @@ expect "man 5 mayexec.conf renders" 0 "interpreted_access" \
 	in_root env MANWIDTH=80 man -P cat 5 mayexec.conf
 expect "man dash-mayexec-divert renders" 0 "dpkg-divert" \
 	in_root env MANWIDTH=80 man -P cat dash-mayexec-divert
+expect "man mayexec-python renders" 0 "checks every code file" \
+	in_root env MANWIDTH=80 man -P cat mayexec-python
 check "bash completion installed" test -s "$chroot_dir/usr/share/bash-completion/completions/mayexec"
 check "example policy under /usr/share/doc/mayexec/examples" \
 	in_root mayexec policy check /usr/share/doc/mayexec/examples/mayexec.conf
@@ -230,6 +232,10 @@ divert_cycle() {
 dash_diverted() {
 	expect "diverted: /bin/sh refuses a noexec script under run -f" 126 \
 		"script execution denied \(noexec-mount\)" in_root mayexec run -f -- sh /mnt/noexec/s.sh
+	expect "an upgrade (reinstall) of dash-mayexec keeps the diversion" 0 "Setting up dash-mayexec" \
+		in_root apt-get install -y --reinstall "/tmp/debs/$(cd "$chroot_dir/tmp/debs" && ls dash-mayexec_*.deb)"
+	expect "after the reinstall, /bin/dash is still dash-mayexec" 0 "/usr/bin/dash-mayexec" \
+		in_root readlink /bin/dash
 }
 python_diverted() {
 	expect "diverted: python3.11 refuses a noexec script under run -f" 126 \
