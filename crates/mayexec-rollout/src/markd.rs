@@ -7,9 +7,11 @@
 //! mark them all again, with a journal in [`JOURNAL_DIR`].
 //!
 //! The list decides which files root changes the mode of, so it is trusted
-//! as the policy file is: the directory and every file must be owned by
-//! root (or by whoever runs the command) and not writable by group or
-//! others; symlinks and anything but regular files are refused. Any fault
+//! as the policy file is: the directory, every directory above it and
+//! every file must be owned by root (or by whoever runs the command) and
+//! not writable by group or others (a directory above may be, with the
+//! sticky bit, as /tmp is: nobody else can then rename what is in it);
+//! symlinked lists and anything but regular files are refused. Any fault
 //! refuses the whole configuration (nothing is marked), never only a part.
 
 use std::ffi::OsStr;
@@ -71,6 +73,29 @@ fn read_error(path: &Path) -> impl FnOnce(rustix::io::Errno) -> MarkdError + '_ 
 
 fn trusted(fd: impl AsFd, path: &Path, kind: FileType) -> Result<(), MarkdError> {
     let st = fstat(fd).map_err(read_error(path))?;
+    owner_and_mode(&st, path, kind, false)
+}
+
+/// Whoever could replace the directory could write the list: every
+/// directory above it must be trusted too.
+fn ancestors_trusted(dir: &Path) -> Result<(), MarkdError> {
+    let real = std::fs::canonicalize(dir).map_err(|source| MarkdError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    for above in real.ancestors().skip(1) {
+        let st = rustix::fs::stat(above).map_err(read_error(above))?;
+        owner_and_mode(&st, above, FileType::Directory, true)?;
+    }
+    Ok(())
+}
+
+fn owner_and_mode(
+    st: &rustix::fs::Stat,
+    path: &Path,
+    kind: FileType,
+    sticky_ok: bool,
+) -> Result<(), MarkdError> {
     let untrusted = |why| MarkdError::Untrusted {
         path: path.to_owned(),
         why,
@@ -85,7 +110,7 @@ fn trusted(fd: impl AsFd, path: &Path, kind: FileType) -> Result<(), MarkdError>
     if st.st_uid != 0 && st.st_uid != rustix::process::geteuid().as_raw() {
         return Err(untrusted("owned by another user than root or you"));
     }
-    if st.st_mode & 0o022 != 0 {
+    if st.st_mode & 0o022 != 0 && !(sticky_ok && st.st_mode & 0o1000 != 0) {
         return Err(untrusted("writable by group or others"));
     }
     Ok(())
@@ -109,6 +134,7 @@ pub fn read_trees(dir: &Path) -> Result<Vec<PathBuf>, MarkdError> {
         Err(e) => return Err(read_error(dir)(e)),
     };
     trusted(&dir_fd, dir, FileType::Directory)?;
+    ancestors_trusted(dir)?;
     let mut names = Vec::new();
     for entry in Dir::read_from(&dir_fd).map_err(read_error(dir))? {
         let entry = entry.map_err(read_error(dir))?;
@@ -230,5 +256,29 @@ mod tests {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = read_trees(dir.path()).unwrap_err();
         assert!(e.to_string().contains("writable by group or others"), "{e}");
+    }
+
+    #[test]
+    fn refuses_a_list_below_a_directory_others_may_write() {
+        let top = mayexec_testkit::TempDir::new();
+        let conf = top.path().join("mark.d");
+        std::fs::create_dir(&conf).unwrap();
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o755)).unwrap();
+        write(&conf, "a.conf", "/ok\n", 0o644);
+        std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(read_trees(&conf).unwrap(), [PathBuf::from("/ok")]);
+        std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert_eq!(
+            read_trees(&conf).unwrap(),
+            [PathBuf::from("/ok")],
+            "sticky: as /tmp"
+        );
+        std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = read_trees(&conf).unwrap_err();
+        assert!(e.to_string().contains("writable by group or others"), "{e}");
+        assert!(
+            e.to_string().starts_with(&top.path().display().to_string()),
+            "{e}"
+        );
     }
 }
