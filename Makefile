@@ -6,6 +6,8 @@
 #   make install-static PREFIX=DIR   the same without the shared library, so
 #       that `pkg-config --static --libs mayexec` links libmayexec.a
 #   make header                      regenerate include/mayexec.h (cbindgen)
+#   make deb                         the Debian packages, into target/debian/
+#       (packaging/build-deb.sh; docs/packaging.md)
 #
 # `install-files` / `install-static-files` install what is already built in
 # BUILD_DIR (default target/PROFILE) without running cargo: the tests use it.
@@ -29,7 +31,7 @@ CAPI    := crates/mayexec-capi
 INSTALL ?= install
 
 .PHONY: all build install install-static install-files install-static-files \
-        install-common header uninstall
+        install-common header uninstall deb
 
 all: build
 
@@ -79,6 +81,9 @@ install-common:
 	    -e "s|@LIBS_PRIVATE@|$$libs|" $(CAPI)/mayexec.pc.in \
 		> $(DESTDIR)$(PKGCONFIGDIR)/mayexec.pc && \
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/mayexec.pc
+
+deb:
+	sh packaging/build-deb.sh
 
 header:
 	MAYEXEC_UPDATE_HEADER=1 $(CARGO) test -p mayexec-capi --test header

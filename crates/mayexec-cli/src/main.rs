@@ -1,6 +1,7 @@
 //! `mayexec`: script-execution control for administrators.
 
 mod check;
+mod docgen;
 mod interpreters;
 mod landlock;
 mod lockdown;
@@ -46,6 +47,9 @@ enum Command {
     Scan(scan::Args),
     Mark(mark::Args),
     Interpreters(interpreters::Args),
+    Completions(docgen::CompletionsArgs),
+    #[command(hide = true)]
+    Manpages(docgen::ManpagesArgs),
 }
 
 /// Exit statuses shared by the subcommands.
@@ -79,5 +83,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::main(&args),
         Command::Mark(args) => mark::main(&args),
         Command::Interpreters(args) => interpreters::main(&args),
+        Command::Completions(args) => docgen::completions(&args),
+        Command::Manpages(args) => docgen::manpages(&args),
     }
 }

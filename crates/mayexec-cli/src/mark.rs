@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use mayexec_rollout::mark::{self, Decision, Journal, JournalError, Undone};
+use mayexec_rollout::markd;
 
 use crate::scan::{existing_roots, fully_examined, report_problems, run_scan, WalkArgs};
 use crate::{output, Status};
@@ -39,11 +40,18 @@ use crate::{output, Status};
 /// error, a PATH that does not exist, trees not fully examined (what was
 /// seen is still marked), or a journal that cannot be written, read or
 /// trusted.
+///
+/// --config marks the trees listed in DIR/*.conf (one absolute path a line,
+/// # for comments; DIR must be root's and not writable by group or others),
+/// with the journal in /var/lib/mayexec/mark/ unless --journal names one:
+/// the apt hook runs it after every package operation, so that upgrades,
+/// which install files 0644 again, do not undo the marks.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     mayexec mark --dry-run /usr/lib/python3.12\n  \
     mayexec mark --journal /root/python-marks.journal /usr/lib/python3.12\n  \
-    mayexec mark --undo /root/python-marks.journal")]
+    mayexec mark --undo /root/python-marks.journal\n  \
+    echo /usr/lib/python3.11 > /etc/mayexec/mark.d/python.conf; mayexec mark --config")]
 pub struct Args {
     #[command(flatten)]
     walk: WalkArgs,
@@ -59,8 +67,17 @@ pub struct Args {
     /// Restore the modes recorded in this journal.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "level", "jobs", "cross_filesystems"])]
     undo: Option<PathBuf>,
+    /// Mark the trees listed in DIR/*.conf [default DIR: /etc/mayexec/mark.d].
+    #[arg(
+        long,
+        value_name = "DIR",
+        num_args = 0..=1,
+        default_missing_value = markd::MARK_D,
+        conflicts_with_all = ["paths", "undo"]
+    )]
+    config: Option<PathBuf>,
     /// Trees or files to mark.
-    #[arg(required_unless_present = "undo", value_name = "PATH")]
+    #[arg(required_unless_present_any = ["undo", "config"], value_name = "PATH")]
     paths: Vec<OsString>,
 }
 
@@ -79,11 +96,31 @@ fn mark(args: &Args) -> ExitCode {
             return Status::Error.into();
         }
     };
-    let journal_path = args.journal.clone().unwrap_or_else(|| {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        PathBuf::from(format!("mayexec-mark-{secs}.journal"))
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let listed = match &args.config {
+        None => None,
+        Some(dir) => match config_trees(dir, args.dry_run || args.journal.is_some()) {
+            Ok(trees) if trees.is_empty() => {
+                let _ = writeln!(
+                    io::stdout(),
+                    "{}: no trees listed; nothing to do",
+                    dir.display()
+                );
+                return Status::Ok.into();
+            }
+            Ok(trees) => Some(trees),
+            Err(e) => {
+                output::error(e);
+                return Status::Error.into();
+            }
+        },
+    };
+    let journal_path = args.journal.clone().unwrap_or_else(|| match listed {
+        Some(_) => Path::new(markd::JOURNAL_DIR)
+            .join(format!("mark-{secs}-{}.journal", std::process::id())),
+        None => PathBuf::from(format!("mayexec-mark-{secs}.journal")),
     });
     if !args.dry_run && !args.replace_journal && journal_path.symlink_metadata().is_ok() {
         output::error(format_args!(
@@ -93,8 +130,9 @@ fn mark(args: &Args) -> ExitCode {
         return Status::Error.into();
     }
     // The journal holds absolute paths, so that --undo works from anywhere.
-    let paths: Vec<OsString> = args
-        .paths
+    let paths: Vec<OsString> = listed
+        .map(|trees| trees.into_iter().map(PathBuf::into_os_string).collect())
+        .unwrap_or_else(|| args.paths.clone())
         .iter()
         .map(|p| std::path::absolute(p).map_or_else(|_| p.clone(), PathBuf::into_os_string))
         .collect();
@@ -200,6 +238,21 @@ fn mark(args: &Args) -> ExitCode {
         status = status.max(Status::Denied);
     }
     status.into()
+}
+
+/// The trees of `mark --config`; unless `journal_given`, the journal
+/// directory is made too (root's, 0700).
+fn config_trees(dir: &Path, journal_given: bool) -> Result<Vec<PathBuf>, String> {
+    let trees = markd::read_trees(dir).map_err(|e| format!("{e}; nothing marked"))?;
+    if !journal_given && !trees.is_empty() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(markd::JOURNAL_DIR)
+            .map_err(|e| format!("{}: {e}; nothing marked", markd::JOURNAL_DIR))?;
+    }
+    Ok(trees)
 }
 
 fn journal_hint(e: JournalError) -> String {

@@ -15,4 +15,5 @@
 pub mod elf;
 pub mod inventory;
 pub mod mark;
+pub mod markd;
 pub mod scan;

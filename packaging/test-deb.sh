@@ -1,0 +1,298 @@
+#!/bin/sh
+# Installs the packages of target/debian/ (`make deb`) into a fresh Debian
+# root of this machine's release and checks them there, in a chroot with
+# /proc mounted:
+#
+#   - installing enforces nothing (no /etc/mayexec.conf), `mayexec status`
+#   - `mayexec check` on an exec and a noexec tmpfs
+#   - dash-mayexec and mayexec-python refuse a noexec script under
+#     `mayexec run -f`
+#   - `man mayexec`, `man mayexec-mark`, `man 5 mayexec.conf` render
+#   - each diversion on (the stock binary replaced) and off (the stock one
+#     back, byte for byte, no diversion, nothing left)
+#   - the apt hook marks a listed tree again after the package whose files
+#     are in it is reinstalled with apt
+#   - removing a package with its diversion on puts the stock binary back,
+#     and purging everything leaves the root exactly as it was
+#
+# The root is made once with mmdebstrap from the mirrors in /etc/apt and
+# cached as a tarball in /var/cache/mayexec (MAYEXEC_DEB_CACHE); each run
+# unpacks a fresh copy (--root-only: only make the cached root). Needs root.
+# Prints "packages: N passed, N failed".
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+debs=$root/target/debian
+cache=${MAYEXEC_DEB_CACHE:-/var/cache/mayexec}
+. "$root/integrations/debian-source.sh"
+
+say() {
+	printf 'deb test: %s\n' "$*" >&2
+}
+
+die() {
+	say "error: $*"
+	exit 1
+}
+
+[ "$(id -u)" = 0 ] || die "must run as root (chroot, mounts)"
+root_only=false
+[ "${1:-}" != --root-only ] || root_only=true
+started=$(date +%s)
+
+if ! command -v mmdebstrap >/dev/null; then
+	say "installing mmdebstrap"
+	apt-get update -q >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap >&2
+fi
+
+# --- the cached root ----------------------------------------------------------
+
+codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
+[ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
+# What the packages need, and man-db for `man`: all in the cached root, so
+# that installing the packages downloads nothing.
+include=man-db,libpython3.11,libpython3.11-stdlib,python3.11-minimal,dash
+mirrors=$(debian_mirrors "$codename")
+[ -n "$mirrors" ] || die "no Debian mirror for $codename in /etc/apt"
+key=$(printf '%s\n%s\n' "$include" "$mirrors" | sha256sum | cut -c1-16)
+tarball=$cache/debian-$codename-$key.tar
+if [ ! -f "$tarball" ]; then
+	say "creating a $codename root with mmdebstrap (cached in $tarball)"
+	mkdir -p "$cache"
+	set --
+	while read -r uri suite keyring; do
+		opts=
+		[ "$keyring" = - ] || opts="[signed-by=$keyring] "
+		set -- "$@" "deb ${opts}$uri $suite main"
+	done <<EOF
+$mirrors
+EOF
+	t0=$(date +%s)
+	mmdebstrap --quiet --format=tar --variant=minbase --include="$include" "$codename" "$tarball.tmp" "$@" >&2 ||
+		die "mmdebstrap failed"
+	mv "$tarball.tmp" "$tarball"
+	say "root created in $(($(date +%s) - t0)) s"
+fi
+
+! $root_only || exit 0
+ls "$debs"/*.deb >/dev/null 2>&1 || die "no packages in $debs (make deb)"
+
+# --- a fresh copy ---------------------------------------------------------------
+
+chroot_dir=$(mktemp -d /var/tmp/mayexec-deb-test.XXXXXX)
+mounts=
+cleanup() {
+	for m in $mounts; do
+		umount -l "$m" 2>/dev/null || true
+	done
+	rm -rf --one-file-system "$chroot_dir"
+}
+trap cleanup EXIT INT TERM
+tar -C "$chroot_dir" -xf "$tarball"
+mount -t proc proc "$chroot_dir/proc"
+mounts="$chroot_dir/proc"
+mkdir -p "$chroot_dir/mnt/exec" "$chroot_dir/mnt/noexec"
+mount -t tmpfs -o mode=0755 tmpfs "$chroot_dir/mnt/exec"
+mounts="$chroot_dir/mnt/exec $mounts"
+mount -t tmpfs -o mode=0755,noexec tmpfs "$chroot_dir/mnt/noexec"
+mounts="$chroot_dir/mnt/noexec $mounts"
+mkdir -p "$chroot_dir/tmp/debs"
+cp "$debs"/*.deb "$chroot_dir/tmp/debs/"
+
+in_root() {
+	chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+		LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+# What the root holds, for "purge leaves nothing behind": every path with
+# its type and mode, outside the package manager's own state and logs.
+listing() {
+	in_root find / -xdev \( -path /proc -o -path /tmp -o -path /mnt -o -path /var/lib/dpkg \
+		-o -path /var/lib/apt -o -path /var/cache -o -path /var/log \
+		-o -path /var/cache/man \) -prune -o -printf '%p %y %m\n' | LC_ALL=C sort
+}
+
+passed=0
+failed=0
+ok() {
+	passed=$((passed + 1))
+	say "ok: $*"
+}
+fail() {
+	failed=$((failed + 1))
+	say "FAILED: $*"
+}
+# check NAME COMMAND...: the command's exit status decides.
+check() {
+	name=$1
+	shift
+	if "$@" >"$chroot_dir/tmp/out" 2>&1; then
+		ok "$name"
+	else
+		fail "$name"
+		sed 's/^/    /' "$chroot_dir/tmp/out" >&2
+	fi
+}
+# expect NAME STATUS PATTERN COMMAND...: exit status STATUS and PATTERN
+# (grep -E) in what it printed.
+expect() {
+	name=$1 want=$2 pattern=$3
+	shift 3
+	got=0
+	"$@" >"$chroot_dir/tmp/out" 2>&1 || got=$?
+	if [ "$got" = "$want" ] && grep -Eq -- "$pattern" "$chroot_dir/tmp/out"; then
+		ok "$name"
+	else
+		fail "$name (exit $got, want $want and /$pattern/)"
+		sed 's/^/    /' "$chroot_dir/tmp/out" >&2
+	fi
+}
+
+before=$(mktemp)
+after=$(mktemp)
+trap 'rm -f "$before" "$after"; cleanup' EXIT INT TERM
+listing >"$before"
+
+# --- install --------------------------------------------------------------------
+
+in_root_debs=$(cd "$chroot_dir/tmp/debs" && for f in *.deb; do printf '/tmp/debs/%s ' "$f"; done)
+# shellcheck disable=SC2086 # one word per package
+expect "the packages install with apt, offline" 0 "Setting up mayexec " \
+	in_root apt-get install -y $in_root_debs
+[ "$failed" = 0 ] || die "the packages do not install; nothing else can be checked"
+check "installing enforces nothing: no /etc/mayexec.conf" test ! -e "$chroot_dir/etc/mayexec.conf"
+expect "mayexec status" 0 "." in_root mayexec status
+expect "mayexec policy check: no system policy" 0 "." in_root mayexec policy check
+
+# --- check on exec and noexec mounts ---------------------------------------------
+
+printf 'echo ran\n' >"$chroot_dir/mnt/exec/s.sh"
+printf 'echo ran\n' >"$chroot_dir/mnt/noexec/s.sh"
+printf 'print("ran")\n' >"$chroot_dir/mnt/noexec/s.py"
+chmod 0755 "$chroot_dir/mnt/exec/s.sh" "$chroot_dir/mnt/noexec/s.sh" "$chroot_dir/mnt/noexec/s.py"
+expect "mayexec check allows a script on an exec tmpfs" 0 "allowed" \
+	in_root mayexec check /mnt/exec/s.sh
+expect "mayexec check denies a script on a noexec tmpfs" 1 "noexec-mount" \
+	in_root mayexec check /mnt/noexec/s.sh
+
+# --- the enlightened interpreters -------------------------------------------------
+
+expect "dash-mayexec runs an allowed script under run -f" 0 "^ran$" \
+	in_root mayexec run -f -- dash-mayexec /mnt/exec/s.sh
+expect "dash-mayexec refuses a noexec script under run -f" 126 \
+	"/mnt/noexec/s.sh: script execution denied \(noexec-mount\)" \
+	in_root mayexec run -f -- dash-mayexec /mnt/noexec/s.sh
+expect "the stock dash still runs it (installed alongside)" 0 "^ran$" \
+	in_root mayexec run -f -- dash /mnt/noexec/s.sh
+expect "mayexec-python runs code without a policy" 0 "^ran$" \
+	in_root mayexec-python -c 'print("ran")'
+expect "mayexec-python refuses a noexec script under run -f" 126 \
+	"/mnt/noexec/s.py: script execution denied \(noexec-mount\)" \
+	in_root mayexec run -f -- mayexec-python /mnt/noexec/s.py
+# Exit 1: the stock ones, installed alongside, do not obey the check.
+expect "mayexec interpreters sees mayexec-python's note" 1 "mayexec-python .*mayexec [0-9.]+ note" \
+	in_root mayexec interpreters
+
+# --- manual pages and completions ---------------------------------------------------
+
+expect "man mayexec renders" 0 "mayexec - Script-execution control" \
+	in_root env MANWIDTH=80 man -P cat mayexec
+expect "man mayexec-mark renders" 0 "--config" in_root env MANWIDTH=80 man -P cat mayexec-mark
+expect "man 5 mayexec.conf renders" 0 "interpreted_access" \
+	in_root env MANWIDTH=80 man -P cat 5 mayexec.conf
+expect "man dash-mayexec-divert renders" 0 "dpkg-divert" \
+	in_root env MANWIDTH=80 man -P cat dash-mayexec-divert
+expect "man mayexec-python renders" 0 "checks every code file" \
+	in_root env MANWIDTH=80 man -P cat mayexec-python
+check "bash completion installed" test -s "$chroot_dir/usr/share/bash-completion/completions/mayexec"
+check "example policy under /usr/share/doc/mayexec/examples" \
+	in_root mayexec policy check /usr/share/doc/mayexec/examples/mayexec.conf
+
+# --- diversions on and off ---------------------------------------------------------------
+
+# divert_cycle PKG FILE TEST...: on replaces FILE, off restores it exactly.
+divert_cycle() {
+	pkg=$1 file=$2
+	shift 2
+	sum=$(in_root sha256sum "$file" | cut -d' ' -f1)
+	expect "$pkg-divert on" 0 "is now" in_root "$pkg-divert" on
+	expect "$pkg-divert on: $file is the enlightened one" 0 "/usr/bin/$pkg" \
+		in_root readlink "$file"
+	expect "$pkg-divert status" 0 "diverted" in_root "$pkg-divert" status
+	expect "$pkg-divert on again changes nothing" 0 "already" in_root "$pkg-divert" on
+	"$@"
+	expect "$pkg-divert off" 0 "stock .* again" in_root "$pkg-divert" off
+	check "$pkg-divert off: $file is the stock one, byte for byte" \
+		test "$(in_root sha256sum "$file" | cut -d' ' -f1)" = "$sum"
+	check "$pkg-divert off: no diversion left" \
+		sh -c "! chroot '$chroot_dir' dpkg-divert --list | grep -q '$pkg'"
+	check "$pkg-divert off: no $file.distrib left" test ! -e "$chroot_dir$file.distrib"
+}
+dash_diverted() {
+	expect "diverted: /bin/sh refuses a noexec script under run -f" 126 \
+		"script execution denied \(noexec-mount\)" in_root mayexec run -f -- sh /mnt/noexec/s.sh
+	expect "an upgrade (reinstall) of dash-mayexec keeps the diversion" 0 "Setting up dash-mayexec" \
+		in_root apt-get install -y --reinstall "/tmp/debs/$(cd "$chroot_dir/tmp/debs" && ls dash-mayexec_*.deb)"
+	expect "after the reinstall, /bin/dash is still dash-mayexec" 0 "/usr/bin/dash-mayexec" \
+		in_root readlink /bin/dash
+}
+python_diverted() {
+	expect "diverted: python3.11 refuses a noexec script under run -f" 126 \
+		"script execution denied \(noexec-mount\)" in_root mayexec run -f -- python3.11 /mnt/noexec/s.py
+}
+divert_cycle dash-mayexec /bin/dash dash_diverted
+expect "after off: /bin/sh is the stock dash again" 0 "^ran$" \
+	in_root mayexec run -f -- sh /mnt/noexec/s.sh
+divert_cycle mayexec-python /usr/bin/python3.11 python_diverted
+
+# --- the apt hook: a reinstalled package's files are marked again ----------------------------
+
+pkgdir=$chroot_dir/tmp/mayexec-hook-test
+mkdir -p "$pkgdir/DEBIAN" "$pkgdir/usr/share/mayexec-hook-test"
+printf 'Package: mayexec-hook-test\nVersion: 1\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: test\n files installed 0644\n' \
+	>"$pkgdir/DEBIAN/control"
+printf 'x = 1\n' >"$pkgdir/usr/share/mayexec-hook-test/mod.py"
+printf 'echo ran\n' >"$pkgdir/usr/share/mayexec-hook-test/tool.sh"
+chmod 0644 "$pkgdir/usr/share/mayexec-hook-test/"*
+dpkg-deb --root-owner-group --build "$pkgdir" "$chroot_dir/tmp/mayexec-hook-test.deb" >/dev/null
+printf '# test\n/usr/share/mayexec-hook-test\n' >"$chroot_dir/etc/mayexec/mark.d/test.conf"
+mode() {
+	stat -c %a "$chroot_dir/usr/share/mayexec-hook-test/mod.py"
+}
+expect "apt install: the hook marks the listed tree" 0 "mod.py: 0644 -> 0755" \
+	in_root apt-get install -y /tmp/mayexec-hook-test.deb
+check "marked: mod.py is 0755" test "$(mode)" = 755
+expect "apt reinstall: the hook marks the reinstalled files again" 0 "mod.py: 0644 -> 0755" \
+	in_root apt-get install -y --reinstall /tmp/mayexec-hook-test.deb
+check "marked again after the reinstall: mod.py is 0755" test "$(mode)" = 755
+check "the hook's journals are kept" sh -c "ls '$chroot_dir'/var/lib/mayexec/mark/*.journal"
+expect "mayexec mark --config by hand: nothing left to do" 0 "marked 0," \
+	in_root mayexec mark --config
+journal=$(ls "$chroot_dir"/var/lib/mayexec/mark/*.journal | tail -n 1)
+expect "mark --undo with the hook's journal" 0 "restored 2" \
+	in_root mayexec mark --undo "${journal#"$chroot_dir"}"
+check "undone: mod.py is 0644" test "$(mode)" = 644
+rm "$chroot_dir/etc/mayexec/mark.d/test.conf"
+expect "apt remove of the test package" 0 "Removing mayexec-hook-test" \
+	in_root apt-get purge -y mayexec-hook-test
+
+# --- remove with the diversion on, then purge ---------------------------------------------------
+
+expect "dash-mayexec-divert on before the removal" 0 "is now" in_root dash-mayexec-divert on
+expect "apt purge of every package" 0 "Purging configuration files for mayexec " \
+	in_root apt-get purge -y mayexec libmayexec0 libmayexec-dev dash-mayexec mayexec-python
+check "removing dash-mayexec put the stock dash back" in_root dpkg --verify dash
+check "no diversion left" sh -c "! chroot '$chroot_dir' dpkg-divert --list | grep -q mayexec"
+expect "/bin/sh works after the purge" 0 "^ran$" in_root sh /mnt/exec/s.sh
+listing >"$after"
+if diff -u "$before" "$after" >"$chroot_dir/tmp/out"; then
+	ok "purge left the root as it was before the install"
+else
+	fail "purge left files behind"
+	sed 's/^/    /' "$chroot_dir/tmp/out" >&2
+fi
+
+say "done in $(($(date +%s) - started)) s"
+printf "packages: %d passed, %d failed\n" "$passed" "$failed"
+[ "$failed" = 0 ]
