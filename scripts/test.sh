@@ -11,6 +11,9 @@ bash scripts/setup.sh
 # The enlightened dash, from Debian's source with libmayexec linked in
 # (target/dash-mayexec/bin/dash; cached after the first build).
 bash integrations/dash/build.sh
+# BusyBox from Debian's source, stock and enlightened (ash.c patched, libmayexec
+# linked in): target/busybox-{stock,mayexec}/bin/busybox, cached likewise.
+bash integrations/busybox/build.sh
 . scripts/pyo3-python.sh
 # Every binary and example is built before any test runs: tests start them.
 cargo build --workspace --all-targets
