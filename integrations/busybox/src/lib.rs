@@ -24,6 +24,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 pub use mayexec_testkit::in_ci;
 pub use mayexec_testkit::interp::{self, Enforced, Exit, Outcome};
@@ -265,5 +266,32 @@ impl Invocation {
 impl fmt::Display for Invocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of `cmd` (stdin from `/dev/null` unless set), or, if it
+/// has not ended within `limit`, `None` after killing it: for the runs
+/// that must not wait for a FIFO's writer, so that a shell that hangs
+/// fails the test instead of hanging it.
+pub fn outcome_within(cmd: &mut Command, limit: Duration) -> Option<Outcome> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let started = Instant::now();
+    loop {
+        match child.try_wait().expect("wait for the command") {
+            Some(_) => {
+                let output = child.wait_with_output().expect("collect the output");
+                return Some(Outcome::from_output(output));
+            }
+            None if started.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
     }
 }

@@ -1,0 +1,68 @@
+#!/bin/sh
+# BusyBox's own ash test suite (shell/ash_test of Debian's busybox source)
+# through the stock and the enlightened build of that source, without a
+# policy: both must give the same result for every test.
+#
+#   integrations/busybox/ash-test.sh [STOCK ENLIGHTENED]
+#
+# Defaults: target/busybox-stock/bin/busybox and
+# target/busybox-mayexec/bin/busybox, built with the source by
+# integrations/busybox/build.sh. Each build runs the suite in its own copy
+# of shell/ash_test (the suite writes its outputs there), through its
+# `ash` applet, with run-all as upstream ships it. Prints both results
+# side by side where they differ; exits 1 then, 0 when they are the same.
+
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=$root/target/busybox-build
+stock=${1:-$root/target/busybox-stock/bin/busybox}
+ours=${2:-$root/target/busybox-mayexec/bin/busybox}
+suite=$work/debian-src/shell/ash_test
+config=$work/tree/.config
+
+for f in "$stock" "$ours"; do
+	[ -x "$f" ] || { echo "ash-test: $f is not built: run integrations/busybox/build.sh" >&2; exit 1; }
+done
+[ -d "$suite" ] && [ -f "$config" ] ||
+	{ echo "ash-test: no $suite or $config: run integrations/busybox/build.sh" >&2; exit 1; }
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+# run NAME BUSYBOX: the suite's lines ("ash-x/y.tests: ok") in $dir/NAME.
+run() {
+	cp -a "$suite" "$dir/$1"
+	ln -s "$2" "$dir/$1/ash"
+	cp "$config" "$dir/$1/.config"
+	# run-all reports each test as "DIR/TEST: ok" or "DIR/TEST: fail";
+	# its exit status only says whether some test failed.
+	(cd "$dir/$1" && sh ./run-all </dev/null >"$dir/$1.out" 2>&1) || :
+	grep -E '^ash-[^ ]*: (ok|fail)$' "$dir/$1.out" | sort >"$dir/$1.results" || :
+	[ -s "$dir/$1.results" ] || {
+		echo "ash-test: the suite reported nothing with $2:" >&2
+		tail -n 20 "$dir/$1.out" >&2
+		exit 1
+	}
+}
+
+run stock "$stock"
+run enlightened "$ours"
+
+count() {
+	printf '%s ok, %s fail' "$(grep -c ': ok$' "$1")" "$(grep -c ': fail$' "$1")"
+}
+echo "ash test suite, stock:       $(count "$dir/stock.results")"
+echo "ash test suite, enlightened: $(count "$dir/enlightened.results")"
+if ! cmp -s "$dir/stock.results" "$dir/enlightened.results"; then
+	echo "ash-test: the results differ (stock, then enlightened):" >&2
+	diff "$dir/stock.results" "$dir/enlightened.results" >&2 || :
+	for f in "$dir"/enlightened/*.fail; do
+		[ -f "$f" ] || continue
+		echo "--- $(basename "$f")" >&2
+		head -n 20 "$f" >&2
+	done
+	exit 1
+fi
+echo "ash-test: identical results"
