@@ -14,6 +14,9 @@ bash integrations/dash/build.sh
 # The enlightened bash, and stock bash from the same source for comparing
 # bash's own test suite (target/bash-{mayexec,stock}/bin/bash; cached).
 bash integrations/bash/build.sh --stock
+# BusyBox from Debian's source, stock and enlightened (ash.c patched, libmayexec
+# linked in): target/busybox-{stock,mayexec}/bin/busybox, cached likewise.
+bash integrations/busybox/build.sh
 . scripts/pyo3-python.sh
 # Every binary and example is built before any test runs: tests start them.
 cargo build --workspace --all-targets

@@ -29,43 +29,19 @@ root=$(cd "$here/../.." && pwd)
 work=$root/target/dash-build
 prefix=$root/target/dash-mayexec
 patchfile=$here/mayexec.patch
+name="dash build"
 . "$here/../debian-source.sh"
-
-say() {
-	printf 'dash build: %s\n' "$*" >&2
-}
-
-die() {
-	say "error: $*"
-	exit 1
-}
+. "$here/../build-common.sh"
 
 started=$(date +%s)
-mkdir -p "$work"
-
-# One build at a time (tests or CI steps may start it concurrently).
-exec 9>"$work/.lock"
-flock 9
+build_lock "$work"
 
 # --- 1. build tools -----------------------------------------------------
 
 # dpkg-dev: dpkg-source for `apt-get source`; patch; the C toolchain;
 # autoconf/automake: Debian's own patches change configure.ac and
 # Makefile.am, so the tree is regenerated as dh_autoreconf does.
-packages="dpkg-dev patch gcc libc6-dev make autoconf automake pkg-config"
-missing=
-for p in $packages; do
-	if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" != "ii " ]; then
-		missing="$missing $p"
-	fi
-done
-if [ -n "$missing" ]; then
-	[ "$(id -u)" = 0 ] || die "missing packages:$missing (run this script as root, or install them)"
-	say "installing:$missing"
-	apt-get update -q >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
-fi
-command -v cargo >/dev/null || die "cargo is needed to build libmayexec"
+build_tools dpkg-dev patch gcc libc6-dev make autoconf automake pkg-config
 
 # --- 2. Debian's dash source, cached under target/ -------------------------
 
@@ -82,41 +58,11 @@ say "Debian dash $version (source in ${srcdir#"$root"/})"
 
 # --- 3. libmayexec ---------------------------------------------------------
 
-if [ -n "${MAYEXEC_PREFIX:-}" ]; then
-	libprefix=$MAYEXEC_PREFIX
-else
-	libprefix=$root/target/libmayexec
-	[ -f "$root/Makefile" ] || die "no Makefile at $root to install libmayexec (or set MAYEXEC_PREFIX)"
-	say "installing libmayexec into ${libprefix#"$root"/}"
-	make -C "$root" -s install PREFIX="$libprefix" >&2
-fi
-export PKG_CONFIG_PATH="$libprefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-pkg-config --exists mayexec || die "no mayexec.pc in $libprefix/lib/pkgconfig"
-libdir=$(pkg-config --variable=libdir mayexec)
-archive=$libdir/libmayexec.a
-[ -f "$archive" ] || die "$archive is missing"
-# The static link: libmayexec.a by path (a plain -lmayexec would pick the
-# shared library next to it), then what it needs from the system. Rust's
-# unwinder comes from libgcc_eh.a rather than libgcc_s.so: it is never
-# used (panic = "abort"), and loading libgcc_s.so costs every start of
-# the shell its CPU probe (cpuid; about 0.5 ms in a virtual machine).
-libs=
-for word in $(pkg-config --static --libs mayexec); do
-	case $word in
-	-lmayexec) libs="$libs $archive" ;;
-	-lgcc_s) libs="$libs -lgcc_eh" ;;
-	-L*) ;;
-	*) libs="$libs $word" ;;
-	esac
-done
-case $libs in
-*"$archive"*) ;;
-*) die "pkg-config --static --libs mayexec does not name -lmayexec" ;;
-esac
+libmayexec_static
 
 # --- 4. patch, configure, build, install ------------------------------------
 
-stamp=$(cat "$patchfile" "$here/build.sh" "$archive" | sha256sum | cut -d' ' -f1)-$version
+stamp=$(cat "$patchfile" "$here/build.sh" "$here/../build-common.sh" "$mayexec_archive" | sha256sum | cut -d' ' -f1)-$version
 if [ -x "$prefix/bin/dash" ] && [ "$(cat "$prefix/.stamp" 2>/dev/null)" = "$stamp" ]; then
 	say "up to date: ${prefix#"$root"/}/bin/dash"
 	exit 0
@@ -130,40 +76,25 @@ say "applying $(basename "$patchfile")"
 patch -d "$build" -p1 --no-backup-if-mismatch --forward --batch --quiet <"$patchfile" ||
 	die "$(basename "$patchfile") does not apply to Debian dash $version"
 
-# The tools' output goes to a log, shown when a step fails.
-log=$work/build.log
-: >"$log"
-step() {
-	what=$1
-	shift
-	if ! "$@" >>"$log" 2>&1; then
-		tail -n 40 "$log" >&2
-		die "$what failed (full log: $log)"
-	fi
-}
+step_log "$work/build.log"
 
 say "configuring (autoreconf, then Debian's configure options)"
-export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+debian_buildflags
 step autoreconf sh -c 'cd "$1" && autoreconf -fi' sh "$build"
 step configure sh -c 'cd "$1" && shift && ./configure "$@"' sh "$build" \
 	--prefix="$prefix" \
 	--disable-fnmatch --disable-lineno --disable-glob \
-	CFLAGS="$(dpkg-buildflags --get CFLAGS)" \
-	CPPFLAGS="$(dpkg-buildflags --get CPPFLAGS) $(pkg-config --cflags mayexec)" \
-	LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
-	LIBS="$libs"
+	CFLAGS="$deb_cflags" \
+	CPPFLAGS="$deb_cppflags $mayexec_cflags" \
+	LDFLAGS="$deb_ldflags" \
+	LIBS="$mayexec_libs"
 
 say "compiling"
 step make make -C "$build" -j2
 rm -rf "$prefix"
 step "make install" make -C "$build" install-strip
 
-# libmayexec must be inside the binary, not a run-time dependency.
-if readelf -d "$prefix/bin/dash" | grep -Eq 'NEEDED.*(libmayexec|libgcc_s)'; then
-	die "$prefix/bin/dash links libmayexec or libgcc_s dynamically"
-fi
-grep -q 'script execution denied' "$prefix/bin/dash" ||
-	die "$prefix/bin/dash does not contain libmayexec"
+static_check "$prefix/bin/dash"
 
 printf '%s\n' "$stamp" >"$prefix/.stamp"
 say "installed ${prefix#"$root"/}/bin/dash (Debian dash $version + mayexec.patch) in $(($(date +%s) - started)) s"

@@ -1,0 +1,122 @@
+#!/bin/sh
+# BusyBox's own ash test suite (shell/ash_test of Debian's busybox source)
+# through the stock and the enlightened build of that source, without a
+# policy: both must give the same result for every test.
+#
+#   integrations/busybox/ash-test.sh [STOCK ENLIGHTENED]
+#
+# Defaults: target/busybox-stock/bin/busybox and
+# target/busybox-mayexec/bin/busybox, built with the source by
+# integrations/busybox/build.sh. Each build runs the suite in its own copy
+# of shell/ash_test (the suite writes its outputs there), through its
+# `ash` applet, with run-all as upstream ships it. Prints both results
+# side by side where they differ; exits 1 then, 0 when they are the same.
+
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=$root/target/busybox-build
+stock=${1:-$root/target/busybox-stock/bin/busybox}
+ours=${2:-$root/target/busybox-mayexec/bin/busybox}
+suite=$work/debian-src/shell/ash_test
+config=$work/tree/.config
+
+for f in "$stock" "$ours"; do
+	[ -x "$f" ] || { echo "ash-test: $f is not built: run integrations/busybox/build.sh" >&2; exit 1; }
+done
+[ -d "$suite" ] && [ -f "$config" ] ||
+	{ echo "ash-test: no $suite or $config: run integrations/busybox/build.sh" >&2; exit 1; }
+
+# Tests that race a background `kill $$ &` against the shell forking a
+# subshell: whether the trap runs before or during the subshell depends on
+# how fast the shell forks, so on a loaded machine the smaller stock binary
+# loses the race more often than the enlightened one, in a row. Their
+# results are printed, not compared.
+racy='ash-misc/exitcode_trap2.tests ash-misc/exitcode_trap6.tests'
+
+# Seconds one run of the suite may take (about 1 minute here).
+limit=${ASH_TEST_LIMIT:-900}
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+printf '%s: \n' $racy >"$dir/racy"
+
+# suite NAME [MODULE...]: runs run-all (on MODULEs, or all) in $dir/NAME
+# and adds its lines ("ash-x/y.tests: ok") to $dir/NAME.lines.
+suite() {
+	name=$1
+	shift
+	# Signals ignored on entry cannot be trapped (the ash-signals tests
+	# trap SIGINT): they get their default back, as in a terminal. A
+	# suite that hangs is ended: the results then differ or are missing.
+	(cd "$dir/$name" && timeout -k 10 "$limit" env --default-signal=INT,QUIT sh ./run-all "$@" \
+		</dev/null >"$dir/$name.out" 2>&1) || :
+	grep -E '^ash-[^ ]*: (ok|fail)$' "$dir/$name.out" >>"$dir/$name.lines" || :
+}
+
+# results NAME: each test once, "ok" if any run of it passed.
+results() {
+	sort -u "$dir/$1.lines" | awk -F': ' '
+		{ if (!($1 in r) || $2 == "ok") r[$1] = $2 }
+		END { for (t in r) print t ": " r[t] }' | sort >"$dir/$1.all"
+	grep -v -F -f "$dir/racy" "$dir/$1.all" >"$dir/$1.results" || :
+}
+
+# run NAME BUSYBOX: a copy of the suite for BUSYBOX's ash, and one run.
+run() {
+	cp -a "$suite" "$dir/$1"
+	ln -s "$2" "$dir/$1/ash"
+	cp "$config" "$dir/$1/.config"
+	: >"$dir/$1.lines"
+	# run-all reports each test as "DIR/TEST: ok" or "DIR/TEST: fail";
+	# its exit status only says whether some test failed.
+	suite "$1"
+	results "$1"
+	[ -s "$dir/$1.results" ] || {
+		echo "ash-test: the suite reported nothing with $2:" >&2
+		tail -n 20 "$dir/$1.out" >&2
+		exit 1
+	}
+}
+
+run stock "$stock"
+run enlightened "$ours"
+
+# A few tests depend on timing (signals, sleeps) and fail now and then on
+# a loaded machine: the modules of the tests whose results differ run
+# again in both builds, up to twice, and a test that passed once passes.
+retry=1
+while [ "$retry" -le 2 ] && ! cmp -s "$dir/stock.results" "$dir/enlightened.results"; do
+	modules=$(diff "$dir/stock.results" "$dir/enlightened.results" |
+		sed -n 's|^[<>] \(ash-[^/]*\)/.*|\1|p' | sort -u)
+	echo "ash-test: results differ in $(echo $modules); running them again" >&2
+	for name in stock enlightened; do
+		# shellcheck disable=SC2086 # one word per module
+		suite "$name" $modules
+		results "$name"
+	done
+	retry=$((retry + 1))
+done
+
+count() {
+	printf '%s ok, %s fail' "$(grep -c ': ok$' "$1")" "$(grep -c ': fail$' "$1")"
+}
+echo "ash test suite, stock:       $(count "$dir/stock.results") (not counting $(echo $racy | wc -w) racy tests)"
+echo "ash test suite, enlightened: $(count "$dir/enlightened.results")"
+for name in stock enlightened; do
+	echo "racy tests, $name: $(grep -F -f "$dir/racy" "$dir/$name.all" | tr '\n' ' ')"
+done
+if ! cmp -s "$dir/stock.results" "$dir/enlightened.results"; then
+	echo "ash-test: the results differ (stock, then enlightened):" >&2
+	diff "$dir/stock.results" "$dir/enlightened.results" >&2 || :
+	for f in "$dir"/enlightened/*.fail; do
+		[ -f "$f" ] || continue
+		echo "--- $(basename "$f")" >&2
+		head -n 20 "$f" >&2
+	done
+	exit 1
+fi
+echo "ash-test: identical results; failing in both builds:"
+sed -n 's/: fail$//p' "$dir/stock.results" | sed 's/^/    /'
+

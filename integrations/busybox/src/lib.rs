@@ -1,0 +1,297 @@
+//! Test support for the enlightened BusyBox ash: where the two builds are,
+//! the applets that are the shell (`sh`, `ash`), the ways a shell is given
+//! code, and what came out.
+//!
+//! `integrations/busybox/build.sh` builds Debian's busybox source twice in
+//! one tree: stock at `target/busybox-stock/bin/busybox`, and with
+//! `mayexec.patch` and libmayexec at `target/busybox-mayexec/bin/busybox`.
+//! `MAYEXEC_BUSYBOX=PATH` points the tests at another enlightened build.
+//!
+//! ```no_run
+//! use mayexec_busybox::{require_busybox, Applet, Invocation, Outcome, Shell};
+//! use std::process::Command;
+//!
+//! let Some(busybox) = require_busybox("example") else { return };
+//! let sh = Shell::new(&busybox, Applet::Sh);
+//! let script = std::path::Path::new("/srv/x.sh");
+//! let out: Outcome = Invocation::Script.run(&sh, script, &|program| Command::new(program));
+//! println!("{out}");
+//! ```
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub use mayexec_testkit::in_ci;
+pub use mayexec_testkit::interp::{self, Enforced, Exit, Outcome};
+
+/// The repository's root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("integrations/busybox lives two levels below the root")
+        .to_owned()
+}
+
+/// Where `build.sh` installs the enlightened busybox.
+pub fn default_busybox_path() -> PathBuf {
+    workspace_root().join("target/busybox-mayexec/bin/busybox")
+}
+
+/// Where `build.sh` installs the stock busybox built from the same source.
+pub fn stock_busybox_path() -> PathBuf {
+    workspace_root().join("target/busybox-stock/bin/busybox")
+}
+
+/// The enlightened busybox, if it is built. Prints why not and returns
+/// `None` where it is not. Under `CI=true` a missing binary at the default
+/// path is built with `integrations/busybox/build.sh` (once), and a binary
+/// that still is not there fails the test instead of skipping it.
+pub fn require_busybox(test: &str) -> Option<PathBuf> {
+    let chosen = std::env::var_os("MAYEXEC_BUSYBOX").map(PathBuf::from);
+    let path = chosen.clone().unwrap_or_else(default_busybox_path);
+    require_built(test, path, chosen.is_none(), "the enlightened busybox")
+}
+
+/// The stock busybox of the same source (see [`require_busybox`]).
+pub fn require_stock_busybox(test: &str) -> Option<PathBuf> {
+    require_built(test, stock_busybox_path(), true, "the stock busybox")
+}
+
+fn require_built(test: &str, path: PathBuf, may_build: bool, what: &str) -> Option<PathBuf> {
+    if path.is_file() {
+        return Some(path);
+    }
+    if in_ci() && may_build {
+        build_once();
+        if path.is_file() {
+            return Some(path);
+        }
+    }
+    let why = format!(
+        "{test}: skipped: {what} is not built at {}; \
+         run `integrations/busybox/build.sh` (as root: it installs build tools and \
+         fetches Debian's busybox source), or set MAYEXEC_BUSYBOX",
+        path.display()
+    );
+    assert!(
+        !in_ci(),
+        "{why}; under CI=true a missing build is a failure"
+    );
+    eprintln!("{why}");
+    None
+}
+
+/// For a test that mounts and changes credentials: root
+/// ([`mayexec_testkit::require_root`]) and the enlightened busybox
+/// ([`require_busybox`]), or `None` after saying why (a failure under
+/// `CI=true`).
+pub fn require_root_and_busybox(test: &str) -> Option<PathBuf> {
+    if !mayexec_testkit::require_root(test) {
+        return None;
+    }
+    require_busybox(test)
+}
+
+/// Runs `integrations/busybox/build.sh` once per test process; its
+/// messages go to the test's stderr.
+fn build_once() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let script = workspace_root().join("integrations/busybox/build.sh");
+        eprintln!("CI=true and no busybox build: running {}", script.display());
+        match Command::new(&script).stdin(Stdio::null()).status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!("{} failed: {status}", script.display()),
+            Err(e) => eprintln!("cannot run {}: {e}", script.display()),
+        }
+    });
+}
+
+/// The applets that run ash; each names itself in its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applet {
+    /// `busybox sh`.
+    Sh,
+    /// `busybox ash`.
+    Ash,
+}
+
+impl Applet {
+    /// Both.
+    pub const ALL: [Applet; 2] = [Applet::Sh, Applet::Ash];
+
+    /// The applet's name, the first argument to busybox.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Applet::Sh => "sh",
+            Applet::Ash => "ash",
+        }
+    }
+}
+
+/// A shell: a busybox binary and the applet it runs.
+#[derive(Debug, Clone)]
+pub struct Shell {
+    /// The busybox binary.
+    pub busybox: PathBuf,
+    /// The applet.
+    pub applet: Applet,
+}
+
+impl Shell {
+    /// `busybox APPLET`.
+    pub fn new(busybox: &Path, applet: Applet) -> Shell {
+        Shell {
+            busybox: busybox.to_owned(),
+            applet,
+        }
+    }
+
+    /// `launch`'s command for busybox with the applet as first argument;
+    /// add the shell's arguments.
+    pub fn command(&self, launch: &dyn Fn(&OsStr) -> Command) -> Command {
+        let mut cmd = launch(self.busybox.as_os_str());
+        cmd.arg(self.applet.name());
+        cmd
+    }
+
+    /// The `#!` line that runs a script with this shell.
+    pub fn shebang(&self) -> String {
+        format!("#!{} {}\n", self.busybox.display(), self.applet.name())
+    }
+
+    /// The message this shell prints when it refuses `label`.
+    pub fn denial(&self, label: impl AsRef<OsStr>, reason: &str) -> String {
+        interp::denial(self.applet.name(), label, reason)
+    }
+}
+
+impl fmt::Display for Shell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "busybox {}", self.applet.name())
+    }
+}
+
+/// The ways shell code reaches the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invocation {
+    /// `./script`: the kernel runs the `#!` line's shell with the script.
+    Direct,
+    /// `busybox sh script`.
+    Script,
+    /// `busybox sh < script`.
+    Stdin,
+    /// `cat script | busybox sh`.
+    Pipe,
+    /// `busybox sh -c "$(cat script)"`: the same code on the command line.
+    DashC,
+}
+
+impl Invocation {
+    /// Every invocation, in the order of the behaviour table.
+    pub const ALL: [Invocation; 5] = [
+        Invocation::Direct,
+        Invocation::Script,
+        Invocation::Stdin,
+        Invocation::Pipe,
+        Invocation::DashC,
+    ];
+
+    /// How the table writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Invocation::Direct => "./script",
+            Invocation::Script => "sh script",
+            Invocation::Stdin => "sh < script",
+            Invocation::Pipe => "cat script | sh",
+            Invocation::DashC => "sh -c",
+        }
+    }
+
+    /// The label of a refusal of this invocation of `script`.
+    pub fn label(self, script: &Path) -> &OsStr {
+        match self {
+            Invocation::Direct | Invocation::Script => script.as_os_str(),
+            Invocation::Stdin | Invocation::Pipe => OsStr::new("<stdin>"),
+            Invocation::DashC => OsStr::new("-c"),
+        }
+    }
+
+    /// Runs `script` this way with `shell`. `launch` makes the command
+    /// for a program (plain, under `mayexec run`, in a sandbox …); the
+    /// invocation adds the arguments and standard input.
+    pub fn run(self, shell: &Shell, script: &Path, launch: &dyn Fn(&OsStr) -> Command) -> Outcome {
+        let mut cmd = match self {
+            Invocation::Direct => launch(script.as_os_str()),
+            Invocation::Script => {
+                let mut cmd = shell.command(launch);
+                cmd.arg(script);
+                cmd
+            }
+            Invocation::Stdin => {
+                let mut cmd = shell.command(launch);
+                cmd.stdin(File::open(script).expect("open the script"));
+                cmd
+            }
+            Invocation::Pipe => {
+                let mut cat = Command::new("cat")
+                    .arg(script)
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .expect("start cat");
+                let mut cmd = shell.command(launch);
+                cmd.stdin(cat.stdout.take().expect("cat's stdout"));
+                let outcome = Outcome::of(&mut cmd);
+                // Whatever the shell did, cat ends (at worst on SIGPIPE).
+                let _ = cat.wait();
+                return outcome;
+            }
+            Invocation::DashC => {
+                let code = std::fs::read_to_string(script).expect("read the script");
+                let mut cmd = shell.command(launch);
+                cmd.arg("-c").arg(code);
+                cmd
+            }
+        };
+        Outcome::of(&mut cmd)
+    }
+}
+
+impl fmt::Display for Invocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The outcome of `cmd` (stdin from `/dev/null` unless set), or, if it
+/// has not ended within `limit`, `None` after killing it: for the runs
+/// that must not wait for a FIFO's writer, so that a shell that hangs
+/// fails the test instead of hanging it.
+pub fn outcome_within(cmd: &mut Command, limit: Duration) -> Option<Outcome> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let started = Instant::now();
+    loop {
+        match child.try_wait().expect("wait for the command") {
+            Some(_) => {
+                let output = child.wait_with_output().expect("collect the output");
+                return Some(Outcome::from_output(output));
+            }
+            None if started.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}

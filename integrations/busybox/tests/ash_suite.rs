@@ -1,0 +1,40 @@
+//! BusyBox's own ash test suite (`shell/ash_test`) through the stock and
+//! the enlightened build of the same source, without a policy: the same
+//! result for every test (`integrations/busybox/ash-test.sh`).
+
+use std::process::{Command, Stdio};
+
+use mayexec_busybox::{require_busybox, require_stock_busybox, workspace_root, Outcome};
+
+#[test]
+fn busybox_ash_test_suite_gives_the_same_results_through_both_builds() {
+    let test = "busybox_ash_test_suite_gives_the_same_results_through_both_builds";
+    let Some(ours) = require_busybox(test) else {
+        return;
+    };
+    let Some(stock) = require_stock_busybox(test) else {
+        return;
+    };
+    let script = workspace_root().join("integrations/busybox/ash-test.sh");
+    let got = Outcome::of(
+        Command::new("sh")
+            .arg(&script)
+            .arg(&stock)
+            .arg(&ours)
+            .stdin(Stdio::null()),
+    );
+    assert_eq!(
+        got.exit,
+        mayexec_busybox::Exit::Code(0),
+        "{}:\n{}{}",
+        script.display(),
+        got.stdout,
+        got.stderr
+    );
+    assert!(
+        got.stdout.contains("ash-test: identical results"),
+        "{}",
+        got.stdout
+    );
+    eprint!("{}", got.stdout);
+}
