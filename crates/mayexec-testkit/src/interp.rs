@@ -23,6 +23,107 @@ use std::process::{Command, Output};
 
 use crate::{workspace_bin, write_file, Sandbox, Tmpfs};
 
+/// The repository's root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/mayexec-testkit lives two levels below the root")
+        .to_owned()
+}
+
+/// An interpreter one of the repository's build scripts builds
+/// (`integrations/NAME/build.sh`), as its tests find it.
+#[derive(Debug, Clone, Copy)]
+pub struct Built {
+    /// What it is, for messages: "the enlightened dash".
+    pub what: &'static str,
+    /// The variable that points the tests at another build, if any
+    /// (`MAYEXEC_DASH`).
+    pub env: Option<&'static str>,
+    /// Where the build script installs it, from the repository's root.
+    pub installed: &'static str,
+    /// The build script, from the repository's root.
+    pub build_script: &'static str,
+}
+
+impl Built {
+    /// Its path: the variable's value, or where the build installs it.
+    pub fn path(&self) -> PathBuf {
+        self.chosen()
+            .unwrap_or_else(|| workspace_root().join(self.installed))
+    }
+
+    fn chosen(&self) -> Option<PathBuf> {
+        self.env.and_then(std::env::var_os).map(PathBuf::from)
+    }
+
+    /// Its path, if it is built. Prints why not and returns `None` where it
+    /// is not. Under `CI=true` a missing build at the default path is made
+    /// with the build script (once per process), and one that still is not
+    /// there fails the test instead of skipping it.
+    pub fn require(&self, test: &str) -> Option<PathBuf> {
+        let path = self.path();
+        if path.is_file() {
+            return Some(path);
+        }
+        if crate::in_ci() && self.chosen().is_none() {
+            self.build_once();
+            if path.is_file() {
+                return Some(path);
+            }
+        }
+        let mut why = format!(
+            "{} is not built at {}; run `{}` (as root: it installs build tools and \
+             fetches Debian's source)",
+            self.what,
+            path.display(),
+            self.build_script
+        );
+        if let Some(env) = self.env {
+            why.push_str(&format!(", or set {env}"));
+        }
+        crate::skip(test, &why);
+        None
+    }
+
+    /// For a test that mounts and changes credentials: root
+    /// ([`crate::require_root`]) and this build ([`Built::require`]).
+    pub fn require_with_root(&self, test: &str) -> Option<PathBuf> {
+        if !crate::require_root(test) {
+            return None;
+        }
+        self.require(test)
+    }
+
+    /// Runs the build script once per process (per script); its messages
+    /// go to the test's stderr.
+    fn build_once(&self) {
+        static BUILT: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+        let mut built = BUILT
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if built.contains(&self.build_script) {
+            return;
+        }
+        built.push(self.build_script);
+        let script = workspace_root().join(self.build_script);
+        eprintln!(
+            "CI=true and {} is missing: running {}",
+            self.what,
+            script.display()
+        );
+        match Command::new(&script)
+            .stdin(std::process::Stdio::null())
+            .status()
+        {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!("{} failed: {status}", script.display()),
+            Err(e) => eprintln!("cannot run {}: {e}", script.display()),
+        }
+    }
+}
+
 /// Where a test puts code: the three places the behaviour tables cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Place {

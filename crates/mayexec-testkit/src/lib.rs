@@ -52,7 +52,7 @@ pub fn require_root(test: &str) -> bool {
 
 /// Says why `test` cannot run and returns `false`; under `CI=true`, where a
 /// skipped conformance test is a failure, panics instead.
-fn skip(test: &str, why: &str) -> bool {
+pub(crate) fn skip(test: &str, why: &str) -> bool {
     let why = format!("{test}: skipped: {why}");
     assert!(
         !in_ci(),

@@ -24,26 +24,25 @@ use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 pub use mayexec_testkit::in_ci;
-pub use mayexec_testkit::interp::{self, Enforced, Exit, Outcome};
+pub use mayexec_testkit::interp::{self, workspace_root, Built, Enforced, Exit, Outcome};
 
 /// The stock shell the enlightened one must behave like.
 pub const STOCK_BASH: &str = "/bin/bash";
 
-/// The repository's root.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("integrations/bash lives two levels below the root")
-        .to_owned()
-}
+/// The enlightened bash as its tests find it (`MAYEXEC_BASH` points them at
+/// another build).
+pub const BASH: Built = Built {
+    what: "the enlightened bash",
+    env: Some("MAYEXEC_BASH"),
+    installed: "target/bash-mayexec/bin/bash",
+    build_script: "integrations/bash/build.sh",
+};
 
-/// Where `build.sh` installs the enlightened bash.
+/// Where `build.sh` installs the enlightened bash (or `MAYEXEC_BASH`).
 pub fn default_bash_path() -> PathBuf {
-    workspace_root().join("target/bash-mayexec/bin/bash")
+    BASH.path()
 }
 
 /// Where `build.sh` installs the example loadable builtins built with the
@@ -55,62 +54,14 @@ pub fn loadables_dir(bash: &Path) -> PathBuf {
         .join("lib/bash")
 }
 
-/// The enlightened bash, if it is built. Prints why not and returns `None`
-/// where it is not. Under `CI=true` a missing shell at the default path is
-/// built with `integrations/bash/build.sh` (once), and a shell that still
-/// is not there fails the test instead of skipping it.
+/// The enlightened bash, if it is built ([`Built::require`]).
 pub fn require_bash(test: &str) -> Option<PathBuf> {
-    let chosen = std::env::var_os("MAYEXEC_BASH").map(PathBuf::from);
-    let path = chosen.clone().unwrap_or_else(default_bash_path);
-    if path.is_file() {
-        return Some(path);
-    }
-    if in_ci() && chosen.is_none() {
-        build_once();
-        if path.is_file() {
-            return Some(path);
-        }
-    }
-    let why = format!(
-        "{test}: skipped: the enlightened bash is not built at {}; \
-         run `integrations/bash/build.sh` (as root: it installs build tools and \
-         fetches Debian's bash source), or set MAYEXEC_BASH",
-        path.display()
-    );
-    assert!(
-        !in_ci(),
-        "{why}; under CI=true a missing shell is a failure"
-    );
-    eprintln!("{why}");
-    None
+    BASH.require(test)
 }
 
-/// For a test that mounts and changes credentials: root
-/// ([`mayexec_testkit::require_root`]) and the enlightened bash
-/// ([`require_bash`]), or `None` after saying why (a failure under `CI=true`).
+/// Root and the enlightened bash ([`Built::require_with_root`]).
 pub fn require_root_and_bash(test: &str) -> Option<PathBuf> {
-    if !mayexec_testkit::require_root(test) {
-        return None;
-    }
-    require_bash(test)
-}
-
-/// Runs `integrations/bash/build.sh` once per test process; its messages go
-/// to the test's stderr.
-fn build_once() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let script = workspace_root().join("integrations/bash/build.sh");
-        eprintln!(
-            "CI=true and no enlightened bash: running {}",
-            script.display()
-        );
-        match Command::new(&script).stdin(Stdio::null()).status() {
-            Ok(status) if status.success() => {}
-            Ok(status) => eprintln!("{} failed: {status}", script.display()),
-            Err(e) => eprintln!("cannot run {}: {e}", script.display()),
-        }
-    });
+    BASH.require_with_root(test)
 }
 
 /// The ways code reaches the shell: the behaviour table's rows.

@@ -23,94 +23,51 @@ use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub use mayexec_testkit::in_ci;
-pub use mayexec_testkit::interp::{self, Enforced, Exit, Outcome};
+pub use mayexec_testkit::interp::{self, workspace_root, Built, Enforced, Exit, Outcome};
 
-/// The repository's root.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("integrations/busybox lives two levels below the root")
-        .to_owned()
-}
+/// The enlightened busybox as its tests find it (`MAYEXEC_BUSYBOX` points
+/// them at another build).
+pub const BUSYBOX: Built = Built {
+    what: "the enlightened busybox",
+    env: Some("MAYEXEC_BUSYBOX"),
+    installed: "target/busybox-mayexec/bin/busybox",
+    build_script: "integrations/busybox/build.sh",
+};
 
-/// Where `build.sh` installs the enlightened busybox.
+/// The stock busybox `build.sh` builds from the same source.
+pub const STOCK_BUSYBOX: Built = Built {
+    what: "the stock busybox",
+    env: None,
+    installed: "target/busybox-stock/bin/busybox",
+    build_script: "integrations/busybox/build.sh",
+};
+
+/// Where `build.sh` installs the enlightened busybox (or `MAYEXEC_BUSYBOX`).
 pub fn default_busybox_path() -> PathBuf {
-    workspace_root().join("target/busybox-mayexec/bin/busybox")
+    BUSYBOX.path()
 }
 
 /// Where `build.sh` installs the stock busybox built from the same source.
 pub fn stock_busybox_path() -> PathBuf {
-    workspace_root().join("target/busybox-stock/bin/busybox")
+    STOCK_BUSYBOX.path()
 }
 
-/// The enlightened busybox, if it is built. Prints why not and returns
-/// `None` where it is not. Under `CI=true` a missing binary at the default
-/// path is built with `integrations/busybox/build.sh` (once), and a binary
-/// that still is not there fails the test instead of skipping it.
+/// The enlightened busybox, if it is built ([`Built::require`]).
 pub fn require_busybox(test: &str) -> Option<PathBuf> {
-    let chosen = std::env::var_os("MAYEXEC_BUSYBOX").map(PathBuf::from);
-    let path = chosen.clone().unwrap_or_else(default_busybox_path);
-    require_built(test, path, chosen.is_none(), "the enlightened busybox")
+    BUSYBOX.require(test)
 }
 
-/// The stock busybox of the same source (see [`require_busybox`]).
+/// The stock busybox of the same source, if it is built.
 pub fn require_stock_busybox(test: &str) -> Option<PathBuf> {
-    require_built(test, stock_busybox_path(), true, "the stock busybox")
+    STOCK_BUSYBOX.require(test)
 }
 
-fn require_built(test: &str, path: PathBuf, may_build: bool, what: &str) -> Option<PathBuf> {
-    if path.is_file() {
-        return Some(path);
-    }
-    if in_ci() && may_build {
-        build_once();
-        if path.is_file() {
-            return Some(path);
-        }
-    }
-    let why = format!(
-        "{test}: skipped: {what} is not built at {}; \
-         run `integrations/busybox/build.sh` (as root: it installs build tools and \
-         fetches Debian's busybox source), or set MAYEXEC_BUSYBOX",
-        path.display()
-    );
-    assert!(
-        !in_ci(),
-        "{why}; under CI=true a missing build is a failure"
-    );
-    eprintln!("{why}");
-    None
-}
-
-/// For a test that mounts and changes credentials: root
-/// ([`mayexec_testkit::require_root`]) and the enlightened busybox
-/// ([`require_busybox`]), or `None` after saying why (a failure under
-/// `CI=true`).
+/// Root and the enlightened busybox ([`Built::require_with_root`]).
 pub fn require_root_and_busybox(test: &str) -> Option<PathBuf> {
-    if !mayexec_testkit::require_root(test) {
-        return None;
-    }
-    require_busybox(test)
-}
-
-/// Runs `integrations/busybox/build.sh` once per test process; its
-/// messages go to the test's stderr.
-fn build_once() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let script = workspace_root().join("integrations/busybox/build.sh");
-        eprintln!("CI=true and no busybox build: running {}", script.display());
-        match Command::new(&script).stdin(Stdio::null()).status() {
-            Ok(status) if status.success() => {}
-            Ok(status) => eprintln!("{} failed: {status}", script.display()),
-            Err(e) => eprintln!("cannot run {}: {e}", script.display()),
-        }
-    });
+    BUSYBOX.require_with_root(test)
 }
 
 /// The applets that run ash; each names itself in its messages.

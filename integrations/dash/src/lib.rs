@@ -21,84 +21,35 @@ use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 pub use mayexec_testkit::in_ci;
-pub use mayexec_testkit::interp::{self, Enforced, Exit, Outcome};
+pub use mayexec_testkit::interp::{self, workspace_root, Built, Enforced, Exit, Outcome};
 
 /// The stock shell the enlightened one must behave like.
 pub const STOCK_DASH: &str = "/bin/dash";
 
-/// The repository's root.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .expect("integrations/dash lives two levels below the root")
-        .to_owned()
-}
+/// The enlightened dash as its tests find it (`MAYEXEC_DASH` points them at
+/// another build).
+pub const DASH: Built = Built {
+    what: "the enlightened dash",
+    env: Some("MAYEXEC_DASH"),
+    installed: "target/dash-mayexec/bin/dash",
+    build_script: "integrations/dash/build.sh",
+};
 
-/// Where `build.sh` installs the enlightened dash.
+/// Where `build.sh` installs the enlightened dash (or `MAYEXEC_DASH`).
 pub fn default_dash_path() -> PathBuf {
-    workspace_root().join("target/dash-mayexec/bin/dash")
+    DASH.path()
 }
 
-/// The enlightened dash, if it is built. Prints why not and returns `None`
-/// where it is not. Under `CI=true` a missing shell at the default path is
-/// built with `integrations/dash/build.sh` (once), and a shell that still
-/// is not there fails the test instead of skipping it.
+/// The enlightened dash, if it is built ([`Built::require`]).
 pub fn require_dash(test: &str) -> Option<PathBuf> {
-    let chosen = std::env::var_os("MAYEXEC_DASH").map(PathBuf::from);
-    let path = chosen.clone().unwrap_or_else(default_dash_path);
-    if path.is_file() {
-        return Some(path);
-    }
-    if in_ci() && chosen.is_none() {
-        build_once();
-        if path.is_file() {
-            return Some(path);
-        }
-    }
-    let why = format!(
-        "{test}: skipped: the enlightened dash is not built at {}; \
-         run `integrations/dash/build.sh` (as root: it installs build tools and \
-         fetches Debian's dash source), or set MAYEXEC_DASH",
-        path.display()
-    );
-    assert!(
-        !in_ci(),
-        "{why}; under CI=true a missing shell is a failure"
-    );
-    eprintln!("{why}");
-    None
+    DASH.require(test)
 }
 
-/// For a test that mounts and changes credentials: root
-/// ([`mayexec_testkit::require_root`]) and the enlightened dash
-/// ([`require_dash`]), or `None` after saying why (a failure under `CI=true`).
+/// Root and the enlightened dash ([`Built::require_with_root`]).
 pub fn require_root_and_dash(test: &str) -> Option<PathBuf> {
-    if !mayexec_testkit::require_root(test) {
-        return None;
-    }
-    require_dash(test)
-}
-
-/// Runs `integrations/dash/build.sh` once per test process; its messages go
-/// to the test's stderr.
-fn build_once() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let script = workspace_root().join("integrations/dash/build.sh");
-        eprintln!(
-            "CI=true and no enlightened dash: running {}",
-            script.display()
-        );
-        match Command::new(&script).stdin(Stdio::null()).status() {
-            Ok(status) if status.success() => {}
-            Ok(status) => eprintln!("{} failed: {status}", script.display()),
-            Err(e) => eprintln!("cannot run {}: {e}", script.display()),
-        }
-    });
+    DASH.require_with_root(test)
 }
 
 /// The ways a shell script reaches the shell.
