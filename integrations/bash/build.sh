@@ -37,7 +37,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 work=$root/target/bash-build
 patchfile=$here/mayexec.patch
+name="bash build"
 . "$here/../debian-source.sh"
+. "$here/../build-common.sh"
 
 stock=no
 case ${1:-} in
@@ -49,41 +51,16 @@ case ${1:-} in
 	;;
 esac
 
-say() {
-	printf 'bash build: %s\n' "$*" >&2
-}
-
-die() {
-	say "error: $*"
-	exit 1
-}
-
 started=$(date +%s)
-mkdir -p "$work"
-
 # One build at a time (tests or CI steps may start it concurrently).
-exec 9>"$work/.lock"
-flock 9
+build_lock "$work"
 
 # --- 1. build tools -----------------------------------------------------
 
 # dpkg-dev: dpkg-source for `apt-get source` and dpkg-buildflags; patch;
 # the C toolchain; bison (Debian's patches touch parse.y) and
 # libncurses-dev (-ltinfo), from Debian's Build-Depends.
-packages="dpkg-dev patch gcc libc6-dev make bison libncurses-dev pkg-config"
-missing=
-for p in $packages; do
-	if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" != "ii " ]; then
-		missing="$missing $p"
-	fi
-done
-if [ -n "$missing" ]; then
-	[ "$(id -u)" = 0 ] || die "missing packages:$missing (run this script as root, or install them)"
-	say "installing:$missing"
-	apt-get update -q >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
-fi
-command -v cargo >/dev/null || die "cargo is needed to build libmayexec"
+build_tools dpkg-dev patch gcc libc6-dev make bison libncurses-dev pkg-config
 
 # --- 2. Debian's bash source, cached under target/ -------------------------
 
@@ -100,65 +77,28 @@ say "Debian bash $version (source in ${srcdir#"$root"/})"
 
 # --- 3. libmayexec ---------------------------------------------------------
 
-if [ -n "${MAYEXEC_PREFIX:-}" ]; then
-	libprefix=$MAYEXEC_PREFIX
-else
-	libprefix=$root/target/libmayexec
-	[ -f "$root/Makefile" ] || die "no Makefile at $root to install libmayexec (or set MAYEXEC_PREFIX)"
-	say "installing libmayexec into ${libprefix#"$root"/}"
-	make -C "$root" -s install PREFIX="$libprefix" >&2
-fi
-export PKG_CONFIG_PATH="$libprefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
-pkg-config --exists mayexec || die "no mayexec.pc in $libprefix/lib/pkgconfig"
-libdir=$(pkg-config --variable=libdir mayexec)
-archive=$libdir/libmayexec.a
-[ -f "$archive" ] || die "$archive is missing"
-# The static link: libmayexec.a by path (a plain -lmayexec would pick the
-# shared library next to it), then what it needs from the system; Rust's
-# unwinder from libgcc_eh.a, not libgcc_s.so (never used: panic = "abort").
-libs=
-for word in $(pkg-config --static --libs mayexec); do
-	case $word in
-	-lmayexec) libs="$libs $archive" ;;
-	-lgcc_s) libs="$libs -lgcc_eh" ;;
-	-L*) ;;
-	*) libs="$libs $word" ;;
-	esac
-done
-case $libs in
-*"$archive"*) ;;
-*) die "pkg-config --static --libs mayexec does not name -lmayexec" ;;
-esac
+libmayexec_static
 
 # --- 4. patch, configure, build, install ------------------------------------
 
 # The tools' output goes to a log, shown when a step fails.
-log=$work/build.log
-: >"$log"
-step() {
-	what=$1
-	shift
-	if ! "$@" >>"$log" 2>&1; then
-		tail -n 40 "$log" >&2
-		die "$what failed (full log: $log)"
-	fi
-}
+step_log "$work/build.log"
 
 # debian/rules: dpkg-buildflags with hardening=+all and -Wall appended.
 flags() {
 	DEB_BUILD_MAINT_OPTIONS=hardening=+all DEB_CFLAGS_MAINT_APPEND=-Wall dpkg-buildflags --get "$1"
 }
 
-# build NAME PATCH|- : Debian's bash (+ PATCH) into target/bash-NAME.
+# build VARIANT PATCH|- : Debian's bash (+ PATCH) into target/bash-VARIANT.
 build() {
-	name=$1
+	variant=$1
 	patch=$2
-	prefix=$root/target/bash-$name
-	tree=$work/$name
+	prefix=$root/target/bash-$variant
+	tree=$work/$variant
 	if [ "$patch" = - ]; then
 		stamp=$(cat "$here/build.sh" | sha256sum | cut -d' ' -f1)-$version
 	else
-		stamp=$(cat "$patch" "$here/build.sh" "$archive" | sha256sum | cut -d' ' -f1)-$version
+		stamp=$(cat "$patch" "$here/build.sh" "$mayexec_archive" | sha256sum | cut -d' ' -f1)-$version
 	fi
 	if [ -x "$prefix/bin/bash" ] && [ "$(cat "$prefix/.stamp" 2>/dev/null)" = "$stamp" ]; then
 		say "up to date: ${prefix#"$root"/}/bin/bash"
@@ -174,11 +114,11 @@ build() {
 		say "applying $(basename "$patch")"
 		patch -d "$tree" -p1 --no-backup-if-mismatch --forward --batch --quiet <"$patch" ||
 			die "$(basename "$patch") does not apply to Debian bash $version"
-		cppflags="$cppflags $(pkg-config --cflags mayexec)"
-		extralibs=$libs
+		cppflags="$cppflags $mayexec_cflags"
+		extralibs=$mayexec_libs
 	fi
 
-	say "configuring $name (Debian's configure options)"
+	say "configuring $variant (Debian's configure options)"
 	step configure sh -c 'cd "$1" && shift && ./configure "$@"' sh "$tree" \
 		--enable-largefile \
 		--prefix="$prefix" \
@@ -189,7 +129,7 @@ build() {
 		LDFLAGS="$(flags LDFLAGS)" \
 		LIBS="$extralibs"
 
-	say "compiling $name"
+	say "compiling $variant"
 	step make make -C "$tree" -j2 YACC="bison -y" TERMCAP_LIB=-ltinfo
 	step "make loadables" make -C "$tree/examples/loadables" -j2
 	rm -rf "$prefix"
@@ -206,12 +146,7 @@ build() {
 }
 
 build mayexec "$patchfile" "$(basename "$patchfile")"
-ours=$root/target/bash-mayexec/bin/bash
-# libmayexec must be inside the binary, not a run-time dependency.
-if readelf -d "$ours" | grep -Eq 'NEEDED.*(libmayexec|libgcc_s)'; then
-	die "$ours links libmayexec or libgcc_s dynamically"
-fi
-grep -q 'script execution denied' "$ours" || die "$ours does not contain libmayexec"
+static_check "$root/target/bash-mayexec/bin/bash"
 
 [ "$stock" = no ] || build stock -
 
