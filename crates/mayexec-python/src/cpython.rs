@@ -38,8 +38,14 @@ extern "C" {
     fn _Py_GetConfig() -> *const ffi::PyConfig;
     #[cfg(not(Py_3_13))]
     fn _Py_HandleSystemExit(exitcode: *mut c_int) -> c_int;
-    #[cfg(not(Py_3_13))]
-    fn _Py_EncodeLocaleRaw(text: *const wchar_t, error_pos: *mut usize) -> *mut c_char;
+    fn _Py_EncodeLocaleEx(
+        text: *const wchar_t,
+        str: *mut *mut c_char,
+        error_pos: *mut usize,
+        reason: *mut *const c_char,
+        current_locale: c_int,
+        errors: c_int,
+    ) -> c_int;
     #[cfg(not(Py_3_12))]
     static mut _Py_UnhandledKeyboardInterrupt: c_int;
     /// `_PyRuntimeState`, whose layout is private: only the address of one
@@ -739,10 +745,13 @@ impl<'py> Gil<'py> {
                         exc
                     }
                 };
-                // SAFETY: a valid object.
+                let is_int = {
+                    // SAFETY: a valid object.
+                    unsafe { ffi::PyLong_Check(value.as_ptr()) != 0 }
+                };
                 if value.is_none() {
                     0
-                } else if unsafe { ffi::PyLong_Check(value.as_ptr()) } != 0 {
+                } else if is_int {
                     // SAFETY: an int; (int)PyLong_AsLong as CPython does.
                     unsafe { ffi::PyLong_AsLong(value.as_ptr()) as c_int }
                 } else {
@@ -1456,44 +1465,35 @@ impl<'py> Obj<'py> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WideString(pub Vec<wchar_t>);
 
-/// `Py_EncodeLocale` with the raw allocator: usable before the interpreter
-/// is initialised (the script's path is checked then), where 3.12's
-/// `Py_EncodeLocale` allocates from the per-interpreter allocator and
-/// crashes. Up to 3.12 that is the exported `_Py_EncodeLocaleRaw`.
+/// `Py_EncodeLocale` with the raw allocator (`_Py_EncodeLocaleEx`, exported
+/// by 3.11 to 3.13): usable before the interpreter is initialised (the
+/// script's path is checked then), where `Py_EncodeLocale` allocates from
+/// the per-interpreter allocator from 3.12 on and crashes. NULL if the
+/// text cannot be encoded; otherwise free it with `PyMem_RawFree`.
 ///
 /// # Safety
 /// `text` is a NUL-terminated wide string.
-#[cfg(not(Py_3_13))]
 unsafe fn encode_locale_raw(text: *const wchar_t) -> *mut c_char {
-    // SAFETY: the caller's string; NULL error position.
-    unsafe { _Py_EncodeLocaleRaw(text, ptr::null_mut()) }
-}
-
-/// # Safety
-/// `encoded` came from [`encode_locale_raw`].
-#[cfg(not(Py_3_13))]
-unsafe fn free_encoded_locale(encoded: *mut c_char) {
-    // SAFETY: allocated by PyMem_RawMalloc.
-    unsafe { ffi::PyMem_RawFree(encoded.cast()) }
-}
-
-/// From 3.13 on `_Py_EncodeLocaleRaw` is not exported, and
-/// `Py_EncodeLocale` may be called before initialisation again.
-///
-/// # Safety
-/// `text` is a NUL-terminated wide string.
-#[cfg(Py_3_13)]
-unsafe fn encode_locale_raw(text: *const wchar_t) -> *mut c_char {
-    // SAFETY: the caller's string; NULL error position.
-    unsafe { ffi::Py_EncodeLocale(text, ptr::null_mut()) }
-}
-
-/// # Safety
-/// `encoded` came from [`encode_locale_raw`].
-#[cfg(Py_3_13)]
-unsafe fn free_encoded_locale(encoded: *mut c_char) {
-    // SAFETY: allocated by PyMem_Malloc.
-    unsafe { ffi::PyMem_Free(encoded.cast()) }
+    /// `_Py_ERROR_SURROGATEESCAPE` of `pycore_fileutils.h`.
+    const PY_ERROR_SURROGATEESCAPE: c_int = 2;
+    let mut encoded = ptr::null_mut();
+    // SAFETY: the caller's string, an out-pointer, no error position or
+    // reason; current_locale 0 as in Py_EncodeLocale.
+    let rc = unsafe {
+        _Py_EncodeLocaleEx(
+            text,
+            &mut encoded,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            0,
+            PY_ERROR_SURROGATEESCAPE,
+        )
+    };
+    if rc == 0 {
+        encoded
+    } else {
+        ptr::null_mut()
+    }
 }
 
 impl WideString {
@@ -1538,7 +1538,7 @@ impl WideString {
                 return None;
             }
             let bytes = CStr::from_ptr(encoded).to_bytes().to_vec();
-            free_encoded_locale(encoded);
+            ffi::PyMem_RawFree(encoded.cast());
             Some(bytes)
         }
     }
@@ -1739,7 +1739,12 @@ mod tests {
             // SAFETY: the interpreter is initialised and this thread holds the GIL.
             let configs = gil.own(unsafe { _Py_GetConfigsAsDict() }).unwrap();
             let config = configs.dict_get(c"config").unwrap();
-            config.dict_get(key).unwrap().repr_text().unwrap()
+            // 3.13 shows its boolean fields as bools.
+            match config.dict_get(key).unwrap().repr_text().unwrap().as_str() {
+                "True" => "1".to_owned(),
+                "False" => "0".to_owned(),
+                other => other.to_owned(),
+            }
         };
         let run = gil.run_config();
         assert!(run.run_command.unwrap().is("the command"));

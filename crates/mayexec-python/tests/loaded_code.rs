@@ -514,16 +514,33 @@ fn subinterpreters_check_sourceless_pyc_too() {
     compile_pyc(&marking(&marker), &pyc);
     // Each interpreter has its own import system; the hooks are the
     // runtime's, and the sourceless loader of each is adjusted.
-    let code = format!(
-        "import _xxsubinterpreters as i\nsid = i.create()\ntry:\n    i.run_string(sid, {:?})\nexcept Exception as e:\n    print(type(e).__name__, e)\n",
-        format!("import sys; sys.path.insert(0, {:?}); import compiled", dir.to_str().unwrap())
+    let import = format!(
+        "import sys; sys.path.insert(0, {:?}); import compiled",
+        dir.to_str().unwrap()
     );
+    // Up to 3.12 `_xxsubinterpreters.run_string` raises the failure; from
+    // 3.13 on `_interpreters.run_string` returns it.
+    let (code, failure) = if PYTHON_VERSION == "3.11" || PYTHON_VERSION == "3.12" {
+        (
+            format!(
+                "import _xxsubinterpreters as i\nsid = i.create()\ntry:\n    i.run_string(sid, {import:?})\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+            ),
+            "RunFailedError <class 'PermissionError'>:",
+        )
+    } else {
+        (
+            format!(
+                "import _interpreters as i\nsid = i.create()\nprint(i.run_string(sid, {import:?}).formatted)\n"
+            ),
+            "PermissionError:",
+        )
+    };
     let (out, lines) = f.run(Enforced::RunF, &["-c", &code], &[]);
     assert!(out.status.success(), "{}", describe(&out));
     assert_eq!(
         stdout(&out),
         format!(
-            "RunFailedError <class 'PermissionError'>: [Errno 13] script execution denied (noexec-mount): '{}'\n",
+            "{failure} [Errno 13] script execution denied (noexec-mount): '{}'\n",
             pyc.display()
         )
     );
@@ -1188,8 +1205,23 @@ fn ctypes_checks_every_form_of_library_name() {
         "ctypes.CDLL(NAME)",
         "importlib.reload(_ctypes).dlopen(P.encode())",
     ];
+    // CPython 3.13.0's ctypes.CDLL rejects a bytes name (TypeError) before
+    // it loads anything, python3 as much as mayexec-python: those cases
+    // are left out where the reference python3 does that.
+    let cdll_takes_bytes = Command::new(reference_python())
+        .args([
+            "-c",
+            "import ctypes\ntry: ctypes.CDLL(b'/nonexistent')\nexcept OSError: pass",
+        ])
+        .output()
+        .unwrap()
+        .status
+        .success();
     let mut failures = Vec::new();
     for (i, case) in cases.iter().enumerate() {
+        if !cdll_takes_bytes && case.starts_with("ctypes.") && case.contains("P.encode()") {
+            continue;
+        }
         for (dir, enforced, allowed) in [
             (&denied, Enforced::RunF, false),
             (&allowed, Enforced::RunF, true),
