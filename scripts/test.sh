@@ -20,6 +20,10 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee -a "$log" || status=$?
 cargo test --workspace --doc 2>&1 | tee -a "$log" || status=$?
+# mayexec-python against every other CPython it supports (3.12, 3.13), each
+# in its own target directory: target/debug/mayexec-python3.X.
+bash scripts/python-versions.sh build 3.11
+bash scripts/python-versions.sh test 2>&1 | tee -a "$log" || status=$?
 
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { p += $4; f += $6; i += $8 }

@@ -1,4 +1,4 @@
-//! The CPython C API (3.11 to 3.14), as far as mayexec-python needs it,
+//! The CPython C API (3.11 to 3.13), as far as mayexec-python needs it,
 //! behind a safe interface: the only module of the crate with `unsafe`.
 //!
 //! The model is pyo3's: a [`Gil`] token proves that this thread holds the

@@ -1,4 +1,4 @@
-//! `pymain_run_python` of CPython's `Modules/main.c` (3.11 to 3.14),
+//! `pymain_run_python` of CPython's `Modules/main.c` (3.11 to 3.13),
 //! replicated step by step, with one change: every file it runs as code is opened once,
 //! checked, and read from that same open file description.
 //!
