@@ -976,8 +976,83 @@ impl<'py> Gil<'py> {
         unsafe { unhandled_keyboard_interrupt_flag().write(c_int::from(value)) }
     }
 
+    /// `_PyRun_SimpleStringFlagsWithName(command, "<string>",
+    /// PyCF_IGNORE_COOKIE)`, which 3.13 does not export: as
+    /// `PyRun_SimpleStringFlags`, and the source is registered with
+    /// `linecache` so that tracebacks show its lines. 0, or -1 after
+    /// printing the exception.
+    #[cfg(Py_3_13)]
+    pub fn run_simple_string(self, command: &CStr) -> i32 {
+        let mut flags = compiler_flags(PY_CF_IGNORE_COOKIE);
+        let result = (|| -> PyResult<Obj<'py>> {
+            let d = self.main_module()?.module_dict()?;
+            // SAFETY: a NUL-terminated source and name, a valid flags struct.
+            let code = self.own(unsafe {
+                ffi::Py_CompileStringExFlags(
+                    command.as_ptr(),
+                    c"<string>".as_ptr(),
+                    ffi::Py_file_input,
+                    &mut flags,
+                    -1,
+                )
+            })?;
+            // (3.13 keys linecache's entry by the code's file name.)
+            let source = self.str(&String::from_utf8_lossy(command.to_bytes()))?;
+            let name = self.str("<string>")?;
+            self.import(c"linecache")?
+                .getattr(c"_register_code")?
+                .call(&[&name, &source, &name])?;
+            self.set_unhandled_keyboard_interrupt(false);
+            let v = self.eval_code(&code, &d);
+            if v.is_err() && self.err_is_keyboard_interrupt() {
+                self.set_unhandled_keyboard_interrupt(true);
+            }
+            v
+        })();
+        match result {
+            Ok(_) => 0,
+            Err(_) => {
+                self.err_print();
+                -1
+            }
+        }
+    }
+
+    /// `PyConfig.sys_path_0` (3.13): the `sys.path[0]` the program started
+    /// with, where the import system looks for a script that shadows a
+    /// standard module (to say so in the error).
+    #[cfg(Py_3_13)]
+    pub fn set_sys_path_0(self, path0: &Obj<'py>) -> PyResult<()> {
+        // SAFETY: a str; the result is NULL (an exception set) or a
+        // PyMem_Malloc'ed NUL-terminated wide string, freed below.
+        let wide = unsafe { ffi::PyUnicode_AsWideCharString(path0.as_ptr(), ptr::null_mut()) };
+        if wide.is_null() {
+            return Err(self.pending_err());
+        }
+        // SAFETY: `wide` is NUL-terminated; the copy is PyMem_RawMalloc'ed,
+        // as PyConfig_Clear frees it. The running config is written as
+        // Modules/main.c writes it, by the main thread holding the GIL.
+        unsafe {
+            let len = libc::wcslen(wide) + 1;
+            let copy = ffi::PyMem_RawMalloc(len * std::mem::size_of::<wchar_t>()).cast::<wchar_t>();
+            if !copy.is_null() {
+                ptr::copy_nonoverlapping(wide, copy, len);
+            }
+            ffi::PyMem_Free(wide.cast());
+            if copy.is_null() {
+                ffi::PyErr_NoMemory();
+                return Err(PyErr(()));
+            }
+            let config = _Py_GetConfig().cast_mut();
+            ffi::PyMem_RawFree((*config).sys_path_0.cast());
+            (*config).sys_path_0 = copy;
+        }
+        Ok(())
+    }
+
     /// `PyRun_SimpleStringFlags(command, PyCF_IGNORE_COOKIE)`: 0, or -1
     /// after printing the exception.
+    #[cfg(not(Py_3_13))]
     pub fn run_simple_string(self, command: &CStr) -> i32 {
         let mut flags = compiler_flags(PY_CF_IGNORE_COOKIE);
         // SAFETY: a NUL-terminated string and a valid flags struct.

@@ -88,7 +88,11 @@ pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
     };
     if let Some(path0) = path0 {
         if path0
-            .and_then(|p| pymain_sys_path_add_path0(gil, &p))
+            .and_then(|p| {
+                #[cfg(Py_3_13)]
+                gil.set_sys_path_0(&p)?;
+                pymain_sys_path_add_path0(gil, &p)
+            })
             .is_err()
         {
             return pymain_exit_err_print(gil);
