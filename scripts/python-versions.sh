@@ -8,6 +8,7 @@
 #   bash scripts/python-versions.sh test  [3.X ...]   build them and run the
 #                                                     whole mayexec-python suite
 #                                                     against each
+#   bash scripts/python-versions.sh interpreter 3.X   print the python3.X used
 #
 # With no version named: every supported one but the default. The default
 # (3.11, the `python3` that scripts/pyo3-python.sh picks) is what
@@ -51,8 +52,13 @@ interpreter() {
 mode=${1:-}
 case $mode in
 build | test) shift ;;
+interpreter)
+    # The python3.X it builds against (the bench uses it).
+    interpreter "${2:?usage: $0 interpreter 3.X}"
+    exit
+    ;;
 *)
-    echo "usage: $0 build|test [3.X ...]" >&2
+    echo "usage: $0 build|test [3.X ...] | interpreter 3.X" >&2
     exit 2
     ;;
 esac
