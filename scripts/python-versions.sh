@@ -103,6 +103,9 @@ for version in $versions; do
     done
     export PYO3_PYTHON=$python CARGO_TARGET_DIR=$dir
     if [ "$mode" = test ]; then
+        # The per-version pieces (#[cfg(Py_3_1X)]) are only compiled here:
+        # lint them here too.
+        cargo clippy -p mayexec-python --all-targets -- -D warnings || status=$?
         cargo test -p mayexec-python --all-targets --no-fail-fast || status=$?
     else
         cargo build -p mayexec-python
