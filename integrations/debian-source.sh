@@ -93,6 +93,37 @@ debian_source() (
 	[ -n "$codename" ] || { echo "no VERSION_CODENAME in /etc/os-release" >&2; return 1; }
 	mirrors=$(debian_mirrors "$codename")
 	[ -n "$mirrors" ] || { echo "no Debian mirror for '$codename' found in /etc/apt" >&2; return 1; }
+	debian_source_from "$package" "$workdir" "$dest" "Debian $codename" "$mirrors"
+)
+
+# debian_source_suite PACKAGE SUITE WORKDIR DEST
+# As debian_source, but PACKAGE's source in Debian's SUITE (sid, trixie):
+# for a package this machine's release lacks (python3.14 on bookworm). It
+# comes from the Debian archive this machine's release uses, asked for SUITE
+# (its -updates and -security archives are not: SUITE has its own).
+debian_source_suite() (
+	package=$1
+	suite=$2
+	workdir=$3
+	dest=$4
+	[ -r /etc/os-release ] || { echo "no /etc/os-release: cannot tell the Debian release" >&2; return 1; }
+	codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
+	[ -n "$codename" ] || { echo "no VERSION_CODENAME in /etc/os-release" >&2; return 1; }
+	mirrors=$(debian_mirrors "$codename" | awk -v c="$codename" -v s="$suite" \
+		'$2 == c && $1 ~ /\/debian\/?$/ { print $1, s, $3 }')
+	[ -n "$mirrors" ] || { echo "no Debian archive for '$codename' found in /etc/apt" >&2; return 1; }
+	debian_source_from "$package" "$workdir" "$dest" "Debian $suite" "$mirrors"
+)
+
+# debian_source_from PACKAGE WORKDIR DEST WHAT MIRRORS
+# The fetch itself: MIRRORS are "URI SUITE KEYRING" lines (debian_mirrors'),
+# WHAT names them in the message.
+debian_source_from() (
+	package=$1
+	workdir=$2
+	dest=$3
+	what=$4
+	mirrors=$5
 
 	apt=$workdir/apt
 	rm -rf "$apt"
@@ -104,7 +135,7 @@ debian_source() (
 			printf 'deb-src [signed-by=%s] %s %s main\n' "$keyring" "$uri" "$suite"
 		fi
 	done >"$apt/sources.list"
-	echo "fetching $package's source for Debian $codename from:" >&2
+	echo "fetching $package's source for $what from:" >&2
 	sed 's/^/    /' "$apt/sources.list" >&2
 
 	# Everything apt reads or writes for this lives in $apt; downloads

@@ -26,6 +26,10 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee -a "$log" || status=$?
 cargo test --workspace --doc 2>&1 | tee -a "$log" || status=$?
+# mayexec-python against every other CPython it supports (3.12, 3.13), each
+# in its own target directory: target/debug/mayexec-python3.X.
+bash scripts/python-versions.sh build 3.11
+bash scripts/python-versions.sh test 2>&1 | tee -a "$log" || status=$?
 # bash's own test suite through stock and enlightened bash: the same
 # tests must pass and fail (a few minutes).
 bash integrations/bash/suite.sh || status=$?

@@ -7,6 +7,12 @@
 # namespace (the real /etc is not touched).
 #
 #   bash crates/mayexec-python/bench/bench.sh [results.md]
+#   BENCH_PYTHON=3.12 bash crates/mayexec-python/bench/bench.sh [results.md]
+#
+# BENCH_PYTHON names the CPython (default: the workspace's, 3.11); another
+# version's mayexec-python is built in target/python3.X, as
+# scripts/python-versions.sh builds it, against the interpreter that script
+# finds.
 #
 # Installs hyperfine (Debian) if missing; builds the release binaries.
 # Needs root only for apt-get. The standard library is copied, with its
@@ -29,6 +35,12 @@ fi
 cargo build --release -p mayexec-python -p mayexec-cli --manifest-path "$root/Cargo.toml" -j2 >&2
 mx="$root/target/release/mayexec-python"
 mayexec="$root/target/release/mayexec"
+if [ -n "${BENCH_PYTHON:-}" ]; then
+    bench_py=$(bash "$root/scripts/python-versions.sh" interpreter "$BENCH_PYTHON")
+    PYO3_PYTHON=$bench_py CARGO_TARGET_DIR="$root/target/python$BENCH_PYTHON" \
+        cargo build --release -p mayexec-python --manifest-path "$root/Cargo.toml" -j2 >&2
+    mx="$root/target/python$BENCH_PYTHON/release/mayexec-python"
+fi
 # The interpreter whose libpython mayexec-python links (its rpath says where).
 libdir=$(readelf -d "$mx" | sed -n 's/.*R\(UN\)\?PATH.*\[\(.*\)\]/\2/p' | cut -d: -f1)
 py="$libdir/../bin/python3"
@@ -40,12 +52,13 @@ trap 'rm -rf "$work"' EXIT
 
 # A PYTHONHOME marked executable: .py and __pycache__/*.pyc, mtimes kept
 # (the .pyc files record them), mode 0755; lib-dynload is the machine's.
-home="$work/home/lib/python3.11"
+home="$work/home/lib/$(basename "$stdlib")"
+tag=$("$py" -S -c 'import sys; print(sys.implementation.cache_tag)')
 mkdir -p "$home"
 (cd "$stdlib" && find . \( -path ./test -o -path ./site-packages -o -path ./idlelib \
         -o -path ./tkinter -o -path ./turtledemo -o -path ./lib2to3 -o -path ./ensurepip \
         -o -path ./lib-dynload -o -path './config-*' \) -prune \
-        -o \( -name '*.py' -o -name '*.cpython-311.pyc' \) -print0 \
+        -o \( -name '*.py' -o -name "*.$tag.pyc" \) -print0 \
     | tar --null -cf - -T - | tar -xpf - -C "$home")
 ln -s "$stdlib/lib-dynload" "$home/lib-dynload"
 chmod -R a+rX,a+x "$work/home"

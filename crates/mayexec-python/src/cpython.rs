@@ -1,5 +1,5 @@
-//! The CPython 3.11 C API, as far as mayexec-python needs it, behind a safe
-//! interface: the only module of the crate with `unsafe`.
+//! The CPython C API (3.11 to 3.13), as far as mayexec-python needs it,
+//! behind a safe interface: the only module of the crate with `unsafe`.
 //!
 //! The model is pyo3's: a [`Gil`] token proves that this thread holds the
 //! GIL, and every owned reference ([`Obj`]) borrows the token's lifetime,
@@ -7,10 +7,13 @@
 //! A [`PyErr`] means "a Python exception is set on this thread".
 //!
 //! Most declarations come from pyo3-ffi; the few it lacks are declared
-//! below. Some of those are private-but-exported symbols of CPython 3.11
-//! that its own `Modules/main.c` uses (`_PyInterpreterState_GetConfig`,
-//! `_Py_HandleSystemExit`, `_Py_UnhandledKeyboardInterrupt`): the build
-//! script refuses any other CPython minor version.
+//! below. Some of those are private-but-exported symbols that CPython's own
+//! `Modules/main.c` uses, and they differ between versions (`Py_3_12`,
+//! `Py_3_13` are pyo3's cfgs, set by the build script): `_Py_GetConfig`
+//! (every version), `_Py_HandleSystemExit` (exported up to 3.12, replicated
+//! here for 3.13 on), and the "unhandled KeyboardInterrupt" flag (a
+//! variable up to 3.11, a field of the exported `_PyRuntime` from 3.12 on,
+//! at the offset the build script read from the headers).
 #![allow(unsafe_code)] // FFI to libpython; every block says why it holds.
 
 use std::ffi::{c_char, c_int, c_long, c_void, CStr, CString};
@@ -24,19 +27,36 @@ use std::sync::{Mutex, OnceLock};
 use libc::wchar_t;
 use pyo3_ffi as ffi;
 
-// Exported by libpython3.11.so but not declared by pyo3-ffi.
+// Exported by libpython3.X.so but not declared by pyo3-ffi.
 extern "C" {
     fn PyFile_SetOpenCodeHook(hook: RawOpenCodeHook, user_data: *mut c_void) -> c_int;
     fn PySys_AddAuditHook(hook: RawAuditHook, user_data: *mut c_void) -> c_int;
     fn PySys_Audit(event: *const c_char, format: *const c_char, ...) -> c_int;
     fn PyFile_OpenCodeObject(path: *mut ffi::PyObject) -> *mut ffi::PyObject;
     fn PyInstanceMethod_New(func: *mut ffi::PyObject) -> *mut ffi::PyObject;
-    fn _PyInterpreterState_GetConfig(interp: *mut ffi::PyInterpreterState) -> *const ffi::PyConfig;
+    /// The running interpreter's configuration (`_PyInterpreterState_GET()->config`).
+    fn _Py_GetConfig() -> *const ffi::PyConfig;
+    #[cfg(not(Py_3_13))]
     fn _Py_HandleSystemExit(exitcode: *mut c_int) -> c_int;
+    fn _Py_EncodeLocaleEx(
+        text: *const wchar_t,
+        str: *mut *mut c_char,
+        error_pos: *mut usize,
+        reason: *mut *const c_char,
+        current_locale: c_int,
+        errors: c_int,
+    ) -> c_int;
+    #[cfg(not(Py_3_12))]
     static mut _Py_UnhandledKeyboardInterrupt: c_int;
+    /// `_PyRuntimeState`, whose layout is private: only the address of one
+    /// `int` field in it is used (see [`unhandled_keyboard_interrupt_flag`]).
+    #[cfg(Py_3_12)]
+    static mut _PyRuntime: u8;
     static mut Py_InspectFlag: c_int;
     /// The C library's `stdin` stream, which `python3` reads `<stdin>` from.
     static mut stdin: *mut libc::FILE;
+    #[cfg(Py_3_13)]
+    static mut stdout: *mut libc::FILE;
 }
 
 type RawOpenCodeHook =
@@ -120,6 +140,22 @@ pub fn loader_search_path() -> Vec<Vec<u8>> {
     dirs
 }
 
+/// `PY_MINOR_VERSION` of the CPython built against.
+const PY_MINOR_VERSION: c_int = parse_decimal(env!("MAYEXEC_PYTHON_MINOR"));
+
+/// A decimal number known at build time.
+const fn parse_decimal(text: &str) -> c_int {
+    let bytes = text.as_bytes();
+    let mut value = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(bytes[i].is_ascii_digit(), "a decimal number");
+        value = value * 10 + (bytes[i] - b'0') as c_int;
+        i += 1;
+    }
+    value
+}
+
 /// `PyCF_IGNORE_COOKIE` (Include/cpython/compile.h).
 const PY_CF_IGNORE_COOKIE: c_int = 0x0800;
 
@@ -127,7 +163,7 @@ const PY_CF_IGNORE_COOKIE: c_int = 0x0800;
 fn compiler_flags(cf_flags: c_int) -> ffi::PyCompilerFlags {
     ffi::PyCompilerFlags {
         cf_flags,
-        cf_feature_version: 11, // PY_MINOR_VERSION
+        cf_feature_version: PY_MINOR_VERSION,
     }
 }
 
@@ -393,12 +429,32 @@ impl Interpreter {
     }
 }
 
+/// The runtime's "unhandled KeyboardInterrupt" flag: the variable
+/// `_Py_UnhandledKeyboardInterrupt` up to 3.11.
+#[cfg(not(Py_3_12))]
+fn unhandled_keyboard_interrupt_flag() -> *mut c_int {
+    ptr::addr_of_mut!(_Py_UnhandledKeyboardInterrupt)
+}
+
+/// The runtime's "unhandled KeyboardInterrupt" flag: from 3.12 on,
+/// `_PyRuntime.signals.unhandled_keyboard_interrupt`, at the offset the
+/// build script compiled out of this CPython's own `pycore_runtime.h`.
+#[cfg(Py_3_12)]
+fn unhandled_keyboard_interrupt_flag() -> *mut c_int {
+    const OFFSET: usize =
+        parse_decimal(env!("MAYEXEC_PYRUNTIME_UNHANDLED_KEYBOARD_INTERRUPT")) as usize;
+    // SAFETY: only an address is computed: inside `_PyRuntime`, at the
+    // offset of an `int` member of the very struct libpython was built
+    // with (same headers, same compiler ABI).
+    unsafe { ptr::addr_of_mut!(_PyRuntime).add(OFFSET).cast::<c_int>() }
+}
+
 /// Was the last `KeyboardInterrupt` left unhandled by the main program?
-/// (`_Py_UnhandledKeyboardInterrupt`, read by `Py_RunMain` after finalising.)
+/// (The runtime's flag, read by `Py_RunMain` after finalising.)
 pub fn unhandled_keyboard_interrupt() -> bool {
-    // SAFETY: a plain int of libpython's; only the thread that ran the
-    // program writes it, and this is that thread.
-    unsafe { ptr::addr_of!(_Py_UnhandledKeyboardInterrupt).read() != 0 }
+    // SAFETY: a plain, aligned int of libpython's; only the thread that
+    // ran the program writes it, and this is that thread.
+    unsafe { unhandled_keyboard_interrupt_flag().read() != 0 }
 }
 
 /// `PyOS_setsig(SIGINT, SIG_DFL)`.
@@ -650,13 +706,94 @@ impl<'py> Gil<'py> {
 
     /// `_Py_HandleSystemExit`: for a `SystemExit` (and inspect mode off),
     /// clears it and returns the exit status it asks for.
+    #[cfg(not(Py_3_13))]
     pub fn handle_system_exit(self) -> Option<i32> {
         let mut exitcode: c_int = 0;
         // SAFETY: writes one int; requires the GIL.
         (unsafe { _Py_HandleSystemExit(&mut exitcode) } != 0).then_some(exitcode)
     }
 
+    /// `_Py_HandleSystemExit` of `Python/pythonrun.c`, which 3.13 no
+    /// longer exports: for a `SystemExit` (and inspect mode off), clears it
+    /// and returns the exit status it asks for (its `code`: `None` is 0, an
+    /// `int` is itself, anything else is printed to `sys.stderr` and is 1).
+    #[cfg(Py_3_13)]
+    pub fn handle_system_exit(self) -> Option<i32> {
+        if self.inspect() {
+            // Don't exit if -i flag was given.
+            return None;
+        }
+        // SAFETY: reads the thread state and a static type object.
+        if unsafe { ffi::PyErr_ExceptionMatches(ffi::PyExc_SystemExit) } == 0 {
+            return None;
+        }
+        // SAFETY: takes the (normalised) exception off the thread state; a
+        // new reference, owned below.
+        let exc = self.own(unsafe { ffi::PyErr_GetRaisedException() });
+        // SAFETY: the C library's stdout stream, valid for the process.
+        unsafe { libc::fflush(ptr::addr_of!(stdout).read()) };
+        let exitcode = match exc {
+            Err(_) => 0,
+            Ok(exc) if exc.is_none() => 0,
+            Ok(exc) => {
+                // The error code should be in the `code' attribute; if it
+                // cannot be dug out, the exception itself is printed.
+                let value = match exc.getattr(c"code") {
+                    Ok(code) => code,
+                    Err(_) => {
+                        self.err_clear();
+                        exc
+                    }
+                };
+                let is_int = {
+                    // SAFETY: a valid object.
+                    unsafe { ffi::PyLong_Check(value.as_ptr()) != 0 }
+                };
+                if value.is_none() {
+                    0
+                } else if is_int {
+                    // SAFETY: an int; (int)PyLong_AsLong as CPython does.
+                    unsafe { ffi::PyLong_AsLong(value.as_ptr()) as c_int }
+                } else {
+                    match self.sys_attr(c"stderr").filter(|f| !f.is_none()) {
+                        // SAFETY: an object and a file-like object.
+                        Some(file) => unsafe {
+                            ffi::PyFile_WriteObject(
+                                value.as_ptr(),
+                                file.as_ptr(),
+                                ffi::Py_PRINT_RAW,
+                            );
+                        },
+                        None => {
+                            if let Ok(text) = value.str().and_then(|t| t.utf8()) {
+                                warn!("{}", String::from_utf8_lossy(&text));
+                            }
+                        }
+                    }
+                    self.err_clear();
+                    self.write_stderr("\n");
+                    1
+                }
+            }
+        };
+        // Restore and clear the exception info, to make sure that no
+        // references to the exception remain.
+        self.err_clear();
+        Some(exitcode)
+    }
+
+    /// Takes the current exception off the thread state.
+    #[cfg(Py_3_12)]
+    pub fn err_fetch(self) -> Option<FetchedErr<'py>> {
+        // SAFETY: a new reference to the raised exception, or NULL.
+        let value = unsafe { ffi::PyErr_GetRaisedException() };
+        (!value.is_null()).then(|| FetchedErr {
+            value: self.own(value).ok(),
+        })
+    }
+
     /// Takes the current exception (normalised) off the thread state.
+    #[cfg(not(Py_3_12))]
     pub fn err_fetch(self) -> Option<FetchedErr<'py>> {
         let mut kind = ptr::null_mut();
         let mut value = ptr::null_mut();
@@ -785,12 +922,12 @@ impl<'py> Gil<'py> {
         unsafe { ffi::PyImport_GetMagicNumber() }
     }
 
-    /// The running configuration (`_PyInterpreterState_GetConfig`), copied.
+    /// The running configuration (`_Py_GetConfig`), copied.
     pub fn run_config(self) -> RunConfig {
         // SAFETY: with the GIL there is a current interpreter whose config
         // is valid for its lifetime; its strings are NUL-terminated.
         unsafe {
-            let config = &*_PyInterpreterState_GetConfig(ffi::PyInterpreterState_Get());
+            let config = &*_Py_GetConfig();
             let argv = std::slice::from_raw_parts(config.argv.items, config.argv.length as usize)
                 .iter()
                 .map(|&item| WideString::from_ptr(item).expect("argv items are not NULL"))
@@ -816,7 +953,7 @@ impl<'py> Gil<'py> {
     /// `PyConfig.inspect` of the running interpreter (`-i`, `PYTHONINSPECT`).
     pub fn inspect(self) -> bool {
         // SAFETY: as for run_config.
-        unsafe { (*_PyInterpreterState_GetConfig(ffi::PyInterpreterState_Get())).inspect != 0 }
+        unsafe { (*_Py_GetConfig()).inspect != 0 }
     }
 
     /// `pymain_set_inspect`: `PyConfig.inspect` and `Py_InspectFlag`, which
@@ -826,21 +963,96 @@ impl<'py> Gil<'py> {
         // same way (casting away const); the main thread holds the GIL, so
         // no other thread reads it meanwhile.
         unsafe {
-            let config = _PyInterpreterState_GetConfig(ffi::PyInterpreterState_Get()).cast_mut();
+            let config = _Py_GetConfig().cast_mut();
             (*config).inspect = c_int::from(inspect);
             ptr::addr_of_mut!(Py_InspectFlag).write(c_int::from(inspect));
         }
     }
 
-    /// Sets `_Py_UnhandledKeyboardInterrupt`.
+    /// Sets the runtime's "unhandled KeyboardInterrupt" flag.
     pub fn set_unhandled_keyboard_interrupt(self, value: bool) {
         // SAFETY: a plain int of libpython's, written under the GIL as
         // CPython itself does.
-        unsafe { ptr::addr_of_mut!(_Py_UnhandledKeyboardInterrupt).write(c_int::from(value)) }
+        unsafe { unhandled_keyboard_interrupt_flag().write(c_int::from(value)) }
+    }
+
+    /// `_PyRun_SimpleStringFlagsWithName(command, "<string>",
+    /// PyCF_IGNORE_COOKIE)`, which 3.13 does not export: as
+    /// `PyRun_SimpleStringFlags`, and the source is registered with
+    /// `linecache` so that tracebacks show its lines. 0, or -1 after
+    /// printing the exception.
+    #[cfg(Py_3_13)]
+    pub fn run_simple_string(self, command: &CStr) -> i32 {
+        let mut flags = compiler_flags(PY_CF_IGNORE_COOKIE);
+        let result = (|| -> PyResult<Obj<'py>> {
+            let d = self.main_module()?.module_dict()?;
+            // SAFETY: a NUL-terminated source and name, a valid flags struct.
+            let code = self.own(unsafe {
+                ffi::Py_CompileStringExFlags(
+                    command.as_ptr(),
+                    c"<string>".as_ptr(),
+                    ffi::Py_file_input,
+                    &mut flags,
+                    -1,
+                )
+            })?;
+            // (3.13 keys linecache's entry by the code's file name.)
+            let source = self.str(&String::from_utf8_lossy(command.to_bytes()))?;
+            let name = self.str("<string>")?;
+            self.import(c"linecache")?
+                .getattr(c"_register_code")?
+                .call(&[&name, &source, &name])?;
+            self.set_unhandled_keyboard_interrupt(false);
+            let v = self.eval_code(&code, &d);
+            if v.is_err() && self.err_is_keyboard_interrupt() {
+                self.set_unhandled_keyboard_interrupt(true);
+            }
+            v
+        })();
+        match result {
+            Ok(_) => 0,
+            Err(_) => {
+                self.err_print();
+                -1
+            }
+        }
+    }
+
+    /// `PyConfig.sys_path_0` (3.13): the `sys.path[0]` the program started
+    /// with, where the import system looks for a script that shadows a
+    /// standard module (to say so in the error).
+    #[cfg(Py_3_13)]
+    pub fn set_sys_path_0(self, path0: &Obj<'py>) -> PyResult<()> {
+        // SAFETY: a str; the result is NULL (an exception set) or a
+        // PyMem_Malloc'ed NUL-terminated wide string, freed below.
+        let wide = unsafe { ffi::PyUnicode_AsWideCharString(path0.as_ptr(), ptr::null_mut()) };
+        if wide.is_null() {
+            return Err(self.pending_err());
+        }
+        // SAFETY: `wide` is NUL-terminated; the copy is PyMem_RawMalloc'ed,
+        // as PyConfig_Clear frees it. The running config is written as
+        // Modules/main.c writes it, by the main thread holding the GIL.
+        unsafe {
+            let len = libc::wcslen(wide) + 1;
+            let copy = ffi::PyMem_RawMalloc(len * std::mem::size_of::<wchar_t>()).cast::<wchar_t>();
+            if !copy.is_null() {
+                ptr::copy_nonoverlapping(wide, copy, len);
+            }
+            ffi::PyMem_Free(wide.cast());
+            if copy.is_null() {
+                ffi::PyErr_NoMemory();
+                return Err(PyErr(()));
+            }
+            let config = _Py_GetConfig().cast_mut();
+            ffi::PyMem_RawFree((*config).sys_path_0.cast());
+            (*config).sys_path_0 = copy;
+        }
+        Ok(())
     }
 
     /// `PyRun_SimpleStringFlags(command, PyCF_IGNORE_COOKIE)`: 0, or -1
     /// after printing the exception.
+    #[cfg(not(Py_3_13))]
     pub fn run_simple_string(self, command: &CStr) -> i32 {
         let mut flags = compiler_flags(PY_CF_IGNORE_COOKIE);
         // SAFETY: a NUL-terminated string and a valid flags struct.
@@ -1027,8 +1239,10 @@ unsafe extern "C" fn method_trampoline(
 /// An exception taken off the thread state by [`Gil::err_fetch`].
 #[derive(Debug)]
 pub struct FetchedErr<'py> {
+    #[cfg(not(Py_3_12))]
     kind: Option<Obj<'py>>,
     value: Option<Obj<'py>>,
+    #[cfg(not(Py_3_12))]
     traceback: Option<Obj<'py>>,
 }
 
@@ -1038,7 +1252,17 @@ impl<'py> FetchedErr<'py> {
         self.value.as_ref()
     }
 
+    /// Sets it again; what `PyErr_SetRaisedException` does.
+    #[cfg(Py_3_12)]
+    pub fn restore(self) -> PyErr {
+        let value = self.value.map_or(ptr::null_mut(), Obj::into_ptr);
+        // SAFETY: PyErr_SetRaisedException steals the reference (or NULL).
+        unsafe { ffi::PyErr_SetRaisedException(value) };
+        PyErr(())
+    }
+
     /// Sets it again; what `PyErr_Restore` does.
+    #[cfg(not(Py_3_12))]
     pub fn restore(self) -> PyErr {
         let take = |o: Option<Obj<'py>>| o.map_or(ptr::null_mut(), Obj::into_ptr);
         // SAFETY: PyErr_Restore steals the three references (or NULLs).
@@ -1316,6 +1540,37 @@ impl<'py> Obj<'py> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WideString(pub Vec<wchar_t>);
 
+/// `Py_EncodeLocale` with the raw allocator (`_Py_EncodeLocaleEx`, exported
+/// by 3.11 to 3.13): usable before the interpreter is initialised (the
+/// script's path is checked then), where `Py_EncodeLocale` allocates from
+/// the per-interpreter allocator from 3.12 on and crashes. NULL if the
+/// text cannot be encoded; otherwise free it with `PyMem_RawFree`.
+///
+/// # Safety
+/// `text` is a NUL-terminated wide string.
+unsafe fn encode_locale_raw(text: *const wchar_t) -> *mut c_char {
+    /// `_Py_ERROR_SURROGATEESCAPE` of `pycore_fileutils.h`.
+    const PY_ERROR_SURROGATEESCAPE: c_int = 2;
+    let mut encoded = ptr::null_mut();
+    // SAFETY: the caller's string, an out-pointer, no error position or
+    // reason; current_locale 0 as in Py_EncodeLocale.
+    let rc = unsafe {
+        _Py_EncodeLocaleEx(
+            text,
+            &mut encoded,
+            ptr::null_mut(),
+            ptr::null_mut(),
+            0,
+            PY_ERROR_SURROGATEESCAPE,
+        )
+    };
+    if rc == 0 {
+        encoded
+    } else {
+        ptr::null_mut()
+    }
+}
+
 impl WideString {
     /// # Safety
     /// `ptr` must be NULL or a NUL-terminated wide string.
@@ -1351,14 +1606,14 @@ impl WideString {
         let mut with_nul = self.0.clone();
         with_nul.push(0);
         // SAFETY: a NUL-terminated wide string; the result is NULL or a
-        // PyMem_Malloc'ed C string, freed below.
+        // C string from the matching allocator, freed below.
         unsafe {
-            let encoded = ffi::Py_EncodeLocale(with_nul.as_ptr(), ptr::null_mut());
+            let encoded = encode_locale_raw(with_nul.as_ptr());
             if encoded.is_null() {
                 return None;
             }
             let bytes = CStr::from_ptr(encoded).to_bytes().to_vec();
-            ffi::PyMem_Free(encoded.cast());
+            ffi::PyMem_RawFree(encoded.cast());
             Some(bytes)
         }
     }
@@ -1559,7 +1814,12 @@ mod tests {
             // SAFETY: the interpreter is initialised and this thread holds the GIL.
             let configs = gil.own(unsafe { _Py_GetConfigsAsDict() }).unwrap();
             let config = configs.dict_get(c"config").unwrap();
-            config.dict_get(key).unwrap().repr_text().unwrap()
+            // 3.13 shows its boolean fields as bools.
+            match config.dict_get(key).unwrap().repr_text().unwrap().as_str() {
+                "True" => "1".to_owned(),
+                "False" => "0".to_owned(),
+                other => other.to_owned(),
+            }
         };
         let run = gil.run_config();
         assert!(run.run_command.unwrap().is("the command"));

@@ -1,5 +1,5 @@
-//! `pymain_run_python` of CPython 3.11's `Modules/main.c`, replicated step
-//! by step, with one change: every file it runs as code is opened once,
+//! `pymain_run_python` of CPython's `Modules/main.c` (3.11 to 3.13),
+//! replicated step by step, with one change: every file it runs as code is opened once,
 //! checked, and read from that same open file description.
 //!
 //! CPython's own version opens the main script and `PYTHONSTARTUP` by path
@@ -11,7 +11,9 @@
 //! exit statuses, `SystemExit` and `KeyboardInterrupt`) is CPython's.
 //!
 //! Function names follow `Modules/main.c` and `Python/pythonrun.c`, so the
-//! two can be read side by side.
+//! two can be read side by side. What differs between versions is in
+//! small `#[cfg(Py_3_X)]` pieces (pyo3's cfgs, set by the build script):
+//! from 3.13 on, the prompt on a terminal is `_pyrepl`'s.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io::IsTerminal;
@@ -86,7 +88,11 @@ pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
     };
     if let Some(path0) = path0 {
         if path0
-            .and_then(|p| pymain_sys_path_add_path0(gil, &p))
+            .and_then(|p| {
+                #[cfg(Py_3_13)]
+                gil.set_sys_path_0(&p)?;
+                pymain_sys_path_add_path0(gil, &p)
+            })
             .is_err()
         {
             return pymain_exit_err_print(gil);
@@ -593,7 +599,48 @@ fn pymain_run_stdin(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement)
     if gil.audit(c"cpython.run_stdin", None).is_err() {
         return pymain_exit_err_print(gil);
     }
+    pymain_run_stdin_or_repl(gil, config)
+}
+
+/// Up to 3.12, `PyRun_AnyFileExFlags(stdin, "<stdin>")`: the program on
+/// standard input, or the built-in prompt on a terminal.
+#[cfg(not(Py_3_13))]
+fn pymain_run_stdin_or_repl(gil: Gil<'_>, _config: &RunConfig) -> i32 {
     (gil.run_stdin() != 0).into()
+}
+
+/// From 3.13 on, a terminal gets `_pyrepl`'s prompt unless
+/// `PYTHON_BASIC_REPL` asks for the built-in one.
+#[cfg(Py_3_13)]
+fn pymain_run_stdin_or_repl(gil: Gil<'_>, config: &RunConfig) -> i32 {
+    let basic_repl = config.use_environment
+        && std::env::var_os("PYTHON_BASIC_REPL").is_some_and(|v| !v.is_empty());
+    if !std::io::stdin().is_terminal() || basic_repl {
+        return (gil.run_stdin() != 0).into();
+    }
+    pymain_start_pyrepl(gil)
+}
+
+/// `pymain_start_pyrepl`: `_pyrepl.main.interactive_console()`. Its
+/// `pythonstartup` stays false: `PYTHONSTARTUP` has already been run by
+/// [`pymain_run_startup`], opened once and checked, where `_pyrepl` would
+/// open it by path with no check. (Its own modules are imported through
+/// the open-code hook like any other.)
+#[cfg(Py_3_13)]
+fn pymain_start_pyrepl(gil: Gil<'_>) -> i32 {
+    let Ok(pyrepl) = gil.import(c"_pyrepl.main") else {
+        warn!("Could not import _pyrepl.main");
+        return pymain_exit_err_print(gil);
+    };
+    let Ok(console) = pyrepl.getattr(c"interactive_console") else {
+        warn!("Could not access _pyrepl.main.interactive_console");
+        return pymain_exit_err_print(gil);
+    };
+    gil.set_unhandled_keyboard_interrupt(false);
+    match console.call(&[]) {
+        Ok(_) => 0,
+        Err(_) => pymain_exit_err_print(gil),
+    }
 }
 
 /// `pymain_repl`: the prompt after the program, for `-i` or
@@ -619,7 +666,7 @@ fn pymain_repl(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement, exit
         *exitcode = code;
         return;
     }
-    *exitcode = (gil.run_stdin() != 0).into();
+    *exitcode = pymain_run_stdin_or_repl(gil, config);
 }
 
 /// The name `PyRun_*` functions take: the `str` encoded back to the bytes

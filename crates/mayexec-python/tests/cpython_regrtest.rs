@@ -82,8 +82,8 @@ fn cpython_regression_tests_give_the_same_results() {
         assert!(
             module.exists() || lib_test.join(test).is_dir(),
             "{} is missing: CPython's test suite is not installed with the python3 \
-             mayexec-python was built against ({}); Debian's python3.11 has it in \
-             the package libpython3.11-testsuite, a CPython built from source (pyenv) has it",
+             mayexec-python was built against ({}); Debian's python3.X has it in \
+             the package libpython3.X-testsuite, a CPython built from source (pyenv) has it",
             module.display(),
             reference_python().display()
         );

@@ -18,12 +18,26 @@ pub fn reference_python() -> PathBuf {
     PathBuf::from(env!("MAYEXEC_PYTHON_REFERENCE"))
 }
 
+/// The CPython version mayexec-python embeds (`3.12`).
+pub const PYTHON_VERSION: &str = env!("MAYEXEC_PYTHON_VERSION");
+
+/// The standard library's directory under a prefix: `lib/python3.12`.
+pub fn stdlib_subdir() -> String {
+    format!("lib/python{PYTHON_VERSION}")
+}
+
+/// The bytecode cache tag of that version (`cpython-312`, as in
+/// `__pycache__/mod.cpython-312.pyc` and `_json.cpython-312-x86_64-linux-gnu.so`).
+pub fn cache_tag() -> String {
+    format!("cpython-{}", PYTHON_VERSION.replace('.', ""))
+}
+
 /// The `mayexec` command (`mayexec run`).
 pub fn mayexec() -> PathBuf {
     workspace_bin("mayexec")
 }
 
-/// The machine's standard library directory (`lib/python3.11`).
+/// The machine's standard library directory (`lib/python3.X`).
 pub fn stdlib_dir() -> PathBuf {
     let out = Command::new(reference_python())
         .args([
@@ -52,7 +66,8 @@ pub struct ExecutableHome {
 }
 
 /// Directories of the standard library that no test imports.
-const SKIPPED: [&str; 13] = [
+/// (And `config-3.X-<platform>`, whatever its name.)
+const SKIPPED: [&str; 12] = [
     "test",
     "site-packages",
     "idlelib",
@@ -63,16 +78,16 @@ const SKIPPED: [&str; 13] = [
     "pydoc_data",
     "distutils",
     "lib-dynload",
-    "config-3.11-x86_64-linux-gnu",
     "venv",
     "msilib",
 ];
 
 impl ExecutableHome {
     pub fn new() -> ExecutableHome {
-        let fs = Tmpfs::exec();
+        // Room for the standard library and a copy of libpython.
+        let fs = Tmpfs::mount_sized(false, "256m").expect("mount tmpfs");
         let src = stdlib_dir();
-        let dst = fs.path().join("lib/python3.11");
+        let dst = fs.path().join(stdlib_subdir());
         copy_python_files(&src, &dst);
         let dynload = dst.join("lib-dynload");
         fs::create_dir(&dynload).expect("mkdir lib-dynload");
@@ -91,6 +106,41 @@ impl ExecutableHome {
     pub fn path(&self) -> &Path {
         self.fs.path()
     }
+
+    /// A value for `LD_LIBRARY_PATH` under which any user's mayexec-python
+    /// loads the embedded libpython, copied into this home: for users who
+    /// cannot read where it is installed (pyenv's is under root's 0700
+    /// home directory).
+    pub fn library_path(&self) -> PathBuf {
+        let libdir = self.fs.path().join("lib");
+        let library = libpython();
+        let to = libdir.join(library.file_name().expect("a file name"));
+        if !to.exists() {
+            fs::copy(&library, &to).expect("copy libpython");
+            fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        libdir
+    }
+}
+
+/// The shared library the reference python3 runs with
+/// (`LIBDIR/INSTSONAME`, e.g. `libpython3.12.so.1.0`).
+fn libpython() -> PathBuf {
+    let out = Command::new(reference_python())
+        .args([
+            "-S",
+            "-c",
+            "import os, sysconfig; v = sysconfig.get_config_var; \
+             print(os.path.join(v('LIBDIR'), v('INSTSONAME')))",
+        ])
+        .output()
+        .expect("run the reference python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
 fn copy_python_files(src: &Path, dst: &Path) {
@@ -102,11 +152,11 @@ fn copy_python_files(src: &Path, dst: &Path) {
         let kind = entry.file_type().unwrap();
         let name_str = name.to_string_lossy();
         if kind.is_dir() {
-            if !SKIPPED.iter().any(|s| name == *s) {
+            if !SKIPPED.iter().any(|s| name == *s) && !name_str.starts_with("config-") {
                 copy_python_files(&entry.path(), &dst.join(&name));
             }
         } else if kind.is_file()
-            && (name_str.ends_with(".py") || name_str.ends_with(".cpython-311.pyc"))
+            && (name_str.ends_with(".py") || name_str.ends_with(&format!(".{}.pyc", cache_tag())))
         {
             // The .pyc files record their source's mtime: keep it.
             let to = dst.join(&name);
