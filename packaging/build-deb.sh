@@ -5,6 +5,10 @@
 #   libmayexec0      the shared library (SONAME libmayexec.so.0)
 #   libmayexec-dev   header, libmayexec.a, the libmayexec.so link, mayexec.pc
 #   dash-mayexec     the enlightened dash, next to the stock one
+#   bash-mayexec     the enlightened bash and its loadable builtins, next to
+#                    the stock bash
+#   busybox-mayexec  the enlightened BusyBox (its sh and ash), next to the
+#                    stock busybox
 #   mayexec-python   the enlightened CPython 3.11, next to the stock one
 #
 # The metadata is a debian/ tree (packaging/debian/) handled by dpkg-dev's
@@ -75,6 +79,14 @@ say "building the enlightened dash"
 sh "$root/integrations/dash/build.sh"
 dash=$root/target/dash-mayexec/bin/dash
 dashsrc=$root/target/dash-build/debian-src
+say "building the enlightened bash"
+sh "$root/integrations/bash/build.sh"
+bashdir=$root/target/bash-mayexec
+bashsrc=$root/target/bash-build/debian-src
+say "building the enlightened busybox"
+sh "$root/integrations/busybox/build.sh"
+busybox=$root/target/busybox-mayexec/bin/busybox
+busyboxsrc=$root/target/busybox-build/debian-src
 
 # --- stage ------------------------------------------------------------------
 
@@ -103,6 +115,16 @@ man() {
 docs() {
 	inst 0644 "${2:-$meta/copyright}" "usr/share/doc/$1/copyright"
 	gzip -9nc "$meta/changelog" >"$P/usr/share/doc/$1/changelog.Debian.gz"
+}
+# copyright SRC FILES: the stock package's debian/copyright (of source tree
+# SRC), then a stanza for FILES (mayexec's code: libmayexec, linked in
+# statically, and what the patch adds), on stdout.
+copyright() {
+	cat "$1/debian/copyright"
+	printf '\nFiles: %s\nCopyright: 2026 the mayexec developers\n' "$2"
+	printf 'License: Apache-2.0 or Expat\n'
+	printf '\n'
+	sed -n '/^License: Apache-2.0$/,$p' "$meta/copyright"
 }
 # divert PKG NAME STOCK OURS: PKG-divert on|off|status and its page, prerm.
 divert() {
@@ -167,15 +189,34 @@ strip_elf "$P/usr/bin/dash-mayexec"
 sed -e 's/^\.Dt DASH 1/.Dt DASH-MAYEXEC 1/' -e 's/^\.Nm dash$/.Nm dash-mayexec/' \
 	"$dashsrc/src/dash.1" >"$work/dash-mayexec.1"
 man "$work/dash-mayexec.1" 1
-{
-	cat "$dashsrc/debian/copyright"
-	printf '\nFiles: src/execcheck.c libmayexec\nCopyright: 2026 the mayexec developers\n'
-	printf 'License: Apache-2.0 or Expat\n'
-	printf '\n'
-	sed -n '/^License: Apache-2.0$/,$p' "$meta/copyright"
-} >"$work/dash-copyright"
+copyright "$dashsrc" "src/execcheck.c libmayexec" >"$work/dash-copyright"
 docs dash-mayexec "$work/dash-copyright"
 divert dash-mayexec dash dash /usr/bin/dash-mayexec
+
+# bash-mayexec: the shell, its page, and the example loadable builtins
+# (Debian's bash-builtins) under /usr/lib/bash-mayexec, for enable -f.
+P=$work/debian/bash-mayexec
+inst 0755 "$bashdir/bin/bash" usr/bin/bash-mayexec
+strip_elf "$P/usr/bin/bash-mayexec"
+for f in "$bashdir"/lib/bash/*; do
+	inst 0644 "$f" "usr/lib/bash-mayexec/$(basename "$f")"
+	strip_elf "$P/usr/lib/bash-mayexec/$(basename "$f")"
+done
+sed -e 's/^\.TH BASH 1/.TH BASH-MAYEXEC 1/' -e 's/^bash \\- GNU Bourne-Again SHell$/bash-mayexec \\- GNU Bourne-Again SHell that checks every script/' \
+	"$bashsrc/doc/bash.1" >"$work/bash-mayexec.1"
+man "$work/bash-mayexec.1" 1
+copyright "$bashsrc" libmayexec >"$work/bash-copyright"
+docs bash-mayexec "$work/bash-copyright"
+divert bash-mayexec bash bash /usr/bin/bash-mayexec
+
+# busybox-mayexec: /bin/busybox is what is diverted (see docs/packaging.md).
+P=$work/debian/busybox-mayexec
+inst 0755 "$busybox" usr/bin/busybox-mayexec
+strip_elf "$P/usr/bin/busybox-mayexec"
+man "$here/man/busybox-mayexec.1" 1
+copyright "$busyboxsrc" libmayexec >"$work/busybox-copyright"
+docs busybox-mayexec "$work/busybox-copyright"
+divert busybox-mayexec busybox busybox /usr/bin/busybox-mayexec
 
 # mayexec-python
 P=$work/debian/mayexec-python
@@ -194,7 +235,8 @@ dpkg-gensymbols -plibmayexec0 -Pdebian/libmayexec0 -v"$version" -c4 -q \
 	die "libmayexec's symbols differ from packaging/debian/libmayexec0.symbols (see docs/capi.md)"
 chmod 0644 debian/libmayexec0/DEBIAN/symbols
 printf 'libmayexec 0 libmayexec0 (>= %s)\n' "$upstream" >debian/libmayexec0/DEBIAN/shlibs
-for pkg in mayexec libmayexec0 libmayexec-dev dash-mayexec mayexec-python; do
+for pkg in mayexec libmayexec0 libmayexec-dev dash-mayexec bash-mayexec busybox-mayexec \
+	mayexec-python; do
 	P=debian/$pkg
 	elves=$(find "$P" -type f \( -path '*/bin/*' -o -path '*/sbin/*' -o -name '*.so.*' \) \
 		-exec sh -c 'head -c4 "$1" | grep -q ELF' sh {} \; -print)

@@ -5,14 +5,15 @@
 #
 #   - installing enforces nothing (no /etc/mayexec.conf), `mayexec status`
 #   - `mayexec check` on an exec and a noexec tmpfs
-#   - dash-mayexec and mayexec-python refuse a noexec script under
-#     `mayexec run -f`
+#   - dash-mayexec, bash-mayexec, busybox-mayexec and mayexec-python refuse
+#     a noexec script under `mayexec run -f` (the stock ones run it)
 #   - `man mayexec`, `man mayexec-mark`, `man 5 mayexec.conf` render
 #   - each diversion on (the stock binary replaced) and off (the stock one
 #     back, byte for byte, no diversion, nothing left)
 #   - the apt hook marks a listed tree again after the package whose files
 #     are in it is reinstalled with apt
-#   - removing a package with its diversion on puts the stock binary back,
+#   - removing the packages with their diversions on puts the stock
+#     binaries back,
 #     and purging everything leaves the root exactly as it was
 #
 # The root is made once with mmdebstrap from the mirrors in /etc/apt and
@@ -53,7 +54,7 @@ codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
 [ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
 # What the packages need, and man-db for `man`: all in the cached root, so
 # that installing the packages downloads nothing.
-include=man-db,libpython3.11,libpython3.11-stdlib,python3.11-minimal,dash
+include=man-db,libpython3.11,libpython3.11-stdlib,python3.11-minimal,dash,busybox
 mirrors=$(debian_mirrors "$codename")
 [ -n "$mirrors" ] || die "no Debian mirror for $codename in /etc/apt"
 key=$(printf '%s\n%s\n' "$include" "$mirrors" | sha256sum | cut -c1-16)
@@ -185,6 +186,22 @@ expect "dash-mayexec refuses a noexec script under run -f" 126 \
 	in_root mayexec run -f -- dash-mayexec /mnt/noexec/s.sh
 expect "the stock dash still runs it (installed alongside)" 0 "^ran$" \
 	in_root mayexec run -f -- dash /mnt/noexec/s.sh
+expect "bash-mayexec runs an allowed script under run -f" 0 "^ran$" \
+	in_root mayexec run -f -- bash-mayexec /mnt/exec/s.sh
+expect "bash-mayexec refuses a noexec script under run -f" 126 \
+	"/mnt/noexec/s.sh: script execution denied \(noexec-mount\)" \
+	in_root mayexec run -f -- bash-mayexec /mnt/noexec/s.sh
+expect "the stock bash still runs it (installed alongside)" 0 "^ran$" \
+	in_root mayexec run -f -- bash /mnt/noexec/s.sh
+expect "bash-mayexec loads a builtin from /usr/lib/bash-mayexec" 0 "^/usr/bin$" \
+	in_root bash-mayexec -c 'enable -f /usr/lib/bash-mayexec/realpath realpath && realpath /usr/bin'
+expect "busybox-mayexec sh runs an allowed script under run -f" 0 "^ran$" \
+	in_root mayexec run -f -- busybox-mayexec sh /mnt/exec/s.sh
+expect "busybox-mayexec sh refuses a noexec script under run -f" 126 \
+	"/mnt/noexec/s.sh: script execution denied \(noexec-mount\)" \
+	in_root mayexec run -f -- busybox-mayexec sh /mnt/noexec/s.sh
+expect "the stock busybox sh still runs it (installed alongside)" 0 "^ran$" \
+	in_root mayexec run -f -- busybox sh /mnt/noexec/s.sh
 expect "mayexec-python runs code without a policy" 0 "^ran$" \
 	in_root mayexec-python -c 'print("ran")'
 expect "mayexec-python refuses a noexec script under run -f" 126 \
@@ -203,6 +220,14 @@ expect "man 5 mayexec.conf renders" 0 "interpreted_access" \
 	in_root env MANWIDTH=80 man -P cat 5 mayexec.conf
 expect "man dash-mayexec-divert renders" 0 "dpkg-divert" \
 	in_root env MANWIDTH=80 man -P cat dash-mayexec-divert
+expect "man bash-mayexec renders" 0 "BASH-MAYEXEC" \
+	in_root env MANWIDTH=80 man -P cat bash-mayexec
+expect "man busybox-mayexec renders" 0 "checks every script" \
+	in_root env MANWIDTH=80 man -P cat busybox-mayexec
+expect "man bash-mayexec-divert renders" 0 "dpkg-divert" \
+	in_root env MANWIDTH=80 man -P cat bash-mayexec-divert
+expect "man busybox-mayexec-divert renders" 0 "dpkg-divert" \
+	in_root env MANWIDTH=80 man -P cat busybox-mayexec-divert
 expect "man mayexec-python renders" 0 "checks every code file" \
 	in_root env MANWIDTH=80 man -P cat mayexec-python
 check "bash completion installed" test -s "$chroot_dir/usr/share/bash-completion/completions/mayexec"
@@ -237,6 +262,14 @@ dash_diverted() {
 	expect "after the reinstall, /bin/dash is still dash-mayexec" 0 "/usr/bin/dash-mayexec" \
 		in_root readlink /bin/dash
 }
+bash_diverted() {
+	expect "diverted: bash refuses a noexec script under run -f" 126 \
+		"script execution denied \(noexec-mount\)" in_root mayexec run -f -- bash /mnt/noexec/s.sh
+}
+busybox_diverted() {
+	expect "diverted: busybox sh refuses a noexec script under run -f" 126 \
+		"script execution denied \(noexec-mount\)" in_root mayexec run -f -- busybox sh /mnt/noexec/s.sh
+}
 python_diverted() {
 	expect "diverted: python3.11 refuses a noexec script under run -f" 126 \
 		"script execution denied \(noexec-mount\)" in_root mayexec run -f -- python3.11 /mnt/noexec/s.py
@@ -244,6 +277,12 @@ python_diverted() {
 divert_cycle dash-mayexec /bin/dash dash_diverted
 expect "after off: /bin/sh is the stock dash again" 0 "^ran$" \
 	in_root mayexec run -f -- sh /mnt/noexec/s.sh
+divert_cycle bash-mayexec /bin/bash bash_diverted
+expect "after off: the stock bash runs the noexec script again" 0 "^ran$" \
+	in_root mayexec run -f -- bash /mnt/noexec/s.sh
+divert_cycle busybox-mayexec /bin/busybox busybox_diverted
+expect "after off: the stock busybox sh runs the noexec script again" 0 "^ran$" \
+	in_root mayexec run -f -- busybox sh /mnt/noexec/s.sh
 divert_cycle mayexec-python /usr/bin/python3.11 python_diverted
 
 # --- the apt hook: a reinstalled package's files are marked again ----------------------------
@@ -279,10 +318,15 @@ expect "apt remove of the test package" 0 "Removing mayexec-hook-test" \
 
 # --- remove with the diversion on, then purge ---------------------------------------------------
 
-expect "dash-mayexec-divert on before the removal" 0 "is now" in_root dash-mayexec-divert on
+for pkg in dash-mayexec bash-mayexec busybox-mayexec; do
+	expect "$pkg-divert on before the removal" 0 "is now" in_root "$pkg-divert" on
+done
 expect "apt purge of every package" 0 "Purging configuration files for mayexec " \
-	in_root apt-get purge -y mayexec libmayexec0 libmayexec-dev dash-mayexec mayexec-python
+	in_root apt-get purge -y mayexec libmayexec0 libmayexec-dev dash-mayexec bash-mayexec \
+		busybox-mayexec mayexec-python
 check "removing dash-mayexec put the stock dash back" in_root dpkg --verify dash
+check "removing bash-mayexec put the stock bash back" in_root dpkg --verify bash
+check "removing busybox-mayexec put the stock busybox back" in_root dpkg --verify busybox
 check "no diversion left" sh -c "! chroot '$chroot_dir' dpkg-divert --list | grep -q mayexec"
 expect "/bin/sh works after the purge" 0 "^ran$" in_root sh /mnt/exec/s.sh
 listing >"$after"
