@@ -118,8 +118,12 @@ step() {
 }
 
 # static_check BINARY
-# libmayexec must be inside BINARY, not a run-time dependency.
+# libmayexec must be inside BINARY, not a run-time dependency; and no path
+# of the build tree may be compiled into it (a package would trust it).
 static_check() {
+	if grep -qF "$root/" "$1"; then
+		die "$1 has paths of the build tree ($root) compiled in"
+	fi
 	if readelf -d "$1" | grep -Eq 'NEEDED.*(libmayexec|libgcc_s)'; then
 		die "$1 links libmayexec or libgcc_s dynamically"
 	fi

@@ -118,10 +118,14 @@ build() {
 		extralibs=$mayexec_libs
 	fi
 
+	# --prefix=/usr, as debian/rules has it: the paths compiled in (the
+	# locale directory bash reads its message formats from, bashdb's) must
+	# be the system's, never the build tree's, which the installed
+	# package would otherwise trust. The shell is installed by hand below.
 	say "configuring $variant (Debian's configure options)"
 	step configure sh -c 'cd "$1" && shift && ./configure "$@"' sh "$tree" \
 		--enable-largefile \
-		--prefix="$prefix" \
+		--prefix=/usr \
 		--without-bash-malloc \
 		--build "$(dpkg-architecture -qDEB_HOST_GNU_TYPE)" \
 		CFLAGS="$(flags CFLAGS)" \
