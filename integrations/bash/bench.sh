@@ -63,32 +63,6 @@ variant() {
 	esac
 }
 
-count=$(printf '%s\n' "$labels" | wc -l)
-n=1
-while [ "$n" -le "$count" ]; do
-	variant "$n" || { echo "bench: measurement $n fails" >&2; exit 1; }
-	n=$((n + 1))
-done
-
-rep=1
-while [ "$rep" -le "$repeats" ]; do
-	n=1
-	while [ "$n" -le "$count" ]; do
-		start=$(date +%s%N)
-		variant "$n"
-		end=$(date +%s%N)
-		echo "$n $(((end - start) / 1000))"
-		n=$((n + 1))
-	done
-	rep=$((rep + 1))
-done >"$dir/times"
-
-echo "baseline $stock; rounds: $rounds; median of $repeats interleaved repeats; Linux $(uname -r); $(nproc) CPUs"
-n=1
-printf '%s\n' "$labels" | while IFS= read -r label; do
-	us=$(awk -v n="$n" '$1 == n { print $2 }' "$dir/times" | sort -n |
-		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-	awk -v label="$label" -v us="$us" -v r="$rounds" \
-		'BEGIN { printf "%-50s %8.1f us/op\n", label, us / r }'
-	n=$((n + 1))
-done
+. "$here/../bench-common.sh"
+heading="baseline $stock; "
+bench_run
