@@ -158,3 +158,51 @@ debian_source_from() (
 	mv "$tree" "$dest"
 	rm -rf "$download"
 )
+
+# debian_root SUITE INCLUDE CACHE
+# Prints the path of a tarball of a minimal Debian root of SUITE (a
+# codename, or sid) with the packages INCLUDE (comma-separated), made once
+# with mmdebstrap and cached in CACHE, keyed by the suite, the packages and
+# the mirrors. The mirrors are this machine's Debian archives (from
+# /etc/apt) for its own release; for another suite, the same archives with
+# that suite (deb.debian.org serves every suite). Release files are not
+# refused for being old (Acquire::Check-Valid-Until): a mirror that is a
+# snapshot serves an expired sid. Needs root; installs mmdebstrap if absent.
+debian_root() (
+	suite=$1 include=$2 cache=$3
+	host=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
+	[ -n "$host" ] || { echo "debian_root: no VERSION_CODENAME in /etc/os-release" >&2; return 1; }
+	mirrors=$(debian_mirrors "$host")
+	if [ "$suite" != "$host" ]; then
+		mirrors=$(printf '%s\n' "$mirrors" | awk -v h="$host" -v s="$suite" \
+			'$2 == h && $1 ~ /\/debian\/?$/ { print $1, s, $3 }' | sort -u)
+	fi
+	[ -n "$mirrors" ] || { echo "debian_root: no Debian mirror for $suite in /etc/apt" >&2; return 1; }
+	key=$(printf '%s\n%s\n%s\n' "$suite" "$include" "$mirrors" | sha256sum | cut -c1-16)
+	tarball=$cache/debian-$suite-$key.tar
+	if [ ! -f "$tarball" ]; then
+		if ! command -v mmdebstrap >/dev/null; then
+			echo "debian_root: installing mmdebstrap" >&2
+			apt-get update -q >&2
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap >&2
+		fi
+		echo "debian_root: creating a $suite root with mmdebstrap (cached in $tarball)" >&2
+		mkdir -p "$cache"
+		set --
+		while read -r uri dist keyring; do
+			opts=
+			[ "$keyring" = - ] || opts="[signed-by=$keyring] "
+			set -- "$@" "deb ${opts}$uri $dist main"
+		done <<-LIST
+			$mirrors
+		LIST
+		t0=$(date +%s)
+		mmdebstrap --quiet --format=tar --variant=minbase \
+			--aptopt='Acquire::Check-Valid-Until "false"' \
+			--include="$include" "$suite" "$tarball.tmp" "$@" >&2 ||
+			{ rm -f "$tarball.tmp"; echo "debian_root: mmdebstrap failed" >&2; return 1; }
+		mv "$tarball.tmp" "$tarball"
+		echo "debian_root: $suite root created in $(($(date +%s) - t0)) s" >&2
+	fi
+	printf '%s\n' "$tarball"
+)

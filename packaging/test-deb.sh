@@ -42,12 +42,6 @@ root_only=false
 [ "${1:-}" != --root-only ] || root_only=true
 started=$(date +%s)
 
-if ! command -v mmdebstrap >/dev/null; then
-	say "installing mmdebstrap"
-	apt-get update -q >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap >&2
-fi
-
 # --- the cached root ----------------------------------------------------------
 
 codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
@@ -55,27 +49,7 @@ codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
 # What the packages need, and man-db for `man`: all in the cached root, so
 # that installing the packages downloads nothing.
 include=man-db,libpython3.11,libpython3.11-stdlib,python3.11-minimal,dash,busybox
-mirrors=$(debian_mirrors "$codename")
-[ -n "$mirrors" ] || die "no Debian mirror for $codename in /etc/apt"
-key=$(printf '%s\n%s\n' "$include" "$mirrors" | sha256sum | cut -c1-16)
-tarball=$cache/debian-$codename-$key.tar
-if [ ! -f "$tarball" ]; then
-	say "creating a $codename root with mmdebstrap (cached in $tarball)"
-	mkdir -p "$cache"
-	set --
-	while read -r uri suite keyring; do
-		opts=
-		[ "$keyring" = - ] || opts="[signed-by=$keyring] "
-		set -- "$@" "deb ${opts}$uri $suite main"
-	done <<EOF
-$mirrors
-EOF
-	t0=$(date +%s)
-	mmdebstrap --quiet --format=tar --variant=minbase --include="$include" "$codename" "$tarball.tmp" "$@" >&2 ||
-		die "mmdebstrap failed"
-	mv "$tarball.tmp" "$tarball"
-	say "root created in $(($(date +%s) - t0)) s"
-fi
+tarball=$(debian_root "$codename" "$include" "$cache") || die "no $codename root"
 
 ! $root_only || exit 0
 ls "$debs"/*.deb >/dev/null 2>&1 || die "no packages in $debs (make deb)"

@@ -17,16 +17,22 @@
 # pyo3 resolves one interpreter per target directory, so each version is
 # built in target/python3.X (PYO3_PYTHON set to that version's python3.X).
 # The interpreter is this machine's shared-library build under
-# ~/.pyenv/versions when there is one, else one built from Debian's source
-# into a cache (crates/mayexec-python/cpython-build.sh).
+# ~/.pyenv/versions when there is one. Else:
+#   - 3.14: Debian sid's python3.14 packages, in a cached sid root
+#     (crates/mayexec-python/debian-root.sh): mayexec-python3.14 is built
+#     and tested in that root, and only runs there (target/python3.14/debug/).
+#     No 3.14 source is reachable from here, and sid's binaries need a newer
+#     glibc than Debian 12's;
+#   - another version: one built from Debian's source into a cache
+#     (crates/mayexec-python/cpython-build.sh; trixie has 3.13's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 default=3.11
-# 3.14: src/ is not ported to it yet, and Debian's python3.14 source is
-# what cpython-build.sh builds it from (see docs/deployment.md).
-supported="3.11 3.12 3.13"
+supported="3.11 3.12 3.13 3.14"
+# The versions that, with no pyenv build, come from a Debian root.
+in_root="3.14"
 
 say() {
     printf 'python-versions: %s\n' "$*" >&2
@@ -44,9 +50,22 @@ interpreter() {
     done
     if [ -n "$best" ]; then
         printf '%s\n' "$best/bin/python$version"
+    elif [ "${MAYEXEC_DEBIAN_ROOT:-}" = "$version" ]; then
+        # Inside debian-root.sh's root: Debian's own.
+        printf '%s\n' "/usr/bin/python$version"
     else
         bash crates/mayexec-python/cpython-build.sh "$version"
     fi
+}
+
+# has_pyenv 3.X: this machine has a pyenv build of 3.X.
+has_pyenv() {
+    local dir
+    for dir in "$HOME"/.pyenv/versions/"$1".*; do
+        [[ $dir =~ /$1\.[0-9]+$ ]] && [ -x "$dir/bin/python$1" ] &&
+            ls "$dir"/lib/libpython"$1".so* >/dev/null 2>&1 && return 0
+    done
+    return 1
 }
 
 mode=${1:-}
@@ -86,6 +105,16 @@ for version in $versions; do
         continue
     fi
     started=$(date +%s)
+    if [ "${MAYEXEC_DEBIAN_ROOT:-}" != "$version" ] && ! has_pyenv "$version" &&
+        [[ " $in_root " == *" $version "* ]]; then
+        # Built and tested inside the root, with the helper binaries built
+        # here (they run there too: the root's glibc is newer).
+        cargo build -p mayexec-cli -p mayexec-testkit --bins
+        sh crates/mayexec-python/debian-root.sh "$version" \
+            bash scripts/python-versions.sh "$mode" "$version" || status=$?
+        say "CPython $version (Debian sid root): $mode done in $(($(date +%s) - started))s"
+        continue
+    fi
     python=$(interpreter "$version") || {
         say "no CPython $version: neither in ~/.pyenv/versions nor built from Debian's source"
         status=1
@@ -96,8 +125,8 @@ for version in $versions; do
     mkdir -p "$dir/debug"
     # The tests run these from their own target directory: the ones the
     # workspace build made serve every version (nothing in them embeds
-    # CPython).
-    cargo build -p mayexec-cli -p mayexec-testkit --bins
+    # CPython). In a Debian root they were built outside, by the caller.
+    [ -n "${MAYEXEC_DEBIAN_ROOT:-}" ] || cargo build -p mayexec-cli -p mayexec-testkit --bins
     for bin in mayexec without-execve-check; do
         ln -sf "$root/target/debug/$bin" "$dir/debug/$bin"
     done
@@ -111,7 +140,9 @@ for version in $versions; do
         cargo build -p mayexec-python
     fi
     unset PYO3_PYTHON CARGO_TARGET_DIR
-    ln -f "$dir/debug/mayexec-python" target/debug/mayexec-python"$version"
+    # (In a Debian root the binary only runs there: it stays in its own
+    # target directory.)
+    [ -n "${MAYEXEC_DEBIAN_ROOT:-}" ] || ln -f "$dir/debug/mayexec-python" target/debug/mayexec-python"$version"
     say "CPython $version: $mode done in $(($(date +%s) - started))s"
 done
 exit "$status"

@@ -2,7 +2,7 @@
 //! interpreter's `sysconfig` for the library name and directory, which is
 //! what `python3-config --embed --ldflags` prints), adds the rpath, and
 //! chooses the per-version pieces of `src/` for that CPython (3.11 to
-//! 3.13): pyo3's `Py_3_X` cfgs, the minor version, and, from 3.12 on, where
+//! 3.14): pyo3's `Py_3_X` cfgs, the minor version, and, from 3.12 on, where
 //! the runtime keeps the "unhandled KeyboardInterrupt" flag that
 //! `Modules/main.c` reads (no longer an exported variable).
 
@@ -10,15 +10,15 @@ use std::path::Path;
 use std::process::Command;
 
 /// The CPython minor versions whose `Modules/main.c` `src/runmain.rs`
-/// replicates (3.14 not yet: its private symbols are unchecked).
-const SUPPORTED: std::ops::RangeInclusive<u8> = 11..=13;
+/// replicates.
+const SUPPORTED: std::ops::RangeInclusive<u8> = 11..=14;
 
 fn main() {
     let config = pyo3_build_config::get();
     let version = config.version();
     if version.major != 3 || !SUPPORTED.contains(&version.minor) {
         panic!(
-            "mayexec-python embeds CPython 3.11 to 3.13 (it replicates their Modules/main.c), \
+            "mayexec-python embeds CPython 3.11 to 3.14 (it replicates their Modules/main.c), \
              but the interpreter found is {}.{}: set PYO3_PYTHON to one of those",
             version.major, version.minor
         );

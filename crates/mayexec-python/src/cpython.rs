@@ -977,7 +977,7 @@ impl<'py> Gil<'py> {
     }
 
     /// `_PyRun_SimpleStringFlagsWithName(command, "<string>",
-    /// PyCF_IGNORE_COOKIE)`, which 3.13 does not export: as
+    /// PyCF_IGNORE_COOKIE)`, which 3.13 and 3.14 do not export: as
     /// `PyRun_SimpleStringFlags`, and the source is registered with
     /// `linecache` so that tracebacks show its lines. 0, or -1 after
     /// printing the exception.
@@ -996,12 +996,17 @@ impl<'py> Gil<'py> {
                     -1,
                 )
             })?;
-            // (3.13 keys linecache's entry by the code's file name.)
             let source = self.str(&String::from_utf8_lossy(command.to_bytes()))?;
             let name = self.str("<string>")?;
+            // 3.13 keys linecache's entry by the code's file name, 3.14
+            // by the code object and each one nested in it.
+            #[cfg(not(Py_3_14))]
+            let key = &name;
+            #[cfg(Py_3_14)]
+            let key = &code;
             self.import(c"linecache")?
                 .getattr(c"_register_code")?
-                .call(&[&name, &source, &name])?;
+                .call(&[key, &source, &name])?;
             self.set_unhandled_keyboard_interrupt(false);
             let v = self.eval_code(&code, &d);
             if v.is_err() && self.err_is_keyboard_interrupt() {

@@ -1,4 +1,4 @@
-//! `pymain_run_python` of CPython's `Modules/main.c` (3.11 to 3.13),
+//! `pymain_run_python` of CPython's `Modules/main.c` (3.11 to 3.14),
 //! replicated step by step, with one change: every file it runs as code is opened once,
 //! checked, and read from that same open file description.
 //!
@@ -13,7 +13,8 @@
 //! Function names follow `Modules/main.c` and `Python/pythonrun.c`, so the
 //! two can be read side by side. What differs between versions is in
 //! small `#[cfg(Py_3_X)]` pieces (pyo3's cfgs, set by the build script):
-//! from 3.13 on, the prompt on a terminal is `_pyrepl`'s.
+//! from 3.13 on, the prompt on a terminal is `_pyrepl`'s; from 3.14 on,
+//! `-c` is dedented, and the prompt after `-i` runs `PYTHONSTARTUP`.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io::IsTerminal;
@@ -199,8 +200,12 @@ fn pymain_run_command(gil: Gil<'_>, command: &WideString) -> i32 {
         if gil.audit(c"cpython.run_command", Some(&unicode)).is_err() {
             return Ok(Err(pymain_exit_err_print(gil)));
         }
-        // Encoded as UTF-8, compiled with PyCF_IGNORE_COOKIE.
-        Ok(Ok(unicode.utf8()?))
+        // Encoded as UTF-8, compiled with PyCF_IGNORE_COOKIE; from 3.14
+        // on, dedented first (`_PyUnicode_Dedent`, not exported).
+        let source = unicode.utf8()?;
+        #[cfg(Py_3_14)]
+        let source = dedent(&source);
+        Ok(Ok(source))
     });
     match source {
         Ok(Ok(source)) => {
@@ -213,6 +218,44 @@ fn pymain_run_command(gil: Gil<'_>, command: &WideString) -> i32 {
             pymain_exit_err_print(gil)
         }
     }
+}
+
+/// `_PyUnicode_Dedent` (3.14), on the command's UTF-8: the longest run of
+/// spaces and tabs that begins every line that is not all spaces and tabs
+/// is removed from each line, and lines of nothing but spaces and tabs
+/// are emptied, as `textwrap.dedent` does.
+#[cfg(any(Py_3_14, test))]
+fn dedent(source: &[u8]) -> Vec<u8> {
+    let blank = |c: &u8| *c == b' ' || *c == b'\t';
+    let mut common: Option<&[u8]> = None;
+    for line in source.split(|&c| c == b'\n') {
+        let indent = line.iter().take_while(|c| blank(c)).count();
+        if indent == line.len() {
+            continue;
+        }
+        let indent = &line[..indent];
+        common = Some(match common {
+            None => indent,
+            Some(prev) => {
+                let same = prev.iter().zip(indent).take_while(|(a, b)| a == b).count();
+                &prev[..same]
+            }
+        });
+    }
+    let width = common.map_or(0, <[u8]>::len);
+    if width == 0 {
+        return source.to_vec();
+    }
+    let mut out = Vec::with_capacity(source.len());
+    for (i, line) in source.split(|&c| c == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        if !line.iter().all(blank) {
+            out.extend_from_slice(&line[width..]);
+        }
+    }
+    out
 }
 
 /// `pymain_run_module`: `-m MODULE`, or `__main__` of a directory or zip.
@@ -230,11 +273,17 @@ fn pymain_run_module(gil: Gil<'_>, modname: &WideString, set_argv0: bool) -> i32
         return pymain_exit_err_print(gil);
     }
     let Ok(runpy) = gil.import(c"runpy") else {
+        #[cfg(not(Py_3_14))]
         warn!("Could not import runpy module");
+        #[cfg(Py_3_14)]
+        warn!("Could not import runpy._run_module_as_main");
         return pymain_exit_err_print(gil);
     };
     let Ok(runmodule) = runpy.getattr(c"_run_module_as_main") else {
+        #[cfg(not(Py_3_14))]
         warn!("Could not access runpy._run_module_as_main");
+        #[cfg(Py_3_14)]
+        warn!("Could not import runpy._run_module_as_main");
         return pymain_exit_err_print(gil);
     };
     gil.set_unhandled_keyboard_interrupt(false);
@@ -613,12 +662,19 @@ fn pymain_run_stdin_or_repl(gil: Gil<'_>, _config: &RunConfig) -> i32 {
 /// `PYTHON_BASIC_REPL` asks for the built-in one.
 #[cfg(Py_3_13)]
 fn pymain_run_stdin_or_repl(gil: Gil<'_>, config: &RunConfig) -> i32 {
-    let basic_repl = config.use_environment
-        && std::env::var_os("PYTHON_BASIC_REPL").is_some_and(|v| !v.is_empty());
-    if !std::io::stdin().is_terminal() || basic_repl {
+    if !pyrepl_wanted(config) {
         return (gil.run_stdin() != 0).into();
     }
     pymain_start_pyrepl(gil)
+}
+
+/// From 3.13 on: standard input is a terminal and `PYTHON_BASIC_REPL`
+/// does not ask for the built-in prompt.
+#[cfg(Py_3_13)]
+fn pyrepl_wanted(config: &RunConfig) -> bool {
+    let basic_repl = config.use_environment
+        && std::env::var_os("PYTHON_BASIC_REPL").is_some_and(|v| !v.is_empty());
+    std::io::stdin().is_terminal() && !basic_repl
 }
 
 /// `pymain_start_pyrepl`: `_pyrepl.main.interactive_console()`. Its
@@ -637,7 +693,16 @@ fn pymain_start_pyrepl(gil: Gil<'_>) -> i32 {
         return pymain_exit_err_print(gil);
     };
     gil.set_unhandled_keyboard_interrupt(false);
-    match console.call(&[]) {
+    // 3.14 passes `mainmodule=__main__` (with none, its `_pyrepl` makes a
+    // fresh namespace); `quiet` and `pythonstartup` stay false.
+    #[cfg(Py_3_14)]
+    let result = match gil.main_module() {
+        Ok(main) => console.call(&[&main, &gil.bool(false), &gil.bool(false)]),
+        Err(e) => Err(e),
+    };
+    #[cfg(not(Py_3_14))]
+    let result = console.call(&[]);
+    match result {
         Ok(_) => 0,
         Err(_) => pymain_exit_err_print(gil),
     }
@@ -666,6 +731,22 @@ fn pymain_repl(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement, exit
         *exitcode = code;
         return;
     }
+    #[cfg(Py_3_14)]
+    {
+        if gil.audit(c"cpython.run_stdin", None).is_err() {
+            *exitcode = pymain_exit_err_print(gil);
+            return;
+        }
+        // 3.14's pymain_repl has `_pyrepl` run PYTHONSTARTUP
+        // (`pythonstartup=True`), which opens it by path with no check:
+        // it is run here instead, opened once and checked.
+        if pyrepl_wanted(config) {
+            if let Some(code) = pymain_run_startup(gil, config, enforcement) {
+                *exitcode = code;
+                return;
+            }
+        }
+    }
     *exitcode = pymain_run_stdin_or_repl(gil, config);
 }
 
@@ -674,4 +755,35 @@ fn pymain_repl(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement, exit
 fn fs_cstring(name: &Obj<'_>) -> CString {
     let bytes = name.fs_encode().unwrap_or_else(|_| b"???".to_vec());
     CString::new(bytes).unwrap_or_else(|_| CString::from(c"???"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dedent;
+
+    fn dedented(source: &str) -> String {
+        String::from_utf8(dedent(source.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn dedent_removes_the_common_indentation_of_spaces_and_tabs() {
+        assert_eq!(dedented("    a\n      b\n    c"), "a\n  b\nc");
+        assert_eq!(dedented("\t\ta\n\t\tb\n"), "a\nb\n");
+        // Only a common prefix counts: a tab and a space differ.
+        assert_eq!(dedented("\t a\n\t\tb"), "a\n\tb");
+        assert_eq!(dedented(" \ta\n\t b"), " \ta\n\t b");
+    }
+
+    #[test]
+    fn dedent_empties_blank_lines_and_ignores_them_for_the_indentation() {
+        assert_eq!(dedented("\n    a\n  \n    b\n "), "\na\n\nb\n");
+        assert_eq!(dedented("  \n\t\n"), "  \n\t\n");
+    }
+
+    #[test]
+    fn dedent_leaves_unindented_code_as_it_is() {
+        for source in ["", "a", "a\n  b", "  a\nb", "\u{e9}\n  \u{e9}"] {
+            assert_eq!(dedented(source), source);
+        }
+    }
 }

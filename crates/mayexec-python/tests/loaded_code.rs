@@ -1481,3 +1481,89 @@ fn under_lockdown_mayexec_python_runs_allowed_scripts_and_stock_python_cannot_st
     );
     assert!(!marker.exists());
 }
+
+/// PEP 768 (3.14): another process, with ptrace rights over this one,
+/// makes it run a file with `sys.remote_exec(pid, path)`. The target opens
+/// that file through the open-code hook (`cpython.remote_debugger_script`,
+/// then `PyFile_OpenCodeObject`), so under enforcement the file is checked
+/// like any code file: a noexec one never runs, an allowed one does.
+#[cfg(Py_3_14)]
+#[root_test]
+fn a_script_sent_by_sys_remote_exec_is_checked() {
+    use std::io::{BufRead, BufReader};
+
+    let f = Fixture::new();
+    let noexec = f.mounts.dir(Place::Noexec, "remote");
+    let denied_marker = f.marker("remote-denied");
+    let denied = write(&noexec.join("inject.py"), &marking(&denied_marker), 0o755);
+    let allowed_marker = f.marker("remote-allowed");
+    let allowed = write(
+        &f.allowed.join("inject.py"),
+        &marking(&allowed_marker),
+        0o755,
+    );
+    // The target prints its pid, then runs Python code (so that it reaches
+    // the eval breaker, where a pending script is run) until the allowed
+    // script has left its marker.
+    let target_code = format!(
+        "import os, time\nprint(os.getpid(), flush=True)\n\
+         while not os.path.exists({:?}):\n    time.sleep(0.01)\nprint('done', flush=True)\n",
+        allowed_marker.to_str().unwrap()
+    );
+    let sandbox = Enforced::RunF.sandbox();
+    let mut cmd = python_command(Enforced::RunF, &sandbox);
+    f.prepare(&mut cmd, &[]);
+    let mut target = cmd
+        .args(["-c", &target_code])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the target");
+    let mut out = BufReader::new(target.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let pid: u32 = line.trim().parse().expect("the target prints its pid");
+    let err = BufReader::new(target.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in err.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+
+    let remote_exec = |script: &Path| {
+        let out = Command::new(reference_python())
+            .args(["-c", "import sys; sys.remote_exec(int(sys.argv[1]), sys.argv[2])"])
+            .arg(pid.to_string())
+            .arg(script)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "sys.remote_exec: {}", describe(&out));
+    };
+    remote_exec(&denied);
+    // The target reports the refusal on its standard error (as an
+    // unraisable exception); then the allowed script ends it.
+    let mut seen = Vec::new();
+    let wanted = "script execution denied (noexec-mount)";
+    while !seen.iter().any(|l: &String| l.contains(wanted)) {
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                let _ = target.kill();
+                panic!(
+                    "the target never reported the refusal (ran: {}); stderr: {seen:?}",
+                    denied_marker.exists()
+                );
+            }
+        }
+    }
+    assert!(!denied_marker.exists(), "the noexec script must not run");
+    remote_exec(&allowed);
+    let status = target.wait().unwrap();
+    assert!(status.success(), "target: {status:?}, stderr: {seen:?}");
+    assert!(allowed_marker.exists(), "the allowed script runs");
+    let lines = sandbox.syslog_lines();
+    assert!(has_denial(&lines, &denied, "noexec-mount"), "{lines:?}");
+}
