@@ -71,6 +71,9 @@ status=0
 unshare -m --propagation private sh -eu -c '
 	dir=$1 root=$2 rustup_home=$3 cargo_home=$4 version=$5
 	shift 5
+	# The root a mount of its own, so that what runs in it can make its
+	# own private namespaces (unshare --propagation needs "/" a mount).
+	mount --bind "$dir" "$dir"
 	mount -t proc proc "$dir/proc"
 	mount --rbind /sys "$dir/sys"
 	mount --rbind /dev "$dir/dev"
