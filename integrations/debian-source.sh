@@ -167,7 +167,8 @@ debian_source_from() (
 # /etc/apt) for its own release; for another suite, the same archives with
 # that suite (deb.debian.org serves every suite). Release files are not
 # refused for being old (Acquire::Check-Valid-Until): a mirror that is a
-# snapshot serves an expired sid. Needs root; installs mmdebstrap if absent.
+# snapshot serves an expired sid. Needs root and mmdebstrap (the caller
+# installs it: build-common.sh's build_tools).
 debian_root() (
 	suite=$1 include=$2 cache=$3
 	host=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
@@ -181,11 +182,8 @@ debian_root() (
 	key=$(printf '%s\n%s\n%s\n' "$suite" "$include" "$mirrors" | sha256sum | cut -c1-16)
 	tarball=$cache/debian-$suite-$key.tar
 	if [ ! -f "$tarball" ]; then
-		if ! command -v mmdebstrap >/dev/null; then
-			echo "debian_root: installing mmdebstrap" >&2
-			apt-get update -q >&2
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap >&2
-		fi
+		command -v mmdebstrap >/dev/null ||
+			{ echo "debian_root: mmdebstrap is not installed" >&2; return 1; }
 		echo "debian_root: creating a $suite root with mmdebstrap (cached in $tarball)" >&2
 		mkdir -p "$cache"
 		set --

@@ -42,6 +42,12 @@ root_only=false
 [ "${1:-}" != --root-only ] || root_only=true
 started=$(date +%s)
 
+if ! command -v mmdebstrap >/dev/null; then
+	say "installing mmdebstrap"
+	apt-get update -q >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap >&2
+fi
+
 # --- the cached root ----------------------------------------------------------
 
 codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")

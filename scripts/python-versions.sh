@@ -9,6 +9,8 @@
 #                                                     whole mayexec-python suite
 #                                                     against each
 #   bash scripts/python-versions.sh interpreter 3.X   print the python3.X used
+#   bash scripts/python-versions.sh in-root 3.X       exit 0 if 3.X is built
+#                                                     and run in a Debian root
 #
 # With no version named: every supported one but the default. The default
 # (3.11, the `python3` that scripts/pyo3-python.sh picks) is what
@@ -76,8 +78,15 @@ interpreter)
     interpreter "${2:?usage: $0 interpreter 3.X}"
     exit
     ;;
+in-root)
+    # Exit status 0 if 3.X is built and run in a Debian root here.
+    version=${2:?usage: $0 in-root 3.X}
+    [ "${MAYEXEC_DEBIAN_ROOT:-}" != "$version" ] && ! has_pyenv "$version" &&
+        [[ " $in_root " == *" $version "* ]]
+    exit
+    ;;
 *)
-    echo "usage: $0 build|test [3.X ...] | interpreter 3.X" >&2
+    echo "usage: $0 build|test [3.X ...] | interpreter 3.X | in-root 3.X" >&2
     exit 2
     ;;
 esac
@@ -105,8 +114,7 @@ for version in $versions; do
         continue
     fi
     started=$(date +%s)
-    if [ "${MAYEXEC_DEBIAN_ROOT:-}" != "$version" ] && ! has_pyenv "$version" &&
-        [[ " $in_root " == *" $version "* ]]; then
+    if bash scripts/python-versions.sh in-root "$version"; then
         # Built and tested inside the root, with the helper binaries built
         # here (they run there too: the root's glibc is newer).
         cargo build -p mayexec-cli -p mayexec-testkit --bins

@@ -40,24 +40,18 @@ case $version in
 esac
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+name="debian-root $version"
 . "$root/integrations/debian-source.sh"
+. "$root/integrations/build-common.sh"
 
-say() {
-	printf 'debian-root %s: %s\n' "$version" "$*" >&2
-}
-
-[ "$(id -u)" = 0 ] || {
-	say "error: must run as root (mmdebstrap, chroot, mounts)"
-	exit 1
-}
+[ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap, chroot, mounts)"
+build_tools mmdebstrap
 cache=${MAYEXEC_CACHE:-/var/cache/mayexec}
 # The interpreter with its shared library and test suite, what the build
-# (gcc for the internal-header probe and the link) and the tests need.
-include=python$version,libpython$version-dev,libpython$version-testsuite,gcc,libc6-dev,pkgconf,util-linux
-tarball=$(debian_root "$suite" "$include" "$cache") || {
-	say "error: no $suite root"
-	exit 1
-}
+# (gcc for the internal-header probe and the link) and the tests need, and
+# hyperfine for the bench (crates/mayexec-python/bench/bench.sh).
+include=python$version,libpython$version-dev,libpython$version-testsuite,gcc,libc6-dev,pkgconf,util-linux,hyperfine
+tarball=$(debian_root "$suite" "$include" "$cache") || die "no $suite root"
 
 dir=$(mktemp -d /var/tmp/mayexec-python-root.XXXXXX)
 trap 'rm -rf --one-file-system "$dir"' EXIT

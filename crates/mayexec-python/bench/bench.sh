@@ -12,7 +12,9 @@
 # BENCH_PYTHON names the CPython (default: the workspace's, 3.11); another
 # version's mayexec-python is built in target/python3.X, as
 # scripts/python-versions.sh builds it, against the interpreter that script
-# finds.
+# finds; for a version that script builds in a Debian root (3.14 here), the
+# bench runs in that root (results also in target/bench-python3.X.md), its
+# python3.X being Debian's (a static executable: see docs/performance.md).
 #
 # Installs hyperfine (Debian) if missing; builds the release binaries.
 # Needs root only for apt-get. The standard library is copied, with its
@@ -32,19 +34,37 @@ if ! command -v hyperfine >/dev/null; then
     apt-get install -y -qq hyperfine >/dev/null
 fi
 
-cargo build --release -p mayexec-python -p mayexec-cli --manifest-path "$root/Cargo.toml" -j2 >&2
+if [ -n "${BENCH_PYTHON:-}" ] && bash "$root/scripts/python-versions.sh" in-root "$BENCH_PYTHON"; then
+    # A version built in a Debian root (scripts/python-versions.sh): the
+    # bench runs there, with the mayexec command built here.
+    cargo build --release -p mayexec-cli --manifest-path "$root/Cargo.toml" -j2 >&2
+    results="target/bench-python$BENCH_PYTHON.md"
+    sh "$root/crates/mayexec-python/debian-root.sh" "$BENCH_PYTHON" \
+        env BENCH_PYTHON="$BENCH_PYTHON" BENCH_RUNS="$runs" BENCH_MODULES="$modules" \
+        bash crates/mayexec-python/bench/bench.sh "$results" >/dev/null
+    [ -z "$out" ] || cp "$root/$results" "$out"
+    cat "$root/$results"
+    exit
+fi
+# (In a Debian root the mayexec command was built outside.)
+[ -n "${MAYEXEC_DEBIAN_ROOT:-}" ] ||
+    cargo build --release -p mayexec-python -p mayexec-cli --manifest-path "$root/Cargo.toml" -j2 >&2
 mx="$root/target/release/mayexec-python"
 mayexec="$root/target/release/mayexec"
+py=
 if [ -n "${BENCH_PYTHON:-}" ]; then
     bench_py=$(bash "$root/scripts/python-versions.sh" interpreter "$BENCH_PYTHON")
     PYO3_PYTHON=$bench_py CARGO_TARGET_DIR="$root/target/python$BENCH_PYTHON" \
         cargo build --release -p mayexec-python --manifest-path "$root/Cargo.toml" -j2 >&2
     mx="$root/target/python$BENCH_PYTHON/release/mayexec-python"
+    py=$bench_py
 fi
-# The interpreter whose libpython mayexec-python links (its rpath says where).
-libdir=$(readelf -d "$mx" | sed -n 's/.*R\(UN\)\?PATH.*\[\(.*\)\]/\2/p' | cut -d: -f1)
-py="$libdir/../bin/python3"
-[ -x "$py" ] || { echo "no python3 next to $libdir" >&2; exit 1; }
+if [ -z "$py" ]; then
+    # The interpreter whose libpython mayexec-python links (its rpath says where).
+    libdir=$(readelf -d "$mx" | sed -n 's/.*R\(UN\)\?PATH.*\[\(.*\)\]/\2/p' | cut -d: -f1)
+    py="$libdir/../bin/python3"
+fi
+[ -x "$py" ] || { echo "no python3 for $mx" >&2; exit 1; }
 stdlib=$("$py" -S -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
 
 work=$(mktemp -d /tmp/mayexec-python-bench.XXXXXX)

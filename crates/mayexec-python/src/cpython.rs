@@ -1819,10 +1819,14 @@ mod tests {
             // SAFETY: the interpreter is initialised and this thread holds the GIL.
             let configs = gil.own(unsafe { _Py_GetConfigsAsDict() }).unwrap();
             let config = configs.dict_get(c"config").unwrap();
-            // 3.13 shows its boolean fields as bools.
+            // 3.13 shows its boolean fields as bools, 3.14 its lists as
+            // tuples.
             match config.dict_get(key).unwrap().repr_text().unwrap().as_str() {
                 "True" => "1".to_owned(),
                 "False" => "0".to_owned(),
+                other if other.starts_with('(') && other.ends_with(')') => {
+                    format!("[{}]", &other[1..other.len() - 1])
+                }
                 other => other.to_owned(),
             }
         };

@@ -770,7 +770,7 @@ mod tests {
         assert_eq!(dedented("    a\n      b\n    c"), "a\n  b\nc");
         assert_eq!(dedented("\t\ta\n\t\tb\n"), "a\nb\n");
         // Only a common prefix counts: a tab and a space differ.
-        assert_eq!(dedented("\t a\n\t\tb"), "a\n\tb");
+        assert_eq!(dedented("\t a\n\t\tb"), " a\n\tb");
         assert_eq!(dedented(" \ta\n\t b"), " \ta\n\t b");
     }
 

@@ -133,8 +133,10 @@ impl Tree {
             "print('typed', STARTED if 'STARTED' in dir() else None)\nraise SystemExit(5)\n",
             0o644,
         );
+        // (Not inspect.py: the tree is sys.path[0], and 3.14's zipfile
+        // imports the standard `inspect`.)
         write(
-            &p("inspect.py"),
+            &p("inspected.py"),
             "import sys\nprint('script')\nsys.exit(4)\n",
             0o644,
         );
@@ -261,7 +263,7 @@ fn inspect_mode_and_pythonstartup_behave_as_in_python3() {
     let startup = cwd.join("startup.py");
     for (args, env) in [
         // -i after a script: SystemExit does not exit, the prompt reads stdin.
-        (vec!["-i", "inspect.py"], vec![]),
+        (vec!["-i", "inspected.py"], vec![]),
         (vec!["-i", "-c", "print('c')"], vec![]),
         (
             vec!["-i"],
@@ -271,7 +273,7 @@ fn inspect_mode_and_pythonstartup_behave_as_in_python3() {
             vec!["-i", "-E"],
             vec![("PYTHONSTARTUP", startup.to_str().unwrap())],
         ),
-        (vec!["inspect.py"], vec![("PYTHONINSPECT", "1")]),
+        (vec!["inspected.py"], vec![("PYTHONINSPECT", "1")]),
     ] {
         let mut c = case(&args);
         c.stdin = Some(&commands);
