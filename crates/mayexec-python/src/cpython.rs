@@ -57,6 +57,12 @@ extern "C" {
     static mut stdin: *mut libc::FILE;
     #[cfg(Py_3_13)]
     static mut stdout: *mut libc::FILE;
+    /// From 3.13 on, `Modules/main.c` marks the main thread as running
+    /// `__main__` (what `sys.remote_exec` looks for, among others).
+    #[cfg(Py_3_13)]
+    fn _PyInterpreterState_SetRunningMain(interp: *mut ffi::PyInterpreterState) -> c_int;
+    #[cfg(Py_3_13)]
+    fn _PyInterpreterState_SetNotRunningMain(interp: *mut ffi::PyInterpreterState);
 }
 
 type RawOpenCodeHook =
@@ -966,6 +972,26 @@ impl<'py> Gil<'py> {
             let config = _Py_GetConfig().cast_mut();
             (*config).inspect = c_int::from(inspect);
             ptr::addr_of_mut!(Py_InspectFlag).write(c_int::from(inspect));
+        }
+    }
+
+    /// `_PyInterpreterState_SetRunningMain` (3.13): this thread runs the
+    /// main program (`sys.remote_exec` finds the thread to run a script in
+    /// by it); `SetNotRunningMain` when done. (Like `Modules/main.c`, a
+    /// failure is not reported: the program runs anyway.)
+    #[cfg(Py_3_13)]
+    pub fn set_running_main(self, running: bool) {
+        // SAFETY: the GIL is held, so the current thread state belongs to
+        // the interpreter returned, as both functions require.
+        unsafe {
+            let interp = ffi::PyInterpreterState_Get();
+            if running {
+                if _PyInterpreterState_SetRunningMain(interp) < 0 {
+                    ffi::PyErr_Clear();
+                }
+            } else {
+                _PyInterpreterState_SetNotRunningMain(interp);
+            }
         }
     }
 

@@ -102,6 +102,8 @@ pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
 
     pymain_header(gil, &config);
 
+    #[cfg(Py_3_13)]
+    gil.set_running_main(true);
     let mut exitcode = if let Some(command) = &config.run_command {
         pymain_run_command(gil, command)
     } else if let Some(module) = &config.run_module {
@@ -115,6 +117,8 @@ pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
     };
 
     pymain_repl(gil, &config, enforcement, &mut exitcode);
+    #[cfg(Py_3_13)]
+    gil.set_running_main(false);
     exitcode
 }
 

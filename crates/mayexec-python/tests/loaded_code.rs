@@ -286,8 +286,8 @@ fn zip_import_from_a_noexec_mount_never_runs_its_code() {
 fn extension_modules_are_refused_by_the_check_and_by_the_kernel() {
     let f = Fixture::new();
     // An extension module in lib-dynload with both CPython builds (pyenv's,
-    // Debian's), not imported at start-up.
-    let so_name = &format!("_json.{}-x86_64-linux-gnu.so", cache_tag());
+    // Debian's: its 3.14 has _json built in), not imported at start-up.
+    let so_name = &format!("_zoneinfo.{}-x86_64-linux-gnu.so", cache_tag());
     let original = stdlib_dir().join("lib-dynload").join(so_name);
     for place in [Place::Noexec, Place::Exec644] {
         let dir = f.mounts.dir(place, "ext");
@@ -299,7 +299,7 @@ fn extension_modules_are_refused_by_the_check_and_by_the_kernel() {
         )
         .unwrap();
         let code = format!(
-            "import sys; sys.path.insert(0, {:?}); import _json; print(_json.__file__)",
+            "import sys; sys.path.insert(0, {:?}); import _zoneinfo; print(_zoneinfo.__file__)",
             dir.to_str().unwrap()
         );
 
@@ -1184,9 +1184,9 @@ fn ctypes_checks_every_form_of_library_name() {
                 .unwrap()
                 .to_str()
                 .unwrap()
-                .starts_with("_json.")
+                .starts_with("_zoneinfo.")
         })
-        .expect("the _json extension module");
+        .expect("the _zoneinfo extension module");
     let denied = f.mounts.dir(Place::Exec644, "ctypes-denied");
     let allowed = f.mounts.dir(Place::Exec755, "ctypes-allowed");
     for (dir, mode) in [(&denied, 0o644), (&allowed, 0o755)] {
@@ -1278,9 +1278,9 @@ fn ctypes_checks_every_form_of_library_name() {
                 .unwrap()
                 .to_str()
                 .unwrap()
-                .starts_with("_bisect.")
+                .starts_with("resource.")
         })
-        .expect("the _bisect extension module");
+        .expect("the resource extension module");
     let second = allowed.join("libmayexectest2.so");
     std::fs::copy(&bisect, &second).unwrap();
     std::fs::set_permissions(&second, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -1291,7 +1291,7 @@ fn ctypes_checks_every_form_of_library_name() {
              a = ctypes.CDLL({:?})\n\
              b = ctypes.CDLL({:?})\n\
              assert a._handle != b._handle\n\
-             a.PyInit__json, b.PyInit__bisect\n\
+             a.PyInit__zoneinfo, b.PyInit_resource\n\
              print('ok')\n",
             allowed.join("libmayexectest.so").to_str().unwrap(),
             second.to_str().unwrap()
@@ -1472,10 +1472,22 @@ fn under_lockdown_mayexec_python_runs_allowed_scripts_and_stock_python_cannot_st
     );
     assert!(!marker.exists());
 
-    let out = lockdown(Path::new("/usr/bin/python3"), &denied);
+    // The stock python3 (a root with Debian's python3.14 alone has no
+    // python3, only python3.14).
+    let stock = [
+        PathBuf::from("/usr/bin/python3"),
+        PathBuf::from(format!("/usr/bin/python{PYTHON_VERSION}")),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .expect("a stock python3 in /usr/bin");
+    let out = lockdown(&stock, &denied);
     assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
     assert!(
-        stderr(&out).starts_with("mayexec: /usr/bin/python3: Permission denied (os error 13)\n"),
+        stderr(&out).starts_with(&format!(
+            "mayexec: {}: Permission denied (os error 13)\n",
+            stock.display()
+        )),
         "{}",
         describe(&out)
     );
@@ -1531,8 +1543,13 @@ fn a_script_sent_by_sys_remote_exec_is_checked() {
         }
     });
 
+    // The sender runs in the target's mount namespace and root (nsenter):
+    // it finds the target's binary by /proc/PID/exe, which names it
+    // relative to those when the tests themselves run in a chroot.
     let remote_exec = |script: &Path| {
-        let out = Command::new(reference_python())
+        let out = Command::new("nsenter")
+            .args(["-t", &pid.to_string(), "-m", "-r", "--"])
+            .arg(reference_python())
             .args(["-c", "import sys; sys.remote_exec(int(sys.argv[1]), sys.argv[2])"])
             .arg(pid.to_string())
             .arg(script)
