@@ -227,10 +227,16 @@ fn exit_statuses_and_errors_are_python3s() {
         // a traceback shows its lines (linecache): an indented command
         // runs, blank and whitespace-only lines kept, the common
         // indentation of tabs and spaces only.
-        vec!["-c", "\n    import sys\n  \n    if sys:\n        print(sys.argv)\n    1/0\n"],
+        vec![
+            "-c",
+            "\n    import sys\n  \n    if sys:\n        print(sys.argv)\n    1/0\n",
+        ],
         vec!["-c", "\t\tprint('tabs')\n\t\tprint(1)\n \t"],
         vec!["-c", "  \t x = 1\n  \t print(x)\n    y = 2"],
-        vec!["-c", "    def f():\n        raise ValueError('deep')\n    f()"],
+        vec![
+            "-c",
+            "    def f():\n        raise ValueError('deep')\n    f()",
+        ],
         vec!["-m", "no_such_module"],
         vec!["nomain"],
         vec!["missing.py"],

@@ -1550,7 +1550,10 @@ fn a_script_sent_by_sys_remote_exec_is_checked() {
         let out = Command::new("nsenter")
             .args(["-t", &pid.to_string(), "-m", "-r", "--"])
             .arg(reference_python())
-            .args(["-c", "import sys; sys.remote_exec(int(sys.argv[1]), sys.argv[2])"])
+            .args([
+                "-c",
+                "import sys; sys.remote_exec(int(sys.argv[1]), sys.argv[2])",
+            ])
             .arg(pid.to_string())
             .arg(script)
             .env_clear()
