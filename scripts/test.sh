@@ -26,8 +26,9 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --all-targets --no-fail-fast 2>&1 | tee -a "$log" || status=$?
 cargo test --workspace --doc 2>&1 | tee -a "$log" || status=$?
-# mayexec-python against every other CPython it supports (3.12, 3.13), each
-# in its own target directory: target/debug/mayexec-python3.X.
+# mayexec-python against every other CPython it supports (3.12, 3.13, 3.14),
+# each in its own target directory: target/debug/mayexec-python3.X (3.14:
+# built and tested in a cached Debian sid root, target/python3.14/debug/).
 bash scripts/python-versions.sh build 3.11
 bash scripts/python-versions.sh test 2>&1 | tee -a "$log" || status=$?
 # bash's own test suite through stock and enlightened bash: the same
