@@ -4,8 +4,14 @@
 # version): Debian's python3.X source, built with only what embedding and
 # the tests need, into a cache. Prints the interpreter's path on stdout:
 #
-#     sh crates/mayexec-python/cpython-build.sh 3.14
-#     /var/cache/mayexec/cpython/3.14.x-y/bin/python3.14
+#     sh crates/mayexec-python/cpython-build.sh 3.13
+#     /var/cache/mayexec/cpython/3.13.x-y/bin/python3.13
+#
+# scripts/python-versions.sh uses it for a version with no pyenv build,
+# except 3.14: on this project's machines no 3.14 source can be fetched
+# (sid's python3.14 source files answer 404), so 3.14 comes from sid's
+# binary packages in a Debian root (debian-root.sh) instead. This script
+# stays for machines that reach Debian's sources; CI does not run it.
 #
 # Steps (each skipped when its result is already there):
 #   1. fetch Debian's python3.X source with `apt-get source` through a
