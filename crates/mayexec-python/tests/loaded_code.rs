@@ -1587,3 +1587,63 @@ fn a_script_sent_by_sys_remote_exec_is_checked() {
     let lines = sandbox.syslog_lines();
     assert!(has_denial(&lines, &denied, "noexec-mount"), "{lines:?}");
 }
+
+/// 3.14's prompt after `-i` (`_pyrepl`, on a terminal) would run
+/// `PYTHONSTARTUP` itself, opened by path with no check: mayexec-python
+/// runs it instead, opened once and checked, so a noexec one is refused
+/// while the script and the prompt go on.
+#[cfg(Py_3_14)]
+#[root_test]
+fn pythonstartup_before_the_prompt_after_dash_i_is_checked() {
+    let f = Fixture::new();
+    let dir = f.mounts.dir(Place::Noexec, "startup-i");
+    let startup_marker = f.marker("startup-i");
+    let startup = write(&dir.join("startup.py"), &marking(&startup_marker), 0o755);
+    let script_marker = f.marker("script-i");
+    let script = write(&f.allowed.join("ok-i.py"), &marking(&script_marker), 0o755);
+    let input = write(&f.allowed.join("input.txt"), "exit()\n", 0o644);
+    let sandbox = Enforced::RunF.sandbox();
+    let inner = format!(
+        "{} run -f -- {} -i {}",
+        mayexec().display(),
+        mayexec_python().display(),
+        script.display()
+    );
+    // util-linux `script` gives it a terminal, and types what `input` has;
+    // `timeout` ends it should the prompt never see it.
+    let mut cmd = sandbox.command("timeout");
+    f.prepare(
+        &mut cmd,
+        &[
+            ("PYTHONSTARTUP", startup.as_path()),
+            ("TERM", Path::new("xterm")),
+        ],
+    );
+    cmd.stdin(std::fs::File::open(&input).unwrap());
+    cmd.args(["60", "script", "-qec", &inner, "/dev/null"]);
+    let out = cmd.output().unwrap();
+    assert!(
+        script_marker.exists(),
+        "the script runs: {}",
+        describe(&out)
+    );
+    assert!(
+        !startup_marker.exists(),
+        "PYTHONSTARTUP must not run: {}",
+        describe(&out)
+    );
+    assert!(
+        stdout(&out).contains(&format!(
+            "mayexec-python: {}: script execution denied (noexec-mount)",
+            startup.display()
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(has_denial(
+        &sandbox.syslog_lines(),
+        &startup,
+        "noexec-mount"
+    ));
+}
