@@ -157,6 +157,10 @@ import json, sys
 results = {}
 for path in sys.argv[1:]:
     for r in json.load(open(path))["results"]:
+        if "summary" in r:
+            # hyperfine 1.20 (Debian sid): the name apart, times in a summary.
+            wall = r["summary"]["time_wall_clock"]
+            r = {"command": r["name"], "median": wall["median"], "min": wall["min"]}
         results[r["command"]] = r
 heavy = next(c for c in results if c.startswith("python3 main.py (") and "policy" not in c)
 pairs = [
