@@ -1,4 +1,4 @@
-//! The CPython C API (3.11 to 3.13), as far as mayexec-python needs it,
+//! The CPython C API (3.11 to 3.14), as far as mayexec-python needs it,
 //! behind a safe interface: the only module of the crate with `unsafe`.
 //!
 //! The model is pyo3's: a [`Gil`] token proves that this thread holds the
@@ -1572,7 +1572,7 @@ impl<'py> Obj<'py> {
 pub struct WideString(pub Vec<wchar_t>);
 
 /// `Py_EncodeLocale` with the raw allocator (`_Py_EncodeLocaleEx`, exported
-/// by 3.11 to 3.13): usable before the interpreter is initialised (the
+/// by 3.11 to 3.14): usable before the interpreter is initialised (the
 /// script's path is checked then), where `Py_EncodeLocale` allocates from
 /// the per-interpreter allocator from 3.12 on and crashes. NULL if the
 /// text cannot be encoded; otherwise free it with `PyMem_RawFree`.

@@ -1,4 +1,4 @@
-//! `mayexec-python`: CPython (3.11 to 3.13) that checks every file it loads as code.
+//! `mayexec-python`: CPython (3.11 to 3.14) that checks every file it loads as code.
 //!
 //! The machine's CPython, embedded (its shared library), with two PEP 578
 //! hooks installed before the interpreter initialises: an open-code hook

@@ -1,4 +1,4 @@
-//! `sys.path[0]` exactly as CPython (3.11 to 3.13) computes it:
+//! `sys.path[0]` exactly as CPython (3.11 to 3.14) computes it:
 //! `_PyPathConfig_ComputeSysPath0` in `Python/pathconfig.c` (POSIX branch),
 //! which libpython does not export.
 //!
