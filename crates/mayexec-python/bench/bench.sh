@@ -38,12 +38,12 @@ if [ -n "${BENCH_PYTHON:-}" ] && bash "$root/scripts/python-versions.sh" in-root
     # A version built in a Debian root (scripts/python-versions.sh): the
     # bench runs there, with the mayexec command built here.
     cargo build --release -p mayexec-cli --manifest-path "$root/Cargo.toml" -j2 >&2
-    results="target/bench-python$BENCH_PYTHON.md"
+    results="$root/target/bench-python$BENCH_PYTHON.md"
     sh "$root/crates/mayexec-python/debian-root.sh" "$BENCH_PYTHON" \
         env BENCH_PYTHON="$BENCH_PYTHON" BENCH_RUNS="$runs" BENCH_MODULES="$modules" \
         bash crates/mayexec-python/bench/bench.sh "$results" >/dev/null
-    [ -z "$out" ] || cp "$root/$results" "$out"
-    cat "$root/$results"
+    [ -z "$out" ] || cp "$results" "$out"
+    cat "$results"
     exit
 fi
 # (In a Debian root the mayexec command was built outside.)
