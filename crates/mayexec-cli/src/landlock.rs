@@ -22,6 +22,8 @@ use landlock::{
 pub enum ExecAllowError {
     /// A directory to allow cannot be opened, or is not a directory.
     Dir { path: PathBuf, error: String },
+    /// `/` cannot be opened for the tree's own domain.
+    Root(String),
     /// A Landlock call failed.
     Landlock(landlock::RulesetError),
 }
@@ -32,6 +34,7 @@ impl fmt::Display for ExecAllowError {
             ExecAllowError::Dir { path, error } => {
                 write!(f, "--exec-allow {}: {error}", path.display())
             }
+            ExecAllowError::Root(error) => write!(f, "landlock: cannot open /: {error}"),
             ExecAllowError::Landlock(e) => write!(f, "landlock: {e}"),
         }
     }
@@ -84,6 +87,29 @@ pub fn restrict_exec_files(
         }
     }
     Ok((restrict(rules)?, skipped))
+}
+
+/// Makes this thread, and everything it executes from now on, a Landlock
+/// domain of its own that restricts nothing on the file system, for what
+/// every domain brings: its processes cannot trace, nor read or write the
+/// memory of, processes outside it (`ptrace`, `/proc/PID/mem`,
+/// `process_vm_readv`/`writev`, `pidfd_getfd`), root included. Without it,
+/// a process of a `mayexec run` tree could make a process its user owns
+/// outside the tree run any code. Sets no_new_privs. The domain handles
+/// one right, making block-device nodes, and grants it beneath `/`:
+/// Landlock needs a handled right to make a domain (its scopes, from ABI
+/// 6, would also cut signals or abstract sockets to the outside).
+pub fn scope_tree() -> Result<RestrictionStatus, ExecAllowError> {
+    let root = PathFd::new("/").map_err(|e| ExecAllowError::Root(e.to_string()))?;
+    Ruleset::default()
+        .handle_access(AccessFs::MakeBlock)
+        .map_err(ExecAllowError::Landlock)?
+        .create()
+        .map_err(ExecAllowError::Landlock)?
+        .add_rule(PathBeneath::new(root, AccessFs::MakeBlock))
+        .map_err(ExecAllowError::Landlock)?
+        .restrict_self()
+        .map_err(ExecAllowError::Landlock)
 }
 
 fn restrict(rules: Vec<PathBeneath<PathFd>>) -> Result<RestrictionStatus, ExecAllowError> {

@@ -2,6 +2,7 @@
 
 mod check;
 mod docgen;
+mod filter;
 mod interpreters;
 mod landlock;
 mod lockdown;

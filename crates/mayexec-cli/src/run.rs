@@ -8,7 +8,8 @@ use std::process::ExitCode;
 
 use mayexec::securebits::{self, SecureBits, SecureBitsError};
 
-use crate::{landlock, output, userns, Status};
+use crate::filter::{self, Rules};
+use crate::{landlock, output, Status};
 
 /// Run a command with script-execution control on for it and everything it
 /// starts (Linux 6.14 exec securebits; Landlock for --exec-allow).
@@ -48,9 +49,19 @@ use crate::{landlock, output, userns, Status};
 /// out of them: unshare/clone with CLONE_NEWUSER and setns into a user
 /// namespace (or with nstype 0) fail with EPERM (`unshare -U` says
 /// "Operation not permitted"), clone3 with ENOSYS (glibc falls back to
-/// clone), for 32-bit programs too, and x32 system calls with ENOSYS. It
-/// sets no_new_privs: set-user-ID programs (sudo) do not gain
-/// privileges in the tree. --allow-userns leaves it out, with a warning.
+/// clone), for 32-bit programs too, and x32 system calls with ENOSYS.
+/// --allow-userns leaves these rules out, with a warning.
+///
+/// Nor may the tree make a process outside it run code. The same filter
+/// refuses ioctl TIOCSTI and TIOCLINUX (EPERM), which would type commands
+/// into the terminal for the shell that started the tree. And the tree is
+/// a Landlock domain (the --exec-allow one, or one of its own that
+/// restricts nothing on the file system): its processes, root included,
+/// cannot ptrace, open /proc/PID/mem of, or use process_vm_writev or
+/// pidfd_getfd on processes outside it. A kernel without Landlock gets a
+/// warning; --landlock=required makes it an error. Both set
+/// no_new_privs: set-user-ID programs (sudo) do not gain privileges in the
+/// tree.
 ///
 /// Exit status: CMD's; 1 when the kernel has no exec securebits, the
 /// seccomp filter cannot be installed, or Landlock is not fully enforced
@@ -60,9 +71,6 @@ use crate::{landlock, output, userns, Status};
 #[derive(Debug, clap::Args)]
 #[command(
     group = clap::ArgGroup::new("bits").required(true).multiple(true),
-    group = clap::ArgGroup::new("landlock_domain")
-        .multiple(true)
-        .args(["exec_allow", "lockdown"]),
     after_help = "Examples:\n  \
         mayexec run -f -- python3 /srv/app/main.py\n  \
         mayexec run -fi -- /usr/local/bin/backup.sh\n  \
@@ -94,17 +102,20 @@ pub struct Args {
     /// JSON object on stderr.
     #[arg(long, requires = "lockdown")]
     json: bool,
-    /// What to do when the kernel cannot enforce all of --exec-allow:
-    /// warn and go on, or fail with status 1 before running CMD.
-    #[arg(long, value_enum, value_name = "HOW", default_value_t = LandlockMode::BestEffort, requires = "landlock_domain")]
+    /// What to do when the kernel cannot enforce all of the Landlock domain
+    /// (--exec-allow's, or the tree's own that keeps it from tracing
+    /// processes outside it): warn and go on, or fail with status 1 before
+    /// running CMD.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = LandlockMode::BestEffort)]
     landlock: LandlockMode,
-    /// Let CMD create and join user namespaces (no seccomp filter): CMD
-    /// can then clear the securebits set here, even when locked.
+    /// Let CMD create and join user namespaces (no seccomp rules for
+    /// them): CMD can then clear the securebits set here, even when locked.
     #[arg(long)]
     allow_userns: bool,
-    /// Say on stderr how much of --exec-allow the kernel enforced, even
-    /// when it enforced all of it, and what the seccomp filter refuses;
-    /// with --lockdown, each interpreter left out and the rule count.
+    /// Say on stderr how much of the Landlock domain the kernel enforced,
+    /// even when it enforced all of it, and what the seccomp filter
+    /// refuses; with --lockdown, each interpreter left out and the rule
+    /// count.
     #[arg(long, short = 'v')]
     verbose: bool,
     /// The command to run, and its arguments.
@@ -139,6 +150,8 @@ pub fn main(args: Args) -> ExitCode {
         if let Err(code) = restrict_exec(&args) {
             return code;
         }
+    } else if let Err(code) = scope_tree(&args) {
+        return code;
     }
     let mut bits = SecureBits::empty();
     if args.restrict_file {
@@ -160,7 +173,7 @@ pub fn main(args: Args) -> ExitCode {
         }
         return Status::Denied.into();
     }
-    if let Err(code) = userns_filter(&args) {
+    if let Err(code) = install_filter(&args) {
         return code;
     }
     let (program, rest) = args
@@ -195,36 +208,73 @@ pub fn main(args: Args) -> ExitCode {
     }
 }
 
-/// The seccomp filter, last before exec (see `userns`).
-fn userns_filter(args: &Args) -> Result<(), ExitCode> {
-    use std::io::Write;
-    if args.allow_userns {
-        let _ = writeln!(
-            io::stderr(),
+/// The seccomp filter, last before exec (see `filter`).
+fn install_filter(args: &Args) -> Result<(), ExitCode> {
+    let rules = if args.allow_userns {
+        output::note(
             "mayexec: warning: --allow-userns: the command may create or join a user \
-             namespace, and so clear the securebits set here, locked or not"
+             namespace, and so clear the securebits set here, locked or not",
         );
-        return Ok(());
-    }
-    match userns::deny_user_namespaces() {
+        Rules::TerminalOnly
+    } else {
+        Rules::All
+    };
+    match filter::install(rules) {
         Ok(()) => {
             if args.verbose {
-                let _ = writeln!(
-                    io::stderr(),
-                    "mayexec: user namespaces denied by a seccomp filter: {}",
-                    userns::SUMMARY
-                );
+                if rules == Rules::All {
+                    output::note(format_args!(
+                        "mayexec: user namespaces denied by a seccomp filter: {}",
+                        filter::USERNS_SUMMARY
+                    ));
+                }
+                output::note(format_args!(
+                    "mayexec: the terminal guarded by a seccomp filter: {}; no_new_privs is set",
+                    filter::TERMINAL_SUMMARY
+                ));
             }
             Ok(())
         }
         Err(e) => {
             output::error(format_args!(
-                "{e}; not running the command (--allow-userns runs it without the filter, \
-                 which lets it clear the securebits)"
+                "{e}; not running the command (the filter keeps it from clearing the \
+                 securebits and from typing into its terminal)"
             ));
             Err(Status::Denied.into())
         }
     }
+}
+
+/// The tree's own Landlock domain when no --exec-allow or --lockdown made
+/// one (see `landlock::scope_tree`), before the securebits.
+fn scope_tree(args: &Args) -> Result<(), ExitCode> {
+    let status = match landlock::scope_tree() {
+        Ok(status) => status,
+        Err(e) => {
+            output::error(format_args!("{e}; not running the command"));
+            return Err(Status::Denied.into());
+        }
+    };
+    let description = landlock::describe(&status);
+    const WHAT: &str = "the tree's own Landlock domain (it cannot trace processes outside it)";
+    if landlock::fully_enforced(&status) {
+        if args.verbose {
+            output::note(format_args!("mayexec: {WHAT}: {description}"));
+        }
+        return Ok(());
+    }
+    if args.landlock == LandlockMode::Required {
+        output::error(format_args!(
+            "{WHAT}: {description}; --landlock=required: not running the command"
+        ));
+        return Err(Status::Denied.into());
+    }
+    output::note(format_args!(
+        "mayexec: warning: {WHAT}: {description}; its processes can trace processes their \
+         users own outside it; running the command anyway (--landlock=required makes this an \
+         error)"
+    ));
+    Ok(())
 }
 
 /// The Landlock domain, before the securebits: a failure here leaves the

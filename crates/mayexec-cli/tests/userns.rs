@@ -19,19 +19,7 @@ const ALL_EXEC_BITS: u64 = 0xf00;
 /// The probe, compiled once per test process.
 fn probe() -> &'static Path {
     static PROBE: OnceLock<PathBuf> = OnceLock::new();
-    PROBE.get_or_init(|| {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/userns_probe.c");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("userns_probe");
-        let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
-        let status = Command::new(cc)
-            .args(["-O", "-Wall", "-o"])
-            .arg(&out)
-            .arg(&source)
-            .status()
-            .expect("run the C compiler");
-        assert!(status.success(), "compile {}", source.display());
-        out
-    })
+    PROBE.get_or_init(|| compile_c("userns_probe"))
 }
 
 /// `mayexec run -f -i [EXTRA…] -- CMD…`, as root or as nobody.
@@ -41,6 +29,17 @@ fn run_restricted(nobody: bool, extra: &[&str], cmd: &[&str]) -> Output {
     if nobody {
         as_nobody(&mut c);
     }
+    run(&mut c)
+}
+
+/// [`run_restricted`] as root with `ns` (a namespace file opened here) as
+/// standard input: the tree, a Landlock domain, may not open the
+/// namespace files of a process outside it, but may use a descriptor it
+/// was given, so `/dev/stdin` reaches the filter's test.
+fn run_restricted_with_ns(extra: &[&str], cmd: &[&str], ns: &str) -> Output {
+    let mut c = mayexec();
+    c.args(["run", "-f", "-i"]).args(extra).arg("--").args(cmd);
+    c.stdin(std::fs::File::open(ns).expect("open the namespace file"));
     run(&mut c)
 }
 
@@ -192,8 +191,16 @@ fn setns_into_a_user_namespace_is_refused_under_run_and_other_types_are_not() {
     let probe = probe().to_str().expect("UTF-8 path");
     let holder = Holder::start();
     let userns = holder.ns_file();
+    // The tree cannot open it by name: the process is outside the tree's
+    // Landlock domain.
+    let out = run_restricted(false, &[], &[probe, "setns-user", &userns]);
+    assert!(
+        stderr(&out).contains("Permission denied") && !out.status.success(),
+        "{}",
+        stderr(&out)
+    );
     for what in ["setns-user", "setns-any"] {
-        let out = run_restricted(false, &[], &[probe, what, &userns]);
+        let out = run_restricted_with_ns(&[], &[probe, what, "/dev/stdin"], &userns);
         assert_eq!(
             probe_answer(&out, what),
             ("EPERM".to_owned(), ALL_EXEC_BITS),
@@ -201,7 +208,7 @@ fn setns_into_a_user_namespace_is_refused_under_run_and_other_types_are_not() {
         );
     }
     if cfg!(target_arch = "x86_64") {
-        let out = run_restricted(false, &[], &[probe, "i386-setns-any", &userns]);
+        let out = run_restricted_with_ns(&[], &[probe, "i386-setns-any", "/dev/stdin"], &userns);
         assert_eq!(
             probe_answer(&out, "i386-setns-any"),
             ("EPERM".to_owned(), ALL_EXEC_BITS)
@@ -212,7 +219,11 @@ fn setns_into_a_user_namespace_is_refused_under_run_and_other_types_are_not() {
     assert_eq!(probe_answer(&out, "setns-net").0, "ok");
     // Without the filter the same calls get in, and the bits are gone: the
     // probe is sound, and this is what the filter prevents.
-    let out = run_restricted(false, &["--allow-userns"], &[probe, "setns-user", &userns]);
+    let out = run_restricted_with_ns(
+        &["--allow-userns"],
+        &[probe, "setns-user", "/dev/stdin"],
+        &userns,
+    );
     assert_eq!(probe_answer(&out, "setns-user"), ("ok".to_owned(), 0));
 }
 

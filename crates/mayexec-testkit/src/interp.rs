@@ -19,7 +19,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::{workspace_bin, write_file, Sandbox, Tmpfs};
 
@@ -457,6 +458,80 @@ impl fmt::Display for Outcome {
             "{:?}, stdout {:?}, stderr {:?}",
             self.exit, self.stdout, self.stderr
         )
+    }
+}
+
+/// How a file's code is given to an interpreter whose command is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed<'a> {
+    /// As an argument: `sh script`.
+    Arg,
+    /// As standard input, the file itself: `sh < script`.
+    Stdin,
+    /// As standard input, a pipe: `cat script | sh`.
+    Pipe,
+    /// Its text as the argument after a flag: `sh -c "$(cat script)"`,
+    /// `perl -e …`.
+    Text(&'a str),
+}
+
+impl Feed<'_> {
+    /// Runs `cmd` (the interpreter with its leading arguments) with
+    /// `script`'s code given this way, to completion.
+    pub fn run(self, mut cmd: Command, script: &Path) -> Outcome {
+        match self {
+            Feed::Arg => {
+                cmd.arg(script);
+            }
+            Feed::Stdin => {
+                cmd.stdin(fs::File::open(script).expect("open the script"));
+            }
+            Feed::Pipe => {
+                let mut cat = Command::new("cat")
+                    .arg(script)
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .expect("start cat");
+                cmd.stdin(cat.stdout.take().expect("cat's stdout"));
+                let outcome = Outcome::of(&mut cmd);
+                // Whatever the interpreter did, cat ends (at worst on
+                // SIGPIPE).
+                let _ = cat.wait();
+                return outcome;
+            }
+            Feed::Text(flag) => {
+                let code = fs::read_to_string(script).expect("read the script");
+                cmd.arg(flag).arg(code);
+            }
+        }
+        Outcome::of(&mut cmd)
+    }
+}
+
+/// The outcome of `cmd` (stdin from `/dev/null` unless set), or, if it
+/// has not ended within `limit`, `None` after killing it: for the runs
+/// that must not wait (for a FIFO's writer, say), so that an interpreter
+/// that hangs fails the test instead of hanging it.
+pub fn outcome_within(cmd: &mut Command, limit: Duration) -> Option<Outcome> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let started = Instant::now();
+    loop {
+        match child.try_wait().expect("wait for the command") {
+            Some(_) => {
+                let output = child.wait_with_output().expect("collect the output");
+                return Some(Outcome::from_output(output));
+            }
+            None if started.elapsed() > limit => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
     }
 }
 

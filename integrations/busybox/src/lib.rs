@@ -20,13 +20,13 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 pub use mayexec_testkit::in_ci;
-pub use mayexec_testkit::interp::{self, workspace_root, Built, Enforced, Exit, Outcome};
+pub use mayexec_testkit::interp::{
+    self, outcome_within, workspace_root, Built, Enforced, Exit, Feed, Outcome,
+};
 
 /// The enlightened busybox as its tests find it (`MAYEXEC_BUSYBOX` points
 /// them at another build).
@@ -184,71 +184,19 @@ impl Invocation {
     /// for a program (plain, under `mayexec run`, in a sandbox …); the
     /// invocation adds the arguments and standard input.
     pub fn run(self, shell: &Shell, script: &Path, launch: &dyn Fn(&OsStr) -> Command) -> Outcome {
-        let mut cmd = match self {
-            Invocation::Direct => launch(script.as_os_str()),
-            Invocation::Script => {
-                let mut cmd = shell.command(launch);
-                cmd.arg(script);
-                cmd
-            }
-            Invocation::Stdin => {
-                let mut cmd = shell.command(launch);
-                cmd.stdin(File::open(script).expect("open the script"));
-                cmd
-            }
-            Invocation::Pipe => {
-                let mut cat = Command::new("cat")
-                    .arg(script)
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .expect("start cat");
-                let mut cmd = shell.command(launch);
-                cmd.stdin(cat.stdout.take().expect("cat's stdout"));
-                let outcome = Outcome::of(&mut cmd);
-                // Whatever the shell did, cat ends (at worst on SIGPIPE).
-                let _ = cat.wait();
-                return outcome;
-            }
-            Invocation::DashC => {
-                let code = std::fs::read_to_string(script).expect("read the script");
-                let mut cmd = shell.command(launch);
-                cmd.arg("-c").arg(code);
-                cmd
-            }
+        let feed = match self {
+            Invocation::Direct => return Outcome::of(&mut launch(script.as_os_str())),
+            Invocation::Script => Feed::Arg,
+            Invocation::Stdin => Feed::Stdin,
+            Invocation::Pipe => Feed::Pipe,
+            Invocation::DashC => Feed::Text("-c"),
         };
-        Outcome::of(&mut cmd)
+        feed.run(shell.command(launch), script)
     }
 }
 
 impl fmt::Display for Invocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// The outcome of `cmd` (stdin from `/dev/null` unless set), or, if it
-/// has not ended within `limit`, `None` after killing it: for the runs
-/// that must not wait for a FIFO's writer, so that a shell that hangs
-/// fails the test instead of hanging it.
-pub fn outcome_within(cmd: &mut Command, limit: Duration) -> Option<Outcome> {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the command");
-    let started = Instant::now();
-    loop {
-        match child.try_wait().expect("wait for the command") {
-            Some(_) => {
-                let output = child.wait_with_output().expect("collect the output");
-                return Some(Outcome::from_output(output));
-            }
-            None if started.elapsed() > limit => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            None => std::thread::sleep(Duration::from_millis(10)),
-        }
     }
 }

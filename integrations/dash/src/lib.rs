@@ -18,12 +18,11 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 pub use mayexec_testkit::in_ci;
-pub use mayexec_testkit::interp::{self, workspace_root, Built, Enforced, Exit, Outcome};
+pub use mayexec_testkit::interp::{self, workspace_root, Built, Enforced, Exit, Feed, Outcome};
 
 /// The stock shell the enlightened one must behave like.
 pub const STOCK_DASH: &str = "/bin/dash";
@@ -92,39 +91,14 @@ impl Invocation {
     /// for a program (plain, under `mayexec run`, in a sandbox …); the
     /// invocation adds the arguments and standard input.
     pub fn run(self, shell: &Path, script: &Path, launch: &dyn Fn(&OsStr) -> Command) -> Outcome {
-        let mut cmd = match self {
-            Invocation::Direct => launch(script.as_os_str()),
-            Invocation::Script => {
-                let mut cmd = launch(shell.as_os_str());
-                cmd.arg(script);
-                cmd
-            }
-            Invocation::Stdin => {
-                let mut cmd = launch(shell.as_os_str());
-                cmd.stdin(File::open(script).expect("open the script"));
-                cmd
-            }
-            Invocation::Pipe => {
-                let mut cat = Command::new("cat")
-                    .arg(script)
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .expect("start cat");
-                let mut cmd = launch(shell.as_os_str());
-                cmd.stdin(cat.stdout.take().expect("cat's stdout"));
-                let outcome = Outcome::of(&mut cmd);
-                // Whatever the shell did, cat ends (at worst on SIGPIPE).
-                let _ = cat.wait();
-                return outcome;
-            }
-            Invocation::DashC => {
-                let code = std::fs::read_to_string(script).expect("read the script");
-                let mut cmd = launch(shell.as_os_str());
-                cmd.arg("-c").arg(code);
-                cmd
-            }
+        let feed = match self {
+            Invocation::Direct => return Outcome::of(&mut launch(script.as_os_str())),
+            Invocation::Script => Feed::Arg,
+            Invocation::Stdin => Feed::Stdin,
+            Invocation::Pipe => Feed::Pipe,
+            Invocation::DashC => Feed::Text("-c"),
         };
-        Outcome::of(&mut cmd)
+        feed.run(launch(shell.as_os_str()), script)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Running the `mayexec` command under test and reading what it said.
 #![allow(dead_code)] // each test file uses its own part
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -28,4 +29,20 @@ pub fn stderr(out: &Output) -> String {
 /// Its standard output, as one JSON value.
 pub fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+/// The C program `tests/c/NAME.c`, compiled into the test's scratch
+/// directory (`$CC`, default `cc`). Call it once per test process.
+pub fn compile_c(name: &str) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/c/{name}.c"));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let status = Command::new(cc)
+        .args(["-O", "-Wall", "-o"])
+        .arg(&out)
+        .arg(&source)
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success(), "compile {}", source.display());
+    out
 }
