@@ -135,7 +135,7 @@ for version in $versions; do
     # workspace build made serve every version (nothing in them embeds
     # CPython). In a Debian root they were built outside, by the caller.
     [ -n "${MAYEXEC_DEBIAN_ROOT:-}" ] || cargo build -p mayexec-cli -p mayexec-testkit --bins
-    for bin in mayexec without-execve-check; do
+    for bin in mayexec without-execve-check failing-execve-check; do
         ln -sf "$root/target/debug/$bin" "$dir/debug/$bin"
     done
     export PYO3_PYTHON=$python CARGO_TARGET_DIR=$dir

@@ -642,6 +642,42 @@ pub fn deny_execve_check(errno: i32) {
     fail_with(rules, errno);
 }
 
+/// Installs, on the calling thread, a seccomp filter under which the
+/// kernel check of every real file fails with `errno` (`EIO`, `ENOMEM`: an
+/// unexpected error), while the backend probe still sees a kernel that has
+/// it: `execveat(-1, …, AT_EXECVE_CHECK)` still fails with `EBADF`, and
+/// `memfd_create` fails (`ENOSYS`), so that the probe's second step, on an
+/// empty memfd, is skipped. Every check an enlightened program then makes
+/// is a check that failed: the program must refuse. Irreversible, like
+/// [`deny_execve_check`].
+pub fn fail_execve_check(errno: i32) {
+    use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
+    const AT_EXECVE_CHECK: u64 = 0x10000;
+    let check = SeccompCondition::new(
+        4,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::MaskedEq(AT_EXECVE_CHECK),
+        AT_EXECVE_CHECK,
+    )
+    .expect("seccomp condition");
+    let real_fd = SeccompCondition::new(
+        0,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::Ne,
+        u32::MAX.into(),
+    )
+    .expect("seccomp condition");
+    let rules = [(
+        libc::SYS_execveat,
+        vec![SeccompRule::new(vec![check, real_fd]).expect("seccomp rule")],
+    )]
+    .into_iter()
+    .collect();
+    fail_with(rules, errno);
+    let no_memfd = [(libc::SYS_memfd_create, vec![])].into_iter().collect();
+    fail_with(no_memfd, libc::ENOSYS);
+}
+
 /// Installs, on the calling thread, a seccomp filter under which
 /// `execveat` on descriptor `fd` (whatever its flags) fails with `errno`.
 /// Stacked after [`deny_execve_check`], it imitates a system-call emulator
