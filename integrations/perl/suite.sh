@@ -1,0 +1,59 @@
+#!/bin/sh
+# perl's own tests (the t/ and lib/ tests of Debian's source: t/comp,
+# t/run, t/io, t/op, t/uni, t/lib and lib/) through perl built from the
+# same source stock and enlightened (build.sh's two trees), without a
+# policy: every test file must pass or fail alike in both.
+#
+#   integrations/perl/suite.sh
+#
+# Runs perl's own t/harness in each build tree (TEST_JOBS=2, as `make
+# test_harness` would) and records one line per test file: "pass FILE" or
+# "FAIL FILE". Results: target/perl-build/suite-{stock,mayexec}.txt, the
+# harness's output next to them (.log). Exits 1 when the lists differ.
+
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=$root/target/perl-build
+
+sh "$here/build.sh"
+
+started=$(date +%s)
+for name in stock mayexec; do
+	tdir=$work/$name/build-static/t
+	results=$work/suite-$name.txt
+	log=$results.log
+	[ -x "$tdir/../perl" ] || { echo "suite: $tdir/../perl is not built" >&2; exit 1; }
+	echo "suite: running perl's tests with the $name build" >&2
+	# Without a policy: no securebits from a caller, no /etc/mayexec.conf
+	# is needed; whatever the machine has applies to both builds alike.
+	# The harness exits 1 when a test fails: the lists say which.
+	(
+		cd "$tdir" &&
+			env -u PERL5OPT -u PERL5LIB -u PERLLIB -u PERL5DB HARNESS_NOTTY=1 TEST_JOBS=2 \
+				PERL_BUILD_PACKAGING=1 LC_ALL=C \
+				./perl harness comp/*.t run/*.t io/*.t op/*.t uni/*.t lib/*.t \
+				$(cd "$tdir" && find ../lib -name '*.t' | sort) </dev/null
+	) >"$log" 2>&1 || true
+	# The formatter's line per test file: "op/foo.t ...... ok", "skipped: …",
+	# "Failed 1/10 subtests", "Dubious, test returned …".
+	sed -n 's/^\([^ ]*\.t\) \.*[ .]*\(.*\)$/\1 \2/p' "$log" |
+		awk '{ file = $1; $1 = ""; sub(/^ /, "");
+		       print (($0 == "ok" || $0 ~ /^skipped/) ? "pass" : "FAIL"), file }' |
+		sort -k2 >"$results"
+done
+
+stock=$work/suite-stock.txt
+ours=$work/suite-mayexec.txt
+pass=$(grep -c '^pass' "$ours" || true)
+fail=$(grep -c '^FAIL' "$ours" || true)
+echo "suite: $pass test files passed, $fail failed (with stock perl: $(grep '^FAIL' "$stock" | cut -d' ' -f2 | tr '\n' ' '))" >&2
+grep -h '^Files=' "$work/suite-stock.txt.log" "$work/suite-mayexec.txt.log" | sed 's/^/suite: /' >&2 || true
+echo "suite: $(($(date +%s) - started)) s for both runs" >&2
+if ! diff -u "$stock" "$ours" >&2; then
+	echo "suite: the enlightened perl passes or fails other tests than stock perl" >&2
+	exit 1
+fi
+[ "$pass" -gt 1000 ] || { echo "suite: only $pass test files passed: the suite did not run" >&2; exit 1; }
+echo "perl suite: identical results with stock perl ($pass test files pass, $fail fail in both)"
