@@ -26,6 +26,9 @@ for name in stock mayexec; do
 	log=$results.log
 	[ -x "$tdir/../perl" ] || { echo "suite: $tdir/../perl is not built" >&2; exit 1; }
 	echo "suite: running perl's tests with the $name build" >&2
+	# As `make test_harness` does first: t/perl and the test files made.
+	make -s -C "$tdir/.." test-prep >"$log" 2>&1 ||
+		{ echo "suite: make test-prep failed for the $name build (see $log)" >&2; exit 1; }
 	# Without a policy: no securebits from a caller, no /etc/mayexec.conf
 	# is needed; whatever the machine has applies to both builds alike.
 	# The harness exits 1 when a test fails: the lists say which.
@@ -35,7 +38,7 @@ for name in stock mayexec; do
 				PERL_BUILD_PACKAGING=1 LC_ALL=C \
 				./perl harness comp/*.t run/*.t io/*.t op/*.t uni/*.t lib/*.t \
 				$(cd "$tdir" && find ../lib -name '*.t' | sort) </dev/null
-	) >"$log" 2>&1 || true
+	) >>"$log" 2>&1 || true
 	# The formatter's line per test file: "op/foo.t ...... ok", "skipped: …",
 	# "Failed 1/10 subtests", "Dubious, test returned …".
 	sed -n 's/^\([^ ]*\.t\) \.*[ .]*\(.*\)$/\1 \2/p' "$log" |

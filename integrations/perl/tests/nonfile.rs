@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use mayexec_perl::{denial, require_root_and_perl, Outcome, STOCK_PERL};
+use mayexec_perl::{denial, require_root_and_perl, Exit, Outcome, STOCK_PERL};
 use mayexec_testkit::{root_test, workspace_bin, SpecialFiles};
 
 /// `timeout 20 mayexec run FLAG -- PROGRAM` (no flag: no policy): a hang
@@ -153,9 +153,19 @@ fn dash_e_and_dash_capital_e_are_refused_under_deny_interactive() {
                 "{flag} {switch}"
             );
         }
-        // restrict-file alone leaves code from the command line alone.
+        // restrict-file alone leaves code from the command line alone; but
+        // -E loads feature.pm, the system's (0644), which it refuses.
         let got = Outcome::of(bounded(Some("-f"), &perl).args([switch, "print 1"]));
-        assert_eq!(got, Outcome::ran("1"), "-f {switch}");
+        if switch == "-e" {
+            assert_eq!(got, Outcome::ran("1"), "-f {switch}");
+        } else {
+            assert_eq!(got.exit, Exit::Code(libc::EACCES), "{got}");
+            assert!(
+                got.stderr
+                    .starts_with("Can't locate feature.pm:   /usr/lib/x86_64-linux-gnu/perl-base/feature.pm: Permission denied"),
+                "{got}"
+            );
+        }
         let got = Outcome::of(bounded(None, &perl).args([switch, "print 1"]));
         assert_eq!(got, Outcome::ran("1"), "{switch}");
     }

@@ -109,9 +109,10 @@ fn perl_uses_the_systems_inc_configuration_and_xs_modules() {
         "auto/List/Util/Util.so",
     ] {
         assert!(
-            ours.stdout
-                .contains(&format!("/usr/lib/x86_64-linux-gnu/perl/5.36/{so}\n")),
-            "{so} from the system's archlib in {ours}"
+            ours.stdout.lines().any(
+                |line| line.starts_with("/usr/lib/x86_64-linux-gnu/perl") && line.ends_with(so)
+            ),
+            "{so} from the system's library in {ours}"
         );
     }
 
@@ -205,8 +206,9 @@ fn the_systems_perl_programs_behave_the_same() {
             Under::Nothing,
             stdin,
         );
+        // (perldoc without the perl-doc package only says so, on stderr.)
         assert!(
-            !stock.stdout.is_empty(),
+            !(stock.stdout.is_empty() && stock.stderr.is_empty()),
             "{args:?} printed nothing with {STOCK_PERL}: {stock}"
         );
         for under in UNDER {
