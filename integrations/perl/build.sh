@@ -31,8 +31,9 @@
 #      the build date and patch list perl -V shows), and `make` it all (the
 #      binary, the extensions and the library perl's tests need);
 #   5. enlightened: a copy of the built stock tree, mayexec.patch applied,
-#      `make` again: only the patched files recompile (perl.c, pp_ctl.c,
-#      DynaLoader), and perl links libmayexec.a (`pkg-config --static`).
+#      `make` again: only the patched files recompile (perl.c, toke.c,
+#      pp_ctl.c, DynaLoader), libmayexec.a's members are added to
+#      libperl.a, and perl links libmayexec.a (`pkg-config --static`).
 #
 # The build trees stay in target/perl-build/{stock,mayexec}/build-static,
 # where suite.sh runs perl's own tests.
@@ -172,9 +173,15 @@ else
 	# libmayexec's header next to perl's own (perl.c, pp_ctl.c and
 	# DynaLoader include it), its archive on perl's link line.
 	cp "$(pkg-config --variable=includedir mayexec)/mayexec.h" "$tree/build-static/mayexec.h"
-	libs=$(sed -n 's/^libs = //p' "$tree/build-static/Makefile")
+	libs="$(sed -n 's/^libs = //p' "$tree/build-static/Makefile") $mayexec_libs"
 	say "compiling mayexec (the patched files)"
-	step make make -C "$tree/build-static" -j2 libs="$libs $mayexec_libs"
+	step "make libperl.a" make -C "$tree/build-static" -j2 libs="$libs" libperl.a
+	# libperl.a now needs libmayexec: put it inside, so that whatever links
+	# libperl.a with perl's own options (ExtUtils::Embed, its core test)
+	# links as with stock perl.
+	printf 'OPEN libperl.a\nADDLIB %s\nSAVE\nEND\n' "$mayexec_archive" >"$work/libperl.mri"
+	step "ar libmayexec.a into libperl.a" sh -c 'cd "$1" && ar -M <"$2"' sh "$tree/build-static" "$work/libperl.mri"
+	step make make -C "$tree/build-static" -j2 libs="$libs"
 	install_perl "$prefix" "$tree"
 	printf '%s\n' "$stamp" >"$prefix/.stamp"
 	say "installed ${prefix#"$root"/}/bin/perl (Debian perl $version + $(basename "$patchfile"))"
