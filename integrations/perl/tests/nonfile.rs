@@ -170,3 +170,40 @@ fn dash_e_and_dash_capital_e_are_refused_under_deny_interactive() {
         assert_eq!(got, Outcome::ran("1"), "{switch}");
     }
 }
+
+/// `perl /dev/fd/N` and perl's old set-id form `perl /dev/fd/N/NAME` (NAME
+/// is only `$0`) read descriptor N: under a policy that is the file checked,
+/// named `/dev/fd/N`, never a file called NAME.
+#[root_test]
+fn dev_fd_n_programs_are_the_inherited_file_checked() {
+    let Some(perl) = require_root_and_perl("dev_fd_n_programs_are_the_inherited_file_checked")
+    else {
+        return;
+    };
+    let exec = mayexec_testkit::Tmpfs::exec();
+    let allowed = exec.write("allowed.pl", "print qq(ran $0\\n);\n", 0o755);
+    let denied = exec.write("denied.pl", "print qq(ran $0\\n);\n", 0o644);
+    // bash opens the file as descriptor 3 and execs perl on it.
+    let with_fd3 = |flag: Option<&str>, file: &Path, name: &str| {
+        let mut cmd = bounded(flag, Path::new("/bin/bash"));
+        cmd.arg("-c")
+            .arg("exec 3<\"$1\"; exec \"$2\" \"$3\"")
+            .arg("sh")
+            .arg(file)
+            .arg(&perl)
+            .arg(name)
+            .current_dir(exec.path());
+        Outcome::of(&mut cmd)
+    };
+    for name in ["/dev/fd/3", "/dev/fd/3/allowed.pl"] {
+        let label = name.rsplit_once("/dev/fd/3/").map_or(name, |(_, n)| n);
+        let ran = Outcome::ran(format!("ran {label}\n"));
+        assert_eq!(with_fd3(None, &denied, name), ran, "{name}");
+        assert_eq!(with_fd3(Some("-f"), &allowed, name), ran, "-f {name}");
+        assert_eq!(
+            with_fd3(Some("-f"), &denied, name),
+            Outcome::refused(denial("/dev/fd/3", "not-executable")),
+            "-f {name}"
+        );
+    }
+}
