@@ -17,6 +17,10 @@ bash integrations/bash/build.sh --stock
 # BusyBox from Debian's source, stock and enlightened (ash.c patched, libmayexec
 # linked in): target/busybox-{stock,mayexec}/bin/busybox, cached likewise.
 bash integrations/busybox/build.sh
+# perl from Debian's source configured as /usr/bin/perl, stock and enlightened
+# (perl.c, pp_ctl.c, toke.c, DynaLoader patched, libmayexec linked in):
+# target/perl-{stock,mayexec}/bin/perl, cached (about 12 minutes the first time).
+bash integrations/perl/build.sh
 . scripts/pyo3-python.sh
 # Every binary and example is built before any test runs: tests start them.
 cargo build --workspace --all-targets
@@ -34,6 +38,9 @@ bash scripts/python-versions.sh test 2>&1 | tee -a "$log" || status=$?
 # bash's own test suite through stock and enlightened bash: the same
 # tests must pass and fail (a few minutes).
 bash integrations/bash/suite.sh || status=$?
+# perl's own core tests (t/ and lib/) through stock and enlightened perl:
+# the same test files must pass and fail (a few minutes per build).
+bash integrations/perl/suite.sh || status=$?
 
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { p += $4; f += $6; i += $8 }
