@@ -309,3 +309,41 @@ fn enable_f_loads_only_a_checked_file_and_from_the_checked_descriptor() {
         lines[0]
     );
 }
+
+/// A loadable builtin `builtin` (`basename`, `dirname`) copied into `fs`.
+fn loadable_builtin(bash: &Path, fs: &Tmpfs, builtin: &str) -> PathBuf {
+    let built = loadables_dir(bash).join(builtin);
+    let bytes = std::fs::read(&built).unwrap_or_else(|e| panic!("{}: {e}", built.display()));
+    fs.write(builtin, bytes, 0o755)
+}
+
+/// Each `enable -f` loads its own file: the library is loaded from
+/// `/proc/self/fd/N`, descriptor numbers come back once closed, and the
+/// dynamic linker hands back what it loaded under a name before, so a
+/// second builtin once got the first one's library ("cannot find
+/// dirname_struct"). The same file twice is still one library.
+#[root_test]
+fn enable_f_loads_each_builtin_from_its_own_file() {
+    let Some(bash) = require_root_and_bash("enable_f_loads_each_builtin_from_its_own_file") else {
+        return;
+    };
+    let exec = Tmpfs::exec();
+    let basename = loadable_builtin(&bash, &exec, "basename");
+    let dirname = loadable_builtin(&bash, &exec, "dirname");
+    let script = format!(
+        "enable -f {b} basename && enable -f {d} dirname && enable -d basename && \
+         enable -f {b} basename && enable -f {b} basename && type -t basename dirname && \
+         basename /a/b && dirname /a/b",
+        b = basename.display(),
+        d = dirname.display()
+    );
+    let expected = Outcome::ran("builtin\nbuiltin\nb\n/a\n");
+    assert_eq!(
+        Outcome::of(Command::new(&bash).arg("-c").arg(&script)),
+        expected
+    );
+    assert_eq!(
+        Outcome::of(restrict_file(&bash).arg("-c").arg(&script)),
+        expected
+    );
+}
