@@ -340,3 +340,31 @@ fn xs_libraries_loaded_one_after_another_each_get_their_own_code() {
         want
     );
 }
+
+/// The same library loaded twice is one object, as without a policy:
+/// each load passes the dynamic linker a name it never saw, so that it
+/// opens the file and shares only that very inode. (Looking for an unused
+/// name by asking the linker found the library itself under every name,
+/// and gave up: "too many libraries loaded through /proc/self/fd".)
+#[root_test]
+fn an_xs_library_loaded_twice_is_one_library() {
+    let Some(perl) = require_root_and_perl("an_xs_library_loaded_twice_is_one_library") else {
+        return;
+    };
+    let exec = Tmpfs::exec();
+    let library = xs_library(&exec, "Twice.so", 0o755);
+    let program = exec.write(
+        "twice.pl",
+        format!(
+            "DynaLoader::boot_DynaLoader(\"DynaLoader\");\n\
+             my @h = map {{ DynaLoader::dl_load_file(\"{}\", 0) or die DynaLoader::dl_error() }} 1, 2;\n\
+             print $h[0] == $h[1] ? \"one library\\n\" : \"two libraries\\n\";\n",
+            library.display()
+        ),
+        0o755,
+    );
+    let want = Outcome::ran("one library\n");
+    assert_eq!(Outcome::of(Command::new(&perl).arg(&program)), want);
+    assert_eq!(Outcome::of(run("-f", &perl).arg(&program)), want);
+    assert_eq!(Outcome::of(level1().command(&perl).arg(&program)), want);
+}
