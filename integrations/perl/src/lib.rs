@@ -22,13 +22,12 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 pub use mayexec_testkit::in_ci;
-pub use mayexec_testkit::interp::{self, workspace_root, Built, Enforced, Exit, Outcome};
+pub use mayexec_testkit::interp::{self, workspace_root, Built, Enforced, Exit, Feed, Outcome};
 
 /// The system's perl, which the enlightened one replaces.
 pub const STOCK_PERL: &str = "/usr/bin/perl";
@@ -187,11 +186,7 @@ impl Invocation {
         let module = module_name(file);
         let mut cmd = match self {
             Invocation::Direct => launch(file.as_os_str()),
-            Invocation::Script => {
-                let mut cmd = launch(perl.as_os_str());
-                cmd.arg(file);
-                cmd
-            }
+            Invocation::Script => return Feed::Arg.run(launch(perl.as_os_str()), file),
             Invocation::DashX => {
                 let mut cmd = launch(perl.as_os_str());
                 cmd.arg("-x").arg(file);
@@ -204,30 +199,9 @@ impl Invocation {
                     .env("PATH", format!("{}:/usr/bin:/bin", dir.display()));
                 cmd
             }
-            Invocation::Stdin => {
-                let mut cmd = launch(perl.as_os_str());
-                cmd.stdin(File::open(file).expect("open the file"));
-                cmd
-            }
-            Invocation::Pipe => {
-                let mut cat = Command::new("cat")
-                    .arg(file)
-                    .stdout(Stdio::piped())
-                    .spawn()
-                    .expect("start cat");
-                let mut cmd = launch(perl.as_os_str());
-                cmd.stdin(cat.stdout.take().expect("cat's stdout"));
-                let outcome = Outcome::of(&mut cmd);
-                // Whatever perl did, cat ends (at worst on SIGPIPE).
-                let _ = cat.wait();
-                return outcome;
-            }
-            Invocation::DashE => {
-                let code = std::fs::read_to_string(file).expect("read the file");
-                let mut cmd = launch(perl.as_os_str());
-                cmd.arg("-e").arg(code);
-                cmd
-            }
+            Invocation::Stdin => return Feed::Stdin.run(launch(perl.as_os_str()), file),
+            Invocation::Pipe => return Feed::Pipe.run(launch(perl.as_os_str()), file),
+            Invocation::DashE => return Feed::Text("-e").run(launch(perl.as_os_str()), file),
             Invocation::Require | Invocation::Use | Invocation::Do => {
                 let main = self.main_program(file, exec_dir).expect("a main program");
                 let mut cmd = launch(perl.as_os_str());
