@@ -19,6 +19,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub mod interp;
+pub mod nofile;
 
 pub use mayexec_testkit_macros::root_test;
 use rustix::mount::{mount, unmount, MountFlags, UnmountFlags};
