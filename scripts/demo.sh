@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+bash scripts/setup.sh   # libseccomp-dev, gcc…: what the build needs
 cargo build --release -p mayexec-cli
 mayexec=$PWD/target/release/mayexec
 

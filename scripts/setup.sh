@@ -10,6 +10,7 @@ packages=(
     gcc          # … and compile C programs
     libc6-dev
     make         # libmayexec's `make install`
+    libseccomp-dev  # mayexec run's seccomp filter, and the testkit's fakes, are libseccomp's
 )
 
 missing=()

@@ -50,7 +50,7 @@ cache=${MAYEXEC_CACHE:-/var/cache/mayexec}
 # The interpreter with its shared library and test suite, what the build
 # (gcc for the internal-header probe and the link) and the tests need, and
 # hyperfine for the bench (crates/mayexec-python/bench/bench.sh).
-include=python$version,libpython$version-dev,libpython$version-testsuite,gcc,libc6-dev,pkgconf,util-linux,hyperfine
+include=python$version,libpython$version-dev,libpython$version-testsuite,gcc,libc6-dev,libseccomp-dev,pkgconf,util-linux,hyperfine
 tarball=$(debian_root "$suite" "$include" "$cache") || die "no $suite root"
 
 dir=$(mktemp -d /var/tmp/mayexec-python-root.XXXXXX)

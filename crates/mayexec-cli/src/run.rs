@@ -52,6 +52,14 @@ use crate::{landlock, output, Status};
 /// clone), for 32-bit programs too, and x32 system calls with ENOSYS.
 /// --allow-userns leaves these rules out, with a warning.
 ///
+/// Nor may the tree lift a mount's noexec: the filter refuses the new mount
+/// API (open_tree with OPEN_TREE_CLONE, mount_setattr, move_mount, fsopen,
+/// fsconfig, fsmount, fspick: EPERM), and the tree's Landlock domain
+/// refuses mount, umount and pivot_root. With --exec-allow or --lockdown no
+/// memory file can be executed: memfd_create fails with EACCES for MFD_EXEC
+/// and with ENOSYS without MFD_NOEXEC_SEAL (programs then use a file, which
+/// the domain governs).
+///
 /// Nor may the tree make a process outside it run code. The same filter
 /// refuses ioctl TIOCSTI and TIOCLINUX (EPERM), which would type commands
 /// into the terminal for the shell that started the tree. And the tree is
@@ -210,27 +218,36 @@ pub fn main(args: Args) -> ExitCode {
 
 /// The seccomp filter, last before exec (see `filter`).
 fn install_filter(args: &Args) -> Result<(), ExitCode> {
-    let rules = if args.allow_userns {
+    if args.allow_userns {
         output::note(
             "mayexec: warning: --allow-userns: the command may create or join a user \
              namespace, and so clear the securebits set here, locked or not",
         );
-        Rules::TerminalOnly
-    } else {
-        Rules::All
+    }
+    let rules = Rules {
+        user_namespaces: !args.allow_userns,
+        // An exec allow-list is the promise memory files would break.
+        memfds: args.lockdown || !args.exec_allow.is_empty(),
     };
     match filter::install(rules) {
         Ok(()) => {
             if args.verbose {
-                if rules == Rules::All {
+                if rules.user_namespaces {
                     output::note(format_args!(
                         "mayexec: user namespaces denied by a seccomp filter: {}",
                         filter::USERNS_SUMMARY
                     ));
                 }
+                if rules.memfds {
+                    output::note(format_args!(
+                        "mayexec: memory files kept non-executable by a seccomp filter: {}",
+                        filter::MEMFD_SUMMARY
+                    ));
+                }
                 output::note(format_args!(
-                    "mayexec: the terminal guarded by a seccomp filter: {}; no_new_privs is set",
-                    filter::TERMINAL_SUMMARY
+                    "mayexec: the terminal and the mounts guarded by a seccomp filter: {}; \
+                     no_new_privs is set",
+                    filter::TREE_SUMMARY
                 ));
             }
             Ok(())
@@ -238,7 +255,7 @@ fn install_filter(args: &Args) -> Result<(), ExitCode> {
         Err(e) => {
             output::error(format_args!(
                 "{e}; not running the command (the filter keeps it from clearing the \
-                 securebits and from typing into its terminal)"
+                 securebits, changing mounts and typing into its terminal)"
             ));
             Err(Status::Denied.into())
         }

@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub mod interp;
 pub mod nofile;
 
+use libseccomp::{scmp_cmp, ScmpAction, ScmpArgCompare, ScmpFilterContext, ScmpSyscall};
 pub use mayexec_testkit_macros::root_test;
 use rustix::mount::{mount, unmount, MountFlags, UnmountFlags};
 
@@ -608,15 +609,21 @@ impl Default for Sandbox {
 /// other system call is untouched. Irreversible: call it on a thread that
 /// then only starts the command under test (children inherit the filter).
 pub fn deny_landlock(errno: i32) {
-    let rules = [
-        libc::SYS_landlock_create_ruleset,
-        libc::SYS_landlock_add_rule,
-        libc::SYS_landlock_restrict_self,
-    ]
-    .into_iter()
-    .map(|nr| (nr, vec![]))
-    .collect();
-    fail_with(rules, errno);
+    let mut filter = Filter::new();
+    for name in [
+        "landlock_create_ruleset",
+        "landlock_add_rule",
+        "landlock_restrict_self",
+    ] {
+        filter.fail(name, errno, &[]);
+    }
+    filter.install();
+}
+
+/// `AT_EXECVE_CHECK` in `execveat`'s flags (its fifth argument).
+fn execve_check_flag() -> ScmpArgCompare {
+    const AT_EXECVE_CHECK: u64 = 0x10000;
+    scmp_cmp!($arg4 & (AT_EXECVE_CHECK) == AT_EXECVE_CHECK)
 }
 
 /// Installs, on the calling thread, a seccomp filter under which
@@ -625,22 +632,9 @@ pub fn deny_landlock(errno: i32) {
 /// (`ENOSYS`, `EPERM`). Every other system call is untouched. Irreversible:
 /// call it in a child process (or a thread that then only checks).
 pub fn deny_execve_check(errno: i32) {
-    use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
-    const AT_EXECVE_CHECK: u64 = 0x10000;
-    let condition = SeccompCondition::new(
-        4,
-        SeccompCmpArgLen::Dword,
-        SeccompCmpOp::MaskedEq(AT_EXECVE_CHECK),
-        AT_EXECVE_CHECK,
-    )
-    .expect("seccomp condition");
-    let rules = [(
-        libc::SYS_execveat,
-        vec![SeccompRule::new(vec![condition]).expect("seccomp rule")],
-    )]
-    .into_iter()
-    .collect();
-    fail_with(rules, errno);
+    let mut filter = Filter::new();
+    filter.fail("execveat", errno, &[execve_check_flag()]);
+    filter.install();
 }
 
 /// Installs, on the calling thread, a seccomp filter under which the
@@ -652,31 +646,13 @@ pub fn deny_execve_check(errno: i32) {
 /// is a check that failed: the program must refuse. Irreversible, like
 /// [`deny_execve_check`].
 pub fn fail_execve_check(errno: i32) {
-    use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
-    const AT_EXECVE_CHECK: u64 = 0x10000;
-    let check = SeccompCondition::new(
-        4,
-        SeccompCmpArgLen::Dword,
-        SeccompCmpOp::MaskedEq(AT_EXECVE_CHECK),
-        AT_EXECVE_CHECK,
-    )
-    .expect("seccomp condition");
-    let real_fd = SeccompCondition::new(
-        0,
-        SeccompCmpArgLen::Dword,
-        SeccompCmpOp::Ne,
-        u32::MAX.into(),
-    )
-    .expect("seccomp condition");
-    let rules = [(
-        libc::SYS_execveat,
-        vec![SeccompRule::new(vec![check, real_fd]).expect("seccomp rule")],
-    )]
-    .into_iter()
-    .collect();
-    fail_with(rules, errno);
-    let no_memfd = [(libc::SYS_memfd_create, vec![])].into_iter().collect();
-    fail_with(no_memfd, libc::ENOSYS);
+    let mut filter = Filter::new();
+    // A real descriptor is below 2^32 - 1; the probe's -1 is not, whether
+    // the register holds it sign-extended or not.
+    let real_fd = scmp_cmp!($arg0 < u64::from(u32::MAX));
+    filter.fail("execveat", errno, &[execve_check_flag(), real_fd]);
+    filter.fail("memfd_create", libc::ENOSYS, &[]);
+    filter.install();
 }
 
 /// Installs, on the calling thread, a seccomp filter under which
@@ -684,38 +660,37 @@ pub fn fail_execve_check(errno: i32) {
 /// Stacked after [`deny_execve_check`], it imitates a system-call emulator
 /// that looks at the descriptor before the flags. Irreversible, like it.
 pub fn fail_execveat_on(fd: i32, errno: i32) {
-    use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
-    let condition = SeccompCondition::new(
-        0,
-        SeccompCmpArgLen::Dword,
-        SeccompCmpOp::Eq,
-        fd as u32 as u64,
-    )
-    .expect("seccomp condition");
-    let rules = [(
-        libc::SYS_execveat,
-        vec![SeccompRule::new(vec![condition]).expect("seccomp rule")],
-    )]
-    .into_iter()
-    .collect();
-    fail_with(rules, errno);
+    let mut filter = Filter::new();
+    let fd = u64::from(fd as u32);
+    filter.fail(
+        "execveat",
+        errno,
+        &[scmp_cmp!($arg0 & (u64::from(u32::MAX)) == fd)],
+    );
+    filter.install();
 }
 
-/// Installs a filter on the calling thread: the calls matching `rules`
-/// fail with `errno`, everything else is allowed.
-fn fail_with(rules: std::collections::BTreeMap<i64, Vec<seccompiler::SeccompRule>>, errno: i32) {
-    use seccompiler::{apply_filter, BpfProgram, SeccompAction, SeccompFilter};
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(errno as u32),
-        std::env::consts::ARCH
-            .try_into()
-            .expect("a seccomp architecture"),
-    )
-    .expect("seccomp filter");
-    let program: BpfProgram = filter.try_into().expect("compile seccomp filter");
-    apply_filter(&program).expect("install seccomp filter");
+/// A seccomp filter for the fakes above, built by libseccomp as `mayexec
+/// run`'s is: everything is allowed but what [`Filter::fail`] names.
+struct Filter(ScmpFilterContext);
+
+impl Filter {
+    fn new() -> Filter {
+        Filter(ScmpFilterContext::new(ScmpAction::Allow).expect("a seccomp filter"))
+    }
+
+    /// `name` fails with `errno` when every comparison in `when` holds.
+    fn fail(&mut self, name: &str, errno: i32, when: &[ScmpArgCompare]) {
+        let call = ScmpSyscall::from_name(name).expect("a system call libseccomp knows");
+        self.0
+            .add_rule_conditional(ScmpAction::Errno(errno), call, when)
+            .expect("a seccomp rule");
+    }
+
+    /// Sets no_new_privs and loads the filter on the calling thread.
+    fn install(self) {
+        self.0.load().expect("install the seccomp filter");
+    }
 }
 
 /// How [`outputs_with_unwritable_stderr`] makes stderr refuse writes.

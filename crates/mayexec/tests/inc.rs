@@ -385,3 +385,21 @@ fn command_line_is_the_samples() {
     assert_eq!(status(&["-i"]), Some(0), "an empty program on stdin");
     assert_eq!(status(&["/nonexistent/script.inc"]), Some(1));
 }
+
+/// `inc -c CODE` through the testkit's one body for code from no file
+/// (`mayexec_testkit::nofile`): refused under `run -i`, `-fi` and
+/// `deny_interactive`, logged, kept in audit mode, run without a policy,
+/// as root and as nobody. The kernel sample exits 1 where others exit 126.
+#[root_test]
+fn code_on_the_command_line_follows_the_contract_for_code_from_no_file() {
+    use mayexec_testkit::nofile::{CodeFromNoFile, Refusal};
+    CodeFromNoFile::new("inc -c", inc())
+        .args(["-c", "+\n+\n+\n+\n+\n+\n+\n"])
+        .marker("7\n")
+        .label("-c")
+        .refusal(Refusal::Fails(
+            1,
+            "inc: -c: script execution denied (interactive)\n".into(),
+        ))
+        .assert_contract();
+}
