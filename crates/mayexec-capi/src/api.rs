@@ -279,7 +279,7 @@ pub unsafe extern "C" fn mayexec_open_script(path: *const c_char, flags: c_int) 
         let script = match enforcement::current()?.open_script(path) {
             Ok(script) => script,
             Err(ScriptError::Open(error)) => {
-                return Err(Failure::io(&path.to_string_lossy(), &error.source))
+                return Err(Failure::io(&error.label(), &error.source))
             }
             Err(ScriptError::Denied(denial)) => {
                 let errno = denial.errno;

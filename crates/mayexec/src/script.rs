@@ -21,13 +21,25 @@ pub struct Script {
 
 /// A script could not be opened.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
+#[error("{}: {source}", self.label())]
 pub struct OpenError {
     /// The path as given.
     pub path: PathBuf,
     /// Why `open` failed.
     #[source]
     pub source: io::Error,
+}
+
+impl OpenError {
+    /// The path as a message names it: an empty path (`bash ""`) is
+    /// `(empty path)`, so that no message starts with ": ".
+    pub fn label(&self) -> std::borrow::Cow<'_, str> {
+        if self.path.as_os_str().is_empty() {
+            "(empty path)".into()
+        } else {
+            self.path.to_string_lossy()
+        }
+    }
 }
 
 /// Opens `path` for reading the way an interpreter should: `O_RDONLY |
@@ -64,4 +76,18 @@ impl Checker {
 /// [`Enforcement::open_script`](crate::Enforcement::open_script) instead.
 pub fn open_and_check<P: AsRef<Path>>(path: P) -> Result<Script, OpenError> {
     Checker::full().open_and_check(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_path_is_named_in_the_message() {
+        let error = open_for_reading(Path::new("")).unwrap_err();
+        assert_eq!(error.source.raw_os_error(), Some(libc::ENOENT));
+        assert!(error.to_string().starts_with("(empty path): "), "{error}");
+        let error = open_for_reading(Path::new("/nonexistent/x")).unwrap_err();
+        assert!(error.to_string().starts_with("/nonexistent/x: "), "{error}");
+    }
 }

@@ -320,6 +320,9 @@ static void basics(const char *dir, const char *backend)
 	CHECK_RESULT("mayexec_open_script(missing)", mayexec_open_script(missing, 0), ENOENT);
 	snprintf(message, sizeof(message), "%s: No such file or directory", missing);
 	check_str("... its message", mayexec_last_error(), message);
+	CHECK_RESULT("mayexec_open_script(\"\")", mayexec_open_script("", 0), ENOENT);
+	check_str("... its message names it", mayexec_last_error(),
+		  "(empty path): No such file or directory");
 
 	errno = CHECK_ERRNO_SENTINEL;
 	fd = mayexec_open_script(ok_path, 0);
