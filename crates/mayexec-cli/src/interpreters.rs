@@ -69,6 +69,11 @@ struct Entry {
     links: Vec<String>,
     real: String,
     kind: &'static str,
+    /// How it was recognised: `name`, `shebang`, `library`, `symbol`,
+    /// `strings`, `package`, or `unreadable` (kind `unclassified`).
+    recognised_by: Option<&'static str>,
+    /// What was found: `links libperl.so.5.36`, `symbol Py_BytesMain` …
+    evidence: Option<String>,
     enlightened: bool,
     /// `note` (mayexec's ELF note), `libmayexec` (linked dynamically), or
     /// null.
@@ -156,6 +161,8 @@ fn entry(i: &Interpreter) -> Entry {
     };
     Entry {
         hint: (!i.obeys()).then(|| hint(i.kind, &name)),
+        recognised_by: e.evidence.as_ref().map(|w| w.as_str()),
+        evidence: e.evidence.as_ref().and_then(|w| w.detail()),
         name,
         path: display(&e.path),
         links: e.links.iter().map(|l| display(l)).collect(),
@@ -179,6 +186,10 @@ fn hint(kind: Kind, name: &str) -> String {
             format!("use mayexec's enlightened dash (integrations/dash/build.sh), or {lockdown}")
         }
         Kind::Python => format!("run Python code with mayexec-python, or {lockdown}"),
+        Kind::Unclassified => format!(
+            "mayexec cannot tell what it is: make it readable, or trust it with \
+             `run --lockdown --exec-allow-file`; {lockdown} excludes it"
+        ),
         _ => format!("mayexec has no enlightened build of it: {lockdown}"),
     }
 }
@@ -232,6 +243,11 @@ fn print(r: &Report) -> io::Result<()> {
             if !e.links.is_empty() {
                 write!(out, " -> {}", e.real)?;
             }
+            if let Some(evidence) = &e.evidence {
+                if e.recognised_by != Some("unreadable") {
+                    write!(out, " ({evidence})")?;
+                }
+            }
             if e.shebang_uses > 0 {
                 let s = if e.shebang_uses == 1 { "" } else { "s" };
                 write!(out, " ({} #! script{s})", e.shebang_uses)?;
@@ -242,7 +258,13 @@ fn print(r: &Report) -> io::Result<()> {
                 _ => {}
             }
             writeln!(out)?;
-            if let Some(error) = &e.error {
+            if e.recognised_by == Some("unreadable") {
+                let why = e.evidence.as_deref().unwrap_or_default();
+                writeln!(
+                    out,
+                    "      {why}: counted as an interpreter that does not obey"
+                )?;
+            } else if let Some(error) = &e.error {
                 writeln!(
                     out,
                     "      cannot read it ({error}): counted as not enlightened"

@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use common::*;
 
-use mayexec_testkit::{deny_landlock, root_test, workspace_bin, Tmpfs};
+use mayexec_testkit::{as_nobody, deny_landlock, root_test, workspace_bin, Tmpfs};
 use serde_json::Value;
 
 /// A tree of interpreters on an exec tmpfs:
@@ -22,7 +22,8 @@ use serde_json::Value;
 /// stock/mayexec-python            a copy of /usr/bin/python3: the name lies
 /// mayexec/dash                    the enlightened dash
 /// mayexec/python3                 mayexec-python under a stock name
-/// mayexec/notashell               the enlightened dash, unknown name
+/// mayexec/notashell               the enlightened dash, unknown name: a
+///                                 shell by content
 /// alternatives/sh -> ../mayexec/dash
 /// bin/sh -> ../alternatives/sh    an alternatives chain
 /// bin/perl -> ../stock/perl
@@ -102,6 +103,7 @@ fn interpreters_are_classified_by_the_file_not_the_name() {
         ("stock/mayexec-python", "python", false),
         ("mayexec/dash", "shell", true),
         ("mayexec/python3", "python", true),
+        ("mayexec/notashell", "shell", true),
         ("bin/sh", "shell", true),
         ("bin/perl", "perl", false),
         ("bin/myinterp", "shebang", false),
@@ -126,8 +128,10 @@ fn interpreters_are_classified_by_the_file_not_the_name() {
     );
     assert_eq!(found[&p("bin/sh")]["real"], p("mayexec/dash"));
     assert_eq!(found[&p("bin/myinterp")]["shebang_uses"], 1);
-    // Unknown ELF programs are not guessed at; ordinary tools are none.
-    for rel in ["mayexec/notashell", "bin/ls", "bin/tool"] {
+    assert_eq!(found[&p("mayexec/notashell")]["recognised_by"], "strings");
+    assert_eq!(found[&p("bin/perl")]["recognised_by"], "name");
+    // Ordinary tools are none.
+    for rel in ["bin/ls", "bin/tool"] {
         assert!(
             !found.contains_key(&p(rel)),
             "{rel} listed: {}",
@@ -172,7 +176,7 @@ fn status_prints_the_verdict_on_the_interpreters_of_path() {
     let out = run(mayexec().arg("status").env("PATH", tree.path("mayexec")));
     assert!(
         stdout(&out)
-            .contains("interpreters on PATH:             all 2 interpreters found obey the check"),
+            .contains("interpreters on PATH:             all 3 interpreters found obey the check"),
         "{}",
         stdout(&out)
     );
@@ -434,4 +438,292 @@ fn lockdown_roots_and_files_that_do_not_exist_are_usage_errors() {
         "true",
     ]));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// A stock interpreter of this machine, copied into its own directory
+/// under the names Debian gives it and as `tool`.
+struct Stock {
+    dir: &'static str,
+    from: &'static str,
+    /// Names outside the name list: Debian's own, or the same file's.
+    names: &'static [&'static str],
+    kind: &'static str,
+    /// Arguments that make it print `ran`.
+    run: &'static [&'static str],
+}
+
+const STOCK: &[Stock] = &[
+    Stock {
+        dir: "perl",
+        from: "/usr/bin/perl",
+        names: &["perl5.36-x86_64-linux-gnu"],
+        kind: "perl",
+        run: &["-e", "print qq(ran\\n)"],
+    },
+    Stock {
+        dir: "python",
+        from: "/usr/bin/python3",
+        names: &["python3.11d", "python3.11-dbg"],
+        kind: "python",
+        run: &["-c", "print('ran')"],
+    },
+    Stock {
+        dir: "bash-static",
+        from: "/bin/bash-static",
+        names: &["bash-static"],
+        kind: "shell",
+        run: &["-c", "echo ran"],
+    },
+    Stock {
+        dir: "zsh-static",
+        from: "/bin/zsh-static",
+        names: &["zsh-static"],
+        kind: "shell",
+        run: &["-c", "echo ran"],
+    },
+    Stock {
+        dir: "busybox",
+        from: "/bin/busybox",
+        names: &[],
+        kind: "shell",
+        run: &["sh", "-c", "echo ran"],
+    },
+    Stock {
+        dir: "dash",
+        from: "/usr/bin/dash",
+        names: &[],
+        kind: "shell",
+        run: &["-c", "echo ran"],
+    },
+    Stock {
+        dir: "mawk",
+        from: "/usr/bin/mawk",
+        names: &[],
+        kind: "awk",
+        run: &["BEGIN { print \"ran\" }"],
+    },
+    Stock {
+        dir: "lua",
+        from: "/usr/bin/lua5.4",
+        names: &[],
+        kind: "lua",
+        run: &["-e", "print('ran')"],
+    },
+];
+
+/// The stock interpreters that are installed here, copied (see [`Stock`]);
+/// `plain/tool`, a copy of `true`; the enlightened builds as
+/// `enlightened/NAME/tool`; and `ok.sh`, a script.
+struct Copies {
+    fs: Tmpfs,
+    stock: Vec<(&'static Stock, Vec<PathBuf>)>,
+    enlightened: Vec<PathBuf>,
+}
+
+impl Copies {
+    fn new(dash: &Path) -> Copies {
+        let fs = Tmpfs::exec();
+        let copy = |from: &Path, to: &str| {
+            let to = fs.path().join(to);
+            fs::create_dir_all(to.parent().unwrap()).unwrap();
+            fs::copy(from, &to).unwrap_or_else(|e| panic!("copy {from:?}: {e}"));
+            to
+        };
+        let mut stock = Vec::new();
+        for s in STOCK {
+            let Ok(from) = fs::canonicalize(s.from) else {
+                eprintln!(
+                    "{} is not installed here (scripts/setup.sh installs it)",
+                    s.from
+                );
+                continue;
+            };
+            let names = s.names.iter().chain(&["tool"]);
+            let copies = names
+                .map(|n| copy(&from, &format!("{}/{n}", s.dir)))
+                .collect();
+            stock.push((s, copies));
+        }
+        copy(Path::new("/usr/bin/true"), "plain/tool");
+        let bash = mayexec_dash::workspace_root().join("target/bash-mayexec/bin/bash");
+        let mut enlightened = vec![copy(dash, "enlightened/dash/tool")];
+        if bash.exists() {
+            enlightened.push(copy(&bash, "enlightened/bash/tool"));
+        }
+        fs.write("ok.sh", "echo shell ran\n", 0o755);
+        Copies {
+            fs,
+            stock,
+            enlightened,
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.fs.path().join(rel)
+    }
+
+    /// `mayexec run --lockdown -f -i` with the tree as its only root (and
+    /// ld.so, which dynamically linked programs need).
+    fn lockdown(&self, program: &Path) -> Command {
+        let mut cmd = mayexec();
+        cmd.args(["run", "--lockdown", "-f", "-i", "--exec-allow"])
+            .arg(self.fs.path())
+            .args(["--exec-allow-file", "/lib64/ld-linux-x86-64.so.2", "--"])
+            .arg(program);
+        cmd
+    }
+}
+
+#[root_test]
+fn interpreters_are_recognised_by_what_they_are_under_any_name() {
+    let Some(dash) = dash() else { return };
+    let copies = Copies::new(&dash);
+    let out = run(mayexec()
+        .args(["interpreters", "--json"])
+        .arg(copies.fs.path()));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = by_path(&out);
+    let entry = |path: &Path| {
+        found
+            .get(&path.display().to_string())
+            .unwrap_or_else(|| panic!("{} not listed: {}", path.display(), stdout(&out)))
+    };
+    for (stock, paths) in &copies.stock {
+        for path in paths {
+            let e = entry(path);
+            assert_eq!(e["kind"], stock.kind, "{e}");
+            assert_eq!(e["enlightened"], false, "{e}");
+            let by = e["recognised_by"].as_str().unwrap();
+            assert!(["library", "symbol", "strings"].contains(&by), "{e}");
+            assert!(e["evidence"].as_str().is_some(), "{e}");
+        }
+    }
+    for path in &copies.enlightened {
+        let e = entry(path);
+        assert_eq!(
+            (&e["kind"], &e["enlightened"], &e["marker"]),
+            (
+                &Value::from("shell"),
+                &Value::from(true),
+                &Value::from("note")
+            ),
+            "{e}"
+        );
+    }
+    let listed =
+        copies.stock.iter().map(|(_, p)| p.len()).sum::<usize>() + copies.enlightened.len();
+    assert_eq!(
+        found.len(),
+        listed,
+        "plain/tool and ok.sh are none: {}",
+        stdout(&out)
+    );
+
+    // People see why.
+    let out = run(mayexec().arg("interpreters").arg(copies.path("perl")));
+    assert!(
+        stdout(&out).contains(&format!(
+            "  perl           tool             {} (",
+            copies.path("perl/tool").display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[root_test]
+fn lockdown_refuses_copies_of_stock_interpreters_under_any_name() {
+    let Some(dash) = dash() else { return };
+    let copies = Copies::new(&dash);
+    for (stock, paths) in &copies.stock {
+        for path in paths {
+            let out = run(copies.lockdown(path).args(stock.run));
+            assert_eq!(out.status.code(), Some(126), "{path:?}: {}", stderr(&out));
+            assert_eq!(stdout(&out), "", "{path:?}");
+            assert!(
+                stderr(&out).contains(&format!(
+                    "mayexec: {}: Permission denied (os error 13)",
+                    path.display()
+                )),
+                "{path:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+    // A plain tool is still granted, and the enlightened shells run the
+    // script: they obey the check.
+    let out = run(&mut copies.lockdown(&copies.path("plain/tool")));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for shell in &copies.enlightened {
+        let out = run(copies.lockdown(shell).arg(copies.path("ok.sh")));
+        assert_eq!(out.status.code(), Some(0), "{shell:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "shell ran\n", "{shell:?}");
+    }
+}
+
+/// Fail closed: an executable the inventory cannot read or parse may be
+/// an interpreter; `--lockdown` does not grant it.
+#[root_test]
+fn lockdown_does_not_grant_what_it_cannot_classify() {
+    let tree = Tmpfs::exec();
+    let mut malformed = b"\x7fELF\x02\x01\x01".to_vec();
+    malformed.resize(256, 0xff);
+    let odd = tree.write("odd", malformed, 0o755);
+    let secret = tree.write("secret", fs::read("/usr/bin/true").unwrap(), 0o711);
+    let open = tree.write("open", fs::read("/usr/bin/true").unwrap(), 0o755);
+
+    let out = run(mayexec().args(["interpreters", "--json"]).arg(tree.path()));
+    let e = &by_path(&out)[&odd.display().to_string()];
+    assert_eq!(
+        (&e["kind"], &e["recognised_by"]),
+        (&Value::from("unclassified"), &Value::from("unreadable")),
+        "{e}"
+    );
+    assert!(
+        e["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("malformed ELF file"),
+        "{e}"
+    );
+
+    // As nobody, `secret` (0711) cannot be read: it is not granted.
+    let out = run(as_nobody(&mut mayexec())
+        .args(["interpreters", "--json"])
+        .arg(tree.path()));
+    let found = by_path(&out);
+    let e = &found[&secret.display().to_string()];
+    assert_eq!(e["kind"], "unclassified", "{e}");
+    assert!(
+        e["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("Permission denied"),
+        "{e}"
+    );
+    assert!(
+        !found.contains_key(&open.display().to_string()),
+        "{found:?}"
+    );
+    let lockdown = |program: &Path| {
+        let mut cmd = mayexec();
+        as_nobody(&mut cmd)
+            .args(["run", "--lockdown", "-v", "--exec-allow"])
+            .arg(tree.path())
+            .args(["--exec-allow-file", "/lib64/ld-linux-x86-64.so.2", "--"])
+            .arg(program);
+        run(&mut cmd)
+    };
+    let out = lockdown(&secret);
+    assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "mayexec: lockdown: not executable: {} (unclassified, does not obey the check)",
+            secret.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = lockdown(&open);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

@@ -1,6 +1,8 @@
 //! A small ELF reader: just what the inventory needs from a program file —
-//! its notes, its `DT_NEEDED` libraries and its program interpreter — read
-//! through the program headers, which even a fully stripped file keeps.
+//! its notes, its `DT_NEEDED` libraries and its program interpreter, read
+//! through the program headers, which even a fully stripped file keeps; and
+//! where its dynamic string table and its read-only data lie, for the
+//! inventory to read (capped) when it recognises a program by content.
 //!
 //! Every offset and size comes from the file and is bounds-checked; a
 //! malformed file is an error, never a panic or a guess.
@@ -16,6 +18,14 @@ const PT_NOTE: u32 = 4;
 const DT_NULL: u64 = 0;
 const DT_NEEDED: u64 = 1;
 const DT_STRTAB: u64 = 5;
+const DT_STRSZ: u64 = 10;
+const DT_FLAGS_1: u64 = 0x6fff_fffb;
+const DF_1_PIE: u64 = 0x0800_0000;
+const ET_EXEC: u64 = 2;
+const PF_R: u32 = 4;
+const PF_W: u32 = 2;
+const PF_X: u32 = 1;
+const SHT_NOBITS: u64 = 8;
 /// No segment read here is larger in a sane program.
 const MAX_SEGMENT: u64 = 1 << 20;
 
@@ -39,6 +49,32 @@ pub struct ElfInfo {
     pub needed: Vec<String>,
     /// `PT_INTERP`: the program interpreter (`/lib64/ld-linux-x86-64.so.2`).
     pub interpreter: Option<String>,
+    /// A program the kernel can run, not a shared library: `ET_EXEC`, or
+    /// it names a program interpreter, or it is flagged a PIE
+    /// (`DF_1_PIE`: static-pie programs).
+    pub program: bool,
+    /// Where the dynamic string table lies (`DT_STRTAB`, `DT_STRSZ`): the
+    /// names of the symbols it imports and exports.
+    pub dynstr: Option<Extent>,
+    /// Where its read-only data lies: the sections named `.rodata…`, or,
+    /// in a file without section headers, its read-only `PT_LOAD` segments.
+    pub rodata: Vec<Extent>,
+}
+
+/// A stretch of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Extent {
+    /// Where it starts.
+    pub offset: u64,
+    /// How long it is.
+    pub len: u64,
+}
+
+/// Reads at most `cap` bytes of `extent`.
+pub fn read_extent(file: &File, extent: Extent, cap: u64) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; extent.len.min(cap) as usize];
+    file.read_exact_at(&mut buf, extent.offset)?;
+    Ok(buf)
 }
 
 #[derive(Clone, Copy)]
@@ -106,6 +142,7 @@ fn read_at(file: &File, offset: u64, len: u64) -> io::Result<Vec<u8>> {
 
 struct Segment {
     kind: u32,
+    flags: u32,
     offset: u64,
     vaddr: u64,
     filesz: u64,
@@ -147,8 +184,12 @@ pub fn read(file: &File) -> io::Result<Option<ElfInfo>> {
         (layout.u16(&header, 0x2a)?, layout.u16(&header, 0x2c)?)
     };
     let min_entsize = if layout.wide { 56 } else { 32 };
+    let mut info = ElfInfo {
+        program: layout.u16(&header, 0x10)? == ET_EXEC,
+        ..ElfInfo::default()
+    };
     if phnum == 0 {
-        return Ok(Some(ElfInfo::default()));
+        return Ok(Some(info));
     }
     if phentsize < min_entsize {
         return Err(malformed("program header entries are too small"));
@@ -159,12 +200,12 @@ pub fn read(file: &File) -> io::Result<Option<ElfInfo>> {
         let e = &table[i * phentsize as usize..];
         segments.push(Segment {
             kind: layout.u32(e, 0)? as u32,
+            flags: layout.u32(e, if layout.wide { 4 } else { 24 })? as u32,
             offset: layout.word(e, 8, 4)?,
             vaddr: layout.word(e, 16, 8)?,
             filesz: layout.word(e, 32, 16)?,
         });
     }
-    let mut info = ElfInfo::default();
     for s in &segments {
         match s.kind {
             PT_NOTE => parse_notes(layout, &read_at(file, s.offset, s.filesz)?, &mut info.notes)?,
@@ -177,9 +218,74 @@ pub fn read(file: &File) -> io::Result<Option<ElfInfo>> {
         }
     }
     if let Some(dynamic) = segments.iter().find(|s| s.kind == PT_DYNAMIC) {
-        info.needed = needed(file, layout, &segments, dynamic)?;
+        let table = dynamic_table(file, layout, &segments, dynamic)?;
+        info.program |= table.flags_1 & DF_1_PIE != 0;
+        info.dynstr = table.strtab.map(|offset| Extent {
+            offset,
+            len: table.strsz,
+        });
+        info.needed = table.needed;
     }
+    info.program |= info.interpreter.is_some();
+    info.rodata = match read_only_sections(file, layout, &header)? {
+        Some(sections) => sections,
+        None => segments
+            .iter()
+            .filter(|s| s.kind == PT_LOAD && s.flags & (PF_R | PF_W | PF_X) == PF_R)
+            .map(|s| Extent {
+                offset: s.offset,
+                len: s.filesz,
+            })
+            .collect(),
+    };
     Ok(Some(info))
+}
+
+/// The sections named `.rodata…`; `None` when the file has no section
+/// headers (`sstrip` removes them: then the segments tell).
+fn read_only_sections(
+    file: &File,
+    layout: Layout,
+    header: &[u8],
+) -> io::Result<Option<Vec<Extent>>> {
+    let shoff = layout.word(header, 0x28, 0x20)?;
+    let (shentsize, shnum, shstrndx) = if layout.wide {
+        let h = |at| layout.u16(header, at);
+        (h(0x3a)?, h(0x3c)?, h(0x3e)?)
+    } else {
+        let h = |at| layout.u16(header, at);
+        (h(0x2e)?, h(0x30)?, h(0x32)?)
+    };
+    // Past 0xff00 sections the count moves elsewhere: use the segments.
+    if shoff == 0 || shnum == 0 || shstrndx >= shnum {
+        return Ok(None);
+    }
+    if shentsize < if layout.wide { 64 } else { 40 } {
+        return Err(malformed("section header entries are too small"));
+    }
+    let table = read_at(file, shoff, shentsize * shnum)?;
+    let section = |i: u64| -> io::Result<(u64, u64, Extent)> {
+        let e = &table[(i * shentsize) as usize..];
+        let (offset, len) = if layout.wide {
+            (layout.u64(e, 0x18)?, layout.u64(e, 0x20)?)
+        } else {
+            (layout.u32(e, 0x10)?, layout.u32(e, 0x14)?)
+        };
+        Ok((layout.u32(e, 0)?, layout.u32(e, 4)?, Extent { offset, len }))
+    };
+    let (_, _, names) = section(shstrndx)?;
+    let names = read_at(file, names.offset, names.len)?;
+    let mut rodata = Vec::new();
+    for i in 0..shnum {
+        let (name, kind, extent) = section(i)?;
+        let name = names
+            .get(name as usize..)
+            .ok_or_else(|| malformed("a section name lies past its table"))?;
+        if name.starts_with(b".rodata") && kind != SHT_NOBITS {
+            rodata.push(extent);
+        }
+    }
+    Ok(Some(rodata))
 }
 
 fn parse_notes(layout: Layout, data: &[u8], notes: &mut Vec<Note>) -> io::Result<()> {
@@ -213,17 +319,26 @@ fn parse_notes(layout: Layout, data: &[u8], notes: &mut Vec<Note>) -> io::Result
     Ok(())
 }
 
-/// The `DT_NEEDED` names: offsets into `DT_STRTAB`, an address that the
+/// What the inventory reads from the dynamic section.
+struct DynamicTable {
+    needed: Vec<String>,
+    /// `DT_STRTAB`'s file offset.
+    strtab: Option<u64>,
+    strsz: u64,
+    flags_1: u64,
+}
+
+/// The `DT_NEEDED` names are offsets into `DT_STRTAB`, an address that the
 /// `PT_LOAD` segments map back to a file offset.
-fn needed(
+fn dynamic_table(
     file: &File,
     layout: Layout,
     segments: &[Segment],
     dynamic: &Segment,
-) -> io::Result<Vec<String>> {
+) -> io::Result<DynamicTable> {
     let data = read_at(file, dynamic.offset, dynamic.filesz)?;
     let entsize = if layout.wide { 16 } else { 8 };
-    let mut strtab = None;
+    let (mut strtab, mut strsz, mut flags_1) = (None, 0, 0);
     let mut offsets = Vec::new();
     for entry in data.chunks_exact(entsize) {
         let tag = layout.word(entry, 0, 0)?;
@@ -232,20 +347,33 @@ fn needed(
             DT_NULL => break,
             DT_NEEDED => offsets.push(value),
             DT_STRTAB => strtab = Some(value),
+            DT_STRSZ => strsz = value,
+            DT_FLAGS_1 => flags_1 = value,
             _ => {}
         }
     }
-    if offsets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let strtab = strtab.ok_or_else(|| malformed("DT_NEEDED without DT_STRTAB"))?;
-    let base = segments
-        .iter()
-        .filter(|s| s.kind == PT_LOAD)
-        .find(|s| strtab >= s.vaddr && strtab - s.vaddr < s.filesz)
-        .and_then(|s| (strtab - s.vaddr).checked_add(s.offset))
-        .ok_or_else(|| malformed("DT_STRTAB is not in a loaded segment"))?;
-    let mut names = Vec::new();
+    let base = match strtab {
+        Some(strtab) => Some(
+            segments
+                .iter()
+                .filter(|s| s.kind == PT_LOAD)
+                .find(|s| strtab >= s.vaddr && strtab - s.vaddr < s.filesz)
+                .and_then(|s| (strtab - s.vaddr).checked_add(s.offset))
+                .ok_or_else(|| malformed("DT_STRTAB is not in a loaded segment"))?,
+        ),
+        None if offsets.is_empty() => None,
+        None => return Err(malformed("DT_NEEDED without DT_STRTAB")),
+    };
+    let mut table = DynamicTable {
+        needed: Vec::new(),
+        strtab: base,
+        strsz,
+        flags_1,
+    };
+    let Some(base) = base else {
+        return Ok(table);
+    };
+    let names = &mut table.needed;
     for offset in offsets {
         let mut name = Vec::new();
         let mut chunk = [0u8; 64];
@@ -270,7 +398,7 @@ fn needed(
         }
         names.push(String::from_utf8_lossy(&name).into_owned());
     }
-    Ok(names)
+    Ok(table)
 }
 
 #[cfg(test)]

@@ -3,10 +3,21 @@
 //! An interpreter that does not ask "may this file be executed?" runs any
 //! file it is given, whatever the securebits say: `perl x.pl` is as good as
 //! `./x.pl` was before. [`walk`] lists the executables beneath some
-//! directories; each is an interpreter when its name (or the name of the
-//! real file behind its symlinks and alternatives) is of a known family,
-//! or when a `#!` line of another executable there names it. Unknown ELF
-//! files are not guessed at.
+//! directories; each is an interpreter when
+//!
+//! - its name (or the name of the real file behind its symlinks and
+//!   alternatives) is of a known family ([`kind_by_name`]);
+//! - else, for an ELF program, its content says so: it links a language
+//!   runtime, defines or imports an interpreter's entry point, or carries
+//!   a language's own names in its read-only data ([`crate::content`]);
+//! - else the Debian package that installed it is built from an
+//!   interpreter's source package ([`crate::package`]);
+//! - else a `#!` line of another executable there names it.
+//!
+//! An executable that cannot be read, or an ELF file that cannot be
+//! parsed, is [`Kind::Unclassified`]: nothing says it is no interpreter,
+//! so it counts as one that does not obey (`run --lockdown` does not grant
+//! it).
 //!
 //! Whether an interpreter is **enlightened** is read from the file, never
 //! from its name: it carries the ELF note every program that links the
@@ -21,7 +32,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::elf;
+pub use crate::content::Evidence;
+use crate::content::{self, Content};
+use crate::{elf, package};
 
 /// A family of interpreters, recognised by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -34,7 +47,7 @@ pub enum Kind {
     Perl,
     /// `ruby`, `irb`
     Ruby,
-    /// `node`, `deno`, `bun`
+    /// JavaScript: `node`, `deno`, `bun`, QuickJS, Duktape, gjs …
     Node,
     /// `lua`, `luajit`
     Lua,
@@ -52,6 +65,8 @@ pub enum Kind {
     OtherLanguage,
     /// Not of a known family, but a `#!` line on this system names it.
     Shebang,
+    /// It cannot be read or parsed: it may be an interpreter.
+    Unclassified,
 }
 
 impl Kind {
@@ -71,6 +86,7 @@ impl Kind {
             Kind::Editor => "editor",
             Kind::OtherLanguage => "other-language",
             Kind::Shebang => "shebang",
+            Kind::Unclassified => "unclassified",
         }
     }
 }
@@ -195,9 +211,12 @@ pub struct Executable {
     pub real: PathBuf,
     /// The real file's device and inode: Landlock rules belong to inodes.
     pub inode: (u64, u64),
-    /// Its interpreter family, by its name or its real file's name, or
-    /// because a `#!` line names it.
+    /// Its interpreter family.
     pub kind: Option<Kind>,
+    /// How `kind` was found.
+    pub evidence: Option<Evidence>,
+    /// An ELF program (not a script, not a shared library).
+    pub elf_program: bool,
     /// How many `#!` lines beneath the roots name it.
     pub shebang_uses: usize,
     /// Its own `#!` interpreter, when it is a script.
@@ -259,10 +278,34 @@ impl Walk {
 /// the interpreters among them by name and by the `#!` lines of the
 /// scripts among them.
 pub fn walk(roots: &[PathBuf], recursive: bool) -> Walk {
+    walk_with_dpkg(roots, recursive, Path::new(package::DPKG_ADMIN_DIR))
+}
+
+/// [`walk`], with dpkg's database in `dpkg_admin_dir`.
+pub fn walk_with_dpkg(roots: &[PathBuf], recursive: bool, dpkg_admin_dir: &Path) -> Walk {
     let mut walk = Walk::default();
-    let mut seen = BTreeSet::new();
+    let mut visit = Visit::default();
     for root in roots {
-        visit(root, recursive, &mut walk, &mut seen);
+        visit.visit(root, recursive, &mut walk);
+    }
+    // The ELF programs still unknown, by the package that installed them.
+    let names: BTreeSet<Vec<u8>> = walk
+        .executables
+        .iter()
+        .filter(|e| e.kind.is_none() && e.elf_program)
+        .flat_map(|e| [e.path.file_name(), e.real.file_name()])
+        .flatten()
+        .map(|n| n.as_bytes().to_vec())
+        .collect();
+    let owners = package::owners(dpkg_admin_dir, &names);
+    for e in walk.executables.iter_mut().filter(|e| e.kind.is_none()) {
+        if let Some(owner) = owners.get(&e.inode) {
+            e.kind = Some(owner.kind);
+            e.evidence = Some(Evidence::Package {
+                package: owner.package.clone(),
+                source: owner.source.clone(),
+            });
+        }
     }
     // `#!` targets: by real path, and by name for `#!/usr/bin/env NAME`.
     let mut by_real: HashMap<PathBuf, usize> = HashMap::new();
@@ -282,51 +325,59 @@ pub fn walk(roots: &[PathBuf], recursive: bool) -> Walk {
         e.shebang_uses = by_real.get(&e.real).copied().unwrap_or(0) + by_path_name.unwrap_or(0);
         if e.kind.is_none() && e.shebang_uses > 0 {
             e.kind = Some(Kind::Shebang);
+            e.evidence = Some(Evidence::Shebang);
         }
     }
     walk
 }
 
-fn visit(dir: &Path, recursive: bool, walk: &mut Walk, seen: &mut BTreeSet<(u64, u64)>) {
-    let meta = match fs::metadata(dir) {
-        Ok(meta) if !meta.is_dir() => return add_file(dir.to_path_buf(), walk),
-        Ok(meta) => meta,
-        Err(e) => return walk.errors.push((dir.to_path_buf(), e)),
-    };
-    // `/bin` is `/usr/bin` on a merged-/usr system: walk it once.
-    if !seen.insert((meta.dev(), meta.ino())) {
-        return;
-    }
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) => {
-            walk.errors.push((dir.to_path_buf(), e));
-            return;
-        }
-    };
-    // The entry's type comes with it (d_type): no stat for what is
-    // neither a directory, a regular file nor a symlink.
-    let mut paths: Vec<(PathBuf, fs::FileType)> = entries
-        .filter_map(|e| {
-            let e = e.ok()?;
-            Some((e.path(), e.file_type().ok()?))
-        })
-        .collect();
-    paths.sort_by(|a, b| a.0.cmp(&b.0));
-    for (path, file_type) in paths {
-        if file_type.is_dir() {
-            if recursive {
-                visit(&path, recursive, walk, seen);
-            }
-        } else if file_type.is_file() || file_type.is_symlink() {
-            add_file(path, walk);
-        }
-    }
+/// The directories walked, and what was read of each file, by inode.
+#[derive(Default)]
+struct Visit {
+    dirs: BTreeSet<(u64, u64)>,
+    content: HashMap<(u64, u64), Result<Content, String>>,
 }
 
-/// Records `path` if it is (a symlink to) an executable regular file.
-fn add_file(path: PathBuf, walk: &mut Walk) {
-    {
+impl Visit {
+    fn visit(&mut self, dir: &Path, recursive: bool, walk: &mut Walk) {
+        let meta = match fs::metadata(dir) {
+            Ok(meta) if !meta.is_dir() => return self.add_file(dir.to_path_buf(), walk),
+            Ok(meta) => meta,
+            Err(e) => return walk.errors.push((dir.to_path_buf(), e)),
+        };
+        // `/bin` is `/usr/bin` on a merged-/usr system: walk it once.
+        if !self.dirs.insert((meta.dev(), meta.ino())) {
+            return;
+        }
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                walk.errors.push((dir.to_path_buf(), e));
+                return;
+            }
+        };
+        // The entry's type comes with it (d_type): no stat for what is
+        // neither a directory, a regular file nor a symlink.
+        let mut paths: Vec<(PathBuf, fs::FileType)> = entries
+            .filter_map(|e| {
+                let e = e.ok()?;
+                Some((e.path(), e.file_type().ok()?))
+            })
+            .collect();
+        paths.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, file_type) in paths {
+            if file_type.is_dir() {
+                if recursive {
+                    self.visit(&path, recursive, walk);
+                }
+            } else if file_type.is_file() || file_type.is_symlink() {
+                self.add_file(path, walk);
+            }
+        }
+    }
+
+    /// Records `path` if it is (a symlink to) an executable regular file.
+    fn add_file(&mut self, path: PathBuf, walk: &mut Walk) {
         // Through symlinks: a dangling one is no executable.
         let Ok(meta) = fs::metadata(&path) else {
             return;
@@ -340,16 +391,40 @@ fn add_file(path: PathBuf, walk: &mut Walk) {
             p.file_name()
                 .and_then(|n| kind_by_name(&n.to_string_lossy()))
         };
-        let kind = name_kind(&path)
+        let by_name = name_kind(&path)
             .or_else(|| links.iter().find_map(|l| name_kind(l)))
             .or_else(|| name_kind(&real));
+        let inode = (meta.dev(), meta.ino());
+        // Read once per file, and only when its names say nothing.
+        let content = match by_name {
+            Some(_) => None,
+            None => Some(self.content.entry(inode).or_insert_with(|| {
+                File::open(&real)
+                    .and_then(|file| content::recognise(&file))
+                    .map_err(|e| format!("cannot read it: {e}"))
+            })),
+        };
+        let (kind, evidence) = match (by_name, &content) {
+            (Some(kind), _) => (Some(kind), Some(Evidence::Name)),
+            (None, Some(Ok(Content::Program(Some((kind, why)))))) => {
+                (Some(*kind), Some(why.clone()))
+            }
+            (None, Some(Err(why))) => (
+                Some(Kind::Unclassified),
+                Some(Evidence::Unreadable(why.clone())),
+            ),
+            _ => (None, None),
+        };
+        let elf_program = matches!(content, Some(Ok(Content::Program(_))));
         let shebang = shebang(&real);
         walk.executables.push(Executable {
             path,
             links,
             real,
-            inode: (meta.dev(), meta.ino()),
+            inode,
             kind,
+            evidence,
+            elf_program,
             shebang_uses: 0,
             shebang,
         });

@@ -12,8 +12,10 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod content;
 pub mod elf;
 pub mod inventory;
 pub mod mark;
 pub mod markd;
+pub mod package;
 pub mod scan;
