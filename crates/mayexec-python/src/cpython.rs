@@ -623,6 +623,26 @@ impl<'py> Gil<'py> {
         }
     }
 
+    /// The `__name__` of the module whose Python code is running now (the
+    /// caller of a builtin such as `exec`), if any.
+    pub fn running_module_name(self) -> Option<String> {
+        // SAFETY: PyEval_GetFrame returns a borrowed frame (or NULL) of
+        // this thread; PyFrame_GetGlobals returns a new reference.
+        let globals = unsafe {
+            let frame = ffi::PyEval_GetFrame();
+            if frame.is_null() {
+                return None;
+            }
+            self.own(ffi::PyFrame_GetGlobals(frame)).ok()?
+        };
+        let name = globals.dict_get(c"__name__")?;
+        let text = name.text().ok();
+        if text.is_none() {
+            self.err_clear();
+        }
+        text
+    }
+
     /// `PyImport_AddModule("__main__")`.
     pub fn main_module(self) -> PyResult<Obj<'py>> {
         // SAFETY: a NUL-terminated name; the result is borrowed.
@@ -1215,6 +1235,75 @@ impl<'py> Gil<'py> {
     }
 }
 
+impl<'py> Gil<'py> {
+    /// A function `def.name(*args, **kwargs)` implemented by `f`, which
+    /// also receives `data` (see [`MethodDef::with_keywords`]).
+    pub fn function(
+        self,
+        def: &'static MethodDef,
+        f: Function,
+        data: &Obj<'py>,
+    ) -> PyResult<Obj<'py>> {
+        let index = {
+            let mut functions = FUNCTIONS.lock().unwrap_or_else(|p| p.into_inner());
+            match functions.iter().position(|&g| g as usize == f as usize) {
+                Some(index) => index,
+                None => {
+                    functions.push(f);
+                    functions.len() - 1
+                }
+            }
+        };
+        let binding = self.tuple(&[&self.int(index as c_long)?, data])?;
+        // SAFETY: the definition is 'static and never written; `binding`
+        // is a valid object the function keeps a reference to.
+        self.own(unsafe {
+            ffi::PyCFunction_NewEx(
+                ptr::addr_of!(def.0).cast_mut(),
+                binding.as_ptr(),
+                ptr::null_mut(),
+            )
+        })
+    }
+}
+
+/// The implementation of a function: `(data, args, kwargs)`, the
+/// arguments as CPython passes them (a tuple, and a dict or nothing).
+pub type Function =
+    for<'py> fn(Gil<'py>, &Obj<'py>, &Obj<'py>, Option<&Obj<'py>>) -> PyResult<Obj<'py>>;
+
+static FUNCTIONS: Mutex<Vec<Function>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn function_trampoline(
+    binding: *mut ffi::PyObject,
+    args: *mut ffi::PyObject,
+    kwargs: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls builtin functions with the GIL held; `binding`
+    // is the (index, data) tuple made by Gil::function; METH_VARARGS |
+    // METH_KEYWORDS passes a tuple and a dict or NULL, borrowed.
+    let (gil, binding, args, kwargs) = unsafe {
+        let gil = Gil::assume();
+        let kwargs = (!kwargs.is_null()).then(|| Obj::from_borrowed(gil, kwargs));
+        (
+            gil,
+            Obj::from_borrowed(gil, binding),
+            Obj::from_borrowed(gil, args),
+            kwargs,
+        )
+    };
+    let call = || -> PyResult<Obj<'_>> {
+        let index = binding.item(0)?.as_long()?;
+        let data = binding.item(1)?;
+        let f = FUNCTIONS.lock().unwrap_or_else(|p| p.into_inner())[index as usize];
+        f(gil, &data, &args, kwargs.as_ref())
+    };
+    match call() {
+        Ok(result) => result.into_ptr(),
+        Err(PyErr(())) => ptr::null_mut(),
+    }
+}
+
 /// The implementation of a method: `(data, [self, *args])`.
 pub type Method = for<'py> fn(Gil<'py>, &Obj<'py>, &[Obj<'py>]) -> PyResult<Obj<'py>>;
 
@@ -1235,6 +1324,19 @@ impl MethodDef {
                 PyCFunctionFast: method_trampoline,
             },
             ml_flags: ffi::METH_FASTCALL,
+            ml_doc: doc.as_ptr(),
+        })
+    }
+
+    /// A definition of a function taking positional and keyword
+    /// arguments, for [`Gil::function`].
+    pub const fn with_keywords(name: &'static CStr, doc: &'static CStr) -> MethodDef {
+        MethodDef(ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer {
+                PyCFunctionWithKeywords: function_trampoline,
+            },
+            ml_flags: ffi::METH_VARARGS | ffi::METH_KEYWORDS,
             ml_doc: doc.as_ptr(),
         })
     }
@@ -1359,6 +1461,14 @@ impl<'py> Obj<'py> {
         }
         // SAFETY: a valid callable and argument tuple, no keywords.
         gil.own(unsafe { ffi::PyObject_Call(self.as_ptr(), tuple.as_ptr(), ptr::null_mut()) })
+    }
+
+    /// `self(*args, **kwargs)`, `args` a tuple and `kwargs` a dict.
+    pub fn call_with(&self, args: &Obj<'py>, kwargs: Option<&Obj<'py>>) -> PyResult<Obj<'py>> {
+        let kwargs = kwargs.map_or(ptr::null_mut(), Obj::as_ptr);
+        // SAFETY: a valid callable, a tuple, and a dict or NULL.
+        self.gil()
+            .own(unsafe { ffi::PyObject_Call(self.as_ptr(), args.as_ptr(), kwargs) })
     }
 
     /// `self.name()`.

@@ -40,6 +40,7 @@ use std::sync::{Mutex, OnceLock};
 use mayexec::{Action, Denial, Enforcement, ScriptError};
 
 use crate::cpython::{self, Gil, HookError, MethodDef, Obj, PyErr, PyResult};
+use crate::entrypoints::{self, EntryPoint};
 
 struct State {
     enforcement: Enforcement,
@@ -200,6 +201,15 @@ fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
                 check_native_code(gil, &origin)?;
             }
         }
+        // Code run by `exec` or `eval` (runpy's `_run_code`, profile,
+        // trace, pdb, and every import): a standard library entry point
+        // run as a program is refused under deny-interactive.
+        b"exec" if state().enforcement.interactive != Action::Ignore => {
+            let code = args.item(0)?;
+            if code.is_code() {
+                check_entry_point(gil, &code)?;
+            }
+        }
         b"ctypes.dlopen" => {
             // `_ctypes.dlopen` (wrapped by `ctypes_dlopen`), with the name
             // as given: a str, bytes or a path-like object. A path is
@@ -219,6 +229,113 @@ fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
         _ => {}
     }
     Ok(())
+}
+
+/// The modules through which the import system runs a module's code: an
+/// `exec` from them is an import, not a program run.
+const IMPORT_SYSTEM: [&str; 3] = [
+    "importlib._bootstrap",
+    "importlib._bootstrap_external",
+    "zipimport",
+];
+
+/// Refuses, under deny-interactive, to run `code` when it is the code of a
+/// standard library entry point that runs code from no checked file
+/// ([`entrypoints::REFUSED`]) and it is run other than by an import.
+fn check_entry_point<'py>(gil: Gil<'py>, code: &Obj<'py>) -> PyResult<()> {
+    let filename = code.getattr(c"co_filename")?;
+    if !filename.is_str() {
+        return Ok(());
+    }
+    // A name that cannot be encoded names no file.
+    let Ok(bytes) = filename.fs_encode() else {
+        gil.err_clear();
+        return Ok(());
+    };
+    if !(bytes.ends_with(b".py") || bytes.ends_with(b".pyc") || bytes.starts_with(b"<frozen ")) {
+        return Ok(());
+    }
+    if gil
+        .running_module_name()
+        .is_some_and(|name| IMPORT_SYSTEM.contains(&name.as_str()))
+    {
+        return Ok(());
+    }
+    match entrypoints::refused(&bytes) {
+        Some(entry) => refuse_entry_point(gil, &entry),
+        None => Ok(()),
+    }
+}
+
+/// Under deny-interactive, `entry` is refused (and logged, `-m NAME`,
+/// reason `interactive`): `PermissionError` naming it. In audit mode it is
+/// logged and runs.
+fn refuse_entry_point(gil: Gil<'_>, entry: &EntryPoint) -> PyResult<()> {
+    let label = entry.label();
+    match state()
+        .enforcement
+        .check_interactive(None, OsStr::new(&label))
+    {
+        Ok(_) => Ok(()),
+        Err(denial) => Err(deny(gil, &gil.str(&label)?, denial)),
+    }
+}
+
+static BREAKPOINTHOOK: MethodDef = MethodDef::with_keywords(
+    c"breakpointhook",
+    c"breakpointhook(*args, **kws)\n\nUnder deny-interactive, opens no debugger: the prompt it would read is interactive input (mayexec).",
+);
+
+/// Under deny-interactive, `breakpoint()` opens no prompt: `sys.breakpointhook`
+/// (and `sys.__breakpointhook__`, which programs restore it from) become a
+/// hook that refuses, logs and returns, as `PYTHONBREAKPOINT=0` does. The
+/// debugger it would start (pdb by default, or any callable
+/// `PYTHONBREAKPOINT` names, such as `code.interact`) reads code from
+/// standard input. In audit mode it is logged and runs. A hook the program
+/// installs itself is its own.
+pub fn guard_breakpoint(gil: Gil<'_>) -> PyResult<()> {
+    if state().enforcement.interactive == Action::Ignore {
+        return Ok(());
+    }
+    let sys = gil.import(c"sys")?;
+    let original = sys.getattr(c"__breakpointhook__")?;
+    let hook = gil.function(&BREAKPOINTHOOK, breakpointhook, &original)?;
+    sys.setattr(c"breakpointhook", &hook)?;
+    sys.setattr(c"__breakpointhook__", &hook)
+}
+
+/// The hook [`guard_breakpoint`] installs. `PYTHONBREAKPOINT=0` (read as
+/// CPython's own hook reads it, at each call, unless `-E` or `-I`) disables
+/// it without a word, as in `python3`.
+fn breakpointhook<'py>(
+    gil: Gil<'py>,
+    original: &Obj<'py>,
+    args: &Obj<'py>,
+    kwargs: Option<&Obj<'py>>,
+) -> PyResult<Obj<'py>> {
+    let chosen = if gil.run_config().use_environment {
+        std::env::var_os("PYTHONBREAKPOINT").filter(|v| !v.is_empty())
+    } else {
+        None
+    };
+    if chosen.as_deref() == Some(OsStr::new("0")) {
+        return Ok(gil.none());
+    }
+    let label = if chosen.is_some() {
+        "PYTHONBREAKPOINT"
+    } else {
+        "breakpoint()"
+    };
+    match state()
+        .enforcement
+        .check_interactive(None, OsStr::new(label))
+    {
+        Ok(_) => original.call_with(args, kwargs),
+        Err(denial) => {
+            gil.write_stderr(&format!("{}: {denial}\n", crate::PROGRAM));
+            Ok(gil.none())
+        }
+    }
 }
 
 /// Checks a shared object by path before the dynamic loader opens it.

@@ -36,6 +36,7 @@ macro_rules! warn {
 }
 
 mod cpython;
+mod entrypoints;
 mod hooks;
 mod runmain;
 mod syspath0;
@@ -129,6 +130,13 @@ fn py_main() -> i32 {
     if !matches!(hooks::ensure_import_system_adjusted(gil), Ok(true)) {
         gil.err_print();
         warn!("{PROGRAM}: the import system cannot be made to check every file: refusing to run");
+        let _ = interpreter.finalize();
+        return DENIED;
+    }
+
+    if hooks::guard_breakpoint(gil).is_err() {
+        gil.err_print();
+        warn!("{PROGRAM}: breakpoint() cannot be kept from opening a prompt: refusing to run");
         let _ = interpreter.finalize();
         return DENIED;
     }

@@ -18,12 +18,12 @@
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io::IsTerminal;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use mayexec::{Denial, Enforcement, ScriptError};
 
 use crate::cpython::{CFile, Gil, Obj, PyResult, RunConfig, WideString};
-use crate::{hooks, syspath0, PROGRAM};
+use crate::{entrypoints, hooks, syspath0, PROGRAM};
 
 /// Exit status for a denied main script or denied interactive input.
 pub const DENIED: i32 = 126;
@@ -305,6 +305,33 @@ fn pymain_run_module(gil: Gil<'_>, modname: &WideString, set_argv0: bool) -> i32
     0
 }
 
+/// Under deny-interactive, a script that is one of the standard library's
+/// entry points that run code from no checked file
+/// (`mayexec-python /usr/lib/python3.X/timeit.py CODE`) is refused as `-m
+/// NAME` would be. The file is known by what was opened (its descriptor's
+/// path in `/proc/self/fd`), not by the name it was given.
+fn check_entry_point_script(
+    enforcement: &Enforcement,
+    file: &std::fs::File,
+    path: &[u8],
+) -> Result<(), Denial> {
+    if enforcement.interactive == mayexec::Action::Ignore {
+        return Ok(());
+    }
+    let opened = std::fs::read_link(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(file)
+    ))
+    .map(|p| p.into_os_string().into_vec())
+    .unwrap_or_else(|_| path.to_vec());
+    match entrypoints::refused(&opened) {
+        Some(entry) => enforcement
+            .check_interactive(None, OsStr::new(&entry.label()))
+            .map(drop),
+        None => Ok(()),
+    }
+}
+
 /// `pymain_run_file` and `pymain_run_file_obj`, opening the script once:
 /// the descriptor that was checked is the one the interpreter reads.
 fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) -> i32 {
@@ -340,7 +367,13 @@ fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) 
         // even with no script policy, and a FIFO is waited on until its
         // writer comes, as python3's blocking open does.
         match enforcement.open_script(OsStr::from_bytes(&path)) {
-            Ok(script) => CFile::new(script.file),
+            Ok(script) => {
+                if let Err(denial) = check_entry_point_script(enforcement, &script.file, &path) {
+                    report(gil, &denial);
+                    return DENIED;
+                }
+                CFile::new(script.file)
+            }
             Err(ScriptError::Open(error)) => Err(error.source),
             Err(ScriptError::Denied(denial)) => {
                 report(gil, &denial);
