@@ -16,12 +16,30 @@ use crate::{output, Status};
 ///
 /// An interpreter that is not enlightened runs any file it is given
 /// (`perl x.pl`, `awk -f x.awk`, `vim -S x.vim`), whatever `mayexec run -f
-/// -i` set: the securebits bind only programs that ask. Interpreters are
-/// recognised by name (shells, Python, Perl, Ruby, Node, Lua, Tcl, PHP,
-/// awk, debuggers and editors with a script option, other language
-/// runtimes), also through symlinks and alternatives, and by `#!` lines of
-/// the scripts found: a program a `#!` line names is an interpreter.
-/// Unknown ELF programs are not guessed at.
+/// -i` set: the securebits bind only programs that ask. An executable is
+/// an interpreter when:
+///
+/// - its name is of a known family (shells, Python, Perl, Ruby, Node, Lua,
+///   Tcl, PHP, awk, debuggers and editors with a script option, other
+///   language runtimes), also through symlinks and alternatives;
+///
+/// - else, for an ELF program, its content says so, whatever its name: it
+///   links a language runtime (libpython, libperl, liblua, libtcl, libjli
+///   …), defines or imports an interpreter's entry point (Py_BytesMain,
+///   perl_parse, lua_pcallk …), or carries a language's own names as
+///   strings in its read-only data (the POSIX `set -o` option names of a
+///   shell, the POSIX variables of awk, …; at most 1 MiB is read). A
+///   program that embeds an interpreter counts too;
+///
+/// - else the Debian package that installed it is built from an
+///   interpreter's source package (dpkg's database is read, not run);
+///
+/// - else a `#!` line of a script found names it.
+///
+/// An executable that cannot be read, or an ELF file that cannot be parsed,
+/// is listed as "unclassified": it may be an interpreter, and `run
+/// --lockdown` does not grant it. --json says how each was recognised
+/// (recognised_by, evidence).
 ///
 /// Enlightened is read from the file, never from its name: it carries the
 /// ELF note every mayexec-built interpreter embeds (owner "mayexec" in

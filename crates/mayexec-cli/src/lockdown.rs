@@ -1,6 +1,8 @@
 //! `mayexec run --lockdown`: a Landlock domain in which execute is granted
 //! file by file to every executable beneath the roots, except the
-//! interpreters that do not obey the check.
+//! interpreters that do not obey the check — recognised by name, by
+//! content and by package (`mayexec_rollout::inventory`) — and the
+//! executables the inventory cannot read or parse (fail closed).
 //!
 //! With `-f -i` on top, every interpreter the tree can start obeys the
 //! check: the others cannot be executed at all (`EACCES`), not even
@@ -39,6 +41,10 @@ struct Excluded {
     path: String,
     real: String,
     kind: &'static str,
+    /// How it was recognised (`name`, `strings`, `unreadable` …).
+    recognised_by: Option<&'static str>,
+    /// What was found, or why it could not be read.
+    evidence: Option<String>,
 }
 
 /// The default roots: the directories of `PATH`, and the program
@@ -109,10 +115,13 @@ pub fn enter(
     let mut excluded = Vec::new();
     for i in walk.interpreters().into_iter().filter(|i| !i.obeys()) {
         excluded_inodes.insert(i.executable.inode);
+        let evidence = i.executable.evidence.as_ref();
         excluded.push(Excluded {
             path: json_path(&i.executable.path),
             real: json_path(&i.executable.real),
             kind: i.kind.as_str(),
+            recognised_by: evidence.map(|e| e.as_str()),
+            evidence: evidence.and_then(|e| e.detail()),
         });
     }
     let mut granted_inodes = HashSet::new();
@@ -145,10 +154,16 @@ pub fn enter(
         output::note(serde_json::to_string(&plan).unwrap_or_default());
     } else if verbose {
         for e in &plan.excluded {
-            output::note(format_args!(
-                "mayexec: lockdown: not executable: {} ({}, does not obey the check)",
-                e.path, e.kind
-            ));
+            match (e.recognised_by, &e.evidence) {
+                (Some("unreadable"), Some(why)) => output::note(format_args!(
+                    "mayexec: lockdown: not executable: {} (unclassified: {why})",
+                    e.path
+                )),
+                _ => output::note(format_args!(
+                    "mayexec: lockdown: not executable: {} ({}, does not obey the check)",
+                    e.path, e.kind
+                )),
+            }
         }
         for (path, why) in &skipped {
             output::note(format_args!(

@@ -652,8 +652,26 @@ fn lockdown_refuses_copies_of_stock_interpreters_under_any_name() {
     }
     // A plain tool is still granted, and the enlightened shells run the
     // script: they obey the check.
-    let out = run(&mut copies.lockdown(&copies.path("plain/tool")));
+    let mut cmd = copies.lockdown(&copies.path("plain/tool"));
+    let out = run(&mut cmd);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // --json says why each was left out.
+    let out = run(mayexec()
+        .args(["run", "--lockdown", "--json", "--exec-allow"])
+        .arg(copies.fs.path())
+        .args(["--exec-allow-file", "/lib64/ld-linux-x86-64.so.2", "--"])
+        .arg(copies.path("plain/tool")));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: Value = serde_json::from_str(stderr(&out).lines().next().unwrap())
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let perl = plan["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == copies.path("perl/tool").display().to_string())
+        .unwrap_or_else(|| panic!("perl/tool not excluded: {plan}"));
+    assert_eq!(perl["kind"], "perl", "{perl}");
+    assert!(perl["evidence"].as_str().is_some(), "{perl}");
     for shell in &copies.enlightened {
         let out = run(copies.lockdown(shell).arg(copies.path("ok.sh")));
         assert_eq!(out.status.code(), Some(0), "{shell:?}: {}", stderr(&out));
@@ -718,7 +736,8 @@ fn lockdown_does_not_grant_what_it_cannot_classify() {
     assert_eq!(out.status.code(), Some(126), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!(
-            "mayexec: lockdown: not executable: {} (unclassified, does not obey the check)",
+            "mayexec: lockdown: not executable: {} (unclassified: cannot read it: Permission \
+             denied (os error 13))",
             secret.display()
         )),
         "{}",

@@ -60,8 +60,9 @@ const SOURCES: &[(&str, Kind)] = &[
 ];
 
 /// Programs those packages also ship that run no code: bash's
-/// `clear_console`, Lua's compiler `luac5.4`, QuickJS's `qjsc`.
-const HELPERS: &[&str] = &["clear_console", "luac", "qjsc"];
+/// `clear_console`, Lua's compiler `luac5.4`, QuickJS's compiler `qjsc`,
+/// the JDK's process launcher `jspawnhelper`.
+const HELPERS: &[&str] = &["clear_console", "luac", "qjsc", "jspawnhelper"];
 
 /// A file's package.
 #[derive(Debug, Clone, PartialEq, Eq)]
