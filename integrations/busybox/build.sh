@@ -1,10 +1,13 @@
 #!/bin/sh
 # Builds BusyBox from Debian's source with Debian's configuration twice in
-# the same tree: stock, then with mayexec.patch (shell/ash.c only) and
-# libmayexec linked statically. Installs (relative to the repository root)
+# the same tree: stock, then with mayexec.patch (the applets that
+# interpret a program: shell/ash.c, editors/awk.c, editors/vi.c,
+# networking/ifupdown.c) and libmayexec linked statically. Installs (relative to the repository root)
 #
-#     target/busybox-mayexec/bin/busybox    the enlightened build: its sh
-#                                           and ash applets obey the policy
+#     target/busybox-mayexec/bin/busybox    the enlightened build: every
+#                                           applet that interprets a program
+#                                           obeys the policy (sh, ash, awk,
+#                                           vi, ifup, ifdown, mim)
 #     target/busybox-stock/bin/busybox      the stock build, for comparison
 #                                           (BusyBox's ash test suite, bench)
 #
@@ -21,11 +24,13 @@
 #      (debian/config/os/linux + debian/config/pkg/deb, then oldconfig) and
 #      build it with Debian's flags (dpkg-buildflags, hardening=+all, -O2
 #      left to BusyBox's -Os); install the stock binary;
-#   5. apply mayexec.patch in the same tree and build again: only ash.o is
-#      compiled again, and the link adds libmayexec.a; install.
+#   5. apply mayexec.patch in the same tree and build again: only the
+#      patched applets (ash.o, awk.o, vi.o, ifupdown.o) are compiled
+#      again, and the link adds libmayexec.a; install.
 #
 # Both builds get the same compiler flags (mayexec.h's directory is on the
-# include path of both), so the second build recompiles nothing but ash.c.
+# include path of both), so the second build recompiles only what the patch
+# changes.
 #
 # Runs as root on a fresh Debian machine without a terminal (CI); as
 # another user it works when the tools are already installed.
@@ -132,7 +137,7 @@ say "applying $(basename "$patchfile")"
 patch -d "$tree" -p1 --no-backup-if-mismatch --forward --batch --quiet <"$patchfile" ||
 	die "$(basename "$patchfile") does not apply to Debian busybox $version"
 cp "$patchfile" "$tree/.mayexec.patch"
-say "compiling the enlightened build (ash.c and the link)"
+say "compiling the enlightened build (the patched applets and the link)"
 bbmake enlightened "-Wl,$mayexec_archive $(printf '%s\n' "$mayexec_libs" | sed "s|$mayexec_archive||")"
 rm -rf "$prefix"
 mkdir -p "$prefix/bin"
