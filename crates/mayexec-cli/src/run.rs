@@ -34,15 +34,17 @@ use crate::{landlock, output, Status};
 /// With --lockdown, the Landlock domain grants execute file by file to
 /// every executable beneath the --exec-allow roots (default: the
 /// directories of PATH and of the ELF interpreter ld.so), except the
-/// interpreters that do not obey the check (`mayexec interpreters` lists
-/// them), plus each --exec-allow-file. With -f -i, every interpreter the
-/// tree can start then obeys the check; the others fail with EACCES, also
-/// through a `#!` line. -v or --json (one JSON object on stderr) show what
-/// was left out. --lockdown always requires the kernel to enforce all of
-/// it: on a kernel without Landlock it fails with status 1. It does not
-/// see interpreters inside a runtime CMD already is, code loaded with
-/// `ld.so PROGRAM` or LD_PRELOAD (the loader maps files it reads), nor a
-/// non-enlightened interpreter copied under an unknown name.
+/// interpreters that do not obey the check, recognised by name, by content
+/// under any name, and by Debian package (`mayexec interpreters` lists
+/// them), and the executables it cannot read or parse; plus each
+/// --exec-allow-file. With -f -i, every interpreter the tree can start
+/// then obeys the check; the others fail with EACCES, also through a `#!`
+/// line. -v or --json (one JSON object on stderr) show what was left out.
+/// --lockdown always requires the kernel to enforce all of it: on a kernel
+/// without Landlock it fails with status 1. It does not see interpreters
+/// inside a runtime CMD already is, code loaded with `ld.so PROGRAM` or
+/// LD_PRELOAD (the loader maps files it reads), nor an interpreter that
+/// hides what it is (`mayexec interpreters --help` says what it reads).
 ///
 /// The kernel resets securebits (lock bits too) in a process that creates
 /// or joins a user namespace, so by default a seccomp filter keeps the tree

@@ -20,8 +20,10 @@
 //! [`DYNSTR_CAP`] of the dynamic string table and at most [`RODATA_CAP`] of
 //! the read-only data, from its start.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
+use std::sync::OnceLock;
 
 use crate::elf;
 use crate::inventory::Kind;
@@ -240,13 +242,14 @@ pub fn recognise(file: &File) -> io::Result<Content> {
         }
     }
     if let Some(dynstr) = info.dynstr {
+        static BY_NAME: OnceLock<HashMap<&[u8], Kind>> = OnceLock::new();
+        let by_name =
+            BY_NAME.get_or_init(|| SYMBOLS.iter().map(|(s, k)| (s.as_bytes(), *k)).collect());
         let strings = elf::read_extent(file, dynstr, DYNSTR_CAP)?;
         for name in strings.split(|&b| b == 0) {
-            if let Some(&(symbol, kind)) = SYMBOLS.iter().find(|(s, _)| s.as_bytes() == name) {
-                return Ok(Content::Program(Some((
-                    kind,
-                    Evidence::Symbol(symbol.to_owned()),
-                ))));
+            if let Some(&kind) = by_name.get(name) {
+                let symbol = String::from_utf8_lossy(name).into_owned();
+                return Ok(Content::Program(Some((kind, Evidence::Symbol(symbol)))));
             }
         }
     }
@@ -292,16 +295,15 @@ impl Found {
         }
     }
 
-    /// One pass over the C strings of `data`: a piece before a NUL is
-    /// compared with the markers only when one ends in its last byte.
+    /// One pass over `data`: the bytes before a NUL are compared with the
+    /// markers only when one ends in the byte before it.
     fn scan(&mut self, data: &[u8]) {
-        for piece in data.split(|&b| b == 0) {
-            match piece.last() {
-                Some(&end) if self.last[usize::from(end)] => {}
-                _ => continue,
+        for end in 1..data.len() {
+            if data[end] != 0 || !self.last[usize::from(data[end - 1])] {
+                continue;
             }
             for &m in &self.markers {
-                if piece.ends_with(m.as_bytes()) && !self.seen.contains(&m) {
+                if data[..end].ends_with(m.as_bytes()) && !self.seen.contains(&m) {
                     self.seen.push(m);
                 }
             }
