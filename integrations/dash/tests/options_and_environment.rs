@@ -1,0 +1,342 @@
+//! Code that reaches dash through an option or an environment variable,
+//! not through a checked file (`docs/dash.md`, "Options and variables"):
+//! each way in goes through the shared matrix of
+//! [`mayexec_testkit::nofile`] — no policy and `mayexec run -f` run the
+//! code, `run -i`, `run -fi` and `deny_interactive = true` refuse it with an
+//! audit line, audit mode runs and logs it — as root and as `nobody`.
+//!
+//! The inventory itself is pinned too: every variable dash's manual page
+//! names and every option `set -o` lists must have a row in the table of
+//! `docs/dash.md`, and every variable set to code runs none under
+//! deny-interactive.
+
+use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
+use std::process::Command;
+
+use mayexec_dash::{
+    denial, require_dash, require_root_and_dash, workspace_root, Built, Exit, Outcome,
+};
+use mayexec_testkit::nofile::{CodeFromNoFile, Refusal};
+use mayexec_testkit::{root_test, Sandbox, Tmpfs, NOBODY};
+
+/// `program` run with `env` set: the way in of [`CodeFromNoFile`], with
+/// the variables given to `/usr/bin/env` as arguments.
+///
+/// `CodeFromNoFile::env` runs `env NAME=VALUE -- PROGRAM`, which GNU env
+/// reads as the command `--`; until the test kit puts `--` first, the
+/// variables are set by a second `env` here.
+fn way_in<S: AsRef<OsStr>>(
+    what: impl Into<String>,
+    program: impl AsRef<OsStr>,
+    env: &[(&str, S)],
+) -> CodeFromNoFile {
+    let pairs = env.iter().map(|(name, value)| {
+        let mut pair = OsString::from(name);
+        pair.push("=");
+        pair.push(value);
+        pair
+    });
+    CodeFromNoFile::new(what, "/usr/bin/env")
+        .args(pairs)
+        .args([program])
+}
+
+/// Code that prints `INJECTED` on stderr without the word appearing in
+/// the code itself.
+const RUN: &str = r#"$(printf '%s%s\n' INJ ECTED >&2)"#;
+
+/// `-c CODE`: code on the command line.
+#[root_test]
+fn command_string() {
+    let Some(dash) = require_root_and_dash("command_string") else {
+        return;
+    };
+    CodeFromNoFile::new("dash -c", &dash)
+        .args(["-c", "printf '%s%s\\n' INJ ECTED"])
+        .marker("INJECTED")
+        .label("-c")
+        .refusal(Refusal::Whole(denial("-c", "interactive")))
+        .assert_contract();
+}
+
+/// `PS4`, expanded with command substitution before each command `-x`
+/// (or `-o xtrace`) traces. dash, unlike bash, takes it from the
+/// environment for root too.
+#[root_test]
+fn trace_prompt_from_the_environment() {
+    let Some(dash) = require_root_and_dash("trace_prompt_from_the_environment") else {
+        return;
+    };
+    let exec = Tmpfs::exec();
+    let script = exec.write("ran.sh", "echo ran\n", 0o755);
+    let ps4 = format!("{RUN}+ ");
+    for option in [&["-x"][..], &["-o", "xtrace"]] {
+        way_in(
+            format!("PS4 with {}", option.join(" ")),
+            &dash,
+            &[("PS4", ps4.as_str())],
+        )
+        .args(option)
+        .args([&script])
+        .marker("INJECTED")
+        .label("PS4")
+        .refusal(Refusal::Without(Outcome {
+            exit: Exit::Code(0),
+            stdout: "ran\n".to_owned(),
+            stderr: "+ echo ran\n".to_owned(),
+        }))
+        .assert_contract();
+    }
+}
+
+/// `ENV` is expanded (command substitution included) before it names the
+/// file an interactive shell reads, and only an interactive shell reads
+/// it: deny-interactive refuses the shell first. In audit mode the value
+/// is logged (`path=ENV`) and expanded; a plain value is not logged.
+#[root_test]
+fn env_whose_expansion_runs_code_is_logged_in_audit_mode() {
+    let Some(dash) = require_root_and_dash("env_whose_expansion_runs_code_is_logged_in_audit_mode")
+    else {
+        return;
+    };
+    let exec = Tmpfs::exec();
+    let input = exec.write("input", "echo main\n", 0o755);
+    let env_file = exec.write("env.sh", "echo sourced\n", 0o755);
+    let dir = exec.path().to_str().expect("a UTF-8 mount point");
+    let run = |sandbox: &Sandbox, value: &str| {
+        Outcome::of(
+            sandbox
+                .command(&dash)
+                .arg("-i")
+                .env("ENV", value)
+                .env("DIR", dir)
+                .stdin(std::fs::File::open(&input).expect("open the input")),
+        )
+    };
+    let audit = || {
+        Sandbox::new()
+            .policy("deny_interactive = true\nmode = \"audit\"\n")
+            .capture_syslog()
+    };
+    let sandbox = audit();
+    let got = run(&sandbox, RUN);
+    assert!(got.stderr.contains("INJECTED"), "kept in audit mode: {got}");
+    let lines = sandbox.syslog_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" path=ENV reason=interactive ") && l.ends_with(" action=audit")),
+        "{lines:#?}"
+    );
+
+    // A value that only names a file is read (and checked), not logged.
+    for value in [
+        env_file.to_str().expect("a UTF-8 path").to_owned(),
+        "$DIR/env.sh".to_owned(),
+        "${DIR}/env.sh".to_owned(),
+    ] {
+        let sandbox = audit();
+        let got = run(&sandbox, &value);
+        assert!(got.stdout.contains("sourced\n"), "ENV={value}: {got}");
+        let lines = sandbox.syslog_lines();
+        assert!(
+            !lines.iter().any(|l| l.contains(" path=ENV ")),
+            "ENV={value}: {lines:#?}"
+        );
+    }
+
+    let enforced = Sandbox::new()
+        .policy("deny_interactive = true\n")
+        .capture_syslog();
+    let got = run(&enforced, RUN);
+    assert_eq!(got, Outcome::refused(denial("<stdin>", "interactive")));
+}
+
+/// The manual page of the dash being built (in the Debian source tree
+/// `build.sh` unpacks).
+const MANUAL: Built = Built {
+    what: "dash's manual page from the Debian source",
+    env: None,
+    installed: "target/dash-build/debian-src/src/dash.1",
+    build_script: "integrations/dash/build.sh",
+};
+
+/// The names in backquotes in the first column of the inventory table of
+/// `docs/dash.md` (the section "Options and variables").
+fn inventory() -> BTreeSet<String> {
+    let doc =
+        std::fs::read_to_string(workspace_root().join("docs/dash.md")).expect("read docs/dash.md");
+    let section = doc
+        .split("\n## Options and variables\n")
+        .nth(1)
+        .expect("docs/dash.md has a section \"Options and variables\"");
+    let section = section.split("\n## ").next().unwrap_or(section);
+    let mut names = BTreeSet::new();
+    for line in section.lines().filter(|l| l.starts_with("| ")) {
+        let first = line[2..].split(" | ").next().unwrap_or("");
+        for (i, part) in first.split('`').enumerate() {
+            if i % 2 == 1 {
+                names.insert(part.to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// Every variable the manual names (`.Ev NAME`, `.Va NAME` in capitals).
+fn manual_variables(manual: &str) -> BTreeSet<String> {
+    manual
+        .lines()
+        .filter_map(|l| {
+            let l = l.strip_prefix(".It ").unwrap_or(l);
+            let l = l.strip_prefix('.').unwrap_or(l);
+            l.strip_prefix("Ev ").or_else(|| l.strip_prefix("Va "))
+        })
+        .filter_map(|rest| rest.split_whitespace().next())
+        .filter(|name| {
+            name.starts_with(|c: char| c.is_ascii_uppercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_variable_of_the_manual_has_a_row() {
+    let Some(manual) = MANUAL.require("every_variable_of_the_manual_has_a_row") else {
+        return;
+    };
+    let manual = std::fs::read_to_string(&manual).expect("read dash.1");
+    let variables = manual_variables(&manual);
+    assert!(
+        variables.len() >= 20,
+        "too few variables read: {variables:?}"
+    );
+    let table = inventory();
+    let missing: Vec<&String> = variables.iter().filter(|v| !table.contains(*v)).collect();
+    assert!(
+        missing.is_empty(),
+        "variables dash.1 names without a row in docs/dash.md's inventory: {missing:?}"
+    );
+}
+
+#[test]
+fn every_option_of_the_shell_has_a_row() {
+    let Some(dash) = require_dash("every_option_of_the_shell_has_a_row") else {
+        return;
+    };
+    let out = Command::new(&dash)
+        .args(["-c", "set -o"])
+        .env_clear()
+        .output()
+        .expect("run dash");
+    assert!(out.status.success(), "{out:?}");
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1) // "Current option settings"
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|name| format!("-o {name}"))
+        .collect();
+    assert!(names.len() > 10, "too few options: {names:?}");
+    let table = inventory();
+    let missing: Vec<&String> = names.iter().filter(|o| !table.contains(*o)).collect();
+    assert!(
+        missing.is_empty(),
+        "options of {} without a row in docs/dash.md's inventory: {missing:?}",
+        dash.display()
+    );
+}
+
+/// A script that uses what a variable could reach: arithmetic, `getopts`,
+/// `cd`, globbing, a trace, `read`, a function, subshells, a command
+/// substitution, `~`.
+const EXERCISE: &str = r#"echo start
+x=1; echo $((x+1)) "${x}" $OPTIND
+getopts ab o -a
+cd / && cd - >/dev/null
+printf '%s\n' * >/dev/null
+set -x; : traced; set +x
+read -r l <<EOF
+line
+EOF
+f() { :; }; f
+(:); : $(:)
+echo "$HOME" ~ >/dev/null
+echo end
+"#;
+
+/// Every variable the manual names, and what else dash could be thought
+/// to read, set to code one at a time, for a script that exercises the
+/// shell (also as a login shell, which reads `$HOME/.profile`): without a
+/// policy the code runs through `PS4` only, and under `mayexec run -i`
+/// through none, as root and as `nobody`.
+#[root_test]
+fn no_variable_runs_code_under_deny_interactive() {
+    let Some(dash) = require_root_and_dash("no_variable_runs_code_under_deny_interactive") else {
+        return;
+    };
+    let Some(manual) = MANUAL.require("no_variable_runs_code_under_deny_interactive") else {
+        return;
+    };
+    let manual = std::fs::read_to_string(&manual).expect("read dash.1");
+    let mut variables = manual_variables(&manual);
+    variables.extend(
+        [
+            "LINENO", "SHELL", "TMPDIR", "VISUAL", "LANG", "LC_ALL", "SHLVL",
+        ]
+        .iter()
+        .map(|v| (*v).to_owned()),
+    );
+    let exec = Tmpfs::exec();
+    let script = exec.write("exercise.sh", EXERCISE, 0o755);
+    let home = exec.path().join("home");
+    std::fs::create_dir(&home).expect("mkdir home");
+    let mayexec = mayexec_testkit::workspace_bin("mayexec");
+
+    let ran = |enforced: bool, uid: u32, login: bool| -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        for variable in &variables {
+            let marker = format!("MARK_{variable}");
+            let code = format!("printf '%s%s\\n' MARK _{variable} >&2");
+            for value in [format!("$({code})"), format!("`{code}`")] {
+                let mut cmd = if enforced {
+                    let mut cmd = Command::new(&mayexec);
+                    cmd.args(["run", "-i", "--"]).arg(&dash);
+                    cmd
+                } else {
+                    Command::new(&dash)
+                };
+                if login {
+                    cmd.arg("-l");
+                }
+                cmd.arg(&script)
+                    .env("HOME", &home)
+                    .env(variable, &value)
+                    .stdin(std::process::Stdio::null());
+                if uid != 0 {
+                    mayexec_testkit::as_nobody(&mut cmd);
+                }
+                let got = Outcome::of(&mut cmd);
+                if got.stdout.contains(&marker) || got.stderr.contains(&marker) {
+                    found.insert(variable.clone());
+                }
+            }
+        }
+        found
+    };
+    let ps4: BTreeSet<String> = ["PS4".to_owned()].into();
+    for uid in [0, NOBODY] {
+        for login in [false, true] {
+            let how = format!("uid {uid}, login {login}");
+            assert_eq!(ran(false, uid, login), ps4, "no policy, {how}");
+            assert_eq!(
+                ran(true, uid, login),
+                BTreeSet::new(),
+                "mayexec run -i, {how}"
+            );
+        }
+    }
+}
