@@ -3,11 +3,12 @@
 //! `pre-up` lines go to the shell) and vi's `~/.exrc`, each with code in
 //! every place (0755 and 0644 on an exec tmpfs, 0755 on a `noexec` one) ×
 //! every enforcement (no policy, `mayexec run -f`/`-i`/`-fi`, policy levels
-//! 1–3): a file is checked like a script, on the descriptor the applet
-//! reads. Without a policy each runs as in the stock build. Also `awk -f -`
-//! and `awk -f /dev/stdin` (interactive input), and `mayexec run
-//! --lockdown -f -i`, which grants the enlightened busybox because it
-//! carries mayexec's note, with `awk` refusing its program operand there.
+//! 1–3), as root and as nobody: a file is checked like a script, on the
+//! descriptor the applet reads. Without a policy each runs as in the stock
+//! build. Also `awk -f -` and `awk -f /dev/stdin` (interactive input), and
+//! `mayexec run --lockdown -f -i`, which grants the enlightened busybox
+//! because it carries mayexec's note, with `awk` refusing its program
+//! operand there.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -17,7 +18,7 @@ use std::process::{Command, Stdio};
 
 use mayexec_busybox::{require_root_and_busybox, require_stock_busybox, Enforced, Exit, Outcome};
 use mayexec_testkit::interp::{denial, Place, Places};
-use mayexec_testkit::{root_test, workspace_bin, Tmpfs};
+use mayexec_testkit::{give_to, root_test, workspace_bin, write_file, Tmpfs, NOBODY};
 
 /// Code that writes this to stderr when it runs.
 const MARKER: &str = "INJECTED";
@@ -57,16 +58,22 @@ impl Program {
     }
 
     /// Writes the program in `place`: as `.exrc` in a directory of its own
-    /// for vi (its `HOME`).
-    fn write(self, places: &Places, place: Place) -> PathBuf {
+    /// for vi (its `HOME`, both `uid`'s: vi reads only the user's own).
+    fn write(self, places: &Places, place: Place, uid: u32) -> PathBuf {
         match self {
             Program::ViExrc => {
-                let home = places.dir(place, "home");
+                let home = places.dir(place, &format!("home-{uid}"));
                 let exrc = home.join(".exrc");
-                mayexec_testkit::write_file(&exrc, self.text().as_bytes(), place.mode());
+                write_file(&exrc, self.text().as_bytes(), place.mode());
+                give_to(&home, uid, uid);
+                give_to(&exrc, uid, uid);
                 exrc
             }
-            _ => places.write(place, &format!("{}-{place:?}", self.applet()), self.text()),
+            _ => places.write(
+                place,
+                &format!("{}-{place:?}-{uid}", self.applet()),
+                self.text(),
+            ),
         }
     }
 
@@ -111,38 +118,51 @@ fn program_files_are_checked_like_scripts() {
     };
     let places = Places::new();
     let mut report = String::new();
-    for program in Program::ALL {
-        for place in Place::ALL {
-            let file = program.write(&places, place);
-            let mut cmd = Command::new(&stock);
-            program.arguments(&file, &mut cmd);
-            let unenforced = Outcome::of(&mut cmd);
-            assert!(
-                unenforced.stderr.contains(MARKER),
-                "{program:?} in {place:?}: the stock build runs nothing: {unenforced}"
-            );
-            for enforced in Enforced::ALL {
-                let sandbox = enforced.sandbox();
-                let mut cmd = enforced.command(&sandbox, &busybox);
+    for uid in [0, NOBODY] {
+        let user = if uid == 0 { "root" } else { "nobody" };
+        let sandbox_for = |enforced: Enforced| {
+            let sandbox = enforced.sandbox();
+            if uid == 0 {
+                sandbox
+            } else {
+                sandbox.as_user(uid, uid)
+            }
+        };
+        for program in Program::ALL {
+            for place in Place::ALL {
+                let file = program.write(&places, place, uid);
+                let sandbox = sandbox_for(Enforced::Nothing);
+                let mut cmd = sandbox.command(&stock);
                 program.arguments(&file, &mut cmd);
-                let got = Outcome::of(&mut cmd);
-                let ran = got.stderr.contains(MARKER);
-                let fault = match (program.runs(enforced, place), enforced.script_denial(place)) {
-                    (true, _) if !ran => Some("the code did not run".to_owned()),
-                    (true, _) if enforced == Enforced::Nothing && got != unenforced => {
-                        Some(format!("differs from the stock build's {unenforced}"))
+                let unenforced = Outcome::of(&mut cmd);
+                assert!(
+                    unenforced.stderr.contains(MARKER),
+                    "{program:?} in {place:?} as {user}: the stock build runs nothing: {unenforced}"
+                );
+                for enforced in Enforced::ALL {
+                    let sandbox = sandbox_for(enforced);
+                    let mut cmd = enforced.command(&sandbox, &busybox);
+                    program.arguments(&file, &mut cmd);
+                    let got = Outcome::of(&mut cmd);
+                    let ran = got.stderr.contains(MARKER);
+                    let fault = match (program.runs(enforced, place), enforced.script_denial(place))
+                    {
+                        (true, _) if !ran => Some("the code did not run".to_owned()),
+                        (true, _) if enforced == Enforced::Nothing && got != unenforced => {
+                            Some(format!("differs from the stock build's {unenforced}"))
+                        }
+                        (false, _) if ran => Some("the code ran".to_owned()),
+                        (false, Some(reason)) if program != Program::ViExrc => {
+                            let want = Outcome::refused(denial(program.applet(), &file, reason));
+                            (got != want).then(|| format!("want {want}"))
+                        }
+                        _ => None,
+                    };
+                    if let Some(fault) = fault {
+                        report.push_str(&format!(
+                            "{program:?}, {place:?}, {enforced}, as {user}: {fault}\n  got {got}\n"
+                        ));
                     }
-                    (false, _) if ran => Some("the code ran".to_owned()),
-                    (false, Some(reason)) if program != Program::ViExrc => {
-                        let want = Outcome::refused(denial(program.applet(), &file, reason));
-                        (got != want).then(|| format!("want {want}"))
-                    }
-                    _ => None,
-                };
-                if let Some(fault) = fault {
-                    report.push_str(&format!(
-                        "{program:?}, {place:?}, {enforced}: {fault}\n  got {got}\n"
-                    ));
                 }
             }
         }
