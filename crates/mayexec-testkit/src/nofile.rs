@@ -128,6 +128,7 @@ pub struct CodeFromNoFile {
     dir: Option<PathBuf>,
     marker: String,
     label: String,
+    reason: String,
     refusal: Option<Refusal>,
     users: Vec<u32>,
     limit: Duration,
@@ -145,6 +146,7 @@ impl CodeFromNoFile {
             dir: None,
             marker: String::new(),
             label: String::new(),
+            reason: "interactive".to_owned(),
             refusal: None,
             users: vec![0, NOBODY],
             limit: Duration::from_secs(30),
@@ -191,6 +193,13 @@ impl CodeFromNoFile {
     /// as the line writes it (see `docs/semantics.md` §5).
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
+        self
+    }
+
+    /// The audit line's `reason=` (default `interactive`; a pipe named as a
+    /// program file is `not-regular-file`).
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = reason.into();
         self
     }
 
@@ -274,14 +283,14 @@ impl CodeFromNoFile {
         }
         let ours = |action: &str| {
             lines.iter().any(|l| {
-                l.contains(&format!(" path={} reason=interactive ", self.label))
+                l.contains(&format!(" path={} reason={} ", self.label, self.reason))
                     && l.ends_with(&format!(" action={action}"))
             })
         };
         match cell.logs() {
             Some(action) if !ours(action) => Some(format!(
-                "no audit line with path={} reason=interactive … action={action}",
-                self.label
+                "no audit line with path={} reason={} … action={action}",
+                self.label, self.reason
             )),
             None if !lines.is_empty() => Some("logged without a policy".into()),
             _ => None,
@@ -299,14 +308,17 @@ impl CodeFromNoFile {
         if uid != 0 {
             sandbox = sandbox.as_user(uid, uid);
         }
+        // `env -- NAME=VALUE… PROGRAM`: after the assignments, `--` would
+        // be the command.
         let mut cmd = cell.enforced().command(&sandbox, "/usr/bin/env");
+        cmd.arg("--");
         for (name, value) in &self.env {
             let mut pair = name.clone();
             pair.push("=");
             pair.push(value);
             cmd.arg(pair);
         }
-        cmd.arg("--").arg(&self.program).args(&self.args);
+        cmd.arg(&self.program).args(&self.args);
         if let Some(dir) = &self.dir {
             cmd.current_dir(dir);
         }
