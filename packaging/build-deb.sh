@@ -7,8 +7,8 @@
 #   dash-mayexec     the enlightened dash, next to the stock one
 #   bash-mayexec     the enlightened bash and its loadable builtins, next to
 #                    the stock bash
-#   busybox-mayexec  the enlightened BusyBox (its sh and ash), next to the
-#                    stock busybox
+#   busybox-mayexec  the enlightened BusyBox (every applet that interprets a
+#                    program obeys), next to the stock busybox
 #   mayexec-python   the enlightened CPython 3.11, next to the stock one
 #
 # The metadata is a debian/ tree (packaging/debian/) handled by dpkg-dev's
