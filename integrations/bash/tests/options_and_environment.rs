@@ -300,6 +300,64 @@ fn translated_string_from_a_catalog_that_runs_code() {
     );
 }
 
+/// `TEXTDOMAIN=bash` with a `TEXTDOMAINDIR` binds bash's own messages to
+/// a catalog nobody checked: their translations are printf formats, so a
+/// catalog can make printf read (`%s` too many: a crash) and write (`%n`)
+/// memory. Under deny-interactive bash's own domain stays where bash was
+/// built to find it; the script's messages are bash's own.
+#[root_test]
+fn message_formats_from_a_catalog_the_environment_chooses() {
+    let Some(bash) =
+        require_root_and_bash("message_formats_from_a_catalog_the_environment_chooses")
+    else {
+        return;
+    };
+    let exec = Tmpfs::exec();
+    // A language no system catalog exists for: bash's messages stay as
+    // written when its own domain is not rebound.
+    let dir = exec.path().join("locale/xx/LC_MESSAGES");
+    std::fs::create_dir_all(&dir).expect("mkdir the catalog's directory");
+    for d in ["locale", "locale/xx", "locale/xx/LC_MESSAGES"] {
+        std::fs::set_permissions(
+            exec.path().join(d),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+    }
+    exec.write(
+        "locale/xx/LC_MESSAGES/bash.mo",
+        message_catalog(&[
+            ("", "Content-Type: text/plain; charset=UTF-8\n"),
+            ("%s: command not found", "CATALOG %s"),
+        ]),
+        0o644,
+    );
+    let script = exec.write("missing.sh", "no_such_command\necho \"status $?\"\n", 0o755);
+    let locale = exec.path().join("locale");
+    way_in(
+        "bash's own messages from a catalog in TEXTDOMAINDIR",
+        &bash,
+        &[
+            ("TEXTDOMAIN", "bash".as_ref()),
+            ("TEXTDOMAINDIR", locale.as_os_str()),
+            ("LANGUAGE", "xx".as_ref()),
+            ("LC_ALL", "C.UTF-8".as_ref()),
+        ],
+    )
+    .args([&script])
+    .marker("CATALOG no_such_command")
+    .label("TEXTDOMAINDIR")
+    .refusal(Refusal::Without(Outcome {
+        exit: Exit::Code(0),
+        stdout: "status 127\n".to_owned(),
+        stderr: format!(
+            "{}: line 1: no_such_command: command not found\n",
+            script.display()
+        ),
+    }))
+    .assert_contract();
+}
+
 /// `-c CODE`: code on the command line.
 #[root_test]
 fn command_string() {
