@@ -467,6 +467,31 @@ fn read_e_with_shell_expand_line() {
     .label("shell-expand-line")
     .refusal(Refusal::Fails(0, format!("got <{typed}>")))
     .assert_contract();
+
+    // edit-and-execute-command (C-x C-e) has `fc` run the editor on the
+    // line and then runs what the editor left: refused as `fc`'s edits are.
+    let editor = exec.write(
+        "editor.sh",
+        "#!/bin/sh\nprintf 'printf \"%%s%%s\\\\n\" INJ ECTED\\n' > \"$1\"\n",
+        0o755,
+    );
+    way_in(
+        "read -e and edit-and-execute-command",
+        "/bin/sh",
+        &[("TERM", "dumb".as_ref()), ("VISUAL", editor.as_os_str())],
+    )
+    .args([
+        "-c".as_ref(),
+        "exec \"$0\" -qec \"$1 $2\" /dev/null >&2".as_ref(),
+        script_cmd.as_os_str(),
+        bash.as_os_str(),
+        reader.as_os_str(),
+    ])
+    .stdin("abc\x18\x05\n")
+    .marker("INJECTED")
+    .label("fc")
+    .refusal(Refusal::Fails(0, "Permission denied".to_owned()))
+    .assert_contract();
 }
 
 /// The manual page of the bash being built (`doc/bash.1` in the Debian
