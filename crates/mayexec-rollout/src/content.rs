@@ -23,6 +23,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::sync::OnceLock;
 
 use crate::elf;
@@ -245,26 +246,45 @@ pub fn recognise(file: &File) -> io::Result<Content> {
         static BY_NAME: OnceLock<HashMap<&[u8], Kind>> = OnceLock::new();
         let by_name =
             BY_NAME.get_or_init(|| SYMBOLS.iter().map(|(s, k)| (s.as_bytes(), *k)).collect());
+        let longest = SYMBOLS.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
         let strings = elf::read_extent(file, dynstr, DYNSTR_CAP)?;
         for name in strings.split(|&b| b == 0) {
+            if name.len() > longest {
+                continue; // C++ names: no need to hash them
+            }
             if let Some(&kind) = by_name.get(name) {
                 let symbol = String::from_utf8_lossy(name).into_owned();
                 return Ok(Content::Program(Some((kind, Evidence::Symbol(symbol)))));
             }
         }
     }
+    // In chunks of 64 KiB, each overlapping the last by more than the
+    // longest marker: one small buffer, reused.
+    const CHUNK: u64 = 64 << 10;
+    const OVERLAP: u64 = 64;
     let mut found = Found::new();
+    let mut buf = vec![0; CHUNK as usize];
     let mut left = RODATA_CAP;
-    for &extent in &info.rodata {
-        let data = elf::read_extent(file, extent, left)?;
-        left -= data.len() as u64;
-        found.scan(&data);
+    for extent in &info.rodata {
+        let len = extent.len.min(left);
+        left -= len;
+        let mut at = 0;
+        loop {
+            let n = (len - at).min(CHUNK);
+            let chunk = &mut buf[..n as usize];
+            file.read_exact_at(chunk, extent.offset + at)?;
+            found.scan(chunk);
+            if at + n == len {
+                break;
+            }
+            at += n - OVERLAP;
+        }
     }
     Ok(Content::Program(MARKERS.iter().find_map(
         |&(kind, markers)| {
             markers
                 .split_terminator('|')
-                .all(|m| found.seen.contains(&m))
+                .all(|m| found.has(m))
                 .then_some((kind, Evidence::Strings(markers)))
         },
     )))
@@ -273,9 +293,9 @@ pub fn recognise(file: &File) -> io::Result<Content> {
 /// Which markers the read-only data holds.
 struct Found {
     markers: Vec<&'static str>,
-    /// Does a marker end in this byte?
-    last: [bool; 256],
-    seen: Vec<&'static str>,
+    /// The markers (bit i: `markers[i]`) that end in each byte.
+    ending_in: [u32; 256],
+    seen: u32,
 }
 
 impl Found {
@@ -283,31 +303,41 @@ impl Found {
         let markers: Vec<&str> = MARKERS
             .iter()
             .flat_map(|(_, m)| m.split_terminator('|'))
+            .take(32)
             .collect();
-        let mut last = [false; 256];
-        for m in &markers {
-            last[usize::from(*m.as_bytes().last().unwrap_or(&0))] = true;
+        let mut ending_in = [0; 256];
+        for (i, m) in markers.iter().enumerate() {
+            debug_assert!(m.len() < 64, "longer than the chunks' overlap: {m}");
+            ending_in[usize::from(*m.as_bytes().last().unwrap_or(&0))] |= 1 << i;
         }
         Found {
             markers,
-            last,
-            seen: Vec::new(),
+            ending_in,
+            seen: 0,
         }
     }
 
     /// One pass over `data`: the bytes before a NUL are compared with the
-    /// markers only when one ends in the byte before it.
+    /// markers that end in the byte before it.
     fn scan(&mut self, data: &[u8]) {
         for end in 1..data.len() {
-            if data[end] != 0 || !self.last[usize::from(data[end - 1])] {
+            if data[end] != 0 {
                 continue;
             }
-            for &m in &self.markers {
-                if data[..end].ends_with(m.as_bytes()) && !self.seen.contains(&m) {
-                    self.seen.push(m);
+            let mut candidates = self.ending_in[usize::from(data[end - 1])] & !self.seen;
+            while candidates != 0 {
+                let i = candidates.trailing_zeros();
+                candidates &= candidates - 1;
+                if data[..end].ends_with(self.markers[i as usize].as_bytes()) {
+                    self.seen |= 1 << i;
                 }
             }
         }
+    }
+
+    fn has(&self, marker: &str) -> bool {
+        let i = self.markers.iter().position(|m| *m == marker);
+        i.is_some_and(|i| self.seen & (1 << i) != 0)
     }
 }
 
