@@ -10,7 +10,7 @@
 //! row in the table of `docs/bash.md`.
 
 use std::collections::BTreeSet;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,26 +20,16 @@ use mayexec_bash::{
 use mayexec_testkit::nofile::{CodeFromNoFile, Refusal};
 use mayexec_testkit::{root_test, Sandbox, Tmpfs, NOBODY};
 
-/// `program` run with `env` set: the way in of [`CodeFromNoFile`], with
-/// the variables given to `/usr/bin/env` as arguments.
-///
-/// `CodeFromNoFile::env` runs `env NAME=VALUE -- PROGRAM`, which GNU env
-/// reads as the command `--`; until the test kit puts `--` first, the
-/// variables are set by a second `env` here.
+/// [`CodeFromNoFile`] for `program` with the variables `env` set.
 fn way_in<S: AsRef<OsStr>>(
     what: impl Into<String>,
     program: impl AsRef<OsStr>,
     env: &[(&str, S)],
 ) -> CodeFromNoFile {
-    let pairs = env.iter().map(|(name, value)| {
-        let mut pair = OsString::from(name);
-        pair.push("=");
-        pair.push(value);
-        pair
-    });
-    CodeFromNoFile::new(what, "/usr/bin/env")
-        .args(pairs)
-        .args([program])
+    env.iter().fold(
+        CodeFromNoFile::new(what, program.as_ref()),
+        |way, (name, value)| way.env(name, value),
+    )
 }
 
 /// A script that passes every check (0755 on an exec tmpfs) and says so.
@@ -424,6 +414,40 @@ fn trace_prompt_from_the_environment() {
             None => way.args([Path::new("-x"), &script]),
             Some(_) => way.args([&script]),
         }
+        .assert_contract();
+    }
+}
+
+/// The prompt strings and hooks of an interactive shell (`PS0` after a
+/// command is read, `PS1`, `PS2` on a continuation line, `PROMPT_COMMAND`
+/// before each prompt) and `ENV` of an interactive shell in posix mode:
+/// deny-interactive refuses the interactive shell itself, whose piped
+/// input is `not-regular-file`; audit mode logs it and runs them.
+#[root_test]
+fn prompts_of_an_interactive_shell() {
+    let Some(bash) = require_root_and_bash("prompts_of_an_interactive_shell") else {
+        return;
+    };
+    let code = "printf '%s%s\\n' INJ ECTED >&2";
+    let input = "if true\nthen echo ran\nfi\n";
+    for (variable, value, options) in [
+        ("PS0", RUN.to_owned(), &["--norc", "-i"][..]),
+        ("PS1", format!("{RUN}$ "), &["--norc", "-i"]),
+        ("PS2", format!("{RUN}> "), &["--norc", "-i"]),
+        ("PROMPT_COMMAND", code.to_owned(), &["--norc", "-i"]),
+        ("ENV", RUN.to_owned(), &["--posix", "-i"]),
+    ] {
+        way_in(
+            format!("{variable} of an interactive shell"),
+            &bash,
+            &[(variable, value.as_str())],
+        )
+        .args(options)
+        .stdin(input)
+        .marker("INJECTED")
+        .label("<stdin>")
+        .reason("not-regular-file")
+        .refusal(Refusal::Whole(denial("<stdin>", "not-regular-file")))
         .assert_contract();
     }
 }

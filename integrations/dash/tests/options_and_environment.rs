@@ -11,7 +11,7 @@
 //! deny-interactive.
 
 use std::collections::BTreeSet;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::process::Command;
 
 use mayexec_dash::{
@@ -20,26 +20,16 @@ use mayexec_dash::{
 use mayexec_testkit::nofile::{CodeFromNoFile, Refusal};
 use mayexec_testkit::{root_test, Sandbox, Tmpfs, NOBODY};
 
-/// `program` run with `env` set: the way in of [`CodeFromNoFile`], with
-/// the variables given to `/usr/bin/env` as arguments.
-///
-/// `CodeFromNoFile::env` runs `env NAME=VALUE -- PROGRAM`, which GNU env
-/// reads as the command `--`; until the test kit puts `--` first, the
-/// variables are set by a second `env` here.
+/// [`CodeFromNoFile`] for `program` with the variables `env` set.
 fn way_in<S: AsRef<OsStr>>(
     what: impl Into<String>,
     program: impl AsRef<OsStr>,
     env: &[(&str, S)],
 ) -> CodeFromNoFile {
-    let pairs = env.iter().map(|(name, value)| {
-        let mut pair = OsString::from(name);
-        pair.push("=");
-        pair.push(value);
-        pair
-    });
-    CodeFromNoFile::new(what, "/usr/bin/env")
-        .args(pairs)
-        .args([program])
+    env.iter().fold(
+        CodeFromNoFile::new(what, program.as_ref()),
+        |way, (name, value)| way.env(name, value),
+    )
 }
 
 /// Code that prints `INJECTED` on stderr without the word appearing in
@@ -86,6 +76,34 @@ fn trace_prompt_from_the_environment() {
             stdout: "ran\n".to_owned(),
             stderr: "+ echo ran\n".to_owned(),
         }))
+        .assert_contract();
+    }
+}
+
+/// `PS1`, `PS2` (on a continuation line) and `ENV` of an interactive
+/// shell: deny-interactive refuses the interactive shell itself, whose
+/// piped input is `not-regular-file`; audit mode logs it and runs them.
+#[root_test]
+fn prompts_of_an_interactive_shell() {
+    let Some(dash) = require_root_and_dash("prompts_of_an_interactive_shell") else {
+        return;
+    };
+    for (variable, value) in [
+        ("PS1", format!("{RUN}$ ")),
+        ("PS2", format!("{RUN}> ")),
+        ("ENV", RUN.to_owned()),
+    ] {
+        way_in(
+            format!("{variable} of an interactive shell"),
+            &dash,
+            &[(variable, value.as_str())],
+        )
+        .args(["-i"])
+        .stdin("if true\nthen echo ran\nfi\n")
+        .marker("INJECTED")
+        .label("<stdin>")
+        .reason("not-regular-file")
+        .refusal(Refusal::Whole(denial("<stdin>", "not-regular-file")))
         .assert_contract();
     }
 }
