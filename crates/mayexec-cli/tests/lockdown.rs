@@ -619,6 +619,12 @@ fn interpreters_are_recognised_by_what_they_are_under_any_name() {
         stdout(&out)
     );
 
+    // mayexec carries the tables of names, and is none.
+    let out = run(mayexec()
+        .arg("interpreters")
+        .arg(env!("CARGO_BIN_EXE_mayexec")));
+    assert_eq!(stdout(&out), "no interpreters found\n");
+
     // People see why.
     let out = run(mayexec().arg("interpreters").arg(copies.path("perl")));
     assert!(

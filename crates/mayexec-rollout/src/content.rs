@@ -258,28 +258,8 @@ pub fn recognise(file: &File) -> io::Result<Content> {
             }
         }
     }
-    // In chunks of 64 KiB, each overlapping the last by more than the
-    // longest marker: one small buffer, reused.
-    const CHUNK: u64 = 64 << 10;
-    const OVERLAP: u64 = 64;
     let mut found = Found::new();
-    let mut buf = vec![0; CHUNK as usize];
-    let mut left = RODATA_CAP;
-    for extent in &info.rodata {
-        let len = extent.len.min(left);
-        left -= len;
-        let mut at = 0;
-        loop {
-            let n = (len - at).min(CHUNK);
-            let chunk = &mut buf[..n as usize];
-            file.read_exact_at(chunk, extent.offset + at)?;
-            found.scan(chunk);
-            if at + n == len {
-                break;
-            }
-            at += n - OVERLAP;
-        }
-    }
+    found.scan_file(file, &info.rodata, RODATA_CAP)?;
     Ok(Content::Program(MARKERS.iter().find_map(
         |&(kind, markers)| {
             markers
@@ -289,6 +269,9 @@ pub fn recognise(file: &File) -> io::Result<Content> {
         },
     )))
 }
+
+/// More than the longest marker and its NUL.
+const OVERLAP: u64 = 64;
 
 /// Which markers the read-only data holds.
 struct Found {
@@ -303,11 +286,11 @@ impl Found {
         let markers: Vec<&str> = MARKERS
             .iter()
             .flat_map(|(_, m)| m.split_terminator('|'))
-            .take(32)
             .collect();
+        assert!(markers.len() <= 32, "one bit each in a u32");
         let mut ending_in = [0; 256];
         for (i, m) in markers.iter().enumerate() {
-            debug_assert!(m.len() < 64, "longer than the chunks' overlap: {m}");
+            assert!((m.len() as u64) < OVERLAP, "longer than the overlap: {m}");
             ending_in[usize::from(*m.as_bytes().last().unwrap_or(&0))] |= 1 << i;
         }
         Found {
@@ -315,6 +298,31 @@ impl Found {
             ending_in,
             seen: 0,
         }
+    }
+
+    /// Scans at most `cap` bytes of `extents`, in chunks of 64 KiB, each
+    /// overlapping the last by more than the longest marker: one small
+    /// buffer, reused.
+    fn scan_file(&mut self, file: &File, extents: &[elf::Extent], cap: u64) -> io::Result<()> {
+        const CHUNK: u64 = 64 << 10;
+        let mut buf = vec![0; CHUNK as usize];
+        let mut left = cap;
+        for extent in extents {
+            let len = extent.len.min(left);
+            left -= len;
+            let mut at = 0;
+            loop {
+                let n = (len - at).min(CHUNK);
+                let chunk = &mut buf[..n as usize];
+                file.read_exact_at(chunk, extent.offset + at)?;
+                self.scan(chunk);
+                if at + n == len {
+                    break;
+                }
+                at += n - OVERLAP;
+            }
+        }
+        Ok(())
     }
 
     /// One pass over `data`: the bytes before a NUL are compared with the
@@ -392,5 +400,35 @@ mod tests {
             assert_eq!(recognise(&file).unwrap(), Content::NotAProgram);
         }
         assert_eq!(of("/etc/passwd"), Some(Content::NotAProgram));
+    }
+
+    #[test]
+    fn markers_are_found_across_chunks_and_only_within_the_cap() {
+        // The markers come from the table: a literal "…\0" here would make
+        // this test program a shell.
+        let markers = Found::new().markers;
+        let mut data = vec![b'x'; 200_000];
+        let mut put = |at: usize, prefix: &[u8], marker: &str, nul: bool| {
+            let s = [prefix, marker.as_bytes(), if nul { &[0] } else { &[] }].concat();
+            data[at..at + s.len()].copy_from_slice(&s);
+        };
+        // Across the first chunk's end; a C string's tail; not a C string.
+        put(65_530, b"", markers[0], true);
+        put(100_000, b"z", markers[1], true);
+        put(120_000, b"", markers[2], false);
+        put(150_000, b"", markers[3], true);
+        let dir = mayexec_testkit::TempDir::new();
+        let file = File::open(dir.write("rodata", &data, 0o644)).unwrap();
+        let all = [elf::Extent {
+            offset: 0,
+            len: data.len() as u64,
+        }];
+        let mut found = Found::new();
+        found.scan_file(&file, &all, u64::MAX).unwrap();
+        let seen = [0, 1, 2, 3].map(|i| found.has(markers[i]));
+        assert_eq!(seen, [true, true, false, true]);
+        let mut found = Found::new();
+        found.scan_file(&file, &all, 100_000).unwrap();
+        assert!(found.has(markers[0]) && !found.has(markers[1]));
     }
 }
