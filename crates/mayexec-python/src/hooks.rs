@@ -841,7 +841,14 @@ fn refused_before_running(value: &Obj<'_>) -> Option<Denial> {
     let mut tb = value.getattr(c"__traceback__").ok()?;
     while !tb.is_none() {
         let globals = tb.getattr(c"tb_frame").ok()?.getattr(c"f_globals").ok()?;
-        let name = globals.dict_get(c"__name__")?.text().ok()?;
+        let mut name = globals.dict_get(c"__name__")?.text().ok()?;
+        if name == "__main__" {
+            // `-m runpy MODULE`: runpy's own code, run as the main program,
+            // is machinery too.
+            if let Some(spec) = globals.dict_get(c"__spec__").filter(|s| !s.is_none()) {
+                name = spec.getattr(c"name").ok()?.text().ok()?;
+            }
+        }
         if !MACHINERY.contains(&name.as_str()) {
             return None;
         }

@@ -58,27 +58,9 @@ impl Fixture {
 
     /// A way in, run by mayexec-python with this fixture's environment.
     fn vector(&self, what: &str) -> CodeFromNoFile {
-        self.vector_with(what, &[])
-    }
-
-    /// The same with more variables set.
-    ///
-    /// The variables are set by a second `/usr/bin/env` before
-    /// mayexec-python, not with [`CodeFromNoFile::env`]: the body runs
-    /// `env NAME=VALUE -- PROGRAM`, and GNU env (coreutils 9.1) takes a
-    /// `--` after an assignment for the command.
-    fn vector_with(&self, what: &str, env: &[(&str, &Path)]) -> CodeFromNoFile {
-        let mut assignments = vec![
-            format!("PYTHONHOME={}", self.home.path().display()),
-            format!("LD_LIBRARY_PATH={}", self.home.library_path().display()),
-        ];
-        assignments.extend(
-            env.iter()
-                .map(|(name, value)| format!("{name}={}", value.display())),
-        );
-        CodeFromNoFile::new(what, "/usr/bin/env")
-            .args(assignments)
-            .args([mayexec_python()])
+        CodeFromNoFile::new(what, mayexec_python())
+            .env("PYTHONHOME", self.home.path())
+            .env("LD_LIBRARY_PATH", self.home.library_path())
             .current_dir(self.files.path())
             .marker(MARKER)
     }
@@ -313,7 +295,8 @@ fn an_entry_point_is_known_by_its_file_not_its_name() {
     fs::create_dir(&dir).unwrap();
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     std::os::unix::fs::symlink(&timeit, dir.join("mytimer.py")).unwrap();
-    f.vector_with("-m mytimer, a link to timeit.py", &[("PYTHONPATH", &dir)])
+    f.vector("-m mytimer, a link to timeit.py")
+        .env("PYTHONPATH", &dir)
         .args(["-m", "mytimer", "-n1", "-r1", PRINT_MARKER])
         .label(module_label("timeit"))
         .refusal(refused("-m timeit"))
@@ -331,15 +314,13 @@ fn breakpoint_opens_no_prompt() {
             stderr: denial("mayexec-python", label, "interactive"),
         })
     };
-    f.vector_with(
-        "PYTHONBREAKPOINT=code.interact",
-        &[("PYTHONBREAKPOINT", Path::new("code.interact"))],
-    )
-    .args([&script])
-    .stdin(format!("{PRINT_MARKER}\n"))
-    .label("PYTHONBREAKPOINT")
-    .refusal(went_on("PYTHONBREAKPOINT"))
-    .assert_contract();
+    f.vector("PYTHONBREAKPOINT=code.interact")
+        .env("PYTHONBREAKPOINT", "code.interact")
+        .args([&script])
+        .stdin(format!("{PRINT_MARKER}\n"))
+        .label("PYTHONBREAKPOINT")
+        .refusal(went_on("PYTHONBREAKPOINT"))
+        .assert_contract();
     f.vector("breakpoint() and pdb's prompt")
         .args([&script])
         .stdin(format!("!{PRINT_MARKER}\nc\n"))
@@ -365,6 +346,21 @@ fn command_line_code_and_the_prompt_after_a_script_stay_refused() {
         .label("-i")
         .refusal(refused("-i"))
         .assert_contract();
+    // A program piped on standard input, with no script or with `-`: not
+    // a regular file (docs/semantics.md §3).
+    for (what, args) in [("the program on stdin", &[][..]), ("-", &["-"][..])] {
+        f.vector(what)
+            .args(args)
+            .stdin(format!("{PRINT_MARKER}\n"))
+            .label("<stdin>")
+            .reason("not-regular-file")
+            .refusal(Refusal::Whole(denial(
+                "mayexec-python",
+                "<stdin>",
+                "not-regular-file",
+            )))
+            .assert_contract();
+    }
 }
 
 // --- The inventory's guards -------------------------------------------------
