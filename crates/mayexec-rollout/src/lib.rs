@@ -4,8 +4,9 @@
 //! [`scan`] walks trees for the files interpreters load as code and the
 //! check's verdict on each; [`mark`] adds execute bits where the read bits
 //! are, with a write-ahead journal that [`mark::undo`] reverses exactly.
-//! [`inventory`] finds the interpreters a host has and reads from each file
-//! whether it obeys the check.
+//! [`inventory`] finds the interpreters a host has — by name, by what the
+//! file is ([`content`]) and by the Debian package that installed it
+//! ([`package`]) — and reads from each file whether it obeys the check.
 //! The `mayexec scan`, `mark` and `interpreters` commands print what these
 //! return.
 //! The `mayexec` library that interpreters link knows nothing of them.
