@@ -11,6 +11,10 @@ packages=(
     libc6-dev
     make         # libmayexec's `make install`
     libseccomp-dev  # mayexec run's seccomp filter, and the testkit's fakes, are libseccomp's
+    bash-static     # static, stripped interpreters: the inventory must recognise
+    busybox-static  # them by content (crates/mayexec-cli/tests/lockdown.rs)
+    zsh-static
+    lua5.4          # a Lua interpreter that links no liblua
 )
 
 missing=()

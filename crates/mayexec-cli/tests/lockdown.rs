@@ -532,10 +532,13 @@ impl Copies {
         let mut stock = Vec::new();
         for s in STOCK {
             let Ok(from) = fs::canonicalize(s.from) else {
-                eprintln!(
+                let why = format!(
                     "{} is not installed here (scripts/setup.sh installs it)",
                     s.from
                 );
+                // Under CI=true a way in left untested is a failure.
+                assert!(!mayexec_testkit::in_ci(), "{why}");
+                eprintln!("{why}");
                 continue;
             };
             let names = s.names.iter().chain(&["tool"]);
@@ -549,6 +552,10 @@ impl Copies {
         let mut enlightened = vec![copy(dash, "enlightened/dash/tool")];
         if bash.exists() {
             enlightened.push(copy(&bash, "enlightened/bash/tool"));
+        } else {
+            let why = "the enlightened bash is not built (bash integrations/bash/build.sh)";
+            assert!(!mayexec_testkit::in_ci(), "{why}");
+            eprintln!("{why}");
         }
         fs.write("ok.sh", "echo shell ran\n", 0o755);
         Copies {
