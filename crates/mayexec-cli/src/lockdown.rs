@@ -8,6 +8,15 @@
 //! check: the others cannot be executed at all (`EACCES`), not even
 //! through a `#!` line, since the kernel checks Landlock's execute right on
 //! a script's interpreter too.
+//!
+//! Landlock grants by inode, and a file keeps its grant when its content
+//! is replaced in place. So an executable the tree could rewrite — one its
+//! user owns (the owner may always `chmod u+w`) or may write — is left out
+//! too: otherwise the tree could copy an excluded interpreter, or any
+//! script, into it and run that. Only `--exec-allow-file` grants such a
+//! file. Root, and a user with `CAP_DAC_OVERRIDE`, can write every file:
+//! for them this rule cannot hold, and the tree needs its capabilities
+//! taken away (`docs/semantics.md` §4.1).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -28,6 +37,9 @@ pub struct Plan {
     excluded: Vec<Excluded>,
     /// `--exec-allow-file` additions.
     exec_allow_files: Vec<String>,
+    /// Executables the tree could rewrite in place (its user owns or may
+    /// write them): left out.
+    writable: Vec<String>,
     /// Files that could not be opened for a rule (they stay unexecutable).
     skipped: Vec<String>,
     /// How the kernel enforced it.
@@ -125,12 +137,12 @@ pub fn enter(
         });
     }
     let mut granted_inodes = HashSet::new();
-    let mut files: Vec<PathBuf> = walk
+    let (mut files, writable): (Vec<PathBuf>, Vec<PathBuf>) = walk
         .executables
         .iter()
         .filter(|e| !excluded_inodes.contains(&e.inode) && granted_inodes.insert(e.inode))
         .map(|e| e.path.clone())
-        .collect();
+        .partition(|path| !rewritable(path));
     files.extend(extra_files.iter().cloned());
     let (status, skipped) = match landlock::restrict_exec_files(&files) {
         Ok(done) => done,
@@ -145,6 +157,7 @@ pub fn enter(
         granted: files.len() - skipped.len(),
         excluded,
         exec_allow_files: extra_files.iter().map(|f| json_path(f)).collect(),
+        writable: writable.iter().map(|p| json_path(p)).collect(),
         skipped: skipped.iter().map(|(p, _)| json_path(p)).collect(),
         landlock: description.clone(),
         milliseconds: started.elapsed().as_millis(),
@@ -165,6 +178,12 @@ pub fn enter(
                 )),
             }
         }
+        for path in &plan.writable {
+            output::note(format_args!(
+                "mayexec: lockdown: not executable: {path} (the tree could rewrite it; \
+                 --exec-allow-file grants it anyway)"
+            ));
+        }
         for (path, why) in &skipped {
             output::note(format_args!(
                 "mayexec: lockdown: not executable: {} (cannot open it: {why})",
@@ -173,10 +192,11 @@ pub fn enter(
         }
         output::note(format_args!(
             "mayexec: lockdown: execute granted on {} files beneath {}, {} interpreters \
-             excluded, in {} ms: {description}",
+             and {} files the tree could rewrite excluded, in {} ms: {description}",
             plan.granted,
             landlock::list(roots),
             plan.excluded.len(),
+            plan.writable.len(),
             plan.milliseconds
         ));
     }
@@ -188,6 +208,35 @@ pub fn enter(
         return Err(Status::Denied);
     }
     Ok(())
+}
+
+/// Could the tree replace `path`'s content in place? Its user may write it,
+/// or owns it (and may `chmod u+w` it) on a writable mount. Not asked for
+/// root or a holder of `CAP_DAC_OVERRIDE`, who may write every file: see
+/// the module's documentation.
+fn rewritable(path: &Path) -> bool {
+    use rustix::fs::{accessat, stat, Access, AtFlags, CWD};
+    use rustix::io::Errno;
+    if overrides_permissions() {
+        return false;
+    }
+    match accessat(CWD, path, Access::WRITE_OK, AtFlags::EACCESS) {
+        Ok(()) => true,
+        Err(Errno::ROFS) => false,
+        Err(_) => stat(path).is_ok_and(|st| st.st_uid == rustix::process::geteuid().as_raw()),
+    }
+}
+
+/// Root, or `CAP_DAC_OVERRIDE` in the effective set.
+fn overrides_permissions() -> bool {
+    static OVERRIDES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OVERRIDES.get_or_init(|| {
+        rustix::process::geteuid().is_root()
+            || rustix::thread::capabilities(None).is_ok_and(|caps| {
+                caps.effective
+                    .contains(rustix::thread::CapabilitySet::DAC_OVERRIDE)
+            })
+    })
 }
 
 fn json_path(path: &Path) -> String {

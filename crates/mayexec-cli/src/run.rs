@@ -36,7 +36,8 @@ use crate::{landlock, output, Status};
 /// directories of PATH and of the ELF interpreter ld.so), except the
 /// interpreters that do not obey the check, recognised by name, by content
 /// under any name, and by Debian package (`mayexec interpreters` lists
-/// them), and the executables it cannot read or parse; plus each
+/// them), the executables it cannot read or parse, and those the tree's
+/// user owns or may write (a rewritten file keeps its grant); plus each
 /// --exec-allow-file. With -f -i, every interpreter the tree can start
 /// then obeys the check; the others fail with EACCES, also through a `#!`
 /// line. -v or --json (one JSON object on stderr) show what was left out.

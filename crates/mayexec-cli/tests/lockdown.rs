@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use common::*;
 
-use mayexec_testkit::{as_nobody, deny_landlock, root_test, workspace_bin, Tmpfs};
+use mayexec_testkit::{as_nobody, deny_landlock, root_test, workspace_bin, Tmpfs, NOBODY};
 use serde_json::Value;
 
 /// A tree of interpreters on an exec tmpfs:
@@ -757,5 +757,70 @@ fn lockdown_does_not_grant_what_it_cannot_classify() {
         stderr(&out)
     );
     let out = lockdown(&open);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// Landlock grants by inode, and a file keeps its grant when its content
+/// is replaced in place: an executable the tree's user owns or may write
+/// would let the tree copy an excluded interpreter into it and run that.
+/// As nobody, such files are not granted; a root-owned one still is, and
+/// `--exec-allow-file` grants one anyway.
+#[root_test]
+fn lockdown_does_not_grant_what_the_tree_could_rewrite() {
+    let Some(dash) = dash() else { return };
+    let tree = Tmpfs::exec();
+    let true_bytes = fs::read("/usr/bin/true").unwrap();
+    let owned = tree.write("owned", &true_bytes, 0o755);
+    mayexec_testkit::give_to(&owned, NOBODY, NOBODY);
+    let open = tree.write("open", &true_bytes, 0o777);
+    let fixed = tree.write("fixed", &true_bytes, 0o755);
+    let shell = tree.write("shell", fs::read(&dash).unwrap(), 0o755);
+    // The tree rewrites `owned` with stock perl's bytes (same inode) and
+    // runs it: the interpreter --lockdown left out, under another name.
+    let attack = format!(
+        "cat /usr/bin/perl > {0} && {0} -e 'print qq(ESCAPED\\n)'",
+        owned.display()
+    );
+    let lockdown = |extra: &[&Path], args: &[&str]| {
+        let mut cmd = mayexec();
+        as_nobody(&mut cmd).args([
+            "run",
+            "--lockdown",
+            "-v",
+            "--exec-allow",
+            "/usr",
+            "--exec-allow",
+        ]);
+        cmd.arg(tree.path());
+        for file in extra {
+            cmd.arg("--exec-allow-file").arg(file);
+        }
+        cmd.arg("--").args(args);
+        run(&mut cmd)
+    };
+    let shell = shell.to_str().unwrap();
+    let out = lockdown(&[], &[shell, "-c", &attack]);
+    assert!(!stdout(&out).contains("ESCAPED"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Permission denied"),
+        "{}",
+        stderr(&out)
+    );
+    for file in [&owned, &open] {
+        assert!(
+            stderr(&out).contains(&format!(
+                "mayexec: lockdown: not executable: {} (the tree could rewrite it",
+                file.display()
+            )),
+            "{}: {}",
+            file.display(),
+            stderr(&out)
+        );
+    }
+    // The others are granted, and so is a rewritable file named by hand.
+    let out = lockdown(&[], &[fixed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    fs::write(&owned, &true_bytes).unwrap();
+    let out = lockdown(&[&owned], &[owned.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
