@@ -100,6 +100,25 @@ pub fn refused(filename: &[u8]) -> Option<EntryPoint> {
     refused_relative(&relative, false)
 }
 
+/// The place beneath a standard library directory of the file `filename`
+/// names (`runpy.py` for `<frozen runpy>` and for `…/python3.12/runpy.py`),
+/// if it is there.
+pub fn standard_library_place(filename: &[u8]) -> Option<String> {
+    if let Some(name) = filename
+        .strip_prefix(b"<frozen ")
+        .and_then(|rest| rest.strip_suffix(b">"))
+    {
+        return Some(format!(
+            "{}.py",
+            std::str::from_utf8(name).ok()?.replace('.', "/")
+        ));
+    }
+    if filename.first() == Some(&b'<') || filename.is_empty() {
+        return None;
+    }
+    in_standard_library(&resolve(Path::new(OsStr::from_bytes(filename)))?)
+}
+
 /// `path` with every symbolic link resolved, as far as it exists; the
 /// rest appended as written.
 fn resolve(path: &Path) -> Option<PathBuf> {

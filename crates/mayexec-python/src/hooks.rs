@@ -840,21 +840,26 @@ fn refused_before_running(value: &Obj<'_>) -> Option<Denial> {
     ];
     let mut tb = value.getattr(c"__traceback__").ok()?;
     while !tb.is_none() {
-        let globals = tb.getattr(c"tb_frame").ok()?.getattr(c"f_globals").ok()?;
-        let mut name = globals.dict_get(c"__name__")?.text().ok()?;
-        if name == "__main__" {
-            // `-m runpy MODULE`: runpy's own code, run as the main program,
-            // is machinery too.
-            if let Some(spec) = globals.dict_get(c"__spec__").filter(|s| !s.is_none()) {
-                name = spec.getattr(c"name").ok()?.text().ok()?;
-            }
-        }
-        if !MACHINERY.contains(&name.as_str()) {
+        let frame = tb.getattr(c"tb_frame").ok()?;
+        let globals = frame.getattr(c"f_globals").ok()?;
+        let name = globals.dict_get(c"__name__")?.text().ok()?;
+        if !MACHINERY.contains(&name.as_str()) && !is_runpy_code(&frame) {
             return None;
         }
         tb = tb.getattr(c"tb_next").ok()?;
     }
     Some(denial)
+}
+
+/// Is `frame` running runpy's code, whatever its module is called (`-m
+/// runpy MODULE` runs it as `__main__`, whose globals the module it runs
+/// then shares)?
+fn is_runpy_code(frame: &Obj<'_>) -> bool {
+    frame
+        .getattr(c"f_code")
+        .and_then(|code| code.getattr(c"co_filename"))
+        .and_then(|name| name.fs_encode())
+        .is_ok_and(|name| entrypoints::standard_library_place(&name).as_deref() == Some("runpy.py"))
 }
 
 /// The last refusal, if any (for a hint when the interpreter cannot start).
