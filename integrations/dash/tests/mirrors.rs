@@ -1,4 +1,4 @@
-//! `integrations/debian-source.sh`: the mirrors every integration fetches
+//! `scripts/lib/debian-source.sh`: the mirrors every integration fetches
 //! Debian's sources from, read off apt configurations written here.
 
 use std::path::Path;
@@ -13,7 +13,7 @@ fn mirrors(codename: &str, files: &[(&str, &str)]) -> Vec<String> {
     for (name, contents) in files {
         etc.write(name, contents, 0o644);
     }
-    let helper = Path::new(env!("CARGO_MANIFEST_DIR")).join("../debian-source.sh");
+    let helper = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/lib/debian-source.sh");
     let out = Command::new("sh")
         .arg("-c")
         .arg(r#". "$1"; debian_mirrors "$2" "$3""#)

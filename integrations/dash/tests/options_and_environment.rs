@@ -14,9 +14,12 @@ use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::process::Command;
 
-use mayexec_dash::{
-    denial, require_dash, require_root_and_dash, workspace_root, Built, Exit, Outcome,
+use mayexec_dash::{denial, Built, DASH};
+use mayexec_testkit::conformance::inventory::{
+    assert_every_name_has_a_row, first_words, names, shell_substitutions, variables_that_run_code,
 };
+use mayexec_testkit::conformance::mayexec_run;
+use mayexec_testkit::interp::{Exit, Outcome};
 use mayexec_testkit::nofile::{CodeFromNoFile, Refusal};
 use mayexec_testkit::{root_test, Sandbox, Tmpfs, NOBODY};
 
@@ -36,26 +39,12 @@ fn way_in<S: AsRef<OsStr>>(
 /// the code itself.
 const RUN: &str = r#"$(printf '%s%s\n' INJ ECTED >&2)"#;
 
-/// `-c CODE`: code on the command line.
-#[root_test]
-fn command_string() {
-    let Some(dash) = require_root_and_dash("command_string") else {
-        return;
-    };
-    CodeFromNoFile::new("dash -c", &dash)
-        .args(["-c", "printf '%s%s\\n' INJ ECTED"])
-        .marker("INJECTED")
-        .label("-c")
-        .refusal(Refusal::Whole(denial("-c", "interactive")))
-        .assert_contract();
-}
-
 /// `PS4`, expanded with command substitution before each command `-x`
 /// (or `-o xtrace`) traces. dash, unlike bash, takes it from the
 /// environment for root too.
 #[root_test]
 fn trace_prompt_from_the_environment() {
-    let Some(dash) = require_root_and_dash("trace_prompt_from_the_environment") else {
+    let Some(dash) = DASH.require("trace_prompt_from_the_environment") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -85,7 +74,7 @@ fn trace_prompt_from_the_environment() {
 /// piped input is `not-regular-file`; audit mode logs it and runs them.
 #[root_test]
 fn prompts_of_an_interactive_shell() {
-    let Some(dash) = require_root_and_dash("prompts_of_an_interactive_shell") else {
+    let Some(dash) = DASH.require("prompts_of_an_interactive_shell") else {
         return;
     };
     for (variable, value) in [
@@ -114,8 +103,7 @@ fn prompts_of_an_interactive_shell() {
 /// is logged (`path=ENV`) and expanded; a plain value is not logged.
 #[root_test]
 fn env_whose_expansion_runs_code_is_logged_in_audit_mode() {
-    let Some(dash) = require_root_and_dash("env_whose_expansion_runs_code_is_logged_in_audit_mode")
-    else {
+    let Some(dash) = DASH.require("env_whose_expansion_runs_code_is_logged_in_audit_mode") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -180,28 +168,6 @@ const MANUAL: Built = Built {
     build_script: "integrations/dash/build.sh",
 };
 
-/// The names in backquotes in the first column of the inventory table of
-/// `docs/dash.md` (the section "Options and variables").
-fn inventory() -> BTreeSet<String> {
-    let doc =
-        std::fs::read_to_string(workspace_root().join("docs/dash.md")).expect("read docs/dash.md");
-    let section = doc
-        .split("\n## Options and variables\n")
-        .nth(1)
-        .expect("docs/dash.md has a section \"Options and variables\"");
-    let section = section.split("\n## ").next().unwrap_or(section);
-    let mut names = BTreeSet::new();
-    for line in section.lines().filter(|l| l.starts_with("| ")) {
-        let first = line[2..].split(" | ").next().unwrap_or("");
-        for (i, part) in first.split('`').enumerate() {
-            if i % 2 == 1 {
-                names.insert(part.to_owned());
-            }
-        }
-    }
-    names
-}
-
 /// Every variable the manual names (`.Ev NAME`, `.Va NAME` in capitals).
 fn manual_variables(manual: &str) -> BTreeSet<String> {
     manual
@@ -233,39 +199,21 @@ fn every_variable_of_the_manual_has_a_row() {
         variables.len() >= 20,
         "too few variables read: {variables:?}"
     );
-    let table = inventory();
-    let missing: Vec<&String> = variables.iter().filter(|v| !table.contains(*v)).collect();
-    assert!(
-        missing.is_empty(),
-        "variables dash.1 names without a row in docs/dash.md's inventory: {missing:?}"
-    );
+    assert_every_name_has_a_row(&variables, "docs/dash.md", "dash.1");
 }
 
 #[test]
 fn every_option_of_the_shell_has_a_row() {
-    let Some(dash) = require_dash("every_option_of_the_shell_has_a_row") else {
+    let Some(dash) = DASH.require("every_option_of_the_shell_has_a_row") else {
         return;
     };
-    let out = Command::new(&dash)
-        .args(["-c", "set -o"])
-        .env_clear()
-        .output()
-        .expect("run dash");
-    assert!(out.status.success(), "{out:?}");
-    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .skip(1) // "Current option settings"
-        .filter_map(|l| l.split_whitespace().next())
+    // "Current option settings", then one option a line.
+    let options: Vec<String> = first_words(&dash, &["-c", "set -o"], 1)
+        .into_iter()
         .map(|name| format!("-o {name}"))
         .collect();
-    assert!(names.len() > 10, "too few options: {names:?}");
-    let table = inventory();
-    let missing: Vec<&String> = names.iter().filter(|o| !table.contains(*o)).collect();
-    assert!(
-        missing.is_empty(),
-        "options of {} without a row in docs/dash.md's inventory: {missing:?}",
-        dash.display()
-    );
+    assert!(options.len() > 10, "too few options: {options:?}");
+    assert_every_name_has_a_row(&options, "docs/dash.md", "set -o");
 }
 
 /// A script that uses what a variable could reach: arithmetic, `getopts`,
@@ -293,7 +241,7 @@ echo end
 /// through none, as root and as `nobody`.
 #[root_test]
 fn no_variable_runs_code_under_deny_interactive() {
-    let Some(dash) = require_root_and_dash("no_variable_runs_code_under_deny_interactive") else {
+    let Some(dash) = DASH.require("no_variable_runs_code_under_deny_interactive") else {
         return;
     };
     let Some(manual) = MANUAL.require("no_variable_runs_code_under_deny_interactive") else {
@@ -312,49 +260,31 @@ fn no_variable_runs_code_under_deny_interactive() {
     let script = exec.write("exercise.sh", EXERCISE, 0o755);
     let home = exec.path().join("home");
     std::fs::create_dir(&home).expect("mkdir home");
-    let mayexec = mayexec_testkit::workspace_bin("mayexec");
 
-    let ran = |enforced: bool, uid: u32, login: bool| -> BTreeSet<String> {
-        let mut found = BTreeSet::new();
-        for variable in &variables {
-            let marker = format!("MARK_{variable}");
-            let code = format!("printf '%s%s\\n' MARK _{variable} >&2");
-            for value in [format!("$({code})"), format!("`{code}`")] {
-                let mut cmd = if enforced {
-                    let mut cmd = Command::new(&mayexec);
-                    cmd.args(["run", "-i", "--"]).arg(&dash);
-                    cmd
-                } else {
-                    Command::new(&dash)
-                };
-                if login {
-                    cmd.arg("-l");
-                }
-                cmd.arg(&script)
-                    .env("HOME", &home)
-                    .env(variable, &value)
-                    .stdin(std::process::Stdio::null());
-                if uid != 0 {
-                    mayexec_testkit::as_nobody(&mut cmd);
-                }
-                let got = Outcome::of(&mut cmd);
-                if got.stdout.contains(&marker) || got.stderr.contains(&marker) {
-                    found.insert(variable.clone());
-                }
+    let variables: Vec<String> = variables.into_iter().collect();
+    let ran = |enforced: bool, uid: u32, login: bool| {
+        variables_that_run_code(&variables, &shell_substitutions, &|| {
+            let mut cmd = if enforced {
+                mayexec_run("-i", &dash)
+            } else {
+                Command::new(&dash)
+            };
+            if login {
+                cmd.arg("-l");
             }
-        }
-        found
+            cmd.arg(&script).env("HOME", &home);
+            if uid != 0 {
+                mayexec_testkit::as_nobody(&mut cmd);
+            }
+            cmd
+        })
     };
-    let ps4: BTreeSet<String> = ["PS4".to_owned()].into();
+    let ps4 = names(&["PS4"]);
     for uid in [0, NOBODY] {
         for login in [false, true] {
             let how = format!("uid {uid}, login {login}");
             assert_eq!(ran(false, uid, login), ps4, "no policy, {how}");
-            assert_eq!(
-                ran(true, uid, login),
-                BTreeSet::new(),
-                "mayexec run -i, {how}"
-            );
+            assert_eq!(ran(true, uid, login), names(&[]), "mayexec run -i, {how}");
         }
     }
 }
