@@ -26,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 debs=$root/target/debian
 cache=${MAYEXEC_DEB_CACHE:-/var/cache/mayexec}
-. "$root/integrations/debian-source.sh"
+. "$root/scripts/lib/debian-source.sh"
 
 say() {
 	printf 'deb test: %s\n' "$*" >&2

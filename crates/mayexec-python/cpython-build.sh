@@ -39,7 +39,7 @@ case $version in
 esac
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-. "$root/integrations/debian-source.sh"
+. "$root/scripts/lib/debian-source.sh"
 
 say() {
 	printf 'cpython-build %s: %s\n' "$version" "$*" >&2

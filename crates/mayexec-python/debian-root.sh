@@ -41,8 +41,8 @@ esac
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 name="debian-root $version"
-. "$root/integrations/debian-source.sh"
-. "$root/integrations/build-common.sh"
+. "$root/scripts/lib/debian-source.sh"
+. "$root/scripts/lib/build-common.sh"
 
 [ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap, chroot, mounts)"
 build_tools mmdebstrap

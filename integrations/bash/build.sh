@@ -38,8 +38,8 @@ root=$(cd "$here/../.." && pwd)
 work=$root/target/bash-build
 patchfile=$here/mayexec.patch
 name="bash build"
-. "$here/../debian-source.sh"
-. "$here/../build-common.sh"
+. "$root/scripts/lib/debian-source.sh"
+. "$root/scripts/lib/build-common.sh"
 
 stock=no
 case ${1:-} in

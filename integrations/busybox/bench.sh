@@ -69,6 +69,6 @@ variant() {
 	esac
 }
 
-. "$here/../bench-common.sh"
+. "$root/scripts/lib/bench-common.sh"
 heading=""
 bench_run

@@ -44,8 +44,8 @@ prefix=$root/target/busybox-mayexec
 stock=$root/target/busybox-stock
 patchfile=$here/mayexec.patch
 name="busybox build"
-. "$here/../debian-source.sh"
-. "$here/../build-common.sh"
+. "$root/scripts/lib/debian-source.sh"
+. "$root/scripts/lib/build-common.sh"
 
 started=$(date +%s)
 build_lock "$work"
@@ -74,8 +74,8 @@ say "Debian busybox $version (source in ${srcdir#"$root"/})"
 
 libmayexec_static
 
-stock_stamp=$(cat "$here/build.sh" "$here/../build-common.sh" | sha256sum | cut -d' ' -f1)-$version
-stamp=$(cat "$patchfile" "$here/build.sh" "$here/../build-common.sh" "$mayexec_archive" | sha256sum | cut -d' ' -f1)-$version
+stock_stamp=$(cat "$here/build.sh" "$root/scripts/lib/build-common.sh" | sha256sum | cut -d' ' -f1)-$version
+stamp=$(cat "$patchfile" "$here/build.sh" "$root/scripts/lib/build-common.sh" "$mayexec_archive" | sha256sum | cut -d' ' -f1)-$version
 if [ -x "$prefix/bin/busybox" ] && [ "$(cat "$prefix/.stamp" 2>/dev/null)" = "$stamp" ] &&
 	[ -x "$stock/bin/busybox" ] && [ "$(cat "$stock/.stamp" 2>/dev/null)" = "$stock_stamp" ]; then
 	say "up to date: ${prefix#"$root"/}/bin/busybox, ${stock#"$root"/}/bin/busybox"

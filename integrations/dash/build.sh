@@ -30,8 +30,8 @@ work=$root/target/dash-build
 prefix=$root/target/dash-mayexec
 patchfile=$here/mayexec.patch
 name="dash build"
-. "$here/../debian-source.sh"
-. "$here/../build-common.sh"
+. "$root/scripts/lib/debian-source.sh"
+. "$root/scripts/lib/build-common.sh"
 
 started=$(date +%s)
 build_lock "$work"
@@ -62,7 +62,7 @@ libmayexec_static
 
 # --- 4. patch, configure, build, install ------------------------------------
 
-stamp=$(cat "$patchfile" "$here/build.sh" "$here/../build-common.sh" "$mayexec_archive" | sha256sum | cut -d' ' -f1)-$version
+stamp=$(cat "$patchfile" "$here/build.sh" "$root/scripts/lib/build-common.sh" "$mayexec_archive" | sha256sum | cut -d' ' -f1)-$version
 if [ -x "$prefix/bin/dash" ] && [ "$(cat "$prefix/.stamp" 2>/dev/null)" = "$stamp" ]; then
 	say "up to date: ${prefix#"$root"/}/bin/dash"
 	exit 0

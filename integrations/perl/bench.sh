@@ -62,6 +62,6 @@ variant() {
 	esac
 }
 
-. "$here/../bench-common.sh"
+. "$root/scripts/lib/bench-common.sh"
 heading="baseline $stock; "
 bench_run

@@ -48,8 +48,8 @@ root=$(cd "$here/../.." && pwd)
 work=$root/target/perl-build
 patchfile=$here/mayexec.patch
 name="perl build"
-. "$here/../debian-source.sh"
-. "$here/../build-common.sh"
+. "$root/scripts/lib/debian-source.sh"
+. "$root/scripts/lib/build-common.sh"
 
 case ${1:-} in
 "" | --stock) ;; # the stock perl is always built: the enlightened one starts from it
