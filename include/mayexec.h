@@ -82,6 +82,16 @@ enum mayexec_reason {
    * Code not from a checked file (`-c`, a prompt, a pipe) under deny-interactive.
    */
   MAYEXEC_REASON_INTERACTIVE = 9,
+  /**
+   * The policy requires trusted content and the file is not trusted: not
+   * in the trust database, changed since, or on a mount not listed.
+   */
+  MAYEXEC_REASON_UNTRUSTED_CONTENT = 10,
+  /**
+   * The policy requires trusted content and the trust database cannot be
+   * used (missing, corrupt, not root's): nothing is trusted.
+   */
+  MAYEXEC_REASON_TRUST_UNAVAILABLE = 11,
 };
 
 /**
@@ -153,8 +163,9 @@ extern "C" {
 
 /**
  * Checks the file behind `fd` at the effective level (securebits +
- * `/etc/mayexec.conf`): would executing it be allowed? Never enforces and
- * never logs: enforcing is the caller's decision (`mayexec_enforcement`).
+ * `/etc/mayexec.conf`), and against the trust database where the policy
+ * asks for content trust: would executing it be allowed? Never enforces
+ * and never logs: enforcing is the caller's decision (`mayexec_enforcement`).
  *
  * `size` is the caller's `sizeof(struct mayexec_verdict)`: the library
  * writes the fields it knows that fit and zeros any bytes beyond them

@@ -139,8 +139,9 @@ unsafe fn c_str<'a>(function: &str, ptr: *const c_char, name: &str) -> Result<&'
 }
 
 /// Checks the file behind `fd` at the effective level (securebits +
-/// `/etc/mayexec.conf`): would executing it be allowed? Never enforces and
-/// never logs: enforcing is the caller's decision (`mayexec_enforcement`).
+/// `/etc/mayexec.conf`), and against the trust database where the policy
+/// asks for content trust: would executing it be allowed? Never enforces
+/// and never logs: enforcing is the caller's decision (`mayexec_enforcement`).
 ///
 /// `size` is the caller's `sizeof(struct mayexec_verdict)`: the library
 /// writes the fields it knows that fit and zeros any bytes beyond them
@@ -177,7 +178,7 @@ pub unsafe extern "C" fn mayexec_check_fd(
         let verdict = if fd < 0 {
             Err(Failure::invalid(FUNCTION, "fd is negative"))
         } else {
-            enforcement::current().map(|enforcement| enforcement.checker.check(borrow_fd(fd)))
+            enforcement::current().map(|enforcement| enforcement.check(borrow_fd(fd)))
         };
         if !out.is_null() {
             let c_verdict = match &verdict {

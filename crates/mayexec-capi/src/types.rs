@@ -38,6 +38,12 @@ pub enum mayexec_reason {
     MAYEXEC_REASON_KERNEL_ERROR = 8,
     /// Code not from a checked file (`-c`, a prompt, a pipe) under deny-interactive.
     MAYEXEC_REASON_INTERACTIVE = 9,
+    /// The policy requires trusted content and the file is not trusted: not
+    /// in the trust database, changed since, or on a mount not listed.
+    MAYEXEC_REASON_UNTRUSTED_CONTENT = 10,
+    /// The policy requires trusted content and the trust database cannot be
+    /// used (missing, corrupt, not root's): nothing is trusted.
+    MAYEXEC_REASON_TRUST_UNAVAILABLE = 11,
 }
 
 /// Which implementation of the check decided.
@@ -123,6 +129,8 @@ impl mayexec_reason {
             Some(Reason::KernelPolicy) => MAYEXEC_REASON_KERNEL_POLICY,
             Some(Reason::KernelError) => MAYEXEC_REASON_KERNEL_ERROR,
             Some(Reason::Interactive) => MAYEXEC_REASON_INTERACTIVE,
+            Some(Reason::UntrustedContent) => MAYEXEC_REASON_UNTRUSTED_CONTENT,
+            Some(Reason::TrustUnavailable) => MAYEXEC_REASON_TRUST_UNAVAILABLE,
             // A reason this ABI has no number for is a denial all the same;
             // the tests below keep every known reason off this arm.
             Some(_) => MAYEXEC_REASON_KERNEL_POLICY,
@@ -133,7 +141,7 @@ impl mayexec_reason {
     pub fn from_number(n: c_int) -> Option<Option<Reason>> {
         match n {
             0 => Some(None),
-            1..=9 => Reason::ALL.get(n as usize - 1).copied().map(Some),
+            1..=11 => Reason::ALL.get(n as usize - 1).copied().map(Some),
             _ => None,
         }
     }
@@ -151,6 +159,8 @@ impl mayexec_reason {
             Some(Reason::KernelPolicy) => c"kernel-policy",
             Some(Reason::KernelError) => c"kernel-error",
             Some(Reason::Interactive) => c"interactive",
+            Some(Reason::UntrustedContent) => c"untrusted-content",
+            Some(Reason::TrustUnavailable) => c"trust-unavailable",
             Some(_) => c"kernel-policy",
         }
     }
@@ -198,7 +208,12 @@ impl From<&Enforcement> for mayexec_enforcement {
         mayexec_enforcement {
             restrict_file: c_int::from(enforcement.scripts == Action::Enforce),
             deny_interactive: c_int::from(enforcement.interactive == Action::Enforce),
-            audit_only: c_int::from(enforcement.policy.is_some_and(|p| p.mode == Mode::Audit)),
+            audit_only: c_int::from(
+                enforcement
+                    .policy
+                    .as_ref()
+                    .is_some_and(|p| p.mode == Mode::Audit),
+            ),
             level: c_int::from(enforcement.checker.level().as_u8()),
         }
     }
@@ -228,7 +243,15 @@ mod tests {
         }
         assert_eq!(mayexec_reason::of(Some(Reason::NoexecMount)) as c_int, 1);
         assert_eq!(mayexec_reason::of(Some(Reason::Interactive)) as c_int, 9);
-        assert_eq!(mayexec_reason::from_number(10), None);
+        assert_eq!(
+            mayexec_reason::of(Some(Reason::UntrustedContent)) as c_int,
+            10
+        );
+        assert_eq!(
+            mayexec_reason::of(Some(Reason::TrustUnavailable)) as c_int,
+            11
+        );
+        assert_eq!(mayexec_reason::from_number(12), None);
         assert_eq!(mayexec_reason::from_number(-1), None);
     }
 

@@ -146,7 +146,7 @@ fn gather() -> Report {
     };
     let loaded = SystemPolicy::load();
     let enforcement = match &loaded {
-        Ok(policy) => Some(Enforcement::from_parts(bits, *policy)),
+        Ok(policy) => Some(Enforcement::from_parts(bits, policy.clone())),
         Err(_) => None,
     };
     if !kernel.execve_check {

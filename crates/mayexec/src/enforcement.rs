@@ -6,9 +6,12 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
+use std::sync::Arc;
+
 use crate::audit::{self, AuditRecord};
-use crate::policy::{Mode, PolicyError, SystemPolicy};
+use crate::policy::{Mode, PolicyError, SystemPolicy, TrustMode};
 use crate::securebits::{self, SecureBits, SecureBitsError};
+use crate::trust::{TrustStore, TrustVerdict};
 use crate::{Backend, Checker, Level, OpenError, Reason, Script, Verdict};
 
 /// What happens when a check fails.
@@ -63,6 +66,19 @@ pub struct Enforcement {
     pub securebits: SecureBits,
     /// The system policy it was computed from, if there is one.
     pub policy: Option<SystemPolicy>,
+    /// Content trust, when the policy asks for it (`trust`).
+    pub trust: Option<Trust>,
+}
+
+/// Content trust as enforced: files loaded as code must also be in the
+/// trust database ([`crate::trust`]). It only ever adds denials.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    /// What an untrusted file does: `enforce` (`trust = "required"`),
+    /// `audit` (`trust = "audit"`, or any trust under `mode = "audit"`).
+    pub action: Action,
+    /// The database, as this process consults it.
+    pub store: Arc<TrustStore>,
 }
 
 /// The enforcement cannot be known; an interpreter must refuse everything.
@@ -161,9 +177,34 @@ impl Enforcement {
     /// `SECBIT_EXEC_RESTRICT_FILE` means the full check, enforced (audit mode
     /// never relaxes it); otherwise the policy's level in the policy's mode.
     /// With neither, scripts still get the full check, for information.
+    ///
+    /// A policy that asks for content trust gets this process's store of
+    /// the system's trust database ([`TrustStore::system`]).
     pub fn from_parts(securebits: SecureBits, policy: Option<SystemPolicy>) -> Enforcement {
-        let policy_action = policy.map(|p| Action::of(p.mode));
-        let (level, scripts) = match policy {
+        let trust = policy.as_ref().and_then(|p| {
+            let action = match (p.trust, p.mode) {
+                (TrustMode::Off, _) => return None,
+                (TrustMode::Required, Mode::Enforce) => Action::Enforce,
+                _ => Action::Audit,
+            };
+            Some(Trust {
+                action,
+                store: TrustStore::system(&p.trust_mounts),
+            })
+        });
+        Enforcement::without_trust(securebits, policy).with_trust(trust)
+    }
+
+    /// Replaces the content trust (for embedders and tests that keep their
+    /// own database; interpreters take the policy's, [`Enforcement::from_parts`]).
+    pub fn with_trust(mut self, trust: Option<Trust>) -> Enforcement {
+        self.trust = trust;
+        self
+    }
+
+    fn without_trust(securebits: SecureBits, policy: Option<SystemPolicy>) -> Enforcement {
+        let policy_action = policy.as_ref().map(|p| Action::of(p.mode));
+        let (level, scripts) = match &policy {
             _ if securebits.contains(SecureBits::EXEC_RESTRICT_FILE) => {
                 (Level::Full, Action::Enforce)
             }
@@ -172,7 +213,7 @@ impl Enforcement {
             }
             _ => (Level::Full, Action::Ignore),
         };
-        let interactive = match policy {
+        let interactive = match &policy {
             _ if securebits.contains(SecureBits::EXEC_DENY_INTERACTIVE) => Action::Enforce,
             Some(p) if p.deny_interactive => policy_action.unwrap_or(Action::Enforce),
             _ => Action::Ignore,
@@ -185,6 +226,7 @@ impl Enforcement {
             interactive,
             securebits,
             policy,
+            trust: None,
         }
     }
 
@@ -201,13 +243,16 @@ impl Enforcement {
     /// blocking `open` would, instead of reading an early end of file.
     pub fn open_script<P: AsRef<Path>>(&self, path: P) -> Result<Script, ScriptError> {
         let path = path.as_ref();
-        let script = self.checker.open_and_check(path)?;
-        self.decide(path.as_os_str(), script.verdict, self.scripts)?;
+        let mut script = self.checker.open_and_check(path)?;
+        let checked = script.verdict;
+        let verdict = self.decide(path.as_os_str(), checked, self.scripts)?;
+        script.verdict =
+            self.decide_trust(path.as_os_str(), script.file.as_fd(), verdict, self.scripts)?;
         // A type that cannot be read is not known to be a regular file.
         let file_type = script.file.metadata().map(|m| m.file_type()).ok();
         // Logged once: a denial the script decision already logged with
         // the same action is not logged again as interactive input.
-        let already_decided = !script.verdict.is_allowed() && self.scripts == self.interactive;
+        let already_decided = !checked.is_allowed() && self.scripts == self.interactive;
         if !file_type.is_some_and(|t| t.is_file()) && !already_decided {
             self.check_interactive(Some(script.file.as_fd()), path.as_os_str())?;
         }
@@ -223,7 +268,45 @@ impl Enforcement {
     /// Checks a script file the caller already opened; `path` names it in
     /// logs and messages.
     pub fn check_script<Fd: AsFd>(&self, fd: Fd, path: &OsStr) -> Result<Verdict, Denial> {
-        self.decide(path, self.checker.check(fd), self.scripts)
+        let fd = fd.as_fd();
+        let verdict = self.decide(path, self.checker.check(fd), self.scripts)?;
+        self.decide_trust(path, fd, verdict, self.scripts)
+    }
+
+    /// The verdict on the file behind `fd` at the effective level, with
+    /// content trust where the policy asks for it; never logs, never
+    /// refuses (what `mayexec_check_fd` answers).
+    pub fn check<Fd: AsFd>(&self, fd: Fd) -> Verdict {
+        let fd = fd.as_fd();
+        let verdict = self.checker.check(fd);
+        match &self.trust {
+            Some(trust) if verdict.is_allowed() => {
+                trust_verdict(trust, fd, verdict.backend()).unwrap_or(verdict)
+            }
+            _ => verdict,
+        }
+    }
+
+    /// Adds content trust to a decision already made with `action`: a
+    /// file the level let through (or that no level governs) must also be
+    /// trusted. A denial already logged or refused is not judged again.
+    fn decide_trust(
+        &self,
+        path: &OsStr,
+        fd: BorrowedFd<'_>,
+        verdict: Verdict,
+        action: Action,
+    ) -> Result<Verdict, Denial> {
+        let Some(trust) = &self.trust else {
+            return Ok(verdict);
+        };
+        if !verdict.is_allowed() && action != Action::Ignore {
+            return Ok(verdict);
+        }
+        match trust_verdict(trust, fd, verdict.backend()) {
+            None => Ok(verdict),
+            Some(denied) => self.decide(path, denied, trust.action),
+        }
     }
 
     /// May this interactive input be interpreted? `input` is the descriptor
@@ -241,12 +324,32 @@ impl Enforcement {
             Some(fd) => Checker::full().check(fd),
             None => Verdict::deny(self.checker.chosen_backend(), Reason::Interactive),
         };
-        self.decide(label, verdict, self.interactive)
+        let verdict = self.decide(label, verdict, self.interactive)?;
+        // A file read as code where no other way in is open (deny-
+        // interactive) must be trusted too.
+        match input {
+            Some(fd) if self.interactive != Action::Ignore && verdict.is_allowed() => {
+                self.decide_trust(label, fd, verdict, self.interactive)
+            }
+            _ => Ok(verdict),
+        }
     }
 
     /// Does any policy ask for anything?
     pub fn is_active(&self) -> bool {
-        self.scripts != Action::Ignore || self.interactive != Action::Ignore
+        self.scripts != Action::Ignore || self.interactive != Action::Ignore || self.trust.is_some()
+    }
+
+    /// Checks a file named `path` that the caller opened `O_PATH` (the RFC
+    /// drop-in) against the trust database, after the level let it
+    /// through.
+    pub(crate) fn decide_trust_path(
+        &self,
+        path: &OsStr,
+        fd: BorrowedFd<'_>,
+        verdict: Verdict,
+    ) -> Result<Verdict, Denial> {
+        self.decide_trust(path, fd, verdict, self.scripts)
     }
 
     pub(crate) fn decide(
@@ -273,5 +376,18 @@ impl Enforcement {
             Action::Enforce => Err(denial),
             _ => Ok(verdict),
         }
+    }
+}
+
+/// The trust database's denial of the file behind `fd`, or `None` when it
+/// is trusted. A database that cannot be used trusts nothing, and says so
+/// in its own reason; an identity that cannot be read is an error, which
+/// never allows.
+fn trust_verdict(trust: &Trust, fd: BorrowedFd<'_>, backend: Backend) -> Option<Verdict> {
+    match trust.store.check(fd) {
+        TrustVerdict::Trusted => None,
+        TrustVerdict::Untrusted(_) => Some(Verdict::deny(backend, Reason::UntrustedContent)),
+        TrustVerdict::Unavailable(_) => Some(Verdict::deny(backend, Reason::TrustUnavailable)),
+        TrustVerdict::Error(errno) => Some(Verdict::error(backend, errno)),
     }
 }

@@ -39,6 +39,7 @@ pub mod policy;
 pub mod rfc;
 mod script;
 pub mod securebits;
+pub mod trust;
 mod uapi;
 pub mod userns;
 mod verdict;
@@ -46,7 +47,7 @@ mod verdict;
 pub use backend::{
     check, kernel_check_available, kernel_check_probe, BackendChoice, Checker, CheckerError,
 };
-pub use enforcement::{Action, Denial, Enforcement, EnforcementError, ScriptError};
+pub use enforcement::{Action, Denial, Enforcement, EnforcementError, ScriptError, Trust};
 pub use level::Level;
 pub use policy::SystemPolicy;
 pub use script::{open_and_check, open_for_reading, OpenError, Script};

@@ -5,6 +5,8 @@
 //! interpreted_access = 1      # 0 none, 1 mount, 2 file, 3 both
 //! deny_interactive = false
 //! mode = "enforce"            # or "audit": log denials, enforce nothing
+//! trust = "off"               # or "audit", "required": content trust (see crate::trust)
+//! trust_mounts = ["/usr"]     # mount points where the trust database is honoured
 //! ```
 //!
 //! The file is trusted only if it and every directory above it (symlinks
@@ -81,8 +83,41 @@ impl fmt::Display for Mode {
     }
 }
 
-/// The parsed system policy. Keys left out take the values of "no policy".
+/// Whether files loaded as code must be in the trust database
+/// ([`crate::trust`]) as well.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TrustMode {
+    /// The trust database is not consulted.
+    #[default]
+    Off,
+    /// An untrusted file is logged (`reason=untrusted-content`) and let
+    /// through.
+    Audit,
+    /// An untrusted file is refused (logged only under `mode = "audit"`),
+    /// in addition to every other rule: trust only adds denials.
+    Required,
+}
+
+impl TrustMode {
+    /// `off`, `audit` or `required`, as written in the file.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TrustMode::Off => "off",
+            TrustMode::Audit => "audit",
+            TrustMode::Required => "required",
+        }
+    }
+}
+
+impl fmt::Display for TrustMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The parsed system policy. Keys left out take the values of "no policy".
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SystemPolicy {
     /// The RFC's level for script files (`interpreted_access`).
     pub interpreted_access: Level,
@@ -90,6 +125,11 @@ pub struct SystemPolicy {
     pub deny_interactive: bool,
     /// Enforce, or only log.
     pub mode: Mode,
+    /// Whether files loaded as code must also be trusted (`trust`).
+    pub trust: TrustMode,
+    /// The mount points on which the trust database is honoured
+    /// (`trust_mounts`); a file on any other mount is untrusted.
+    pub trust_mounts: Vec<PathBuf>,
 }
 
 /// Why a policy file cannot be used. Every message names the file.
@@ -204,6 +244,10 @@ struct PolicyFile {
     deny_interactive: bool,
     #[serde(default)]
     mode: Option<String>,
+    #[serde(default)]
+    trust: Option<String>,
+    #[serde(default)]
+    trust_mounts: Vec<String>,
 }
 
 impl SystemPolicy {
@@ -270,10 +314,29 @@ impl SystemPolicy {
                 })
             }
         };
+        let trust = match file.trust.as_deref() {
+            None | Some("off") => TrustMode::Off,
+            Some("audit") => TrustMode::Audit,
+            Some("required") => TrustMode::Required,
+            Some(other) => {
+                return Err(ParseError::UnknownTrust {
+                    value: other.to_owned(),
+                })
+            }
+        };
+        let mut trust_mounts = Vec::with_capacity(file.trust_mounts.len());
+        for mount in file.trust_mounts {
+            if !mount.starts_with('/') {
+                return Err(ParseError::RelativeTrustMount { value: mount });
+            }
+            trust_mounts.push(PathBuf::from(mount));
+        }
         Ok(SystemPolicy {
             interpreted_access,
             deny_interactive: file.deny_interactive,
             mode,
+            trust,
+            trust_mounts,
         })
     }
 }
@@ -300,6 +363,18 @@ pub enum ParseError {
     /// `mode` is neither `"enforce"` nor `"audit"`.
     #[error("mode = {value:?}: expected \"enforce\" or \"audit\"")]
     UnknownMode {
+        /// The value in the file.
+        value: String,
+    },
+    /// `trust` is not `"off"`, `"audit"` or `"required"`.
+    #[error("trust = {value:?}: expected \"off\", \"audit\" or \"required\"")]
+    UnknownTrust {
+        /// The value in the file.
+        value: String,
+    },
+    /// A `trust_mounts` entry is not an absolute path.
+    #[error("trust_mounts: {value:?} is not an absolute path (a mount point such as \"/usr\")")]
+    RelativeTrustMount {
         /// The value in the file.
         value: String,
     },
@@ -333,6 +408,42 @@ impl From<rustix::io::Errno> for ReadError {
 /// opened, and the opened directory is what gets checked, so nothing can be
 /// swapped between check and use.
 fn read_trusted(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
+    match walk(path)? {
+        None => Ok(None),
+        Some(Walked::File {
+            dir,
+            name,
+            path,
+            judge,
+        }) => read_file(&dir, &name, &path, judge).map(Some),
+        // The path named a directory.
+        Some(Walked::Dir { path, .. }) => Err(ReadError::Untrusted(TrustFault {
+            path,
+            uid: 0,
+            mode: 0,
+            kind: TrustFaultKind::NotRegularFile,
+        })),
+    }
+}
+
+/// Where a trusted walk ended.
+enum Walked {
+    /// At a name that is not a directory, in the trusted directory `dir`.
+    File {
+        dir: OwnedFd,
+        name: OsString,
+        path: PathBuf,
+        judge: Judge,
+    },
+    /// At a directory (opened `O_PATH`), judged on the way in.
+    Dir {
+        fd: OwnedFd,
+        path: PathBuf,
+        judge: Judge,
+    },
+}
+
+fn walk(path: &Path) -> Result<Option<Walked>, ReadError> {
     let absolute = if path.is_absolute() {
         path.to_owned()
     } else {
@@ -380,17 +491,91 @@ fn read_trusted(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
                 judge.dir(&fd, &here)?;
                 dirs.push((fd, here));
             }
-            _ if pending.is_empty() => return read_file(dir, &name, &here, judge).map(Some),
+            _ if pending.is_empty() => {
+                let (dir, _) = dirs.pop().expect("the root is never popped");
+                return Ok(Some(Walked::File {
+                    dir,
+                    name,
+                    path: here,
+                    judge,
+                }));
+            }
             _ => return Err(rustix::io::Errno::NOTDIR.into()),
         }
     }
-    // The path named a directory.
-    Err(ReadError::Untrusted(TrustFault {
-        path: absolute,
-        uid: 0,
-        mode: 0,
-        kind: TrustFaultKind::NotRegularFile,
-    }))
+    let (fd, path) = dirs.pop().expect("the root is never popped");
+    Ok(Some(Walked::Dir { fd, path, judge }))
+}
+
+/// A directory that only root can change, as the policy file's is judged:
+/// it and every directory above it owned by root and not writable by group
+/// or others. Files are then opened in it by name, and judged the same way.
+pub(crate) struct TrustedDir {
+    fd: OwnedFd,
+    path: PathBuf,
+    namespace: Result<UserNamespace, String>,
+}
+
+impl fmt::Debug for TrustedDir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustedDir")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl TrustedDir {
+    /// Opens the directory `path` through a trusted walk; `Ok(None)` when
+    /// it (or a directory above it) does not exist. The message of an
+    /// error names the path at fault and what is wrong.
+    pub(crate) fn open(path: &Path) -> Result<Option<TrustedDir>, String> {
+        let describe = |error: ReadError| match error {
+            ReadError::Io(e) => format!("{}: {e}", path.display()),
+            ReadError::Untrusted(fault) => format!("untrusted: {fault}"),
+        };
+        match walk(path).map_err(describe)? {
+            None => Ok(None),
+            Some(Walked::File { path, .. }) => Err(format!("{}: not a directory", path.display())),
+            Some(Walked::Dir { fd, path, judge }) => {
+                if let Some(fault) = judge.deferred {
+                    return Err(describe(fault));
+                }
+                let namespace = judge
+                    .namespace
+                    .into_inner()
+                    .unwrap_or_else(|| UserNamespace::current().map_err(|e| e.to_string()));
+                // The directory itself must pass as a file would.
+                trust(&fd, &path, false, &namespace).map_err(describe)?;
+                Ok(Some(TrustedDir {
+                    fd,
+                    path,
+                    namespace,
+                }))
+            }
+        }
+    }
+
+    /// Opens `name` in the directory for reading (never following a
+    /// symlink, never blocking) and judges it: a regular file, owned by
+    /// root, not writable by group or others. `Ok(None)` when missing.
+    pub(crate) fn open_file(&self, name: &str) -> Result<Option<OwnedFd>, String> {
+        let path = self.path.join(name);
+        let fd = match openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY,
+            FileMode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => return Ok(None),
+            Err(errno) => return Err(format!("{}: {}", path.display(), io::Error::from(errno))),
+        };
+        match trust(&fd, &path, true, &self.namespace) {
+            Ok(()) => Ok(Some(fd)),
+            Err(ReadError::Io(e)) => Err(format!("{}: {e}", path.display())),
+            Err(ReadError::Untrusted(fault)) => Err(format!("untrusted: {fault}")),
+        }
+    }
 }
 
 fn components(path: &Path) -> VecDeque<OsString> {

@@ -12,7 +12,7 @@
 //! Without `AT_INTERPRETED` the call is the plain `faccessat2` system call.
 
 use std::ffi::{c_int, CStr, OsString};
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{openat, Mode, OFlags, CWD};
@@ -102,6 +102,7 @@ pub fn faccessat2(
     let checker = Checker::new(enforcement.checker.level(), BackendChoice::Emulated)
         .expect("the emulated backend has every level");
     let verdict = enforcement.decide(&label(), checker.check(&file), enforcement.scripts)?;
+    let verdict = enforcement.decide_trust_path(&label(), file.as_fd(), verdict)?;
     if !verdict.is_allowed() {
         // Audit mode: logged by `decide`; answer as if there were no policy.
         return plain();
@@ -155,6 +156,7 @@ mod tests {
                 interpreted_access: level,
                 deny_interactive: false,
                 mode,
+                ..SystemPolicy::default()
             }),
         )
     }

@@ -192,6 +192,101 @@ pub fn unshare_newuser_probe() -> Result<(), Errno> {
     check_ret(ret)
 }
 
+/// `FS_IOC_GETVERSION` (`_IOR('v', 1, long)`): the inode's generation
+/// number, on the filesystems that keep one (ext2/3/4, btrfs, XFS, F2FS …).
+const FS_IOC_GETVERSION: libc::c_ulong = 0x8008_7601;
+
+/// `ioctl(fd, FS_IOC_GETVERSION)`: the generation the filesystem gave the
+/// inode when it was allocated, which tells a reused inode number from the
+/// file that had it before. `ENOTTY`/`EOPNOTSUPP`/`EINVAL` where the
+/// filesystem keeps none (tmpfs, overlayfs), `EBADF` on an `O_PATH`
+/// descriptor.
+pub fn inode_generation(fd: BorrowedFd<'_>) -> Result<u32, Errno> {
+    // The kernel writes an int; the command's size says long. Eight
+    // zeroed bytes hold either.
+    let mut value = [0u8; 8];
+    // SAFETY: FS_IOC_GETVERSION writes at most sizeof(long) = 8 bytes to
+    // the pointer, which points at 8 writable bytes that outlive the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), FS_IOC_GETVERSION, value.as_mut_ptr()) };
+    if ret < 0 {
+        return Err(last_errno());
+    }
+    Ok(u32::from_ne_bytes([value[0], value[1], value[2], value[3]]))
+}
+
+/// `NS_GET_USERNS` (`_IO(0xb7, 0x1)`): a descriptor of the user namespace
+/// that owns a namespace.
+const NS_GET_USERNS: libc::c_ulong = 0xb701;
+
+/// `ioctl(ns, NS_GET_USERNS)`: the user namespace owning the namespace
+/// behind `ns` (a `/proc/PID/ns/*` descriptor), as a new descriptor.
+pub fn namespace_owner(ns: BorrowedFd<'_>) -> Result<std::os::fd::OwnedFd, Errno> {
+    // SAFETY: NS_GET_USERNS takes no argument and returns a new descriptor
+    // or -1; nothing in this process's memory is read or written.
+    let ret = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_USERNS) };
+    if ret < 0 {
+        return Err(last_errno());
+    }
+    // SAFETY: the kernel just returned this descriptor to us; nobody else
+    // owns it.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(ret) })
+}
+
+/// Eight bytes of a file, mapped shared and read-only: a counter another
+/// process updates in place, read without a system call.
+#[derive(Debug)]
+pub struct SharedCounter {
+    addr: std::ptr::NonNull<libc::c_void>,
+}
+
+// SAFETY: the mapping is read-only and only ever read through an atomic
+// load; it can be used from any thread.
+unsafe impl Send for SharedCounter {}
+// SAFETY: as above: shared reads of an atomic are safe.
+unsafe impl Sync for SharedCounter {}
+
+impl SharedCounter {
+    /// Maps the first 8 bytes of `fd`, which must be at least that long
+    /// (checked by the caller: a shorter file would fault on the read).
+    pub fn map(fd: BorrowedFd<'_>) -> Result<SharedCounter, Errno> {
+        // SAFETY: a fresh read-only shared mapping of one page chosen by
+        // the kernel: it aliases no Rust object.
+        let addr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                8,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(last_errno());
+        }
+        Ok(SharedCounter {
+            addr: std::ptr::NonNull::new(addr).ok_or(Errno::INVAL)?,
+        })
+    }
+
+    /// The counter's value now.
+    pub fn get(&self) -> u64 {
+        // SAFETY: the mapping is page-aligned, so 8-byte aligned, at least
+        // 8 bytes long (the file is, see `map`), and lives as long as
+        // `self`; an atomic load sees the writer's in-place update.
+        let value = unsafe { &*self.addr.as_ptr().cast::<std::sync::atomic::AtomicU64>() };
+        u64::from_le(value.load(std::sync::atomic::Ordering::Acquire))
+    }
+}
+
+impl Drop for SharedCounter {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping `map` made; no reference into
+        // it outlives `self`.
+        unsafe { libc::munmap(self.addr.as_ptr(), 8) };
+    }
+}
+
 /// The symbolic name of the error numbers the check can meet (`EACCES` …).
 pub fn errno_name(errno: i32) -> Option<&'static str> {
     Some(match errno {

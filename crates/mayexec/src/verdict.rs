@@ -56,6 +56,13 @@ pub enum Reason {
     /// Code that does not come from a file (`-c`, a prompt, a pipe) under
     /// deny-interactive.
     Interactive,
+    /// The policy requires trusted content (`trust`), and the file is not
+    /// in the trust database, has changed since it was trusted, or is on
+    /// a mount the policy does not list.
+    UntrustedContent,
+    /// The policy requires trusted content, and the trust database cannot
+    /// be used (missing, corrupt, or not root's): nothing is trusted.
+    TrustUnavailable,
 }
 
 impl Reason {
@@ -70,6 +77,8 @@ impl Reason {
         Reason::KernelPolicy,
         Reason::KernelError,
         Reason::Interactive,
+        Reason::UntrustedContent,
+        Reason::TrustUnavailable,
     ];
 
     /// The stable kebab-case name (`noexec-mount`, `not-executable` …).
@@ -84,6 +93,8 @@ impl Reason {
             Reason::KernelPolicy => "kernel-policy",
             Reason::KernelError => "kernel-error",
             Reason::Interactive => "interactive",
+            Reason::UntrustedContent => "untrusted-content",
+            Reason::TrustUnavailable => "trust-unavailable",
         }
     }
 

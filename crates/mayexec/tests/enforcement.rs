@@ -24,6 +24,7 @@ fn policy(level: Level, deny_interactive: bool, mode: Mode) -> Option<SystemPoli
         interpreted_access: level,
         deny_interactive,
         mode,
+        ..SystemPolicy::default()
     })
 }
 
@@ -80,7 +81,7 @@ fn the_stricter_of_securebits_and_policy_wins() {
     ];
     for (bits, policy, want) in cases {
         assert_eq!(
-            effective(bits, policy),
+            effective(bits, policy.clone()),
             want,
             "bits {bits:?}, policy {policy:?}"
         );

@@ -34,7 +34,8 @@ _Static_assert(MAYEXEC_REASON_NONE == 0 && MAYEXEC_REASON_NOEXEC_MOUNT == 1 &&
 		       MAYEXEC_REASON_NOT_EXECUTABLE == 2 && MAYEXEC_REASON_NOT_REGULAR_FILE == 3 &&
 		       MAYEXEC_REASON_SPECIAL_FILESYSTEM == 4 && MAYEXEC_REASON_UNREADABLE == 5 &&
 		       MAYEXEC_REASON_WRITE_BUSY == 6 && MAYEXEC_REASON_KERNEL_POLICY == 7 &&
-		       MAYEXEC_REASON_KERNEL_ERROR == 8 && MAYEXEC_REASON_INTERACTIVE == 9,
+		       MAYEXEC_REASON_KERNEL_ERROR == 8 && MAYEXEC_REASON_INTERACTIVE == 9 &&
+		       MAYEXEC_REASON_UNTRUSTED_CONTENT == 10 && MAYEXEC_REASON_TRUST_UNAVAILABLE == 11,
 	       "reason numbers");
 _Static_assert(MAYEXEC_BACKEND_KERNEL == 1 && MAYEXEC_BACKEND_EMULATED == 2, "backend numbers");
 _Static_assert(offsetof(struct mayexec_verdict, allowed) == 0 &&
@@ -79,6 +80,7 @@ _Static_assert(sizeof(struct enforcement_ver0) == MAYEXEC_ENFORCEMENT_SIZE_VER0,
 static const char *const names[] = {
 	"", "noexec-mount", "not-executable", "not-regular-file", "special-filesystem",
 	"unreadable", "write-busy", "kernel-policy", "kernel-error", "interactive",
+	"untrusted-content", "trust-unavailable",
 };
 
 static char what[4096];
@@ -244,12 +246,12 @@ static void basics(const char *dir, const char *backend)
 	char ok_path[4096], busy_path[4096], fifo_path[4096], missing[4096], message[8192];
 	int i, fd, busy_writer, pipe_fds[2];
 
-	for (i = 0; i <= 9; i++) {
+	for (i = 0; i <= 11; i++) {
 		errno = CHECK_ERRNO_SENTINEL;
 		check_str(WHAT("mayexec_reason_name(%d)", i), mayexec_reason_name(i), names[i]);
 		check_errno_kept(WHAT("mayexec_reason_name(%d) leaves errno", i), errno);
 	}
-	check_true("mayexec_reason_name(10) is NULL", mayexec_reason_name(10) == NULL);
+	check_true("mayexec_reason_name(12) is NULL", mayexec_reason_name(12) == NULL);
 	check_true("mayexec_reason_name(-1) is NULL", mayexec_reason_name(-1) == NULL);
 
 	errno = CHECK_ERRNO_SENTINEL;

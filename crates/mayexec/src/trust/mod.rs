@@ -1,0 +1,1045 @@
+//! Content trust: a root-owned database of files whose content the system
+//! trusts, which every check consults when the policy asks
+//! (`trust = "audit" | "required"` in `/etc/mayexec.conf`).
+//!
+//! An entry is a file's *identity* — device, inode, inode generation (where
+//! the filesystem keeps one), size, ctime to the nanosecond, mode and owner
+//! — with the SHA-256 of the content it had when it was trusted and where
+//! the trust came from (a package and its version, a manifest, or `mayexec
+//! trust add`). Writing a file, truncating it, `chmod`, `chown`, a new link
+//! or an `mmap` write all move its ctime, so a file changed after it was
+//! trusted no longer matches its entry; a file renamed over it, or a copy,
+//! is another inode. Checking therefore never reads the content: one
+//! `statx` (and the generation `ioctl` where the entry has one), and a
+//! B-tree lookup in a shared memory map.
+//!
+//! The database is honoured only on the mounts the policy lists by mount
+//! point (`trust_mounts`), never on FUSE and never in a mount namespace of
+//! a user namespace ([`ListedMount`]): an identity is only as good as the
+//! filesystem that reports it.
+//!
+//! The store is LMDB (`docs/trust.md` says why). A published file is never
+//! written again: a writer builds a whole new file, syncs it and renames it
+//! over the old one, then bumps a counter in `trust.serial` that readers
+//! keep mapped. A reader therefore sees one complete database or the
+//! next, never a mix, takes no lock, and notices a new one without a
+//! system call.
+
+mod lmdb;
+mod mounts;
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::{CStr, CString, OsStr, OsString};
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rustix::fs::{fstat, statx, AtFlags, FileType, StatxFlags};
+
+use crate::policy::TrustedDir;
+use crate::uapi::{self, Errno, SharedCounter};
+
+pub use mounts::ListedMount;
+
+/// The directory of the trust database; fixed when the crate is built
+/// (`MAYEXEC_TRUST_DIR` at build time overrides it for packagers).
+pub const TRUST_DIR: &str = match option_env!("MAYEXEC_TRUST_DIR") {
+    Some(path) => path,
+    None => "/var/lib/mayexec",
+};
+/// The database file in [`TRUST_DIR`].
+pub const DATABASE_FILE: &str = "trust.mdb";
+/// The counter a writer bumps after each new database, in [`TRUST_DIR`];
+/// also the writers' lock.
+pub const SERIAL_FILE: &str = "trust.serial";
+
+const FORMAT: &[u8] = b"mayexec-trust 1";
+const NAMES: [&CStr; 3] = [c"files", c"sources", c"meta"];
+const FILES: usize = 0;
+const SOURCES: usize = 1;
+const META: usize = 2;
+const VALUE_HEADER: usize = 84;
+
+/// A mount, as `statx` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MountId {
+    /// The ID.
+    pub id: u64,
+    /// `STATX_MNT_ID_UNIQUE` (never reused while the system runs, Linux
+    /// 6.8) rather than the reusable `STATX_MNT_ID`.
+    pub unique: bool,
+}
+
+/// What a file is, short of its content: what a change to the file changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    /// `st_dev`.
+    pub dev: u64,
+    /// `st_ino`.
+    pub ino: u64,
+    /// The inode generation (`FS_IOC_GETVERSION`), where the filesystem
+    /// keeps one (not tmpfs, not overlayfs).
+    pub generation: Option<u32>,
+    /// The mount it was reached through (informative: mount IDs do not
+    /// survive a reboot; the check asks whether the file's mount *now* is
+    /// one the policy lists).
+    pub mount: MountId,
+    /// `st_size`.
+    pub size: u64,
+    /// ctime, seconds.
+    pub ctime_sec: i64,
+    /// ctime, nanoseconds.
+    pub ctime_nsec: u32,
+    /// `st_mode`, type included.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+}
+
+impl Identity {
+    /// The identity of the file behind `fd`, generation included.
+    pub fn of<Fd: AsFd>(fd: Fd) -> io::Result<Identity> {
+        let fd = fd.as_fd();
+        let mut identity = stat(fd)?;
+        if identity.is_regular() {
+            identity.generation = generation(fd)?;
+        }
+        Ok(identity)
+    }
+
+    /// A regular file?
+    pub fn is_regular(&self) -> bool {
+        FileType::from_raw_mode(self.mode) == FileType::RegularFile
+    }
+
+    fn key(&self) -> [u8; 16] {
+        key(self.dev, self.ino)
+    }
+}
+
+fn key(dev: u64, ino: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&dev.to_be_bytes());
+    key[8..].copy_from_slice(&ino.to_be_bytes());
+    key
+}
+
+/// Everything but the generation: one `statx`.
+fn stat(fd: BorrowedFd<'_>) -> io::Result<Identity> {
+    let stx = statx(
+        fd,
+        c"",
+        AtFlags::EMPTY_PATH,
+        StatxFlags::BASIC_STATS
+            | StatxFlags::MNT_ID
+            | StatxFlags::from_bits_retain(mounts::STATX_MNT_ID_UNIQUE),
+    )?;
+    let mount = mounts::mount_id(&stx).ok_or_else(|| {
+        io::Error::other("the kernel gives no mount ID for the file (Linux 5.8 does)")
+    })?;
+    Ok(Identity {
+        dev: rustix::fs::makedev(stx.stx_dev_major, stx.stx_dev_minor),
+        ino: stx.stx_ino,
+        generation: None,
+        mount,
+        size: stx.stx_size,
+        ctime_sec: stx.stx_ctime.tv_sec,
+        ctime_nsec: stx.stx_ctime.tv_nsec,
+        mode: u32::from(stx.stx_mode),
+        uid: stx.stx_uid,
+        gid: stx.stx_gid,
+    })
+}
+
+/// The inode generation; `None` where the filesystem keeps none. An
+/// `O_PATH` descriptor cannot take the `ioctl`: the same inode is opened
+/// for reading through `/proc/self/fd` (regular files only: no side
+/// effects).
+fn generation(fd: BorrowedFd<'_>) -> io::Result<Option<u32>> {
+    match uapi::inode_generation(fd) {
+        Ok(generation) => Ok(Some(generation)),
+        Err(Errno::NOTTY | Errno::OPNOTSUPP | Errno::INVAL | Errno::NOSYS) => Ok(None),
+        Err(Errno::BADF) => {
+            let reopened = rustix::fs::open(
+                format!("/proc/self/fd/{}", fd.as_raw_fd()),
+                rustix::fs::OFlags::RDONLY
+                    | rustix::fs::OFlags::CLOEXEC
+                    | rustix::fs::OFlags::NOCTTY
+                    | rustix::fs::OFlags::NONBLOCK,
+                rustix::fs::Mode::empty(),
+            )?;
+            let (a, b) = (fstat(fd)?, fstat(&reopened)?);
+            if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino) {
+                return Err(io::Error::other("the file changed while it was reopened"));
+            }
+            match uapi::inode_generation(reopened.as_fd()) {
+                Ok(generation) => Ok(Some(generation)),
+                Err(Errno::NOTTY | Errno::OPNOTSUPP | Errno::INVAL | Errno::NOSYS) => Ok(None),
+                Err(errno) => Err(errno.into()),
+            }
+        }
+        Err(errno) => Err(errno.into()),
+    }
+}
+
+/// Where the trust in a file came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Source {
+    /// An installed package, verified against its own digests.
+    Package {
+        /// The package name (with `:ARCH` for a multi-arch package).
+        name: String,
+        /// Its version.
+        version: String,
+    },
+    /// A manifest of SHA-256 digests (`sha256sum` format).
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+    },
+    /// `mayexec trust add`.
+    Added,
+}
+
+impl Source {
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Source::Package { name, version } => {
+                let mut v = b"package\0".to_vec();
+                v.extend_from_slice(name.as_bytes());
+                v.push(0);
+                v.extend_from_slice(version.as_bytes());
+                v
+            }
+            Source::Manifest { path } => {
+                let mut v = b"manifest\0".to_vec();
+                v.extend_from_slice(path.as_os_str().as_bytes());
+                v
+            }
+            Source::Added => b"add".to_vec(),
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Source> {
+        let mut parts = bytes.splitn(3, |&b| b == 0);
+        match parts.next()? {
+            b"package" => {
+                let name = String::from_utf8(parts.next()?.to_vec()).ok()?;
+                let version = String::from_utf8(parts.next()?.to_vec()).ok()?;
+                Some(Source::Package { name, version })
+            }
+            b"manifest" => {
+                let rest = &bytes[b"manifest\0".len()..];
+                Some(Source::Manifest {
+                    path: PathBuf::from(OsString::from_vec(rest.to_vec())),
+                })
+            }
+            b"add" if bytes == b"add" => Some(Source::Added),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    /// `package NAME VERSION`, `manifest PATH` or `add`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Package { name, version } => write!(f, "package {name} {version}"),
+            Source::Manifest { path } => write!(f, "manifest {}", path.display()),
+            Source::Added => f.write_str("add"),
+        }
+    }
+}
+
+/// A trusted file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Its identity when it was trusted.
+    pub identity: Identity,
+    /// The SHA-256 of its content then.
+    pub sha256: [u8; 32],
+    /// Where the trust came from.
+    pub source: Source,
+    /// The path it was trusted by.
+    pub path: PathBuf,
+}
+
+/// The value of an entry: fixed fields, little-endian, then the path.
+fn encode_value(entry: &Entry, source: u32) -> Vec<u8> {
+    let id = &entry.identity;
+    let mut v = Vec::with_capacity(VALUE_HEADER + entry.path.as_os_str().len());
+    v.push(1); // version
+    v.push(u8::from(id.generation.is_some()) | (u8::from(id.mount.unique) << 1));
+    v.extend_from_slice(&[0, 0]);
+    v.extend_from_slice(&id.generation.unwrap_or(0).to_le_bytes());
+    v.extend_from_slice(&id.size.to_le_bytes());
+    v.extend_from_slice(&id.ctime_sec.to_le_bytes());
+    v.extend_from_slice(&id.ctime_nsec.to_le_bytes());
+    v.extend_from_slice(&id.mode.to_le_bytes());
+    v.extend_from_slice(&id.uid.to_le_bytes());
+    v.extend_from_slice(&id.gid.to_le_bytes());
+    v.extend_from_slice(&id.mount.id.to_le_bytes());
+    v.extend_from_slice(&source.to_le_bytes());
+    v.extend_from_slice(&entry.sha256);
+    debug_assert_eq!(v.len(), VALUE_HEADER);
+    v.extend_from_slice(entry.path.as_os_str().as_bytes());
+    v
+}
+
+/// The fixed fields of a value, borrowed: what the check compares.
+struct Value<'a>(&'a [u8]);
+
+impl<'a> Value<'a> {
+    fn parse(bytes: &'a [u8]) -> Option<Value<'a>> {
+        (bytes.len() >= VALUE_HEADER && bytes[0] == 1).then_some(Value(bytes))
+    }
+    fn u32_at(&self, at: usize) -> u32 {
+        u32::from_le_bytes(self.0[at..at + 4].try_into().expect("4 bytes"))
+    }
+    fn u64_at(&self, at: usize) -> u64 {
+        u64::from_le_bytes(self.0[at..at + 8].try_into().expect("8 bytes"))
+    }
+    fn generation(&self) -> Option<u32> {
+        (self.0[1] & 1 != 0).then(|| self.u32_at(4))
+    }
+    fn source(&self) -> u32 {
+        self.u32_at(48)
+    }
+    /// Does the file now (`now`, without generation) have the identity the
+    /// entry recorded? The generation is compared by the caller.
+    fn same_file(&self, now: &Identity) -> bool {
+        self.u64_at(8) == now.size
+            && self.u64_at(16) as i64 == now.ctime_sec
+            && self.u32_at(24) == now.ctime_nsec
+            && self.u32_at(28) == now.mode
+            && self.u32_at(32) == now.uid
+            && self.u32_at(36) == now.gid
+    }
+    fn entry(&self, dev: u64, ino: u64, source: Source) -> Entry {
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(&self.0[52..84]);
+        Entry {
+            identity: Identity {
+                dev,
+                ino,
+                generation: self.generation(),
+                mount: MountId {
+                    id: self.u64_at(40),
+                    unique: self.0[1] & 2 != 0,
+                },
+                size: self.u64_at(8),
+                ctime_sec: self.u64_at(16) as i64,
+                ctime_nsec: self.u32_at(24),
+                mode: self.u32_at(28),
+                uid: self.u32_at(32),
+                gid: self.u32_at(36),
+            },
+            sha256,
+            source,
+            path: PathBuf::from(OsStr::from_bytes(&self.0[VALUE_HEADER..])),
+        }
+    }
+}
+
+/// Why the trust database cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// There is no database (or no directory for it).
+    #[error("{}: no trust database (create one with `mayexec trust from-dpkg` or `mayexec trust add`)", path.display())]
+    Missing {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// Someone other than root could change it, or it is not a regular
+    /// file.
+    #[error("{}: untrusted trust database: {fault}", path.display())]
+    Untrusted {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        fault: String,
+    },
+    /// It is not a trust database LMDB and this library can read.
+    #[error("{}: corrupt trust database: {detail}", path.display())]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Reading or writing failed.
+    #[error("{}: {message}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        message: String,
+    },
+}
+
+impl TrustError {
+    fn io(path: &Path, error: impl fmt::Display) -> TrustError {
+        TrustError::Io {
+            path: path.to_owned(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// An open, verified trust database: one published file, read-only.
+#[derive(Debug)]
+pub struct Database {
+    reader: lmdb::Reader,
+    sources: HashMap<u32, Source>,
+    path: PathBuf,
+    entries: u64,
+    updated: u64,
+    file_size: u64,
+}
+
+impl Database {
+    /// Opens the system's database ([`TRUST_DIR`]).
+    pub fn open_system() -> Result<Database, TrustError> {
+        Database::open(Path::new(TRUST_DIR))
+    }
+
+    /// Opens the database in `dir`, trusted as the policy file is: the
+    /// directory, every directory above it and the file owned by root and
+    /// not writable by group or others.
+    pub fn open(dir: &Path) -> Result<Database, TrustError> {
+        let path = dir.join(DATABASE_FILE);
+        let untrusted = |fault: String| TrustError::Untrusted {
+            path: path.clone(),
+            fault,
+        };
+        let dir = TrustedDir::open(dir)
+            .map_err(untrusted)?
+            .ok_or_else(|| TrustError::Missing { path: path.clone() })?;
+        let fd = dir
+            .open_file(DATABASE_FILE)
+            .map_err(untrusted)?
+            .ok_or_else(|| TrustError::Missing { path: path.clone() })?;
+        Database::open_fd(&fd, &path)
+    }
+
+    /// Opens the verified file `fd` (named `path` in messages).
+    fn open_fd(fd: &OwnedFd, path: &Path) -> Result<Database, TrustError> {
+        let corrupt = |detail: String| TrustError::Corrupt {
+            path: path.to_owned(),
+            detail,
+        };
+        let ours = fstat(fd).map_err(|e| TrustError::io(path, io::Error::from(e)))?;
+        // LMDB opens by name: the very inode, through its descriptor.
+        let proc_path =
+            CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL in a number");
+        let reader = match lmdb::Reader::open(&proc_path, &NAMES) {
+            Err(error) if error.errno() == Some(libc::ENOENT) => {
+                // No /proc: by the path, then proven the same inode below.
+                let c = CString::new(path.as_os_str().as_bytes())
+                    .map_err(|_| corrupt("a NUL in the path".into()))?;
+                lmdb::Reader::open(&c, &NAMES)
+            }
+            other => other,
+        }
+        .map_err(|error| match error.errno() {
+            Some(errno) => TrustError::io(path, io::Error::from_raw_os_error(errno)),
+            None => corrupt(error.to_string()),
+        })?;
+        let theirs = rustix::fs::fstat(reader.file())
+            .map_err(|e| TrustError::io(path, io::Error::from(e)))?;
+        if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino) {
+            return Err(TrustError::io(
+                path,
+                "the file was replaced while it was opened",
+            ));
+        }
+        let file_size = ours.st_size as u64;
+        // Every page the B-trees may name must be in the file: a read past
+        // its end would be a SIGBUS, not an error.
+        let needed = (reader.last_page + 1).saturating_mul(reader.page_size);
+        if file_size < needed {
+            return Err(corrupt(format!(
+                "truncated: {file_size} bytes, its pages need {needed}"
+            )));
+        }
+        let lmdb = |e: lmdb::Error| corrupt(e.to_string());
+        match reader.get(META, b"format").map_err(lmdb)? {
+            Some(FORMAT) => {}
+            Some(other) => {
+                return Err(corrupt(format!(
+                    "format {:?}, this library reads {:?}",
+                    String::from_utf8_lossy(other),
+                    String::from_utf8_lossy(FORMAT)
+                )))
+            }
+            None => return Err(corrupt("no format marker".into())),
+        }
+        let number = |name: &[u8]| -> Result<u64, TrustError> {
+            match reader.get(META, name).map_err(lmdb)? {
+                Some(bytes) if bytes.len() == 8 => {
+                    Ok(u64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+                }
+                _ => Err(corrupt(format!(
+                    "no {} in the meta database",
+                    String::from_utf8_lossy(name)
+                ))),
+            }
+        };
+        let entries = number(b"entries")?;
+        let updated = number(b"updated")?;
+        let mut sources = HashMap::new();
+        let mut bad = None;
+        reader
+            .for_each(SOURCES, |key, value| {
+                match (<[u8; 4]>::try_from(key), Source::decode(value)) {
+                    (Ok(key), Some(source)) => {
+                        sources.insert(u32::from_be_bytes(key), source);
+                        true
+                    }
+                    _ => {
+                        bad = Some("an unreadable source".to_owned());
+                        false
+                    }
+                }
+            })
+            .map_err(lmdb)?;
+        if let Some(bad) = bad {
+            return Err(corrupt(bad));
+        }
+        Ok(Database {
+            reader,
+            sources,
+            path: path.to_owned(),
+            entries,
+            updated,
+            file_size,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many files it trusts.
+    pub fn len(&self) -> u64 {
+        self.entries
+    }
+
+    /// Does it trust no file?
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    /// When it was written (seconds since the epoch).
+    pub fn updated(&self) -> u64 {
+        self.updated
+    }
+
+    /// The size of its file in bytes.
+    pub fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    /// The entry for the inode `dev`/`ino`, if any.
+    pub fn get(&self, dev: u64, ino: u64) -> Result<Option<Entry>, TrustError> {
+        let corrupt = |detail: String| TrustError::Corrupt {
+            path: self.path.clone(),
+            detail,
+        };
+        let Some(bytes) = self
+            .reader
+            .get(FILES, &key(dev, ino))
+            .map_err(|e| corrupt(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let value = Value::parse(bytes).ok_or_else(|| corrupt("an unreadable entry".into()))?;
+        let source = self
+            .sources
+            .get(&value.source())
+            .ok_or_else(|| corrupt("an entry with an unknown source".into()))?;
+        Ok(Some(value.entry(dev, ino, source.clone())))
+    }
+
+    /// Every entry, in key order.
+    pub fn entries(&self) -> Result<Vec<Entry>, TrustError> {
+        let mut entries = Vec::with_capacity(self.entries as usize);
+        let mut bad = false;
+        self.reader
+            .for_each(FILES, |key, value| {
+                let (Ok(key), Some(value)) = (<[u8; 16]>::try_from(key), Value::parse(value))
+                else {
+                    bad = true;
+                    return false;
+                };
+                let Some(source) = self.sources.get(&value.source()) else {
+                    bad = true;
+                    return false;
+                };
+                let dev = u64::from_be_bytes(key[..8].try_into().expect("8 bytes"));
+                let ino = u64::from_be_bytes(key[8..].try_into().expect("8 bytes"));
+                entries.push(value.entry(dev, ino, source.clone()));
+                true
+            })
+            .map_err(|e| TrustError::Corrupt {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            })?;
+        if bad {
+            return Err(TrustError::Corrupt {
+                path: self.path.clone(),
+                detail: "an unreadable entry".into(),
+            });
+        }
+        Ok(entries)
+    }
+
+    /// Does the file behind `fd`, whose identity short of its generation
+    /// is `now`, match its entry?
+    fn matches(&self, fd: BorrowedFd<'_>, now: &Identity) -> Result<Match, TrustError> {
+        let corrupt = |detail: String| TrustError::Corrupt {
+            path: self.path.clone(),
+            detail,
+        };
+        let Some(bytes) = self
+            .reader
+            .get(FILES, &now.key())
+            .map_err(|e| corrupt(e.to_string()))?
+        else {
+            return Ok(Match::NotInDatabase);
+        };
+        let value = Value::parse(bytes).ok_or_else(|| corrupt("an unreadable entry".into()))?;
+        if !value.same_file(now) {
+            return Ok(Match::Changed);
+        }
+        if let Some(recorded) = value.generation() {
+            match generation(fd) {
+                Ok(Some(generation)) if generation == recorded => {}
+                Ok(_) => return Ok(Match::Changed),
+                Err(e) => return Ok(Match::Error(e.raw_os_error().unwrap_or(libc::EIO))),
+            }
+        }
+        Ok(Match::Trusted)
+    }
+}
+
+enum Match {
+    Trusted,
+    NotInDatabase,
+    Changed,
+    Error(i32),
+}
+
+/// The answer of the trust database about one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustVerdict {
+    /// The file has the identity of a trusted entry, on a listed mount.
+    Trusted,
+    /// The file is not trusted.
+    Untrusted(Untrusted),
+    /// The database cannot be used: nothing is trusted.
+    Unavailable(String),
+    /// The file's identity could not be read (an errno): not trusted.
+    Error(i32),
+}
+
+/// Why a file is not trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Untrusted {
+    /// Not a regular file.
+    NotRegularFile,
+    /// Its mount is not one the policy lists (or is listed but not
+    /// honoured: FUSE, a user namespace's).
+    MountNotListed,
+    /// No entry for it.
+    NotInDatabase,
+    /// An entry for its inode, but the file changed since (ctime, size,
+    /// mode, owner or generation).
+    Changed,
+}
+
+impl Untrusted {
+    /// Words for messages.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Untrusted::NotRegularFile => "not a regular file",
+            Untrusted::MountNotListed => "not on a mount listed in trust_mounts",
+            Untrusted::NotInDatabase => "not in the trust database",
+            Untrusted::Changed => "changed since it was trusted",
+        }
+    }
+}
+
+impl fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+enum State {
+    Ready {
+        db: Database,
+        serial: SharedCounter,
+        seen: u64,
+    },
+    Unavailable(TrustError),
+}
+
+/// The trust database as checks consult it, for one process: the listed
+/// mounts resolved once, the database opened once and reopened when a
+/// writer publishes a new one (or, while it cannot be used, at every
+/// check).
+pub struct TrustStore {
+    dir: PathBuf,
+    mounts: Vec<ListedMount>,
+    honoured: Vec<MountId>,
+    state: Mutex<State>,
+}
+
+impl fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustStore")
+            .field("dir", &self.dir)
+            .field("mounts", &self.mounts)
+            .finish_non_exhaustive()
+    }
+}
+
+fn open_state(dir: &Path) -> State {
+    match open_with_serial(dir) {
+        Ok((db, serial, seen)) => State::Ready { db, serial, seen },
+        Err(error) => State::Unavailable(error),
+    }
+}
+
+/// The serial first, then the database: a writer renames the new database
+/// into place before it bumps the serial, so a reader that saw serial N has
+/// database N or a newer one, and notices N+1 in any case.
+fn open_with_serial(dir: &Path) -> Result<(Database, SharedCounter, u64), TrustError> {
+    let path = dir.join(DATABASE_FILE);
+    let untrusted = |fault: String| TrustError::Untrusted {
+        path: path.clone(),
+        fault,
+    };
+    let trusted = TrustedDir::open(dir)
+        .map_err(untrusted)?
+        .ok_or_else(|| TrustError::Missing { path: path.clone() })?;
+    let serial_path = dir.join(SERIAL_FILE);
+    let serial_fd = trusted
+        .open_file(SERIAL_FILE)
+        .map_err(untrusted)?
+        .ok_or_else(|| TrustError::Missing {
+            path: serial_path.clone(),
+        })?;
+    let size = fstat(&serial_fd)
+        .map_err(|e| TrustError::io(&serial_path, io::Error::from(e)))?
+        .st_size;
+    if size < 8 {
+        return Err(TrustError::Corrupt {
+            path: serial_path,
+            detail: format!("{size} bytes, not 8"),
+        });
+    }
+    let serial = SharedCounter::map(serial_fd.as_fd())
+        .map_err(|e| TrustError::io(&serial_path, io::Error::from(e)))?;
+    let seen = serial.get();
+    let fd = trusted
+        .open_file(DATABASE_FILE)
+        .map_err(untrusted)?
+        .ok_or_else(|| TrustError::Missing { path: path.clone() })?;
+    Ok((Database::open_fd(&fd, &path)?, serial, seen))
+}
+
+impl TrustStore {
+    /// The store of the database in `dir`, honoured on the mounts
+    /// `trust_mounts` names. Never fails: a database that cannot be used
+    /// is a state in which nothing is trusted, tried again at each check.
+    pub fn open(dir: &Path, trust_mounts: &[PathBuf]) -> TrustStore {
+        let mounts = mounts::resolve(trust_mounts);
+        let honoured = mounts.iter().filter_map(|m| m.mount.clone().ok()).collect();
+        TrustStore {
+            dir: dir.to_owned(),
+            mounts,
+            honoured,
+            state: Mutex::new(open_state(dir)),
+        }
+    }
+
+    /// The system's store ([`TRUST_DIR`]), shared by every enforcement of
+    /// this process built for the same `trust_mounts`.
+    pub fn system(trust_mounts: &[PathBuf]) -> Arc<TrustStore> {
+        type Cache = Mutex<Option<(Vec<PathBuf>, Arc<TrustStore>)>>;
+        static SYSTEM: Cache = Mutex::new(None);
+        let mut cache = SYSTEM.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cache {
+            Some((mounts, store)) if mounts == trust_mounts => Arc::clone(store),
+            _ => {
+                let store = Arc::new(TrustStore::open(Path::new(TRUST_DIR), trust_mounts));
+                *cache = Some((trust_mounts.to_vec(), Arc::clone(&store)));
+                store
+            }
+        }
+    }
+
+    /// The database directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The listed mounts and what became of each.
+    pub fn mounts(&self) -> &[ListedMount] {
+        &self.mounts
+    }
+
+    /// The database's state now: how many files it trusts and when it was
+    /// written, or why it cannot be used.
+    pub fn status(&self) -> Result<(u64, u64), TrustError> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.refresh(&mut state);
+        match &*state {
+            State::Ready { db, .. } => Ok((db.len(), db.updated())),
+            State::Unavailable(error) => Err(error.clone()),
+        }
+    }
+
+    fn refresh(&self, state: &mut State) {
+        let stale = match state {
+            State::Ready { serial, seen, .. } => serial.get() != *seen,
+            State::Unavailable(_) => true,
+        };
+        if stale {
+            *state = open_state(&self.dir);
+        }
+    }
+
+    /// Is the file behind `fd` trusted?
+    pub fn check<Fd: AsFd>(&self, fd: Fd) -> TrustVerdict {
+        let fd = fd.as_fd();
+        let now = match stat(fd) {
+            Ok(now) => now,
+            Err(e) => return TrustVerdict::Error(e.raw_os_error().unwrap_or(libc::EIO)),
+        };
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.refresh(&mut state);
+        let db = match &*state {
+            State::Ready { db, .. } => db,
+            State::Unavailable(error) => return TrustVerdict::Unavailable(error.to_string()),
+        };
+        if !now.is_regular() {
+            return TrustVerdict::Untrusted(Untrusted::NotRegularFile);
+        }
+        if !self.honoured.contains(&now.mount) {
+            return TrustVerdict::Untrusted(Untrusted::MountNotListed);
+        }
+        match db.matches(fd, &now) {
+            Ok(Match::Trusted) => TrustVerdict::Trusted,
+            Ok(Match::NotInDatabase) => TrustVerdict::Untrusted(Untrusted::NotInDatabase),
+            Ok(Match::Changed) => TrustVerdict::Untrusted(Untrusted::Changed),
+            Ok(Match::Error(errno)) => TrustVerdict::Error(errno),
+            Err(error) => TrustVerdict::Unavailable(error.to_string()),
+        }
+    }
+}
+
+/// Changes to the trust database, made by one writer at a time (root):
+/// the current database is read whole, changed in memory, and published as
+/// a new file that replaces it.
+#[derive(Debug)]
+pub struct Writer {
+    dir: PathBuf,
+    lock: std::fs::File,
+    entries: BTreeMap<[u8; 16], Entry>,
+}
+
+/// How the database a [`Writer`] started from was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Previous {
+    /// There was none.
+    None,
+    /// It was read.
+    Read(u64),
+    /// It could not be read (the error); the writer starts empty.
+    Unreadable(TrustError),
+}
+
+impl Writer {
+    /// Locks the database in `dir` (created, mode 0755, with its parents
+    /// where missing) against other writers, waiting for them, and reads
+    /// it. A database that cannot be read (corrupt) is reported in
+    /// [`Previous::Unreadable`] and started afresh; one that is not
+    /// trusted (not root's) is an error.
+    pub fn open(dir: &Path) -> Result<(Writer, Previous), TrustError> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+            .map_err(|e| TrustError::io(dir, e))?;
+        let serial_path = dir.join(SERIAL_FILE);
+        let lock = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&serial_path)
+            .map_err(|e| TrustError::io(&serial_path, e))?;
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| TrustError::io(&serial_path, io::Error::from(e)))?;
+        let mut writer = Writer {
+            dir: dir.to_owned(),
+            lock,
+            entries: BTreeMap::new(),
+        };
+        let previous = match Database::open(dir) {
+            Ok(db) => {
+                for entry in db.entries()? {
+                    writer.entries.insert(entry.identity.key(), entry);
+                }
+                Previous::Read(db.len())
+            }
+            Err(TrustError::Missing { .. }) => Previous::None,
+            Err(error @ TrustError::Corrupt { .. }) => Previous::Unreadable(error),
+            Err(error) => return Err(error),
+        };
+        Ok((writer, previous))
+    }
+
+    /// The entries as they stand.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// None?
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry for `identity`'s inode.
+    pub fn get(&self, identity: &Identity) -> Option<&Entry> {
+        self.entries.get(&identity.key())
+    }
+
+    /// Trusts a file (replacing any entry for its inode).
+    pub fn insert(&mut self, entry: Entry) -> Option<Entry> {
+        self.entries.insert(entry.identity.key(), entry)
+    }
+
+    /// Forgets the inode of `identity`.
+    pub fn remove(&mut self, identity: &Identity) -> Option<Entry> {
+        self.entries.remove(&identity.key())
+    }
+
+    /// Keeps only the entries `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
+        self.entries.retain(|_, entry| keep(entry));
+    }
+
+    /// Publishes the entries as the new database: a new file, synced, renamed
+    /// over the old one, the directory synced, then the serial bumped.
+    /// Returns the size of the new file.
+    pub fn commit(self) -> Result<u64, TrustError> {
+        let path = self.dir.join(DATABASE_FILE);
+        let temp = self.dir.join(format!("{DATABASE_FILE}.new"));
+        let _ = std::fs::remove_file(&temp);
+        let result = self.build(&temp);
+        let size = match result {
+            Ok(size) => size,
+            Err(error) => {
+                let _ = std::fs::remove_file(&temp);
+                return Err(error);
+            }
+        };
+        std::fs::rename(&temp, &path).map_err(|e| TrustError::io(&path, e))?;
+        std::fs::File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| TrustError::io(&self.dir, e))?;
+        self.bump_serial()?;
+        Ok(size)
+    }
+
+    fn build(&self, temp: &Path) -> Result<u64, TrustError> {
+        use std::os::unix::fs::PermissionsExt;
+        let lmdb_error = |e: lmdb::Error| TrustError::io(temp, e);
+        let mut sources: BTreeMap<&Source, u32> = BTreeMap::new();
+        let mut bytes = 0usize;
+        for entry in self.entries.values() {
+            let next = sources.len() as u32;
+            sources.entry(&entry.source).or_insert(next);
+            bytes += 16 + VALUE_HEADER + entry.path.as_os_str().len();
+        }
+        // Room for the data twice over, and a little more: LMDB stops
+        // with MDB_MAP_FULL rather than overrun it.
+        let page = 4096;
+        let map_size = (bytes * 2 + (16 << 20)).div_ceil(page) * page;
+        let c_temp = CString::new(temp.as_os_str().as_bytes())
+            .map_err(|_| TrustError::io(temp, "a NUL in the path"))?;
+        let mut builder = lmdb::Builder::create(&c_temp, &NAMES, map_size).map_err(lmdb_error)?;
+        for entry in self.entries.values() {
+            let value = encode_value(entry, sources[&entry.source]);
+            builder
+                .append(FILES, &entry.identity.key(), &value)
+                .map_err(lmdb_error)?;
+        }
+        let mut by_id: Vec<(u32, &Source)> = sources.iter().map(|(s, &id)| (id, *s)).collect();
+        by_id.sort();
+        for (id, source) in by_id {
+            builder
+                .append(SOURCES, &id.to_be_bytes(), &source.encode())
+                .map_err(lmdb_error)?;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // Keys in byte order: entries, format, updated.
+        builder
+            .append(META, b"entries", &(self.entries.len() as u64).to_le_bytes())
+            .map_err(lmdb_error)?;
+        builder
+            .append(META, b"format", FORMAT)
+            .map_err(lmdb_error)?;
+        builder
+            .append(META, b"updated", &now.to_le_bytes())
+            .map_err(lmdb_error)?;
+        builder.finish().map_err(lmdb_error)?;
+        std::fs::set_permissions(temp, std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| TrustError::io(temp, e))?;
+        let file = std::fs::File::open(temp).map_err(|e| TrustError::io(temp, e))?;
+        file.sync_all().map_err(|e| TrustError::io(temp, e))?;
+        Ok(file.metadata().map_err(|e| TrustError::io(temp, e))?.len())
+    }
+
+    fn bump_serial(&self) -> Result<(), TrustError> {
+        use std::os::unix::fs::FileExt;
+        let path = self.dir.join(SERIAL_FILE);
+        let mut current = [0u8; 8];
+        let n = self
+            .lock
+            .read_at(&mut current, 0)
+            .map_err(|e| TrustError::io(&path, e))?;
+        let value = if n == 8 {
+            u64::from_le_bytes(current)
+        } else {
+            0
+        };
+        self.lock
+            .write_all_at(&value.wrapping_add(1).to_le_bytes(), 0)
+            .map_err(|e| TrustError::io(&path, e))?;
+        self.lock.sync_all().map_err(|e| TrustError::io(&path, e))
+    }
+}
