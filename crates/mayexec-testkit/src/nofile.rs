@@ -171,6 +171,17 @@ impl CodeFromNoFile {
         self
     }
 
+    /// Sets environment variables, in order.
+    pub fn envs<I, K, V>(self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        vars.into_iter()
+            .fold(self, |way, (name, value)| way.env(name, value))
+    }
+
     /// Feeds `text` on standard input through a pipe (default: `/dev/null`).
     pub fn stdin(mut self, text: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(text.into());

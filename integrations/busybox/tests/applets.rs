@@ -15,7 +15,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use mayexec_busybox::{require_root_and_busybox, require_stock_busybox, Enforced, Exit, Outcome};
+use mayexec_busybox::{BUILT, STOCK};
+use mayexec_testkit::interp::{Enforced, Exit, Outcome};
 use mayexec_testkit::{root_test, Tmpfs};
 
 /// What an applet does with code, as the audit found it.
@@ -376,7 +377,7 @@ fn applets(busybox: &Path) -> BTreeSet<String> {
 
 #[test]
 fn every_applet_of_the_build_is_audited_and_every_interpreter_obeys() {
-    let Some(busybox) = mayexec_busybox::require_busybox("applets") else {
+    let Some(busybox) = BUILT.require("applets") else {
         return;
     };
     let built = applets(&busybox);
@@ -429,10 +430,10 @@ fn probe(busybox: &Path, applet: &str, probe: Probe, noexec: &Tmpfs) -> (Enforce
 
 #[root_test]
 fn every_applet_that_interprets_a_program_refuses_what_the_policy_refuses() {
-    let Some(busybox) = require_root_and_busybox("applets") else {
+    let Some(busybox) = BUILT.require("applets") else {
         return;
     };
-    let Some(stock) = require_stock_busybox("applets") else {
+    let Some(stock) = STOCK.require("applets") else {
         return;
     };
     let noexec = Tmpfs::noexec();

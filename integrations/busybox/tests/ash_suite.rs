@@ -4,15 +4,16 @@
 
 use std::process::{Command, Stdio};
 
-use mayexec_busybox::{require_busybox, require_stock_busybox, workspace_root, Outcome};
+use mayexec_busybox::{BUILT, STOCK};
+use mayexec_testkit::interp::{workspace_root, Exit, Outcome};
 
 #[test]
 fn busybox_ash_test_suite_gives_the_same_results_through_both_builds() {
     let test = "busybox_ash_test_suite_gives_the_same_results_through_both_builds";
-    let Some(ours) = require_busybox(test) else {
+    let Some(ours) = BUILT.require(test) else {
         return;
     };
-    let Some(stock) = require_stock_busybox(test) else {
+    let Some(stock) = STOCK.require(test) else {
         return;
     };
     let script = workspace_root().join("integrations/busybox/ash-test.sh");
@@ -25,7 +26,7 @@ fn busybox_ash_test_suite_gives_the_same_results_through_both_builds() {
     );
     assert_eq!(
         got.exit,
-        mayexec_busybox::Exit::Code(0),
+        Exit::Code(0),
         "{}:\n{}{}",
         script.display(),
         got.stdout,

@@ -16,8 +16,9 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use mayexec_busybox::{require_root_and_busybox, require_stock_busybox, Enforced, Exit, Outcome};
+use mayexec_busybox::{BUILT, STOCK};
 use mayexec_testkit::interp::{denial, Place, Places};
+use mayexec_testkit::interp::{Enforced, Exit, Outcome};
 use mayexec_testkit::{give_to, root_test, workspace_bin, write_file, Tmpfs, NOBODY};
 
 /// Code that writes this to stderr when it runs.
@@ -110,10 +111,10 @@ impl Program {
 #[root_test]
 fn program_files_are_checked_like_scripts() {
     let test = "program_files_are_checked_like_scripts";
-    let Some(busybox) = require_root_and_busybox(test) else {
+    let Some(busybox) = BUILT.require(test) else {
         return;
     };
-    let Some(stock) = require_stock_busybox(test) else {
+    let Some(stock) = STOCK.require(test) else {
         return;
     };
     let places = Places::new();
@@ -175,7 +176,7 @@ fn program_files_are_checked_like_scripts() {
 /// check, never a pipe, as for `sh < FILE`.
 #[root_test]
 fn awk_reads_a_program_from_standard_input_only_as_interactive_input_allows() {
-    let Some(busybox) = require_root_and_busybox("awk_stdin") else {
+    let Some(busybox) = BUILT.require("awk_stdin") else {
         return;
     };
     let places = Places::new();
@@ -248,7 +249,7 @@ fn awk_reads_a_program_from_standard_input_only_as_interactive_input_allows() {
 /// a program operand and a program file the check refuses.
 #[root_test]
 fn under_lockdown_the_enlightened_busybox_awk_refuses_what_the_policy_refuses() {
-    let Some(busybox) = require_root_and_busybox("awk_lockdown") else {
+    let Some(busybox) = BUILT.require("awk_lockdown") else {
         return;
     };
     let tree = Tmpfs::exec();

@@ -27,7 +27,10 @@ pub const DASH: Interpreter = Interpreter {
         interactive: &["-i"],
         ps4_for_root: true,
         logged_prompts: &["PS1", "PS2", "PS4"],
-        dot_missing: "dot_missing.sh: 3: .: cannot open ./lib/no-such-file.sh: No such file\n",
+        dot_missing: (
+            2,
+            "dot_missing.sh: 3: .: cannot open ./lib/no-such-file.sh: No such file\n",
+        ),
     }),
     ..Interpreter::new("dash", BUILT)
 };

@@ -255,9 +255,9 @@ pub struct Shell {
     pub ps4_for_root: bool,
     /// The prompt strings whose imported code the policy file logs.
     pub logged_prompts: &'static [&'static str],
-    /// What the shell says when `.` cannot find a file (the parity
-    /// scripts' `dot_missing.sh`).
-    pub dot_missing: &'static str,
+    /// The status of the parity script `dot_missing.sh` and what the
+    /// shell says when its `.` cannot find the file.
+    pub dot_missing: (i32, &'static str),
 }
 
 /// One way code reaches the interpreter: a row of the table.
