@@ -1,30 +1,25 @@
 //! Code from the environment: functions imported from `BASH_FUNC_name%%`
-//! variables, and prompt strings (`PS4` traces `-x`, expanded with command
-//! substitution) and hooks (`PROMPT_COMMAND`, `PS0`–`PS2` of an
-//! interactive shell). Under deny-interactive they are not imported or get
+//! variables, and the prompt strings and hooks of an interactive shell
+//! (`PROMPT_COMMAND`, `PS0`–`PS2`; `PS4`, which traces `-x`, is the
+//! conformance suite's). Under deny-interactive they are not imported or get
 //! bash's defaults back; in audit mode they are logged and kept; without a
 //! policy, and when a script sets them itself, they run as with stock bash.
 
 use std::fs::File;
-use std::path::Path;
 use std::process::Command;
 
-use mayexec_bash::{require_root_and_bash, Exit, Outcome};
-use mayexec_testkit::{as_nobody, root_test, workspace_bin, Sandbox, Tmpfs};
-
-fn mayexec_run(flag: &str, program: &Path) -> Command {
-    let mut cmd = Command::new(workspace_bin("mayexec"));
-    cmd.args(["run", flag, "--"]).arg(program);
-    cmd
-}
+use mayexec_bash::{denial, BUILT};
+use mayexec_testkit::conformance::mayexec_run;
+use mayexec_testkit::interp::{Exit, Outcome};
+use mayexec_testkit::{root_test, Sandbox, Tmpfs};
 
 const FUNCTION: (&str, &str) = ("BASH_FUNC_f%%", "() { echo imported; }");
 
 #[root_test]
 fn functions_from_the_environment_are_not_imported_under_deny_interactive() {
-    let Some(bash) = require_root_and_bash(
-        "functions_from_the_environment_are_not_imported_under_deny_interactive",
-    ) else {
+    let Some(bash) =
+        BUILT.require("functions_from_the_environment_are_not_imported_under_deny_interactive")
+    else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -68,62 +63,9 @@ fn functions_from_the_environment_are_not_imported_under_deny_interactive() {
     }
 }
 
-/// `PS4='$(echo injected >&2)+ '`: a trace prompt that runs a command.
-const PS4: &str = "$(echo injected >&2)+ ";
-
-#[root_test]
-fn ps4_from_the_environment_gets_the_default_under_deny_interactive() {
-    let Some(bash) =
-        require_root_and_bash("ps4_from_the_environment_gets_the_default_under_deny_interactive")
-    else {
-        return;
-    };
-    let exec = Tmpfs::exec();
-    let traced = exec.write("traced.sh", "set -x\necho ran\n", 0o755);
-    let own = exec.write(
-        "own-ps4.sh",
-        format!("PS4='{PS4}'\nset -x\necho ran\n"),
-        0o755,
-    );
-    // As nobody: bash itself ignores PS4 from the environment for root.
-    let run = |mut cmd: Command, script: &Path| {
-        Outcome::of(as_nobody(&mut cmd).arg(script).env("PS4", PS4))
-    };
-    let injected = Outcome {
-        exit: Exit::Code(0),
-        stdout: "ran\n".to_owned(),
-        stderr: "injected\n+ echo ran\n".to_owned(),
-    };
-    let default = Outcome {
-        exit: Exit::Code(0),
-        stdout: "ran\n".to_owned(),
-        stderr: "+ echo ran\n".to_owned(),
-    };
-    assert_eq!(run(Command::new(&bash), &traced), injected);
-    assert_eq!(run(mayexec_run("-f", &bash), &traced), injected);
-    assert_eq!(run(mayexec_run("-i", &bash), &traced), default);
-    // What the script sets is its own.
-    assert_eq!(run(mayexec_run("-i", &bash), &own), injected);
-
-    let sandbox = Sandbox::new()
-        .policy("deny_interactive = true\n")
-        .capture_syslog()
-        .as_user(mayexec_testkit::NOBODY, mayexec_testkit::NOBODY);
-    let got = Outcome::of(sandbox.command(&bash).arg(&traced).env("PS4", PS4));
-    assert_eq!(got, default);
-    let lines = sandbox.syslog_lines();
-    assert_eq!(lines.len(), 1, "{lines:#?}");
-    assert!(
-        lines[0].contains(" path=PS4 reason=interactive ") && lines[0].ends_with(" action=denied"),
-        "{}",
-        lines[0]
-    );
-}
-
 #[root_test]
 fn prompt_hooks_of_an_interactive_shell_are_logged_in_audit_mode() {
-    let Some(bash) =
-        require_root_and_bash("prompt_hooks_of_an_interactive_shell_are_logged_in_audit_mode")
+    let Some(bash) = BUILT.require("prompt_hooks_of_an_interactive_shell_are_logged_in_audit_mode")
     else {
         return;
     };
@@ -159,8 +101,5 @@ fn prompt_hooks_of_an_interactive_shell_are_logged_in_audit_mode() {
             .env("PROMPT_COMMAND", "echo hook")
             .stdin(File::open(&input).expect("open the input")),
     );
-    assert_eq!(
-        refused,
-        Outcome::refused(mayexec_bash::denial("<stdin>", "interactive"))
-    );
+    assert_eq!(refused, Outcome::refused(denial("<stdin>", "interactive")));
 }

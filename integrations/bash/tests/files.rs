@@ -8,22 +8,21 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mayexec_bash::{cannot_open, loadables_dir, require_root_and_bash, strerror, Exit, Outcome};
-use mayexec_testkit::{root_test, workspace_bin, Sandbox, Tmpfs};
+use mayexec_bash::{cannot_open, loadables_dir, strerror, BUILT};
+use mayexec_testkit::conformance::mayexec_run;
+use mayexec_testkit::interp::{Exit, Outcome};
+use mayexec_testkit::{root_test, Sandbox, Tmpfs};
 
 /// `mayexec run -f -- PROGRAM`.
 fn restrict_file(program: &Path) -> Command {
-    let mut cmd = Command::new(workspace_bin("mayexec"));
-    cmd.args(["run", "-f", "--"]).arg(program);
-    cmd
+    mayexec_run("-f", program)
 }
 
 const LIB: &str = "echo lib ran\n";
 
 #[root_test]
 fn source_of_a_denied_file_fails_as_source_of_an_unreadable_file() {
-    let Some(bash) =
-        require_root_and_bash("source_of_a_denied_file_fails_as_source_of_an_unreadable_file")
+    let Some(bash) = BUILT.require("source_of_a_denied_file_fails_as_source_of_an_unreadable_file")
     else {
         return;
     };
@@ -64,7 +63,7 @@ fn source_of_a_denied_file_fails_as_source_of_an_unreadable_file() {
 #[root_test]
 fn source_checks_the_file_found_in_path_and_in_the_current_directory() {
     let Some(bash) =
-        require_root_and_bash("source_checks_the_file_found_in_path_and_in_the_current_directory")
+        BUILT.require("source_checks_the_file_found_in_path_and_in_the_current_directory")
     else {
         return;
     };
@@ -130,7 +129,7 @@ fn interactive(mut cmd: Command, args: &[&str], input: &Path) -> Outcome {
 #[root_test]
 fn denied_startup_files_are_reported_as_unreadable_ones_and_not_run() {
     let Some(bash) =
-        require_root_and_bash("denied_startup_files_are_reported_as_unreadable_ones_and_not_run")
+        BUILT.require("denied_startup_files_are_reported_as_unreadable_ones_and_not_run")
     else {
         return;
     };
@@ -182,7 +181,7 @@ fn denied_startup_files_are_reported_as_unreadable_ones_and_not_run() {
 
 #[root_test]
 fn the_login_profiles_and_bash_logout_are_checked() {
-    let Some(bash) = require_root_and_bash("the_login_profiles_and_bash_logout_are_checked") else {
+    let Some(bash) = BUILT.require("the_login_profiles_and_bash_logout_are_checked") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -257,7 +256,7 @@ fn enable_f(cmd: &mut Command, file: &Path) -> Outcome {
 #[root_test]
 fn enable_f_loads_only_a_checked_file_and_from_the_checked_descriptor() {
     let Some(bash) =
-        require_root_and_bash("enable_f_loads_only_a_checked_file_and_from_the_checked_descriptor")
+        BUILT.require("enable_f_loads_only_a_checked_file_and_from_the_checked_descriptor")
     else {
         return;
     };
@@ -324,7 +323,7 @@ fn loadable_builtin(bash: &Path, fs: &Tmpfs, builtin: &str) -> PathBuf {
 /// dirname_struct"). The same file twice is still one library.
 #[root_test]
 fn enable_f_loads_each_builtin_from_its_own_file() {
-    let Some(bash) = require_root_and_bash("enable_f_loads_each_builtin_from_its_own_file") else {
+    let Some(bash) = BUILT.require("enable_f_loads_each_builtin_from_its_own_file") else {
         return;
     };
     let exec = Tmpfs::exec();

@@ -9,14 +9,16 @@
 //! lists, and every `set -o` and `shopt` option the shell has, must have a
 //! row in the table of `docs/bash.md`.
 
-use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mayexec_bash::{
-    denial, require_bash, require_root_and_bash, workspace_root, Built, Exit, Outcome,
+use mayexec_bash::{denial, Built, BUILT};
+use mayexec_testkit::conformance::inventory::{
+    assert_every_name_has_a_row, first_words, names, shell_substitutions, variables_that_run_code,
 };
+use mayexec_testkit::conformance::mayexec_run;
+use mayexec_testkit::interp::{Exit, Outcome};
 use mayexec_testkit::nofile::{CodeFromNoFile, Refusal};
 use mayexec_testkit::{root_test, Sandbox, Tmpfs, NOBODY};
 
@@ -26,10 +28,7 @@ fn way_in<S: AsRef<OsStr>>(
     program: impl AsRef<OsStr>,
     env: &[(&str, S)],
 ) -> CodeFromNoFile {
-    env.iter().fold(
-        CodeFromNoFile::new(what, program.as_ref()),
-        |way, (name, value)| way.env(name, value),
-    )
+    CodeFromNoFile::new(what, program.as_ref()).envs(env.iter().map(|(n, v)| (n, v)))
 }
 
 /// A script that passes every check (0755 on an exec tmpfs) and says so.
@@ -48,7 +47,7 @@ const RUN: &str = r#"$(printf '%s%s\n' INJ ECTED >&2)"#;
 /// before the script, as the environment asked for code to run first.
 #[root_test]
 fn bash_env_whose_expansion_runs_code() {
-    let Some(bash) = require_root_and_bash("bash_env_whose_expansion_runs_code") else {
+    let Some(bash) = BUILT.require("bash_env_whose_expansion_runs_code") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -96,8 +95,7 @@ fn bash_env_whose_expansion_runs_code() {
 /// deny-interactive, and nothing is logged for its value.
 #[root_test]
 fn bash_env_that_names_a_file_is_sourced_under_deny_interactive() {
-    let Some(bash) =
-        require_root_and_bash("bash_env_that_names_a_file_is_sourced_under_deny_interactive")
+    let Some(bash) = BUILT.require("bash_env_that_names_a_file_is_sourced_under_deny_interactive")
     else {
         return;
     };
@@ -145,8 +143,7 @@ fn bash_env_that_names_a_file_is_sourced_under_deny_interactive() {
 /// mode the value is logged (`path=ENV`) and expanded.
 #[root_test]
 fn env_whose_expansion_runs_code_is_logged_in_audit_mode() {
-    let Some(bash) = require_root_and_bash("env_whose_expansion_runs_code_is_logged_in_audit_mode")
-    else {
+    let Some(bash) = BUILT.require("env_whose_expansion_runs_code_is_logged_in_audit_mode") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -220,8 +217,7 @@ fn message_catalog(entries: &[(&str, &str)]) -> Vec<u8> {
 /// `shopt -s noexpand_translation`: printed as it is, logged once.
 #[root_test]
 fn translated_string_from_a_catalog_that_runs_code() {
-    let Some(bash) = require_root_and_bash("translated_string_from_a_catalog_that_runs_code")
-    else {
+    let Some(bash) = BUILT.require("translated_string_from_a_catalog_that_runs_code") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -297,9 +293,7 @@ fn translated_string_from_a_catalog_that_runs_code() {
 /// built to find it; the script's messages are bash's own.
 #[root_test]
 fn message_formats_from_a_catalog_the_environment_chooses() {
-    let Some(bash) =
-        require_root_and_bash("message_formats_from_a_catalog_the_environment_chooses")
-    else {
+    let Some(bash) = BUILT.require("message_formats_from_a_catalog_the_environment_chooses") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -348,24 +342,10 @@ fn message_formats_from_a_catalog_the_environment_chooses() {
     .assert_contract();
 }
 
-/// `-c CODE`: code on the command line.
-#[root_test]
-fn command_string() {
-    let Some(bash) = require_root_and_bash("command_string") else {
-        return;
-    };
-    CodeFromNoFile::new("bash -c", &bash)
-        .args(["-c", "printf '%s%s\\n' INJ ECTED"])
-        .marker("INJECTED")
-        .label("-c")
-        .refusal(Refusal::Whole(denial("-c", "interactive")))
-        .assert_contract();
-}
-
 /// `BASH_FUNC_f%%`: a function imported from the environment.
 #[root_test]
 fn function_from_the_environment() {
-    let Some(bash) = require_root_and_bash("function_from_the_environment") else {
+    let Some(bash) = BUILT.require("function_from_the_environment") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -391,7 +371,7 @@ fn function_from_the_environment() {
 /// environment for root.
 #[root_test]
 fn trace_prompt_from_the_environment() {
-    let Some(bash) = require_root_and_bash("trace_prompt_from_the_environment") else {
+    let Some(bash) = BUILT.require("trace_prompt_from_the_environment") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -425,7 +405,7 @@ fn trace_prompt_from_the_environment() {
 /// input is `not-regular-file`; audit mode logs it and runs them.
 #[root_test]
 fn prompts_of_an_interactive_shell() {
-    let Some(bash) = require_root_and_bash("prompts_of_an_interactive_shell") else {
+    let Some(bash) = BUILT.require("prompts_of_an_interactive_shell") else {
         return;
     };
     let code = "printf '%s%s\\n' INJ ECTED >&2";
@@ -459,7 +439,7 @@ fn prompts_of_an_interactive_shell() {
 /// deny-interactive the line is left as typed.
 #[root_test]
 fn read_e_with_shell_expand_line() {
-    let Some(bash) = require_root_and_bash("read_e_with_shell_expand_line") else {
+    let Some(bash) = BUILT.require("read_e_with_shell_expand_line") else {
         return;
     };
     // script(1) is util-linux's, in bsdutils, which Debian marks essential.
@@ -527,28 +507,6 @@ const MANUAL: Built = Built {
     build_script: "integrations/bash/build.sh",
 };
 
-/// The names in backquotes in the first column of the inventory table of
-/// `docs/bash.md` (the section "Options and variables").
-fn inventory() -> BTreeSet<String> {
-    let doc =
-        std::fs::read_to_string(workspace_root().join("docs/bash.md")).expect("read docs/bash.md");
-    let section = doc
-        .split("\n## Options and variables\n")
-        .nth(1)
-        .expect("docs/bash.md has a section \"Options and variables\"");
-    let section = section.split("\n## ").next().unwrap_or(section);
-    let mut names = BTreeSet::new();
-    for line in section.lines().filter(|l| l.starts_with("| ")) {
-        let first = line[2..].split(" | ").next().unwrap_or("");
-        for (i, part) in first.split('`').enumerate() {
-            if i % 2 == 1 {
-                names.insert(part.to_owned());
-            }
-        }
-    }
-    names
-}
-
 /// The variables the manual's "Shell Variables" lists (`.TP` then
 /// `.B NAME`), as names.
 fn manual_variables(manual: &str) -> Vec<String> {
@@ -586,53 +544,23 @@ fn every_variable_of_the_manual_has_a_row() {
         variables.len() > 100,
         "too few variables read: {variables:?}"
     );
-    let table = inventory();
-    let missing: Vec<&String> = variables.iter().filter(|v| !table.contains(*v)).collect();
-    assert!(
-        missing.is_empty(),
-        "variables bash.1 lists without a row in docs/bash.md's inventory: {missing:?}"
-    );
-}
-
-/// The names `set -o` (or `shopt`) of `bash` lists.
-fn option_names(bash: &Path, builtin: &str) -> Vec<String> {
-    let out = Command::new(bash)
-        .args(["-c", builtin])
-        .env_clear()
-        .output()
-        .expect("run bash");
-    assert!(out.status.success(), "{builtin}: {out:?}");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-        .collect()
+    assert_every_name_has_a_row(&variables, "docs/bash.md", "bash.1");
 }
 
 #[test]
 fn every_option_of_the_shell_has_a_row() {
-    let Some(bash) = require_bash("every_option_of_the_shell_has_a_row") else {
+    let Some(bash) = BUILT.require("every_option_of_the_shell_has_a_row") else {
         return;
     };
-    let table = inventory();
-    let mut missing = Vec::new();
     for (builtin, flag) in [("set -o", "-o"), ("shopt", "-O")] {
-        let names = option_names(&bash, builtin);
+        let names = first_words(&bash, &["-c", builtin], 0);
         assert!(
             names.len() > 20,
             "too few options from {builtin}: {names:?}"
         );
-        for name in names {
-            let row = format!("{flag} {name}");
-            if !table.contains(&row) {
-                missing.push(row);
-            }
-        }
+        let rows = names.iter().map(|name| format!("{flag} {name}"));
+        assert_every_name_has_a_row(rows, "docs/bash.md", builtin);
     }
-    assert!(
-        missing.is_empty(),
-        "options of {} without a row in docs/bash.md's inventory: {missing:?}",
-        bash.display()
-    );
 }
 
 /// Variables bash (or what it links: gettext, the locale, ncurses, sshd's
@@ -674,7 +602,7 @@ echo end
 /// variable fails here.
 #[root_test]
 fn no_variable_runs_code_under_deny_interactive() {
-    let Some(bash) = require_root_and_bash("no_variable_runs_code_under_deny_interactive") else {
+    let Some(bash) = BUILT.require("no_variable_runs_code_under_deny_interactive") else {
         return;
     };
     let Some(manual) = MANUAL.require("no_variable_runs_code_under_deny_interactive") else {
@@ -685,43 +613,25 @@ fn no_variable_runs_code_under_deny_interactive() {
     variables.extend(READ_BESIDES.iter().map(|v| (*v).to_owned()));
     let exec = Tmpfs::exec();
     let script = exec.write("exercise.sh", EXERCISE, 0o755);
-    let mayexec = mayexec_testkit::workspace_bin("mayexec");
-
-    let ran = |enforced: bool, uid: u32| -> BTreeSet<String> {
-        let mut found = BTreeSet::new();
-        for variable in &variables {
-            let marker = format!("MARK_{variable}");
-            let code = format!("printf '%s%s\\n' MARK _{variable} >&2");
-            for value in [
-                format!("$({code})"),
-                format!("`{code}`"),
-                format!("a[$({code})]"),
-            ] {
-                let mut cmd = if enforced {
-                    let mut cmd = Command::new(&mayexec);
-                    cmd.args(["run", "-i", "--"]).arg(&bash);
-                    cmd
-                } else {
-                    Command::new(&bash)
-                };
-                cmd.arg(&script)
-                    .env(variable, &value)
-                    .stdin(std::process::Stdio::null());
-                if uid != 0 {
-                    mayexec_testkit::as_nobody(&mut cmd);
-                }
-                let got = Outcome::of(&mut cmd);
-                if got.stdout.contains(&marker) || got.stderr.contains(&marker) {
-                    found.insert(variable.clone());
-                }
-            }
-        }
-        found
+    // $(…), `…`, and an array subscript in arithmetic.
+    let code = |marker: &str| {
+        let mut values = shell_substitutions(marker);
+        values.push(format!("a[{}]", values[0]));
+        values
     };
-    let names = |list: &[&str]| {
-        list.iter()
-            .map(|v| (*v).to_owned())
-            .collect::<BTreeSet<_>>()
+    let ran = |enforced: bool, uid: u32| {
+        variables_that_run_code(&variables, &code, &|| {
+            let mut cmd = if enforced {
+                mayexec_run("-i", &bash)
+            } else {
+                Command::new(&bash)
+            };
+            cmd.arg(&script);
+            if uid != 0 {
+                mayexec_testkit::as_nobody(&mut cmd);
+            }
+            cmd
+        })
     };
     assert_eq!(
         ran(false, NOBODY),
