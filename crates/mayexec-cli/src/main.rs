@@ -12,6 +12,7 @@ mod policy;
 mod run;
 mod scan;
 mod status;
+mod trust;
 mod uapi;
 mod userns;
 
@@ -48,6 +49,8 @@ enum Command {
     Scan(scan::Args),
     Mark(mark::Args),
     Interpreters(interpreters::Args),
+    #[command(subcommand)]
+    Trust(trust::Command),
     Completions(docgen::CompletionsArgs),
     #[command(hide = true)]
     Manpages(docgen::ManpagesArgs),
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan::main(&args),
         Command::Mark(args) => mark::main(&args),
         Command::Interpreters(args) => interpreters::main(&args),
+        Command::Trust(command) => trust::main(&command),
         Command::Completions(args) => docgen::completions(&args),
         Command::Manpages(args) => docgen::manpages(&args),
     }

@@ -17,7 +17,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use criterion::{criterion_group, criterion_main, Criterion};
 use mayexec::__bench::{self as uapi, R_OK, X_OK};
 use mayexec::{BackendChoice, Checker, Level, Reason};
-use mayexec_testkit::Tmpfs;
+use mayexec_testkit::{TempDir, Tmpfs};
 use rustix::fs::{fstat, fstatfs};
 
 #[inline(never)]
@@ -122,11 +122,78 @@ fn bench_emulated(c: &mut Criterion, exec: &Tmpfs, noexec: &Tmpfs) {
     group.finish();
 }
 
+/// Content trust: the same check with and without the trust database
+/// (`trust = "required"`), side by side with the kernel check. The trusted
+/// file is on the tmpfs (no inode generation: one `statx` and the lookup)
+/// and on the root filesystem (ext4 here: the generation `ioctl` too).
+fn bench_trust(c: &mut Criterion, exec: &Tmpfs) {
+    use mayexec::trust::{Entry, Identity, Source, TrustStore, TrustVerdict, Writer};
+    let db = TempDir::new();
+    let on_tmpfs = exec.write("trusted.pm", "package T; 1;\n", 0o755);
+    let root_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("trust-bench");
+    let _ = std::fs::create_dir_all(&root_dir);
+    let on_root =
+        mayexec_testkit::write_file(&root_dir.join("trusted.pm"), b"package T; 1;\n", 0o755);
+    let (mut writer, _) = Writer::open(db.path()).unwrap();
+    // A database the size of a Debian system's: 100 000 other entries.
+    for i in 0..100_000u64 {
+        let mut identity = Identity::of(File::open(&on_tmpfs).unwrap()).unwrap();
+        identity.dev = u64::MAX - 1;
+        identity.ino = i;
+        writer.insert(Entry {
+            identity,
+            sha256: [0; 32],
+            source: Source::Added,
+            path: format!("/usr/share/filler/{i}.pm").into(),
+        });
+    }
+    for path in [&on_tmpfs, &on_root] {
+        writer.insert(Entry {
+            identity: Identity::of(File::open(path).unwrap()).unwrap(),
+            sha256: [0; 32],
+            source: Source::Added,
+            path: path.clone(),
+        });
+    }
+    writer.commit().unwrap();
+    let store = TrustStore::open(db.path(), &[exec.path().to_owned(), "/".into()]);
+    let level1 = Checker::new(Level::Mount, BackendChoice::Emulated).unwrap();
+    let kernel = Checker::new(Level::Full, BackendChoice::Kernel).ok();
+    for (name, path) in [("tmpfs", &on_tmpfs), ("ext4", &on_root)] {
+        let file = File::open(path).unwrap();
+        assert_eq!(store.check(&file), TrustVerdict::Trusted, "{name}");
+        let mut group = c.benchmark_group(format!("trust/{name}"));
+        group.bench_function("trust lookup alone", |b| {
+            b.iter(|| black_box(store.check(&file)))
+        });
+        group.bench_function("emulated level 1", |b| {
+            b.iter(|| black_box(level1.check(&file)))
+        });
+        group.bench_function("emulated level 1 + trust", |b| {
+            b.iter(|| {
+                let verdict = level1.check(&file);
+                black_box((verdict, store.check(&file)))
+            })
+        });
+        if let Some(kernel) = kernel {
+            group.bench_function("kernel", |b| b.iter(|| black_box(kernel.check(&file))));
+            group.bench_function("kernel + trust", |b| {
+                b.iter(|| {
+                    let verdict = kernel.check(&file);
+                    black_box((verdict, store.check(&file)))
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
 fn benches(c: &mut Criterion) {
     let exec = Tmpfs::exec();
     let noexec = Tmpfs::noexec();
     bench_kernel(c, &exec, &noexec);
     bench_emulated(c, &exec, &noexec);
+    bench_trust(c, &exec);
 }
 
 criterion_group!(check, benches);

@@ -287,6 +287,40 @@ impl Drop for SharedCounter {
     }
 }
 
+/// `fcntl(fd, F_SETLEASE, kind)`: `F_RDLCK` takes a read lease (refused
+/// with `EAGAIN` while anyone has the file open for writing, a writable
+/// shared mapping included), `F_UNLCK` gives it back.
+pub fn set_lease(fd: BorrowedFd<'_>, kind: c_int) -> Result<(), Errno> {
+    // SAFETY: F_SETLEASE takes an int by value; no memory is passed.
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETLEASE, kind) };
+    check_ret(c_long::from(ret))
+}
+
+/// `fcntl(fd, F_GETLEASE)`: the lease held, or what a lease being broken
+/// is going to (`F_UNLCK` when a writer is waiting for it).
+pub fn get_lease(fd: BorrowedFd<'_>) -> Result<c_int, Errno> {
+    // SAFETY: F_GETLEASE takes no argument and returns an int.
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETLEASE) };
+    if ret < 0 {
+        Err(last_errno())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// `signal(SIGIO, SIG_IGN)`: a broken lease (see [`set_lease`]) is then
+/// noticed with [`get_lease`] instead of killing the process.
+pub fn ignore_sigio() -> Result<(), Errno> {
+    // SAFETY: SIG_IGN installs no handler code; only SIGIO's disposition
+    // changes, which nothing else in a process that takes leases uses.
+    let ret = unsafe { libc::signal(libc::SIGIO, libc::SIG_IGN) };
+    if ret == libc::SIG_ERR {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
 /// The symbolic name of the error numbers the check can meet (`EACCES` …).
 pub fn errno_name(errno: i32) -> Option<&'static str> {
     Some(match errno {

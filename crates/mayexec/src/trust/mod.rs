@@ -187,6 +187,49 @@ fn generation(fd: BorrowedFd<'_>) -> io::Result<Option<u32>> {
     }
 }
 
+/// A read lease on a file being hashed for trust: taking it fails while
+/// any process has the file open for writing (a writable shared mapping
+/// too, whose writes need not move the ctime), and a process that opens it
+/// for writing while it is held breaks it, which [`ReadLease::broken`]
+/// reports. Needs the file's owner or `CAP_LEASE`; where the filesystem
+/// has no leases, nothing is held and the ctime alone tells.
+#[derive(Debug)]
+pub struct ReadLease<'a> {
+    fd: BorrowedFd<'a>,
+    held: bool,
+}
+
+impl<'a> ReadLease<'a> {
+    /// Takes the lease on `fd` (open read-only). `Err` with
+    /// `ErrorKind::WouldBlock` when the file is open for writing.
+    pub fn take(fd: BorrowedFd<'a>) -> io::Result<ReadLease<'a>> {
+        static SIGIO: std::sync::Once = std::sync::Once::new();
+        SIGIO.call_once(|| {
+            let _ = uapi::ignore_sigio();
+        });
+        match uapi::set_lease(fd, libc::F_RDLCK) {
+            Ok(()) => Ok(ReadLease { fd, held: true }),
+            Err(Errno::AGAIN) => Err(io::Error::from(Errno::AGAIN)),
+            // No leases here (EINVAL: the filesystem; EACCES/EPERM: not
+            // the owner, no CAP_LEASE).
+            Err(_) => Ok(ReadLease { fd, held: false }),
+        }
+    }
+
+    /// Did someone open the file for writing since the lease was taken?
+    pub fn broken(&self) -> bool {
+        self.held && !matches!(uapi::get_lease(self.fd), Ok(libc::F_RDLCK))
+    }
+}
+
+impl Drop for ReadLease<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            let _ = uapi::set_lease(self.fd, libc::F_UNLCK);
+        }
+    }
+}
+
 /// Where the trust in a file came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
