@@ -11,7 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mayexec_perl::{denial, require_root_and_perl, strerror, Exit, Outcome};
+use mayexec_perl::{denial, strerror, BUILT};
+use mayexec_testkit::interp::{Exit, Outcome};
 use mayexec_testkit::{root_test, workspace_bin, write_file, Sandbox, Tmpfs};
 
 /// `mayexec run FLAG -- PROGRAM`.
@@ -52,7 +53,7 @@ fn autoloaded(dir: &Path, al_root: &Path) -> PathBuf {
 
 #[root_test]
 fn autoloader_al_files_are_checked() {
-    let Some(perl) = require_root_and_perl("autoloader_al_files_are_checked") else {
+    let Some(perl) = BUILT.require("autoloader_al_files_are_checked") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -104,7 +105,7 @@ fn autoloader_al_files_are_checked() {
 #[root_test]
 fn a_denied_pmc_never_runs_and_require_falls_back_to_the_checked_pm() {
     let Some(perl) =
-        require_root_and_perl("a_denied_pmc_never_runs_and_require_falls_back_to_the_checked_pm")
+        BUILT.require("a_denied_pmc_never_runs_and_require_falls_back_to_the_checked_pm")
     else {
         return;
     };
@@ -134,7 +135,7 @@ fn a_denied_pmc_never_runs_and_require_falls_back_to_the_checked_pm() {
 
 #[root_test]
 fn do_and_require_of_relative_paths_are_checked() {
-    let Some(perl) = require_root_and_perl("do_and_require_of_relative_paths_are_checked") else {
+    let Some(perl) = BUILT.require("do_and_require_of_relative_paths_are_checked") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -161,8 +162,7 @@ fn do_and_require_of_relative_paths_are_checked() {
 
 #[root_test]
 fn the_debuggers_file_and_perl5db_code_are_checked() {
-    let Some(perl) = require_root_and_perl("the_debuggers_file_and_perl5db_code_are_checked")
-    else {
+    let Some(perl) = BUILT.require("the_debuggers_file_and_perl5db_code_are_checked") else {
         return;
     };
     let exec = Tmpfs::exec();
@@ -256,8 +256,7 @@ fn dl_program(exec: &Tmpfs, library: &Path) -> PathBuf {
 
 #[root_test]
 fn xs_libraries_are_checked_and_loaded_from_the_checked_file() {
-    let Some(perl) =
-        require_root_and_perl("xs_libraries_are_checked_and_loaded_from_the_checked_file")
+    let Some(perl) = BUILT.require("xs_libraries_are_checked_and_loaded_from_the_checked_file")
     else {
         return;
     };
@@ -311,8 +310,7 @@ fn xs_libraries_are_checked_and_loaded_from_the_checked_file() {
 /// it loaded before under the same /proc/self/fd/N name.
 #[root_test]
 fn xs_libraries_loaded_one_after_another_each_get_their_own_code() {
-    let Some(perl) =
-        require_root_and_perl("xs_libraries_loaded_one_after_another_each_get_their_own_code")
+    let Some(perl) = BUILT.require("xs_libraries_loaded_one_after_another_each_get_their_own_code")
     else {
         return;
     };
@@ -348,7 +346,7 @@ fn xs_libraries_loaded_one_after_another_each_get_their_own_code() {
 /// and gave up: "too many libraries loaded through /proc/self/fd".)
 #[root_test]
 fn an_xs_library_loaded_twice_is_one_library() {
-    let Some(perl) = require_root_and_perl("an_xs_library_loaded_twice_is_one_library") else {
+    let Some(perl) = BUILT.require("an_xs_library_loaded_twice_is_one_library") else {
         return;
     };
     let exec = Tmpfs::exec();

@@ -1,14 +1,15 @@
-//! Code that does not come from a regular file: a FIFO, a device or a pipe
-//! named as the program (`perl FIFO`, `perl /dev/null`, `perl <(…)`, which
-//! perl reads through /dev/fd/N), `-` and /dev/stdin on a pipe, and -e/-E.
-//! Under a policy they are refused at once — never a hang waiting for a
-//! writer; without one perl reads them as stock perl does.
+//! perl's own ways to code that is not a regular file (a FIFO, a device,
+//! `perl <(…)`, `/dev/stdin` are the conformance suite's): standard input
+//! as `-` and with `-x` on a pipe, `-e` and `-E`, and `/dev/fd/N`, which
+//! perl reads from the inherited descriptor. Refused at once under a
+//! policy — never a hang — and read as stock perl does without one.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use mayexec_perl::{denial, require_root_and_perl, Exit, Outcome, STOCK_PERL};
-use mayexec_testkit::{root_test, workspace_bin, SpecialFiles};
+use mayexec_perl::{denial, BUILT};
+use mayexec_testkit::interp::{Exit, Outcome};
+use mayexec_testkit::{root_test, workspace_bin};
 
 /// `timeout 20 mayexec run FLAG -- PROGRAM` (no flag: no policy): a hang
 /// is status 124, never a stuck test.
@@ -20,77 +21,6 @@ fn bounded(flag: Option<&str>, program: &Path) -> Command {
     }
     cmd.arg(program);
     cmd
-}
-
-/// A writer that opens `fifo` (blocking until a reader comes) and writes
-/// a program into it.
-fn fifo_writer(fifo: &Path) -> Child {
-    Command::new("sh")
-        .arg("-c")
-        .arg("echo 'print qq(from the fifo\\n);' > \"$1\"")
-        .arg("sh")
-        .arg(fifo)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the FIFO's writer")
-}
-
-#[root_test]
-fn a_fifo_named_as_the_program_is_refused_at_once_under_a_policy() {
-    let Some(perl) =
-        require_root_and_perl("a_fifo_named_as_the_program_is_refused_at_once_under_a_policy")
-    else {
-        return;
-    };
-    let files = SpecialFiles::new();
-    let fifo = files.path("fifo");
-    for flag in ["-f", "-i", "-fi"] {
-        // No writer: a perl that waited for one would time out.
-        let got = Outcome::of(bounded(Some(flag), &perl).arg(&fifo));
-        assert_eq!(
-            got,
-            Outcome::refused(denial(&fifo, "not-regular-file")),
-            "{flag}"
-        );
-    }
-    // Without a policy the FIFO is read once a writer comes, as stock perl.
-    let mut writer = fifo_writer(&fifo);
-    let got = Outcome::of(bounded(None, &perl).arg(&fifo));
-    let _ = writer.wait();
-    assert_eq!(got, Outcome::ran("from the fifo\n"));
-}
-
-#[root_test]
-fn devices_and_dev_fd_pipes_are_not_programs_under_restrict_file() {
-    let Some(perl) =
-        require_root_and_perl("devices_and_dev_fd_pipes_are_not_programs_under_restrict_file")
-    else {
-        return;
-    };
-    let got = Outcome::of(bounded(Some("-f"), &perl).arg("/dev/null"));
-    assert_eq!(
-        got,
-        Outcome::refused(denial("/dev/null", "not-regular-file"))
-    );
-    assert_eq!(
-        Outcome::of(bounded(None, &perl).arg("/dev/null")),
-        Outcome::of(bounded(None, Path::new(STOCK_PERL)).arg("/dev/null"))
-    );
-
-    // `perl <(…)`: the program is a pipe, /dev/fd/63 of the outer shell,
-    // which perl reads from the inherited descriptor without a policy.
-    let code = format!("'{}' <(echo 'print qq(from a pipe\\n);')", perl.display());
-    let got = Outcome::of(
-        bounded(Some("-f"), Path::new("/bin/bash"))
-            .arg("-c")
-            .arg(&code),
-    );
-    assert_eq!(
-        got,
-        Outcome::refused(denial("/dev/fd/63", "not-regular-file"))
-    );
-    let got = Outcome::of(bounded(None, Path::new("/bin/bash")).arg("-c").arg(&code));
-    assert_eq!(got, Outcome::ran("from a pipe\n"));
 }
 
 /// `PERL ARGS` under `flag` with a pipe on stdin carrying a program.
@@ -109,18 +39,17 @@ fn piped(perl: &Path, flag: Option<&str>, args: &[&str]) -> Outcome {
 }
 
 #[root_test]
-fn stdin_dash_and_dev_stdin_on_a_pipe_are_refused_under_deny_interactive() {
-    let Some(perl) = require_root_and_perl(
-        "stdin_dash_and_dev_stdin_on_a_pipe_are_refused_under_deny_interactive",
-    ) else {
+fn stdin_and_dash_and_dash_x_on_a_pipe_are_refused_under_deny_interactive() {
+    let Some(perl) =
+        BUILT.require("stdin_and_dash_and_dash_x_on_a_pipe_are_refused_under_deny_interactive")
+    else {
         return;
     };
+    // (`/dev/stdin` and `/proc/self/fd/0` are the conformance suite's.)
     for (args, label) in [
         (&[][..], "<stdin>"),
         (&["-"][..], "<stdin>"),
         (&["-x"][..], "<stdin>"),
-        (&["/dev/stdin"][..], "/dev/stdin"),
-        (&["/proc/self/fd/0"][..], "/proc/self/fd/0"),
     ] {
         assert_eq!(
             piped(&perl, Some("-i"), args),
@@ -139,8 +68,7 @@ fn stdin_dash_and_dev_stdin_on_a_pipe_are_refused_under_deny_interactive() {
 
 #[root_test]
 fn dash_e_and_dash_capital_e_are_refused_under_deny_interactive() {
-    let Some(perl) =
-        require_root_and_perl("dash_e_and_dash_capital_e_are_refused_under_deny_interactive")
+    let Some(perl) = BUILT.require("dash_e_and_dash_capital_e_are_refused_under_deny_interactive")
     else {
         return;
     };
@@ -176,8 +104,7 @@ fn dash_e_and_dash_capital_e_are_refused_under_deny_interactive() {
 /// named `/dev/fd/N`, never a file called NAME.
 #[root_test]
 fn dev_fd_n_programs_are_the_inherited_file_checked() {
-    let Some(perl) = require_root_and_perl("dev_fd_n_programs_are_the_inherited_file_checked")
-    else {
+    let Some(perl) = BUILT.require("dev_fd_n_programs_are_the_inherited_file_checked") else {
         return;
     };
     let exec = mayexec_testkit::Tmpfs::exec();

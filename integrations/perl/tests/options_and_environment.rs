@@ -27,8 +27,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use mayexec_perl::{denial, require_perl, require_root_and_perl, workspace_root, Outcome};
-use mayexec_testkit::interp::Enforced;
+use mayexec_perl::{denial, BUILT};
+use mayexec_testkit::interp::{workspace_root, Enforced, Outcome};
 use mayexec_testkit::nofile::{CodeFromNoFile, Refusal};
 use mayexec_testkit::{root_test, Sandbox, Tmpfs};
 
@@ -163,7 +163,7 @@ fn with_env(what: &str, perl: &Path, label: &str, env: &[(&str, &str)]) -> CodeF
 
 #[root_test]
 fn dash_m_with_code_after_the_module_name() {
-    let Some(perl) = require_root_and_perl("dash_m_with_code_after_the_module_name") else {
+    let Some(perl) = BUILT.require("dash_m_with_code_after_the_module_name") else {
         return;
     };
     let tree = Tree::new();
@@ -182,8 +182,7 @@ fn dash_m_with_code_after_the_module_name() {
 
 #[root_test]
 fn perl5opt_carries_the_switches_of_the_command_line() {
-    let Some(perl) = require_root_and_perl("perl5opt_carries_the_switches_of_the_command_line")
-    else {
+    let Some(perl) = BUILT.require("perl5opt_carries_the_switches_of_the_command_line") else {
         return;
     };
     let tree = Tree::new();
@@ -206,7 +205,7 @@ fn perl5opt_carries_the_switches_of_the_command_line() {
 
 #[root_test]
 fn dash_d_colon_with_more_than_a_module_name() {
-    let Some(perl) = require_root_and_perl("dash_d_colon_with_more_than_a_module_name") else {
+    let Some(perl) = BUILT.require("dash_d_colon_with_more_than_a_module_name") else {
         return;
     };
     let tree = Tree::new();
@@ -240,7 +239,7 @@ fn stage_the_debugger(tree: &Tree, perl: &Path) {
 
 #[root_test]
 fn the_debuggers_prompt_is_a_prompt() {
-    let Some(perl) = require_root_and_perl("the_debuggers_prompt_is_a_prompt") else {
+    let Some(perl) = BUILT.require("the_debuggers_prompt_is_a_prompt") else {
         return;
     };
     let tree = Tree::new();
@@ -278,7 +277,7 @@ fn the_debuggers_prompt_is_a_prompt() {
 
 #[root_test]
 fn dash_f_patterns_that_perl_pastes_as_code() {
-    let Some(perl) = require_root_and_perl("dash_f_patterns_that_perl_pastes_as_code") else {
+    let Some(perl) = BUILT.require("dash_f_patterns_that_perl_pastes_as_code") else {
         return;
     };
     let tree = Tree::new();
@@ -302,8 +301,7 @@ fn dash_f_patterns_that_perl_pastes_as_code() {
 /// `eval`s.
 #[root_test]
 fn arguments_of_a_module_reach_an_import_that_may_evaluate_them() {
-    let Some(perl) =
-        require_root_and_perl("arguments_of_a_module_reach_an_import_that_may_evaluate_them")
+    let Some(perl) = BUILT.require("arguments_of_a_module_reach_an_import_that_may_evaluate_them")
     else {
         return;
     };
@@ -339,7 +337,7 @@ fn arguments_of_a_module_reach_an_import_that_may_evaluate_them() {
 
 #[root_test]
 fn dash_f_code_blocks_under_re_eval() {
-    let Some(perl) = require_root_and_perl("dash_f_code_blocks_under_re_eval") else {
+    let Some(perl) = BUILT.require("dash_f_code_blocks_under_re_eval") else {
         return;
     };
     let tree = Tree::new();
@@ -444,7 +442,7 @@ const DATA_FORMS: [DataForm; 9] = [
 
 #[root_test]
 fn the_data_forms_run_under_deny_interactive() {
-    let Some(perl) = require_root_and_perl("the_data_forms_run_under_deny_interactive") else {
+    let Some(perl) = BUILT.require("the_data_forms_run_under_deny_interactive") else {
         return;
     };
     let tree = Tree::new();
@@ -468,8 +466,7 @@ fn the_data_forms_run_under_deny_interactive() {
 
 #[root_test]
 fn switches_on_the_hashbang_line_are_the_programs_own() {
-    let Some(perl) = require_root_and_perl("switches_on_the_hashbang_line_are_the_programs_own")
-    else {
+    let Some(perl) = BUILT.require("switches_on_the_hashbang_line_are_the_programs_own") else {
         return;
     };
     let tree = Tree::new();
@@ -487,7 +484,7 @@ fn switches_on_the_hashbang_line_are_the_programs_own() {
     let mut report = String::new();
     for (what, got) in everywhere(&perl, &args, &[], "a:b\n") {
         // The code block runs at each place split tries.
-        let ran = got.exit == mayexec_perl::Exit::Code(0)
+        let ran = got.exit == mayexec_testkit::interp::Exit::Code(0)
             && got.stderr.is_empty()
             && got.stdout.starts_with("begin\nown\n")
             && got.stdout.ends_with("own\nprog\n");
@@ -503,8 +500,7 @@ fn switches_on_the_hashbang_line_are_the_programs_own() {
 
 #[root_test]
 fn code_after_dash_m_name_is_refused_by_perl_itself() {
-    let Some(perl) = require_root_and_perl("code_after_dash_m_name_is_refused_by_perl_itself")
-    else {
+    let Some(perl) = BUILT.require("code_after_dash_m_name_is_refused_by_perl_itself") else {
         return;
     };
     let tree = Tree::new();
@@ -522,7 +518,11 @@ fn code_after_dash_m_name_is_refused_by_perl_itself() {
                 "under {what}"
             );
         } else {
-            assert_ne!(got.exit, mayexec_perl::Exit::Code(0), "under {what}: {got}");
+            assert_ne!(
+                got.exit,
+                mayexec_testkit::interp::Exit::Code(0),
+                "under {what}: {got}"
+            );
             assert_eq!(got.stderr, "Can't use ';' after -mname.\n", "under {what}");
         }
     }
@@ -597,7 +597,10 @@ fn inventory(doc: &str) -> BTreeSet<String> {
 
 #[test]
 fn every_switch_and_variable_perlrun_lists_is_in_the_inventory() {
-    if require_perl("every_switch_and_variable_perlrun_lists_is_in_the_inventory").is_none() {
+    if BUILT
+        .require("every_switch_and_variable_perlrun_lists_is_in_the_inventory")
+        .is_none()
+    {
         return;
     }
     let root = workspace_root();

@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use mayexec_perl::{require_root_and_perl, workspace_root, Outcome, STOCK_PERL};
+use mayexec_perl::{BUILT, STOCK_PERL};
+use mayexec_testkit::interp::{workspace_root, Outcome};
 use mayexec_testkit::{root_test, workspace_bin, Sandbox, Tmpfs};
 
 /// How a program is run: plain, `mayexec run -i`, or under policy level 1.
@@ -80,9 +81,7 @@ fn timeless(outcome: Outcome) -> Outcome {
 
 #[root_test]
 fn perl_uses_the_systems_inc_configuration_and_xs_modules() {
-    let Some(perl) =
-        require_root_and_perl("perl_uses_the_systems_inc_configuration_and_xs_modules")
-    else {
+    let Some(perl) = BUILT.require("perl_uses_the_systems_inc_configuration_and_xs_modules") else {
         return;
     };
     let dir = Tmpfs::exec();
@@ -151,7 +150,7 @@ fn perl_uses_the_systems_inc_configuration_and_xs_modules() {
 
 #[root_test]
 fn the_systems_perl_programs_behave_the_same() {
-    let Some(perl) = require_root_and_perl("the_systems_perl_programs_behave_the_same") else {
+    let Some(perl) = BUILT.require("the_systems_perl_programs_behave_the_same") else {
         return;
     };
     let dir = Tmpfs::exec();
@@ -225,8 +224,7 @@ fn the_systems_perl_programs_behave_the_same() {
 /// by prove with each perl.
 #[root_test]
 fn test_more_suites_of_installed_modules_give_the_same_results() {
-    let Some(perl) =
-        require_root_and_perl("test_more_suites_of_installed_modules_give_the_same_results")
+    let Some(perl) = BUILT.require("test_more_suites_of_installed_modules_give_the_same_results")
     else {
         return;
     };

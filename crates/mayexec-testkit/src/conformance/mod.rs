@@ -81,6 +81,10 @@ pub struct Interpreter {
     pub loaders: &'static [Loader],
     /// What only a shell has.
     pub shell: Option<Shell>,
+    /// Known deviations from the contract, by the names the generated
+    /// tests give them: each such test checks what still holds, says
+    /// what it let pass, and fails once the deviation is gone.
+    pub deviations: &'static [&'static str],
 }
 
 impl Interpreter {
@@ -98,6 +102,7 @@ impl Interpreter {
             file_ways: &[],
             loaders: &[],
             shell: None,
+            deviations: &[],
         }
     }
 
@@ -168,6 +173,11 @@ impl Interpreter {
         ways.extend([Way::Stdin, Way::Pipe, Way::Text]);
         ways.extend(self.loaders.iter().map(Way::Load));
         ways
+    }
+
+    /// Is `deviation` a known one? (See [`Interpreter::deviations`].)
+    pub fn deviates(&self, deviation: &str) -> bool {
+        self.deviations.contains(&deviation)
     }
 
     /// The syslog's `program=`: the command name of the executable.

@@ -96,10 +96,24 @@ pub fn the_check_is_made_for_the_user_running_the_interpreter(interp: &Interpret
         Outcome::refused(interp.denial(&root_only, "not-executable"))
     );
     assert_eq!(run(&as_nobody, &ours, &everyones), Outcome::ran(RAN));
-    let got = run(&as_nobody, &ours, &unreadable);
-    let theirs = run(&Sandbox::new().as_user(NOBODY, NOBODY), &stock, &unreadable);
+    let got = super::as_if(&run(&as_nobody, &ours, &unreadable), &ours, &stock);
+    let as_nobody = Sandbox::new().as_user(NOBODY, NOBODY);
+    let theirs = run(&as_nobody, &stock, &unreadable);
     assert_ne!(got.exit, Exit::Code(0), "{got}");
-    assert_eq!(super::as_if(&got, &ours, &stock), theirs);
+    let without = super::as_if(&run(&as_nobody, &ours, &unreadable), &ours, &stock);
+    assert_eq!(without, theirs, "no policy");
+    // perl exits with a stale errno when the policy is in force.
+    const STALE: &str = "the status of an unreadable program under a policy";
+    if interp.deviates(STALE) {
+        assert_ne!(got.exit, theirs.exit, "{STALE} is no longer a deviation");
+        eprintln!(
+            "known deviation: {STALE}: {:?}, not {:?}",
+            got.exit, theirs.exit
+        );
+        assert_eq!((&got.stdout, &got.stderr), (&theirs.stdout, &theirs.stderr));
+    } else {
+        assert_eq!(got, theirs, "interpreted_access = 3");
+    }
 }
 
 /// Each enforced denial is one syslog line (authpriv.warning) with the
