@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use mayexec_testkit::{as_nobody, require_root, require_unprivileged_userns, root_test};
+use mayexec_testkit::{as_nobody, require_unprivileged_userns, root_test};
 
 /// SECBIT_EXEC_RESTRICT_FILE | _LOCKED | SECBIT_EXEC_DENY_INTERACTIVE | _LOCKED
 const ALL_EXEC_BITS: u64 = 0xf00;
@@ -227,11 +227,9 @@ fn setns_into_a_user_namespace_is_refused_under_run_and_other_types_are_not() {
     assert_eq!(probe_answer(&out, "setns-user"), ("ok".to_owned(), 0));
 }
 
-#[test]
+#[root_test]
 fn allow_userns_opts_out_with_a_warning() {
-    if !require_root("allow_userns_opts_out_with_a_warning")
-        || !require_unprivileged_userns("allow_userns_opts_out_with_a_warning")
-    {
+    if !require_unprivileged_userns("allow_userns_opts_out_with_a_warning") {
         return;
     }
     let me = env!("CARGO_BIN_EXE_mayexec");
@@ -274,11 +272,9 @@ fn run_verbose_says_what_the_filter_refuses() {
     );
 }
 
-#[test]
+#[root_test]
 fn status_says_whether_this_process_is_confined() {
-    if !require_root("status_says_whether_this_process_is_confined")
-        || !require_unprivileged_userns("status_says_whether_this_process_is_confined")
-    {
+    if !require_unprivileged_userns("status_says_whether_this_process_is_confined") {
         return;
     }
     let out = run(mayexec().args(["status", "--json"]));
