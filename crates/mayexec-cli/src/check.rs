@@ -2,11 +2,12 @@
 
 use std::ffi::OsString;
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 use std::process::ExitCode;
 
-use mayexec::{BackendChoice, Checker, Level, OpenError, Verdict};
+use mayexec::trust::{TrustStore, TrustVerdict};
+use mayexec::{BackendChoice, Checker, Level, OpenError, Reason, Verdict};
 use rustix::fs::{fstat, open, FileType, Mode, OFlags};
 use serde::Serialize;
 
@@ -29,7 +30,8 @@ use crate::{output, Status};
 #[command(after_help = "Examples:\n  \
     mayexec check /usr/local/bin/backup.sh\n  \
     mayexec check --level 1 --json ~/scripts/*.py\n  \
-    mayexec check --backend emulated --level 2 /mnt/usb/install.sh")]
+    mayexec check --backend emulated --level 2 /mnt/usb/install.sh\n  \
+    mayexec check --level 1 --trust /usr/share/perl5/Foo.pm")]
 pub struct Args {
     /// Print a JSON array of {path, allowed, reason, backend, errno}.
     #[arg(long)]
@@ -42,6 +44,12 @@ pub struct Args {
     /// permission), 3 both. Levels 0–2 always use the emulated rules.
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
     level: Option<u8>,
+    /// Also consult the trust database, as under `trust = "required"`: a
+    /// file the check allows must be trusted, on a mount the system
+    /// policy's `trust_mounts` lists (reason untrusted-content, or
+    /// trust-unavailable when the database cannot be used).
+    #[arg(long)]
+    trust: bool,
     /// Files to check.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<OsString>,
@@ -79,10 +87,49 @@ pub fn main(args: &Args) -> ExitCode {
             return Status::Error.into();
         }
     };
-    output::finish(check_all(&checker, args))
+    let trust = args.trust.then(|| {
+        let mounts = mayexec::SystemPolicy::load()
+            .ok()
+            .flatten()
+            .map(|p| p.trust_mounts)
+            .unwrap_or_default();
+        TrustStore::system(&mounts)
+    });
+    let judge = Judge {
+        checker,
+        trust: trust.as_deref(),
+    };
+    output::finish(check_all(&judge, args))
 }
 
-fn check_all(checker: &Checker, args: &Args) -> io::Result<Status> {
+/// The check, and the trust database when asked.
+struct Judge<'a> {
+    checker: Checker,
+    trust: Option<&'a TrustStore>,
+}
+
+impl Judge<'_> {
+    fn check(&self, fd: impl AsFd) -> Verdict {
+        let fd = fd.as_fd();
+        let verdict = self.checker.check(fd);
+        let (Some(trust), true) = (self.trust, verdict.is_allowed()) else {
+            return verdict;
+        };
+        let reason = match trust.check(fd) {
+            TrustVerdict::Trusted => return verdict,
+            TrustVerdict::Untrusted(_) => Reason::UntrustedContent,
+            TrustVerdict::Unavailable(_) => Reason::TrustUnavailable,
+            TrustVerdict::Error(errno) => return Verdict::error(verdict.backend(), errno),
+        };
+        Verdict::deny(verdict.backend(), reason)
+    }
+
+    fn backend(&self) -> mayexec::Backend {
+        self.checker.backend()
+    }
+}
+
+fn check_all(checker: &Judge<'_>, args: &Args) -> io::Result<Status> {
     let mut status = Status::Ok;
     let mut entries = Vec::new();
     let mut out = io::stdout().lock();
@@ -118,7 +165,7 @@ fn check_all(checker: &Checker, args: &Args) -> io::Result<Status> {
 /// judged from it. A regular file is opened for reading through
 /// `/proc/self/fd/N`, and must still be the inode the `O_PATH` descriptor
 /// holds: the open file is what is checked, as an interpreter checks it.
-fn check_path(checker: &Checker, path: &Path) -> Result<Verdict, OpenError> {
+fn check_path(checker: &Judge<'_>, path: &Path) -> Result<Verdict, OpenError> {
     let fail = |source: io::Error| OpenError {
         path: path.to_owned(),
         source,
@@ -146,7 +193,7 @@ fn check_path(checker: &Checker, path: &Path) -> Result<Verdict, OpenError> {
     Ok(checker.check(&file))
 }
 
-fn entry(checker: &Checker, path: &OsString, result: &Result<Verdict, OpenError>) -> Entry {
+fn entry(checker: &Judge<'_>, path: &OsString, result: &Result<Verdict, OpenError>) -> Entry {
     match result {
         Ok(verdict) => Entry {
             path: output::json_path(path),

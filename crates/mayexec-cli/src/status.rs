@@ -16,7 +16,8 @@ use crate::{output, policy, Status};
 /// the effective enforcement and how many interpreters on PATH do not obey
 /// the check, with hints where something is missing.
 ///
-/// Exit status: 0, or 1 when the policy file exists but cannot be used (then
+/// Exit status: 0, or 1 when the policy file exists but cannot be used, or
+/// it requires content trust and the trust database cannot be used (then
 /// every enlightened interpreter refuses to run anything).
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -90,6 +91,21 @@ struct Bits {
 struct Effective {
     scripts: Scripts,
     interactive: Interactive,
+    /// Content trust, when the policy asks for it.
+    trust: Option<TrustReport>,
+}
+
+#[derive(Serialize)]
+struct TrustReport {
+    #[serde(serialize_with = "output::display")]
+    action: Action,
+    database: String,
+    /// How many files it trusts; `null` when it cannot be used.
+    entries: Option<u64>,
+    /// Why it cannot be used (then nothing is trusted).
+    error: Option<String>,
+    /// The listed mounts: where the database is honoured, or why not.
+    mounts: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -108,7 +124,12 @@ struct Interactive {
 
 pub fn main(args: &Args) -> ExitCode {
     let report = gather();
-    let status = if report.policy.error.is_some() {
+    let trust_unusable = report.enforcement.as_ref().is_some_and(|e| {
+        e.trust
+            .as_ref()
+            .is_some_and(|t| t.error.is_some() && t.action == Action::Enforce)
+    });
+    let status = if report.policy.error.is_some() || trust_unusable {
         Status::Denied
     } else {
         Status::Ok
@@ -176,6 +197,46 @@ fn gather() -> Report {
         Err(_) => hints.push("fix the policy file, then `mayexec policy check`".to_owned()),
         Ok(Some(_)) => {}
     }
+    let trust = enforcement
+        .as_ref()
+        .and_then(|e| e.trust.as_ref())
+        .map(|t| {
+            let status = t.store.status();
+            if let Err(error) = &status {
+                hints.push(format!(
+                    "the trust database cannot be used ({error}): every file an enlightened \
+                 interpreter loads as code is refused (trust-unavailable); create it with \
+                 `mayexec trust from-dpkg`"
+                ));
+            }
+            let mounts: Vec<String> = t
+                .store
+                .mounts()
+                .iter()
+                .map(|m| match &m.mount {
+                    Ok(id) => format!("{}: honoured (mount {})", m.path.display(), id.id),
+                    Err(e) => format!("{}: NOT honoured: {e}", m.path.display()),
+                })
+                .collect();
+            if t.store.mounts().iter().all(|m| m.mount.is_err()) {
+                hints.push(
+                "trust is on but no listed mount is honoured (trust_mounts): no file is trusted"
+                    .to_owned(),
+            );
+            }
+            TrustReport {
+                action: t.action,
+                database: output::json_path(
+                    t.store
+                        .dir()
+                        .join(mayexec::trust::DATABASE_FILE)
+                        .as_os_str(),
+                ),
+                entries: status.as_ref().ok().map(|(n, _)| *n),
+                error: status.err().map(|e| e.to_string()),
+                mounts,
+            }
+        });
     let user_namespaces = user_namespaces(&bits, &mut hints);
     if let Some(e) = &enforcement {
         if !e.is_active() && kernel.exec_securebits {
@@ -209,6 +270,7 @@ fn gather() -> Report {
             interactive: Interactive {
                 action: e.interactive,
             },
+            trust,
         }),
         kernel,
         hints,
@@ -354,6 +416,25 @@ fn print(r: &Report) -> io::Result<()> {
                 "  interactive input, -c:          {}",
                 describe(e.interactive.action)
             )?;
+            match &e.trust {
+                None => writeln!(out, "  content trust:                  off")?,
+                Some(t) => {
+                    writeln!(
+                        out,
+                        "  content trust:                  {}; database {}: {}",
+                        describe(t.action),
+                        t.database,
+                        match (&t.entries, &t.error) {
+                            (Some(n), _) => format!("{n} files"),
+                            (None, Some(e)) => format!("UNUSABLE, nothing is trusted: {e}"),
+                            (None, None) => "?".to_owned(),
+                        }
+                    )?;
+                    for mount in &t.mounts {
+                        writeln!(out, "    {mount}")?;
+                    }
+                }
+            }
         }
         None => writeln!(
             out,

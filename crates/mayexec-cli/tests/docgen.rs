@@ -10,7 +10,7 @@ use std::process::Command;
 
 use mayexec_testkit::TempDir;
 
-const SUBCOMMANDS: [&str; 8] = [
+const SUBCOMMANDS: [&str; 9] = [
     "status",
     "check",
     "run",
@@ -18,6 +18,7 @@ const SUBCOMMANDS: [&str; 8] = [
     "scan",
     "mark",
     "interpreters",
+    "trust",
     "completions",
 ];
 

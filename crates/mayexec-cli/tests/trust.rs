@@ -400,6 +400,65 @@ fn from_dpkg_refuses_a_file_whose_content_differs_from_dpkgs_digest() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
 
+/// `status` says why nothing is trusted; `check --trust` names the reason.
+#[root_test]
+fn status_and_check_report_trust() {
+    let code = Tmpfs::exec();
+    let policy = format!(
+        "interpreted_access = 1\ntrust = \"required\"\ntrust_mounts = [\"{}\", \"/nonexistent\"]\n",
+        code.path().display()
+    );
+    let host = Host::new(Some(&policy));
+    let out = host.mayexec(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let trust = &json(&out)["enforcement"]["trust"];
+    assert_eq!(trust["action"], "enforce");
+    assert!(
+        trust["error"]
+            .as_str()
+            .unwrap()
+            .contains("no trust database"),
+        "{trust}"
+    );
+    let mounts = trust["mounts"].to_string();
+    assert!(mounts.contains("honoured (mount"), "{mounts}");
+    assert!(mounts.contains("/nonexistent: NOT honoured"), "{mounts}");
+
+    let trusted = code.write("t.pm", "1;\n", 0o644);
+    let other = code.write("o.pm", "1;\n", 0o644);
+    let out = host.mayexec(&[
+        "check",
+        "--level",
+        "1",
+        "--trust",
+        trusted.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("denied (trust-unavailable)"));
+    assert_eq!(
+        host.trust(&["add", trusted.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = host.mayexec(&[
+        "check",
+        "--json",
+        "--level",
+        "1",
+        "--trust",
+        trusted.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let verdicts = json(&out);
+    assert_eq!(verdicts[0]["allowed"], true, "{verdicts}");
+    assert_eq!(verdicts[1]["reason"], "untrusted-content", "{verdicts}");
+    let out = host.mayexec(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(json(&out)["enforcement"]["trust"]["entries"], 1);
+}
+
 #[root_test]
 fn writes_need_root() {
     let host = Host::new(None);
