@@ -46,6 +46,13 @@ pub const BASH: Interpreter = Interpreter {
     shell: Some(Shell {
         arg0: Some("bash"),
         interactive: &["--norc", "-i"],
+        // PS0 after a command is read, PROMPT_COMMAND before each prompt,
+        // ENV in posix mode.
+        interactive_code: &[
+            ("PS0", &["--norc", "-i"]),
+            ("PROMPT_COMMAND", &["--norc", "-i"]),
+            ("ENV", &["--posix", "-i"]),
+        ],
         // bash ignores PS4 from the environment for root.
         ps4_for_root: false,
         logged_prompts: &["PS4"],

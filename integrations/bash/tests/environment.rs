@@ -9,7 +9,7 @@ use std::fs::File;
 use std::process::Command;
 
 use mayexec_bash::{denial, BUILT};
-use mayexec_testkit::conformance::mayexec_run;
+use mayexec_testkit::conformance::{assert_one_line, mayexec_run};
 use mayexec_testkit::interp::{Exit, Outcome};
 use mayexec_testkit::{root_test, Sandbox, Tmpfs};
 
@@ -52,13 +52,11 @@ fn functions_from_the_environment_are_not_imported_under_deny_interactive() {
         let mut cmd = sandbox.command("env");
         cmd.arg(format!("{}={}", FUNCTION.0, FUNCTION.1)).arg(&bash);
         assert_eq!(&run(&mut cmd), want, "{policy}");
-        let lines = sandbox.syslog_lines();
-        assert_eq!(lines.len(), 1, "{lines:#?}");
-        assert!(
-            lines[0].contains(" path=BASH_FUNC_f%% reason=interactive ")
-                && lines[0].ends_with(&format!(" action={action}")),
-            "{}",
-            lines[0]
+        assert_one_line(
+            &sandbox.syslog_lines(),
+            "BASH_FUNC_f%%",
+            "interactive",
+            action,
         );
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mayexec_bash::{cannot_open, loadables_dir, strerror, BUILT};
-use mayexec_testkit::conformance::mayexec_run;
+use mayexec_testkit::conformance::{assert_one_line, mayexec_run};
 use mayexec_testkit::interp::{Exit, Outcome};
 use mayexec_testkit::{root_test, Sandbox, Tmpfs};
 
@@ -298,15 +298,7 @@ fn enable_f_loads_only_a_checked_file_and_from_the_checked_descriptor() {
     let audited = enable_f(&mut sandbox.command(&bash), &not_executable);
     assert_eq!(audited, Outcome::ran(loaded));
     let lines = sandbox.syslog_lines();
-    assert_eq!(lines.len(), 1, "{lines:#?}");
-    assert!(
-        lines[0].contains(&format!(
-            " path={} reason=not-executable ",
-            not_executable.display()
-        )) && lines[0].ends_with(" action=audit"),
-        "{}",
-        lines[0]
-    );
+    assert_one_line(&lines, not_executable.display(), "not-executable", "audit");
 }
 
 /// A loadable builtin `builtin` (`basename`, `dirname`) copied into `fs`.

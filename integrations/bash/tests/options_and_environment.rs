@@ -15,7 +15,8 @@ use std::process::Command;
 
 use mayexec_bash::{denial, Built, BUILT};
 use mayexec_testkit::conformance::inventory::{
-    assert_every_name_has_a_row, first_words, names, shell_substitutions, variables_that_run_code,
+    assert_every_name_has_a_row, first_words, names, read_built, shell_substitutions,
+    variables_that_run_code, SHELL_EXERCISE,
 };
 use mayexec_testkit::conformance::mayexec_run;
 use mayexec_testkit::interp::{Exit, Outcome};
@@ -381,55 +382,21 @@ fn trace_prompt_from_the_environment() {
         stdout: "ran\n".to_owned(),
         stderr: "+ echo ran\n".to_owned(),
     };
-    for (what, option) in [("bash -x", None), ("SHELLOPTS=xtrace", Some("xtrace"))] {
-        let ps4 = format!("{RUN}+ ");
-        let mut env = vec![("PS4", ps4.as_str())];
-        env.extend(option.map(|o| ("SHELLOPTS", o)));
-        let way = way_in(format!("PS4 with {what}"), &bash, &env)
-            .marker("INJECTED")
-            .label("PS4")
-            .users(&[NOBODY])
-            .refusal(Refusal::Without(traced.clone()));
-        match option {
-            None => way.args([Path::new("-x"), &script]),
-            Some(_) => way.args([&script]),
-        }
-        .assert_contract();
-    }
-}
-
-/// The prompt strings and hooks of an interactive shell (`PS0` after a
-/// command is read, `PS1`, `PS2` on a continuation line, `PROMPT_COMMAND`
-/// before each prompt) and `ENV` of an interactive shell in posix mode:
-/// deny-interactive refuses the interactive shell itself, whose piped
-/// input is `not-regular-file`; audit mode logs it and runs them.
-#[root_test]
-fn prompts_of_an_interactive_shell() {
-    let Some(bash) = BUILT.require("prompts_of_an_interactive_shell") else {
-        return;
-    };
-    let code = "printf '%s%s\\n' INJ ECTED >&2";
-    let input = "if true\nthen echo ran\nfi\n";
-    for (variable, value, options) in [
-        ("PS0", RUN.to_owned(), &["--norc", "-i"][..]),
-        ("PS1", format!("{RUN}$ "), &["--norc", "-i"]),
-        ("PS2", format!("{RUN}> "), &["--norc", "-i"]),
-        ("PROMPT_COMMAND", code.to_owned(), &["--norc", "-i"]),
-        ("ENV", RUN.to_owned(), &["--posix", "-i"]),
-    ] {
-        way_in(
-            format!("{variable} of an interactive shell"),
-            &bash,
-            &[(variable, value.as_str())],
-        )
-        .args(options)
-        .stdin(input)
-        .marker("INJECTED")
-        .label("<stdin>")
-        .reason("not-regular-file")
-        .refusal(Refusal::Whole(denial("<stdin>", "not-regular-file")))
-        .assert_contract();
-    }
+    // (`bash -x` is the conformance suite's.)
+    way_in(
+        "PS4 with SHELLOPTS=xtrace",
+        &bash,
+        &[
+            ("PS4", format!("{RUN}+ ").as_str()),
+            ("SHELLOPTS", "xtrace"),
+        ],
+    )
+    .args([&script])
+    .marker("INJECTED")
+    .label("PS4")
+    .users(&[NOBODY])
+    .refusal(Refusal::Without(traced))
+    .assert_contract();
 }
 
 /// `read -e` in a script edits the line with readline when standard input
@@ -535,10 +502,9 @@ fn manual_variables(manual: &str) -> Vec<String> {
 
 #[test]
 fn every_variable_of_the_manual_has_a_row() {
-    let Some(manual) = MANUAL.require("every_variable_of_the_manual_has_a_row") else {
+    let Some(manual) = read_built(&MANUAL, "every_variable_of_the_manual_has_a_row") else {
         return;
     };
-    let manual = std::fs::read_to_string(&manual).expect("read bash.1");
     let variables = manual_variables(&manual);
     assert!(
         variables.len() > 100,
@@ -576,21 +542,12 @@ const READ_BESIDES: [&str; 8] = [
     "SSH2_CLIENT",
 ];
 
-/// A script that uses what a variable could reach: arithmetic, dynamic
-/// variables, `getopts`, `cd`, globbing, a trace, `select`, `time`,
-/// `read`, a function, subshells, a command substitution.
-const EXERCISE: &str = r#"echo start
-x=1; echo $((x+1)) "${x}" $SECONDS $RANDOM $LINENO $OPTIND $HISTCMD
-getopts ab o -a
-cd / && cd - >/dev/null
-printf '%s\n' * >/dev/null
-set -x; : traced; set +x
+/// What bash adds to the shared exercise: its dynamic variables,
+/// `select`, `time` and a here-string.
+const BASH_EXERCISE: &str = r#"echo $SECONDS $RANDOM $LINENO $HISTCMD
 select a in one; do break; done <<< 1
 time :
 read -r l <<< "line"
-f() { :; }; f
-(:); : $(:)
-echo "$HOME" ~ >/dev/null
 echo end
 "#;
 
@@ -605,14 +562,17 @@ fn no_variable_runs_code_under_deny_interactive() {
     let Some(bash) = BUILT.require("no_variable_runs_code_under_deny_interactive") else {
         return;
     };
-    let Some(manual) = MANUAL.require("no_variable_runs_code_under_deny_interactive") else {
+    let Some(manual) = read_built(&MANUAL, "no_variable_runs_code_under_deny_interactive") else {
         return;
     };
-    let manual = std::fs::read_to_string(&manual).expect("read bash.1");
     let mut variables = manual_variables(&manual);
     variables.extend(READ_BESIDES.iter().map(|v| (*v).to_owned()));
     let exec = Tmpfs::exec();
-    let script = exec.write("exercise.sh", EXERCISE, 0o755);
+    let script = exec.write(
+        "exercise.sh",
+        format!("{SHELL_EXERCISE}{BASH_EXERCISE}"),
+        0o755,
+    );
     // $(…), `…`, and an array subscript in arithmetic.
     let code = |marker: &str| {
         let mut values = shell_substitutions(marker);

@@ -63,6 +63,7 @@ const fn applet(name: &'static str, args: &'static [&'static str]) -> Interprete
         shell: Some(Shell {
             arg0: None,
             interactive: &["-i"],
+            interactive_code: &[("ENV", &["-i"])],
             ps4_for_root: true,
             logged_prompts: &["PS1", "PS2", "PS4"],
             dot_missing: (

@@ -25,6 +25,7 @@ pub const DASH: Interpreter = Interpreter {
     shell: Some(Shell {
         arg0: Some("dash"),
         interactive: &["-i"],
+        interactive_code: &[("ENV", &["-i"])],
         ps4_for_root: true,
         logged_prompts: &["PS1", "PS2", "PS4"],
         dot_missing: (

@@ -11,91 +11,20 @@
 //! deny-interactive.
 
 use std::collections::BTreeSet;
-use std::ffi::OsStr;
 use std::process::Command;
 
 use mayexec_dash::{denial, Built, DASH};
 use mayexec_testkit::conformance::inventory::{
-    assert_every_name_has_a_row, first_words, names, shell_substitutions, variables_that_run_code,
+    assert_every_name_has_a_row, first_words, names, read_built, shell_substitutions,
+    variables_that_run_code, SHELL_EXERCISE,
 };
 use mayexec_testkit::conformance::mayexec_run;
-use mayexec_testkit::interp::{Exit, Outcome};
-use mayexec_testkit::nofile::{CodeFromNoFile, Refusal};
+use mayexec_testkit::interp::Outcome;
 use mayexec_testkit::{root_test, Sandbox, Tmpfs, NOBODY};
-
-/// [`CodeFromNoFile`] for `program` with the variables `env` set.
-fn way_in<S: AsRef<OsStr>>(
-    what: impl Into<String>,
-    program: impl AsRef<OsStr>,
-    env: &[(&str, S)],
-) -> CodeFromNoFile {
-    env.iter().fold(
-        CodeFromNoFile::new(what, program.as_ref()),
-        |way, (name, value)| way.env(name, value),
-    )
-}
 
 /// Code that prints `INJECTED` on stderr without the word appearing in
 /// the code itself.
 const RUN: &str = r#"$(printf '%s%s\n' INJ ECTED >&2)"#;
-
-/// `PS4`, expanded with command substitution before each command `-x`
-/// (or `-o xtrace`) traces. dash, unlike bash, takes it from the
-/// environment for root too.
-#[root_test]
-fn trace_prompt_from_the_environment() {
-    let Some(dash) = DASH.require("trace_prompt_from_the_environment") else {
-        return;
-    };
-    let exec = Tmpfs::exec();
-    let script = exec.write("ran.sh", "echo ran\n", 0o755);
-    let ps4 = format!("{RUN}+ ");
-    for option in [&["-x"][..], &["-o", "xtrace"]] {
-        way_in(
-            format!("PS4 with {}", option.join(" ")),
-            &dash,
-            &[("PS4", ps4.as_str())],
-        )
-        .args(option)
-        .args([&script])
-        .marker("INJECTED")
-        .label("PS4")
-        .refusal(Refusal::Without(Outcome {
-            exit: Exit::Code(0),
-            stdout: "ran\n".to_owned(),
-            stderr: "+ echo ran\n".to_owned(),
-        }))
-        .assert_contract();
-    }
-}
-
-/// `PS1`, `PS2` (on a continuation line) and `ENV` of an interactive
-/// shell: deny-interactive refuses the interactive shell itself, whose
-/// piped input is `not-regular-file`; audit mode logs it and runs them.
-#[root_test]
-fn prompts_of_an_interactive_shell() {
-    let Some(dash) = DASH.require("prompts_of_an_interactive_shell") else {
-        return;
-    };
-    for (variable, value) in [
-        ("PS1", format!("{RUN}$ ")),
-        ("PS2", format!("{RUN}> ")),
-        ("ENV", RUN.to_owned()),
-    ] {
-        way_in(
-            format!("{variable} of an interactive shell"),
-            &dash,
-            &[(variable, value.as_str())],
-        )
-        .args(["-i"])
-        .stdin("if true\nthen echo ran\nfi\n")
-        .marker("INJECTED")
-        .label("<stdin>")
-        .reason("not-regular-file")
-        .refusal(Refusal::Whole(denial("<stdin>", "not-regular-file")))
-        .assert_contract();
-    }
-}
 
 /// `ENV` is expanded (command substitution included) before it names the
 /// file an interactive shell reads, and only an interactive shell reads
@@ -190,10 +119,9 @@ fn manual_variables(manual: &str) -> BTreeSet<String> {
 
 #[test]
 fn every_variable_of_the_manual_has_a_row() {
-    let Some(manual) = MANUAL.require("every_variable_of_the_manual_has_a_row") else {
+    let Some(manual) = read_built(&MANUAL, "every_variable_of_the_manual_has_a_row") else {
         return;
     };
-    let manual = std::fs::read_to_string(&manual).expect("read dash.1");
     let variables = manual_variables(&manual);
     assert!(
         variables.len() >= 20,
@@ -216,24 +144,6 @@ fn every_option_of_the_shell_has_a_row() {
     assert_every_name_has_a_row(&options, "docs/dash.md", "set -o");
 }
 
-/// A script that uses what a variable could reach: arithmetic, `getopts`,
-/// `cd`, globbing, a trace, `read`, a function, subshells, a command
-/// substitution, `~`.
-const EXERCISE: &str = r#"echo start
-x=1; echo $((x+1)) "${x}" $OPTIND
-getopts ab o -a
-cd / && cd - >/dev/null
-printf '%s\n' * >/dev/null
-set -x; : traced; set +x
-read -r l <<EOF
-line
-EOF
-f() { :; }; f
-(:); : $(:)
-echo "$HOME" ~ >/dev/null
-echo end
-"#;
-
 /// Every variable the manual names, and what else dash could be thought
 /// to read, set to code one at a time, for a script that exercises the
 /// shell (also as a login shell, which reads `$HOME/.profile`): without a
@@ -244,10 +154,9 @@ fn no_variable_runs_code_under_deny_interactive() {
     let Some(dash) = DASH.require("no_variable_runs_code_under_deny_interactive") else {
         return;
     };
-    let Some(manual) = MANUAL.require("no_variable_runs_code_under_deny_interactive") else {
+    let Some(manual) = read_built(&MANUAL, "no_variable_runs_code_under_deny_interactive") else {
         return;
     };
-    let manual = std::fs::read_to_string(&manual).expect("read dash.1");
     let mut variables = manual_variables(&manual);
     variables.extend(
         [
@@ -257,7 +166,7 @@ fn no_variable_runs_code_under_deny_interactive() {
         .map(|v| (*v).to_owned()),
     );
     let exec = Tmpfs::exec();
-    let script = exec.write("exercise.sh", EXERCISE, 0o755);
+    let script = exec.write("exercise.sh", format!("{SHELL_EXERCISE}echo end\n"), 0o755);
     let home = exec.path().join("home");
     std::fs::create_dir(&home).expect("mkdir home");
 

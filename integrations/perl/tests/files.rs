@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mayexec_perl::{denial, strerror, BUILT};
+use mayexec_testkit::conformance::assert_one_line;
 use mayexec_testkit::interp::{Exit, Outcome};
 use mayexec_testkit::{root_test, workspace_bin, write_file, Sandbox, Tmpfs};
 
@@ -293,15 +294,7 @@ fn xs_libraries_are_checked_and_loaded_from_the_checked_file() {
         Outcome::ran("loaded\n")
     );
     let lines = sandbox.syslog_lines();
-    assert_eq!(lines.len(), 1, "{lines:#?}");
-    assert!(
-        lines[0].contains(&format!(
-            " path={} reason=not-executable ",
-            denied.display()
-        )) && lines[0].ends_with(" action=audit"),
-        "{}",
-        lines[0]
-    );
+    assert_one_line(&lines, denied.display(), "not-executable", "audit");
 }
 
 /// Each library is loaded from its own checked descriptor, which is closed

@@ -8,7 +8,33 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::interp::{workspace_root, Outcome};
+use crate::interp::{workspace_root, Built, Outcome};
+
+/// A POSIX shell script that uses what a variable could reach:
+/// arithmetic, `getopts`, `cd`, globbing, a trace, `read`, a function,
+/// subshells, a command substitution, `~`. A shell's own probe may add
+/// lines before `echo end`.
+pub const SHELL_EXERCISE: &str = r#"echo start
+x=1; echo $((x+1)) "${x}" $OPTIND
+getopts ab o -a
+cd / && cd - >/dev/null
+printf '%s\n' * >/dev/null
+set -x; : traced; set +x
+read -r l <<EOF
+line
+EOF
+f() { :; }; f
+(:); : $(:)
+echo "$HOME" ~ >/dev/null
+"#;
+
+/// The text of `manual` (a file a build script leaves, such as the
+/// interpreter's manual page in its Debian source), or `None` after
+/// saying why the test is skipped ([`Built::require`]).
+pub fn read_built(manual: &Built, test: &str) -> Option<String> {
+    let path = manual.require(test)?;
+    Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display())))
+}
 
 /// The names in backquotes in the first column of the table in the
 /// section `section` of `doc` (from the repository's root).

@@ -265,6 +265,10 @@ pub struct Shell {
     pub ps4_for_root: bool,
     /// The prompt strings whose imported code the policy file logs.
     pub logged_prompts: &'static [&'static str],
+    /// Variables besides `PS1` and `PS2` that carry code into an
+    /// interactive shell, with the arguments of one that reads them
+    /// (`ENV`; bash's `PS0`, `PROMPT_COMMAND`).
+    pub interactive_code: &'static [(&'static str, &'static [&'static str])],
     /// The status of the parity script `dot_missing.sh` and what the
     /// shell says when its `.` cannot find the file.
     pub dot_missing: (i32, &'static str),
@@ -564,6 +568,18 @@ pub fn line_about(lines: &[String], path: &str) -> String {
     about[0].clone()
 }
 
+/// Panics unless `lines` is one audit line about `path` (as the line
+/// writes it) for `reason`, with `action=ACTION`.
+pub fn assert_one_line(lines: &[String], path: impl fmt::Display, reason: &str, action: &str) {
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let line = &lines[0];
+    assert!(
+        line.contains(&format!(" path={path} reason={reason} "))
+            && line.ends_with(&format!(" action={action}")),
+        "path={path} reason={reason} … action={action} in {line}"
+    );
+}
+
 /// The failed `execve` of a file the kernel refuses: `mayexec run`
 /// reports it as a shell does; a sandbox's shell reports it itself
 /// (`sandbox: LINE: exec: FILE: Permission denied`, status 126).
@@ -638,7 +654,9 @@ macro_rules! conformance_suite {
                     prompt_strings_from_the_environment_run_no_code_under_deny_interactive,
                     without_a_policy_prompt_strings_from_the_environment_run_as_with_the_stock_shell,
                     a_prompt_string_the_script_sets_itself_is_the_scripts_own,
-                    the_policy_file_logs_imported_prompt_strings_and_audit_mode_keeps_them);
+                    the_policy_file_logs_imported_prompt_strings_and_audit_mode_keeps_them,
+                    a_trace_prompt_from_the_environment_is_code_from_no_file,
+                    the_prompts_of_an_interactive_shell_are_code_from_no_file);
             }
             /// The parity scripts against the stock shell.
             mod stock_scripts {

@@ -245,8 +245,10 @@ pub fn a_denied_loaded_file_is_logged(interp: &Interpreter, test: &str) {
     }
 }
 
-/// Swaps `a` and `b` (atomically, `RENAME_EXCHANGE`) until stopped.
-fn swapper(a: &Path, b: &Path) -> (Arc<AtomicBool>, std::thread::JoinHandle<u64>) {
+/// Swaps `a` and `b` (atomically, `RENAME_EXCHANGE`) on a thread until
+/// the flag is set; the thread returns how many swaps it made. For any
+/// race test of a checked path (mayexec-python's too).
+pub fn swapper(a: &Path, b: &Path) -> (Arc<AtomicBool>, std::thread::JoinHandle<u64>) {
     use rustix::fs::{renameat_with, RenameFlags, CWD};
     let stop = Arc::new(AtomicBool::new(false));
     let (a, b, flag) = (a.to_owned(), b.to_owned(), stop.clone());

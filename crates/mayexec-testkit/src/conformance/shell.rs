@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 
 use super::{mayexec_run, parity_scripts, Interpreter, Loader, Shell};
 use crate::interp::{Exit, Outcome};
+use crate::nofile::{CodeFromNoFile, Refusal};
 use crate::{as_nobody, give_to, Sandbox, TempDir, Tmpfs, NOBODY};
 
 fn shell(interp: &Interpreter) -> Shell {
@@ -244,6 +245,73 @@ pub fn the_policy_file_logs_imported_prompt_strings_and_audit_mode_keeps_them(
     assert_eq!(got, traced_ran("+ "));
     assert_eq!(traces.ran(), ["PS4"]);
     assert_eq!(sandbox.syslog_lines(), Vec::<String>::new());
+}
+
+/// Code that prints `INJECTED` on stderr without the word appearing in
+/// the code itself.
+const RUN: &str = r#"$(printf '%s%s\n' INJ ECTED >&2)"#;
+
+/// `PS4` from the environment, expanded before each command `-x` (or `-o
+/// xtrace`) traces, through the whole matrix of [`CodeFromNoFile`]: under
+/// deny-interactive the shell traces with its default.
+pub fn a_trace_prompt_from_the_environment_is_code_from_no_file(interp: &Interpreter, test: &str) {
+    let Some(ours) = interp.require(test) else {
+        return;
+    };
+    let exec = Tmpfs::exec();
+    let script = exec.write("ran.sh", "echo ran\n", 0o755);
+    let users: &[u32] = if shell(interp).ps4_for_root {
+        &[0, NOBODY]
+    } else {
+        &[NOBODY]
+    };
+    for option in [&["-x"][..], &["-o", "xtrace"]] {
+        CodeFromNoFile::new(format!("PS4 with {}", option.join(" ")), &ours)
+            .env("PS4", format!("{RUN}+ "))
+            .args(interp.applet)
+            .args(option)
+            .args([&script])
+            .marker("INJECTED")
+            .label("PS4")
+            .users(users)
+            .refusal(Refusal::Without(traced_ran("+ ")))
+            .assert_contract();
+    }
+}
+
+/// `PS1`, `PS2` (on a continuation line) and the shell's other variables
+/// that carry code into an interactive shell: deny-interactive refuses the
+/// interactive shell itself, whose piped input is `not-regular-file`;
+/// audit mode logs it and runs them.
+pub fn the_prompts_of_an_interactive_shell_are_code_from_no_file(interp: &Interpreter, test: &str) {
+    let Some(ours) = interp.require(test) else {
+        return;
+    };
+    let shell = shell(interp);
+    let ps1 = format!("{RUN}$ ");
+    let ps2 = format!("{RUN}> ");
+    let mut ways = vec![
+        ("PS1", ps1.as_str(), shell.interactive),
+        ("PS2", ps2.as_str(), shell.interactive),
+    ];
+    ways.extend(
+        shell
+            .interactive_code
+            .iter()
+            .map(|(v, args)| (*v, RUN, *args)),
+    );
+    for (variable, value, args) in ways {
+        CodeFromNoFile::new(format!("{variable} of an interactive shell"), &ours)
+            .env(variable, value)
+            .args(interp.applet)
+            .args(args)
+            .stdin("if true\nthen echo ran\nfi\n")
+            .marker("INJECTED")
+            .label("<stdin>")
+            .reason("not-regular-file")
+            .refusal(Refusal::Whole(interp.denial("<stdin>", "not-regular-file")))
+            .assert_contract();
+    }
 }
 
 const ARGS: [&str; 3] = ["a", "b c", "d"];
