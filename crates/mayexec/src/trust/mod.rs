@@ -10,8 +10,7 @@
 //! or an `mmap` write all move its ctime, so a file changed after it was
 //! trusted no longer matches its entry; a file renamed over it, or a copy,
 //! is another inode. Checking therefore never reads the content: one
-//! `statx` (and the generation `ioctl` where the entry has one), and a
-//! B-tree lookup in a shared memory map.
+//! `statx` and a B-tree lookup in a shared memory map.
 //!
 //! The database is honoured only on the mounts the policy lists by mount
 //! point (`trust_mounts`), never on FUSE and never in a mount namespace of
@@ -645,9 +644,16 @@ impl Database {
         Ok(entries)
     }
 
-    /// Does the file behind `fd`, whose identity short of its generation
-    /// is `now`, match its entry?
-    fn matches(&self, fd: BorrowedFd<'_>, now: &Identity) -> Result<Match, TrustError> {
+    /// Does the file whose identity (short of its generation) is `now`
+    /// match its entry?
+    ///
+    /// The generation is recorded and compared by `mayexec trust verify`,
+    /// not here: it would cost a second system call, and what it tells — a
+    /// reused inode number — the owner and the ctime already tell. Trusted
+    /// files are root's, only root creates root-owned files, and no one but
+    /// root can make a ctime what it was (the kernel sets it from its clock
+    /// on every change).
+    fn matches(&self, now: &Identity) -> Result<Match, TrustError> {
         let corrupt = |detail: String| TrustError::Corrupt {
             path: self.path.clone(),
             detail,
@@ -663,13 +669,6 @@ impl Database {
         if !value.same_file(now) {
             return Ok(Match::Changed);
         }
-        if let Some(recorded) = value.generation() {
-            match generation(fd) {
-                Ok(Some(generation)) if generation == recorded => {}
-                Ok(_) => return Ok(Match::Changed),
-                Err(e) => return Ok(Match::Error(e.raw_os_error().unwrap_or(libc::EIO))),
-            }
-        }
         Ok(Match::Trusted)
     }
 }
@@ -678,7 +677,6 @@ enum Match {
     Trusted,
     NotInDatabase,
     Changed,
-    Error(i32),
 }
 
 /// The answer of the trust database about one file.
@@ -883,11 +881,10 @@ impl TrustStore {
         if !self.honoured.contains(&now.mount) {
             return TrustVerdict::Untrusted(Untrusted::MountNotListed);
         }
-        match db.matches(fd, &now) {
+        match db.matches(&now) {
             Ok(Match::Trusted) => TrustVerdict::Trusted,
             Ok(Match::NotInDatabase) => TrustVerdict::Untrusted(Untrusted::NotInDatabase),
             Ok(Match::Changed) => TrustVerdict::Untrusted(Untrusted::Changed),
-            Ok(Match::Error(errno)) => TrustVerdict::Error(errno),
             Err(error) => TrustVerdict::Unavailable(error.to_string()),
         }
     }
