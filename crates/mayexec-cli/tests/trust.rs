@@ -459,6 +459,46 @@ fn status_and_check_report_trust() {
     assert_eq!(json(&out)["enforcement"]["trust"]["entries"], 1);
 }
 
+/// A process in a user namespace honours no mount: its namespace root could
+/// have mounted anything where the listed paths point.
+#[root_test]
+fn in_a_user_namespace_no_mount_is_honoured() {
+    let code = Tmpfs::exec();
+    let policy = format!(
+        "interpreted_access = 1\ntrust = \"required\"\ntrust_mounts = [\"{}\"]\n",
+        code.path().display()
+    );
+    let host = Host::new(Some(&policy));
+    let trusted = code.write("t.pm", "1;\n", 0o644);
+    assert_eq!(
+        host.trust(&["add", trusted.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    let check = [
+        "check",
+        "--level",
+        "1",
+        "--trust",
+        trusted.to_str().unwrap(),
+    ];
+    let out = host.mayexec(&check);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = host
+        .command("unshare")
+        .args(["--user", "--map-root-user", "--mount", MAYEXEC])
+        .args(check)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("denied (untrusted-content)"),
+        "{}",
+        text(&out)
+    );
+}
+
 #[root_test]
 fn writes_need_root() {
     let host = Host::new(None);
