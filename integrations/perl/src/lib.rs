@@ -129,9 +129,6 @@ pub const PERL: Interpreter = Interpreter {
             filter: None,
         },
     ],
-    // Under a policy, perl's status for a program it cannot open is a
-    // stale errno (29, ESPIPE) where the stock perl's is EACCES (13).
-    deviations: &["the status of an unreadable program under a policy"],
     ..Interpreter::new("perl", BUILT)
 };
 
