@@ -3,7 +3,8 @@
 # `make tests TESTSCRIPT=…/run-suite.sh` (in the build's tests/ directory,
 # with THIS_SH, BUILD_DIR and PATH as `make check` sets them). Writes
 # "pass run-NAME" or "FAIL run-NAME" per test to $SUITE_RESULTS and each
-# failing test's output to $SUITE_RESULTS.d/run-NAME.
+# failing test's output to $SUITE_RESULTS.d/run-NAME. Runs the tests named
+# in $SUITE_ONLY (run-NAME …), or all.
 
 : ${TMPDIR:=/tmp}
 export TMPDIR
@@ -26,7 +27,7 @@ export BUILD_DIR
 : >"$SUITE_RESULTS"
 rm -rf "$SUITE_RESULTS.d"
 mkdir -p "$SUITE_RESULTS.d"
-for x in run-*; do
+for x in ${SUITE_ONLY:-run-*}; do
 	case $x in
 	run-all | run-minimal | run-gprof | *.orig | *~) continue ;;
 	esac

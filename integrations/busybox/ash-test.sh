@@ -11,6 +11,15 @@
 # of shell/ash_test (the suite writes its outputs there), through its
 # `ash` applet, with run-all as upstream ships it. Prints both results
 # side by side where they differ; exits 1 then, 0 when they are the same.
+#
+# The suite's tests have no subtests: each runs a script and compares all
+# its output with a .right file (run-all's diff -u). The output line is
+# the smallest thing both builds share, and a passing test printed every
+# line its .right expects; what can differ is how a failing test fails.
+# So a test's result is "ok", or "fail" with the number of lines its
+# diff adds or removes (all the lines of a run-* script's output) and
+# that diff, with the suite's directory and the diff's dates masked: both
+# must be the same in the two builds.
 
 set -eu
 
@@ -55,12 +64,29 @@ suite() {
 	grep -E '^ash-[^ ]*: (ok|fail)$' "$dir/$name.out" >>"$dir/$name.lines" || :
 }
 
-# results NAME: each test once, "ok" if any run of it passed.
+# results NAME: each test once, "ok" if any run of it passed, else "fail
+# LINES SUM": its last failure's lines and the checksum of its diff,
+# masked (kept in $dir/NAME.fails/).
 results() {
 	sort -u "$dir/$1.lines" | awk -F': ' '
 		{ if (!($1 in r) || $2 == "ok") r[$1] = $2 }
 		END { for (t in r) print t ": " r[t] }' | sort >"$dir/$1.all"
-	grep -v -F -f "$dir/racy" "$dir/$1.all" >"$dir/$1.results" || :
+	rm -rf "$dir/$1.fails"
+	mkdir "$dir/$1.fails"
+	grep -v -F -f "$dir/racy" "$dir/$1.all" | while IFS= read -r line; do
+		test=${line%: *}
+		[ "${line##*: }" = fail ] || { echo "$line"; continue; }
+		# run-all writes DIR/TEST's output or diff to DIR-TEST.fail.
+		fail=$dir/$1/$(echo "$test" | sed 's|/|-|').fail
+		masked=$dir/$1.fails/$(echo "$test" | sed 's|/|-|')
+		[ -f "$fail" ] && sed -e "s|$dir/$1|SUITE|g" -e 's/^\(---\|+++\) \([^\t]*\)\t.*/\1 \2/' "$fail" >"$masked" || : >"$masked"
+		case $test in
+		*.tests) diff=1 ;; # diff -u of its output and .right
+		*) diff=0 ;;       # a run-* script's output
+		esac
+		echo "$line $(awk -v diff=$diff '!diff || /^[-+]/ && !/^(---|\+\+\+) / { n++ }
+			END { print n + 0 }' "$masked") $(cksum <"$masked" | cut -d' ' -f1)"
+	done >"$dir/$1.results"
 }
 
 # run NAME BUSYBOX: a copy of the suite for BUSYBOX's ash, and one run.
@@ -84,8 +110,9 @@ run stock "$stock"
 run enlightened "$ours"
 
 # A few tests depend on timing (signals, sleeps) and fail now and then on
-# a loaded machine: the modules of the tests whose results differ run
-# again in both builds, up to twice, and a test that passed once passes.
+# a loaded machine: the modules of the tests whose results differ (or
+# whose failures differ) run again in both builds, up to twice, and a
+# test that passed once passes.
 retry=1
 while [ "$retry" -le 2 ] && ! cmp -s "$dir/stock.results" "$dir/enlightened.results"; do
 	modules=$(diff "$dir/stock.results" "$dir/enlightened.results" |
@@ -100,7 +127,8 @@ while [ "$retry" -le 2 ] && ! cmp -s "$dir/stock.results" "$dir/enlightened.resu
 done
 
 count() {
-	printf '%s ok, %s fail' "$(grep -c ': ok$' "$1")" "$(grep -c ': fail$' "$1")"
+	printf '%s ok, %s fail (%s lines of diff)' "$(grep -c ': ok$' "$1")" "$(grep -c ': fail ' "$1")" \
+		"$(awk '$2 == "fail" { n += $3 } END { print n + 0 }' "$1")"
 }
 echo "ash test suite, stock:       $(count "$dir/stock.results") (not counting $(echo $racy | wc -w) racy tests)"
 echo "ash test suite, enlightened: $(count "$dir/enlightened.results")"
@@ -110,13 +138,17 @@ done
 if ! cmp -s "$dir/stock.results" "$dir/enlightened.results"; then
 	echo "ash-test: the results differ (stock, then enlightened):" >&2
 	diff "$dir/stock.results" "$dir/enlightened.results" >&2 || :
-	for f in "$dir"/enlightened/*.fail; do
+	for f in "$dir"/enlightened.fails/*; do
 		[ -f "$f" ] || continue
-		echo "--- $(basename "$f")" >&2
-		head -n 20 "$f" >&2
+		echo "--- $(basename "$f") (the diff of its failures in the two builds, when it failed in both)" >&2
+		if [ -f "$dir/stock.fails/${f##*/}" ]; then
+			diff "$dir/stock.fails/${f##*/}" "$f" | head -n 20 >&2 || :
+		else
+			head -n 20 "$f" >&2
+		fi
 	done
 	exit 1
 fi
-echo "ash-test: identical results; failing in both builds:"
-sed -n 's/: fail$//p' "$dir/stock.results" | sed 's/^/    /'
+echo "ash-test: identical results, failures on the same lines; failing in both builds:"
+sed -n 's/: fail \([0-9]*\) .*/ (\1 lines)/p' "$dir/stock.results" | sed 's/^/    /'
 
