@@ -89,7 +89,7 @@ python_tier() {
 }
 
 upstream() {
-    step "build: bash, stock" bash integrations/bash/build.sh --stock
+    step "build: bash" bash integrations/bash/build.sh
     step "build: busybox" bash integrations/busybox/build.sh
     step "build: perl" bash integrations/perl/build.sh
     step "build: workspace" cargo build --workspace --all-targets
@@ -110,7 +110,7 @@ for tier in "${tiers[@]}"; do
     case $tier in
     quick) quick ;;
     dash) interpreter dash mayexec-dash ;;
-    bash) interpreter bash mayexec-bash --stock ;;
+    bash) interpreter bash mayexec-bash ;;
     busybox) interpreter busybox mayexec-busybox ;;
     perl) interpreter perl mayexec-perl ;;
     python) python_tier ;;

@@ -6,7 +6,7 @@
 #
 #   integrations/bash/suite.sh
 #
-# Builds both with build.sh --stock (cached). A test passes when it prints
+# Builds both with build.sh (cached). A test passes when it prints
 # nothing but its "warning:" notes (run-all's rule).
 # Results under target/bash-build/: suite-{stock,mayexec}.txt ("pass
 # run-NAME" or "FAIL run-NAME"), the output of each failing test under
@@ -36,7 +36,7 @@ work=${MAYEXEC_BUILDS:-$root/target}/bash-build
 allowed='
 '
 
-sh "$here/build.sh" --stock
+sh "$here/build.sh"
 
 # run NAME RESULTS [TEST...]: bash's tests (TESTs, or all) with NAME's build,
 # results in RESULTS and RESULTS.d/, counts in RESULTS's .counts.

@@ -29,7 +29,7 @@ work=$root/target/busybox-build
 stock=${1:-$root/target/busybox-stock/bin/busybox}
 ours=${2:-$root/target/busybox-mayexec/bin/busybox}
 suite=$work/debian-src/shell/ash_test
-config=$work/tree/.config
+config=$work/stock/.config
 
 for f in "$stock" "$ours"; do
 	[ -x "$f" ] || { echo "ash-test: $f is not built: run integrations/busybox/build.sh" >&2; exit 1; }

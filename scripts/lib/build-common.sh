@@ -37,9 +37,15 @@ build_tools() {
 	if [ -n "$_missing" ]; then
 		[ "$(id -u)" = 0 ] || die "missing packages:$_missing (run this script as root, or install them)"
 		say "installing:$_missing"
-		apt-get update -q >&2
+		# One apt-get at a time: builds may fetch side by side.
+		_lock=/run/lock
+		[ -d "$_lock" ] || _lock=/tmp
 		# shellcheck disable=SC2086 # one word per package
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $_missing >&2
+		(
+			flock 8
+			apt-get update -q >&2
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $_missing >&2
+		) 8>"$_lock/mayexec-build-tools.lock" || die "could not install$_missing"
 	fi
 }
 
@@ -89,13 +95,16 @@ libmayexec_static() {
 
 # debian_buildflags
 # Debian's build flags with hardening=+all, as the packages' debian/rules
-# ask: sets deb_cflags, deb_cppflags and deb_ldflags.
+# ask: sets deb_cflags, deb_cppflags and deb_ldflags. Asked in the
+# repository's root: its -ffile-prefix-map names the directory it runs in,
+# and two trees (stock, and its patched copy) must get the same flags, or
+# make compiles the copy all again.
 debian_buildflags() {
 	DEB_BUILD_MAINT_OPTIONS=hardening=+all
 	export DEB_BUILD_MAINT_OPTIONS
-	deb_cflags=$(dpkg-buildflags --get CFLAGS)
-	deb_cppflags=$(dpkg-buildflags --get CPPFLAGS)
-	deb_ldflags=$(dpkg-buildflags --get LDFLAGS)
+	deb_cflags=$(cd "$root" && dpkg-buildflags --get CFLAGS)
+	deb_cppflags=$(cd "$root" && dpkg-buildflags --get CPPFLAGS)
+	deb_ldflags=$(cd "$root" && dpkg-buildflags --get LDFLAGS)
 }
 
 # step_log FILE
@@ -117,16 +126,35 @@ step() {
 	fi
 }
 
+# no_build_paths BINARY
+# No path of the build tree (the repository, or MAYEXEC_BUILDS) may be
+# compiled into BINARY: a package would trust it.
+no_build_paths() {
+	for _dir in "$root" ${builds:+"$builds"}; do
+		if grep -qF "$_dir/" "$1"; then
+			die "$1 has paths of the build tree ($_dir) compiled in"
+		fi
+	done
+}
+
 # static_check BINARY
 # libmayexec must be inside BINARY, not a run-time dependency; and no path
-# of the build tree may be compiled into it (a package would trust it).
+# of the build tree may be compiled into it.
 static_check() {
-	if grep -qF "$root/" "$1"; then
-		die "$1 has paths of the build tree ($root) compiled in"
-	fi
+	no_build_paths "$1"
 	if readelf -d "$1" | grep -Eq 'NEEDED.*(libmayexec|libgcc_s)'; then
 		die "$1 links libmayexec or libgcc_s dynamically"
 	fi
 	grep -q 'script execution denied' "$1" ||
 		die "$1 does not contain libmayexec"
+}
+
+# stock_check BINARY
+# A stock build has nothing of libmayexec, and no path of the build tree.
+stock_check() {
+	[ -x "$1" ] || die "$1 is missing"
+	no_build_paths "$1"
+	if grep -q 'script execution denied' "$1"; then
+		die "$1 is a stock build but contains libmayexec"
+	fi
 }

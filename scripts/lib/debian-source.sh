@@ -167,8 +167,9 @@ debian_source_from() (
 # /etc/apt) for its own release; for another suite, the same archives with
 # that suite (deb.debian.org serves every suite). Release files are not
 # refused for being old (Acquire::Check-Valid-Until): a mirror that is a
-# snapshot serves an expired sid. Needs root and mmdebstrap (the caller
-# installs it: build-common.sh's build_tools).
+# snapshot serves an expired sid. Concurrent calls for the same root wait
+# for each other. Needs root and mmdebstrap (the caller installs it:
+# build-common.sh's build_tools).
 debian_root() (
 	suite=$1 include=$2 cache=$3
 	host=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
@@ -181,11 +182,15 @@ debian_root() (
 	[ -n "$mirrors" ] || { echo "debian_root: no Debian mirror for $suite in /etc/apt" >&2; return 1; }
 	key=$(printf '%s\n%s\n%s\n' "$suite" "$include" "$mirrors" | sha256sum | cut -c1-16)
 	tarball=$cache/debian-$suite-$key.tar
+	mkdir -p "$cache"
+	# One maker at a time (a root may be made beside a build): a second
+	# one waits, then finds the tarball.
+	exec 7>"$tarball.lock"
+	flock 7
 	if [ ! -f "$tarball" ]; then
 		command -v mmdebstrap >/dev/null ||
 			{ echo "debian_root: mmdebstrap is not installed" >&2; return 1; }
 		echo "debian_root: creating a $suite root with mmdebstrap (cached in $tarball)" >&2
-		mkdir -p "$cache"
 		set --
 		while read -r uri dist keyring; do
 			opts=

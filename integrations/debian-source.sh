@@ -1,1 +1,0 @@
-../scripts/lib/debian-source.sh
