@@ -1,0 +1,118 @@
+#!/bin/sh
+# The benches of the enlightened interpreters: what the enlightened build
+# costs next to the stock build of the same source, in the same run, on the
+# same files. Sourced by integrations/PACKAGE/bench.sh, which sets `root`,
+# `package`, `program` (as its build.sh) and `rounds` (its default), then
+# declares its measurements with bench_case and ends with bench_run:
+#
+#   integrations/PACKAGE/bench.sh [ROUNDS] [REPEATS]
+#
+# Each measurement is one command of ROUNDS operations; all of them run
+# once (a failing one stops the bench), then interleaved, REPEATS times
+# (default 7), so that the machine's drift hits them alike; each one's
+# median is printed in microseconds per operation. Results go in
+# docs/performance.md.
+#
+# The builds (integrations/PACKAGE/build.sh makes both):
+#   stock     target/PACKAGE-stock/PROGRAM, or MAYEXEC_PACKAGE_STOCK=PATH
+#   ours      target/PACKAGE-mayexec/PROGRAM, or MAYEXEC_PACKAGE=PATH
+#   mayexec   target/debug/mayexec (cargo build -p mayexec-cli), or MAYEXEC=PATH
+# (PACKAGE in capitals: MAYEXEC_DASH, MAYEXEC_BASH_STOCK.) `dir` is a
+# scratch directory (mode 0755, removed at the end) for the bench's files.
+
+rounds=${1:-$rounds}
+repeats=${2:-7}
+case $rounds$repeats in
+*[!0-9]*)
+	echo "usage: $0 [ROUNDS] [REPEATS]" >&2
+	exit 2
+	;;
+esac
+_var=MAYEXEC_$(printf '%s' "$package" | tr '[:lower:]' '[:upper:]')
+eval "stock=\${${_var}_STOCK:-\$root/target/\$package-stock/\$program}"
+eval "ours=\${${_var}:-\$root/target/\$package-mayexec/\$program}"
+mayexec=${MAYEXEC:-$root/target/debug/mayexec}
+
+# bench_need PATH HOW: PATH must be built (HOW says how).
+bench_need() {
+	[ -x "$1" ] || {
+		echo "bench: $1 is not built: $2" >&2
+		exit 1
+	}
+}
+
+bench_need "$stock" "run integrations/$package/build.sh"
+bench_need "$ours" "run integrations/$package/build.sh"
+bench_need "$mayexec" "cargo build -p mayexec-cli"
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+chmod 0755 "$dir"
+
+# bench_file NAME TEXT: $dir/NAME holds TEXT (and a newline), mode 0755.
+bench_file() {
+	printf '%s\n' "$2" >"$dir/$1"
+	chmod 0755 "$dir/$1"
+}
+
+labels=
+count=0
+
+# bench_case LABEL COMMAND...: a measurement; COMMAND runs $rounds
+# operations, each of which must succeed (or the timing is of something
+# else).
+bench_case() {
+	count=$((count + 1))
+	if [ "$count" = 1 ]; then
+		labels=$1
+	else
+		labels="$labels
+$1"
+	fi
+	shift
+	_cmd=
+	for _arg in "$@"; do
+		_cmd="$_cmd '$(printf '%s' "$_arg" | sed "s/'/'\\\\''/g")'"
+	done
+	eval "bench_cmd_$count=\$_cmd"
+}
+
+# bench_measure N: runs measurement N.
+bench_measure() {
+	eval "eval \"\$bench_cmd_$1\""
+}
+
+# bench_run: every measurement once, then interleaved; the medians.
+bench_run() {
+	n=1
+	while [ "$n" -le "$count" ]; do
+		bench_measure "$n" || {
+			echo "bench: measurement $n fails" >&2
+			exit 1
+		}
+		n=$((n + 1))
+	done
+
+	rep=1
+	while [ "$rep" -le "$repeats" ]; do
+		n=1
+		while [ "$n" -le "$count" ]; do
+			start=$(date +%s%N)
+			bench_measure "$n"
+			end=$(date +%s%N)
+			echo "$n $(((end - start) / 1000))"
+			n=$((n + 1))
+		done
+		rep=$((rep + 1))
+	done >"$dir/times"
+
+	echo "baseline $stock; rounds: $rounds; median of $repeats interleaved repeats; Linux $(uname -r); $(nproc) CPUs"
+	n=1
+	printf '%s\n' "$labels" | while IFS= read -r label; do
+		us=$(awk -v n="$n" '$1 == n { print $2 }' "$dir/times" | sort -n |
+			awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+		awk -v label="$label" -v us="$us" -v r="$rounds" \
+			'BEGIN { printf "%-50s %8.1f us/op\n", label, us / r }'
+		n=$((n + 1))
+	done
+}
