@@ -31,6 +31,9 @@ out=$root/target/debian
 work=$root/target/deb-staging
 umask 022
 
+# build_tools (with the say and die below)
+. "$root/scripts/lib/build-common.sh"
+
 say() {
 	printf 'deb: %s\n' "$*" >&2
 }
@@ -45,19 +48,7 @@ started=$(date +%s)
 # --- build tools ------------------------------------------------------------
 # lintian checks the packages; chrpath drops the RUNPATH pyo3 adds (a
 # system directory here); python3.11-dev is what mayexec-python embeds.
-packages="dpkg-dev lintian chrpath python3.11-dev gcc make binutils"
-missing=
-for p in $packages; do
-	if [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" != "ii " ]; then
-		missing="$missing $p"
-	fi
-done
-if [ -n "$missing" ]; then
-	[ "$(id -u)" = 0 ] || die "missing packages:$missing (run as root, or install them)"
-	say "installing:$missing"
-	apt-get update -q >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2
-fi
+build_tools dpkg-dev lintian chrpath python3.11-dev gcc make binutils
 
 version=$(dpkg-parsechangelog -l "$meta/changelog" -S Version)
 upstream=${version%-*}

@@ -27,6 +27,8 @@ root=$(cd "$here/.." && pwd)
 debs=$root/target/debian
 cache=${MAYEXEC_DEB_CACHE:-/var/cache/mayexec}
 . "$root/scripts/lib/debian-source.sh"
+# build_tools (with the say and die below)
+. "$root/scripts/lib/build-common.sh"
 
 say() {
 	printf 'deb test: %s\n' "$*" >&2
@@ -42,11 +44,7 @@ root_only=false
 [ "${1:-}" != --root-only ] || root_only=true
 started=$(date +%s)
 
-if ! command -v mmdebstrap >/dev/null; then
-	say "installing mmdebstrap"
-	apt-get update -q >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap >&2
-fi
+build_tools mmdebstrap
 
 # --- the cached root ----------------------------------------------------------
 

@@ -58,6 +58,21 @@ step() {
 bash scripts/setup.sh
 . scripts/pyo3-python.sh
 
+# The sources of the interpreters to build download in the background
+# while the first tiers compile (the network beside the CPU,
+# docs/building.md); a build waits for the fetch of its own source (the
+# build lock). Its output and status come at the end ("fetch: sources").
+. scripts/lib/background.sh
+fetch_sources() {
+    local name
+    for name in dash bash busybox perl; do
+        case " ${tiers[*]} " in
+        *" $name "* | *" upstream "*) bash "integrations/$name/build.sh" --fetch || return ;;
+        esac
+    done
+}
+bg_start sources fetch_sources
+
 # The crates every tier's tests need (the `mayexec` command, the testkit's
 # helpers, the examples): tests start them.
 core=(-p mayexec -p mayexec-cli -p mayexec-capi -p mayexec-rollout -p mayexec-testkit
@@ -117,6 +132,8 @@ for tier in "${tiers[@]}"; do
     upstream) upstream ;;
     esac
 done
+
+step "fetch: sources" bg_wait sources
 
 # One closing line for the run, summed over every test binary, and the
 # time of each step (a step that ran twice, the workspace build, is
