@@ -13,9 +13,8 @@
 
 set -eu
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-package=busybox program=bin/busybox rounds=2000
-. "$root/scripts/lib/bench.sh"
+rounds=2000
+. "$(dirname "$0")/../../scripts/lib/bench.sh"
 emulated=${MAYEXEC_WITHOUT_CHECK:-$root/target/debug/without-execve-check}
 bench_need "$emulated" "cargo build -p mayexec-testkit"
 

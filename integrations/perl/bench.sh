@@ -11,9 +11,8 @@
 
 set -eu
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-package=perl program=bin/perl rounds=1000
-. "$root/scripts/lib/bench.sh"
+rounds=1000
+. "$(dirname "$0")/../../scripts/lib/bench.sh"
 
 bench_file script.pl '$x = 1;'
 bench_file lib.pl '$y = 2;

@@ -1,9 +1,9 @@
 #!/bin/sh
 # The benches of the enlightened interpreters: what the enlightened build
 # costs next to the stock build of the same source, in the same run, on the
-# same files. Sourced by integrations/PACKAGE/bench.sh, which sets `root`,
-# `package`, `program` (as its build.sh) and `rounds` (its default), then
-# declares its measurements with bench_case and ends with bench_run:
+# same files. Sourced by integrations/PACKAGE/bench.sh, which sets `rounds`
+# (its default), then declares its measurements with bench_case (or
+# bench_shell) and ends with bench_run:
 #
 #   integrations/PACKAGE/bench.sh [ROUNDS] [REPEATS]
 #
@@ -20,6 +20,9 @@
 # (PACKAGE in capitals: MAYEXEC_DASH, MAYEXEC_BASH_STOCK.) `dir` is a
 # scratch directory (mode 0755, removed at the end) for the bench's files.
 
+root=$(cd "$(dirname "$0")/../.." && pwd)
+package=$(basename "$(cd "$(dirname "$0")" && pwd)")
+program=bin/$package
 rounds=${1:-$rounds}
 repeats=${2:-7}
 case $rounds$repeats in
@@ -80,6 +83,26 @@ $1"
 # bench_measure N: runs measurement N.
 bench_measure() {
 	eval "eval \"\$bench_cmd_$1\""
+}
+
+# bench_shell SPAWN LOAD WHAT: a shell's eight measurements (dash's, bash's):
+# starts of `PACKAGE -c true` and of a script, from the loop SPAWN (run by
+# the stock shell, with $n, $sh and the arguments), stock, enlightened and
+# under `mayexec run -f`; and WHAT of a file inside one shell, the loop LOAD
+# (with $n and $lib), alike.
+bench_shell() {
+	bench_file script.sh 'x=1'
+	bench_file lib.sh 'y=2'
+	bench_case "$package -c true: stock" "$stock" -c "n=$rounds sh=$stock; $1" loop -c true
+	bench_case "$package -c true: enlightened, no policy" "$stock" -c "n=$rounds sh=$ours; $1" loop -c true
+	bench_case "$package script: stock" "$stock" -c "n=$rounds sh=$stock; $1" loop "$dir/script.sh"
+	bench_case "$package script: enlightened, no policy" "$stock" -c "n=$rounds sh=$ours; $1" loop "$dir/script.sh"
+	bench_case "$package script: enlightened, mayexec run -f" \
+		"$mayexec" run -f -- "$stock" -c "n=$rounds sh=$ours; $1" loop "$dir/script.sh"
+	bench_case "$3 (in one shell): stock" "$stock" -c "n=$rounds lib=$dir/lib.sh; $2"
+	bench_case "$3 (in one shell): enlightened, no policy" "$ours" -c "n=$rounds lib=$dir/lib.sh; $2"
+	bench_case "$3 (in one shell): enlightened, mayexec run -f" \
+		"$mayexec" run -f -- "$ours" -c "n=$rounds lib=$dir/lib.sh; $2"
 }
 
 # bench_run: every measurement once, then interleaved; the medians.
