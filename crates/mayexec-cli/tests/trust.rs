@@ -454,6 +454,20 @@ fn status_and_check_report_trust() {
     let verdicts = json(&out);
     assert_eq!(verdicts[0]["allowed"], true, "{verdicts}");
     assert_eq!(verdicts[1]["reason"], "untrusted-content", "{verdicts}");
+    // Checkers are anyone: nobody reads the database too.
+    let out = host
+        .command("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", MAYEXEC])
+        .args([
+            "check",
+            "--level",
+            "1",
+            "--trust",
+            trusted.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "as nobody: {}", text(&out));
     let out = host.mayexec(&["status", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(json(&out)["enforcement"]["trust"]["entries"], 1);

@@ -918,12 +918,21 @@ impl Writer {
     /// [`Previous::Unreadable`] and started afresh; one that is not
     /// trusted (not root's) is an error.
     pub fn open(dir: &Path) -> Result<(Writer, Previous), TrustError> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(dir)
-            .map_err(|e| TrustError::io(dir, e))?;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        let readable = |path: &Path| {
+            // Exactly 0755/0644 whatever the umask: every checker must read them.
+            let mode = if path.is_dir() { 0o755 } else { 0o644 };
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| TrustError::io(path, e))
+        };
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(dir)
+                .map_err(|e| TrustError::io(dir, e))?;
+            readable(dir)?;
+        }
         let serial_path = dir.join(SERIAL_FILE);
         let lock = std::fs::OpenOptions::new()
             .read(true)
@@ -934,6 +943,7 @@ impl Writer {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&serial_path)
             .map_err(|e| TrustError::io(&serial_path, e))?;
+        readable(&serial_path)?;
         rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
             .map_err(|e| TrustError::io(&serial_path, io::Error::from(e)))?;
         let mut writer = Writer {
