@@ -149,6 +149,90 @@ fn add_list_verify_remove() {
     assert_eq!(json(&out)["entries"], 1);
 }
 
+/// `add --manifest`: `sha256sum` lines, each file trusted only if its
+/// content has the listed digest; relative names from --root.
+#[root_test]
+fn a_manifest_trusts_the_files_whose_digest_matches() {
+    let host = Host::new(None);
+    let code = Tmpfs::exec();
+    let a = code.write("a.sh", "echo a\n", 0o755);
+    let b = code.write("odd name\\x.pm", "1;\n", 0o644);
+    let c = code.write("c.pm", "tampered\n", 0o644);
+    let sha = |text: &str| {
+        let out = Command::new("sha256sum").output_with_stdin(text);
+        out.split_whitespace().next().unwrap().to_owned()
+    };
+    let manifest = code.write(
+        "SHA256SUMS",
+        format!(
+            "{}  a.sh\n\\{} *odd name\\\\x.pm\n{}  c.pm\n",
+            sha("echo a\n"),
+            sha("1;\n"),
+            sha("original\n")
+        ),
+        0o644,
+    );
+    let out = host.trust(&[
+        "add",
+        "--json",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--root",
+        code.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = json(&out);
+    assert_eq!(report["trusted"].as_array().unwrap().len(), 2, "{report}");
+    assert_eq!(
+        report["refused"][0]["path"],
+        c.to_str().unwrap(),
+        "{report}"
+    );
+    assert!(
+        report["refused"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("content differs from the manifest's digest"),
+        "{report}"
+    );
+    let mut paths = listed(&host);
+    paths.sort();
+    assert_eq!(paths, [a.to_str().unwrap(), b.to_str().unwrap()]);
+    let list = json(&host.trust(&["list", "--json"]));
+    assert_eq!(
+        list[0]["source"],
+        format!("manifest {}", manifest.display()),
+        "{list}"
+    );
+    // Not a manifest: a usage error, nothing recorded.
+    let bad = code.write("BAD", "not a digest line\n", 0o644);
+    let out = host.trust(&["add", "--manifest", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: not a sha256sum line"));
+}
+
+trait WithStdin {
+    fn output_with_stdin(&mut self, input: &str) -> String;
+}
+
+impl WithStdin for Command {
+    fn output_with_stdin(&mut self, input: &str) -> String {
+        use std::io::Write;
+        let mut child = self
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    }
+}
+
 #[root_test]
 fn bad_input_is_refused_with_a_message_and_nothing_is_recorded() {
     let host = Host::new(None);
@@ -549,7 +633,10 @@ fn perl_runs_debians_0644_modules_under_trust_and_refuses_a_changed_one() {
         "interpreted_access = 1\ntrust = \"required\"\ntrust_mounts = [\"/\", \"{}\"]\n",
         code.path().display()
     );
-    let host = Host::new(Some(&policy));
+    let host = Host {
+        sandbox: Sandbox::new().policy(&policy).capture_syslog(),
+        var_lib: TempDir::new(),
+    };
     let lib = code.path().join("lib/Text");
     fs::create_dir_all(&lib).unwrap();
     let wrap = lib.join("Wrap.pm");
@@ -602,12 +689,23 @@ fn perl_runs_debians_0644_modules_under_trust_and_refuses_a_changed_one() {
     let at = bytes.iter().position(|&b| b == b'#').unwrap();
     bytes[at + 1] = b'!';
     fs::write(&wrap, bytes).unwrap();
+    let _ = host.sandbox.syslog_lines();
     let out = perl();
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("untrusted-content")
-            || String::from_utf8_lossy(&out.stderr).contains("Text/Wrap.pm"),
+        String::from_utf8_lossy(&out.stderr).contains("Text/Wrap.pm"),
         "{}",
         text(&out)
+    );
+    // The audit line names the file and the reason.
+    let lines = host.sandbox.syslog_lines();
+    let wrap_label = wrap.to_str().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("path={wrap_label} "))
+                && l.contains("reason=untrusted-content")
+                && l.contains("action=denied")),
+        "{lines:?}"
     );
 }
