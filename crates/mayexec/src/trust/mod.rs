@@ -844,11 +844,41 @@ impl TrustStore {
     /// The database's state now: how many files it trusts and when it was
     /// written, or why it cannot be used.
     pub fn status(&self) -> Result<(u64, u64), TrustError> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        self.refresh(&mut state);
+        let mut private;
+        let mut guard;
+        let state: &mut State = match self.lock() {
+            Some(g) => {
+                guard = g;
+                &mut guard
+            }
+            None => {
+                private = open_state(&self.dir);
+                &mut private
+            }
+        };
+        self.refresh(state);
         match &*state {
             State::Ready { db, .. } => Ok((db.len(), db.updated())),
             State::Unavailable(error) => Err(error.clone()),
+        }
+    }
+
+    /// The shared state, waiting at most 100 ms: a check holds it for a
+    /// microsecond, and a lock still held after that was taken by a thread
+    /// a `fork` left behind.
+    fn lock(&self) -> Option<std::sync::MutexGuard<'_, State>> {
+        let start = std::time::Instant::now();
+        loop {
+            match self.state.try_lock() {
+                Ok(guard) => return Some(guard),
+                Err(std::sync::TryLockError::Poisoned(e)) => return Some(e.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    if start.elapsed() > std::time::Duration::from_millis(100) {
+                        return None;
+                    }
+                    std::thread::yield_now();
+                }
+            }
         }
     }
 
@@ -869,8 +899,22 @@ impl TrustStore {
             Ok(now) => now,
             Err(e) => return TrustVerdict::Error(e.raw_os_error().unwrap_or(libc::EIO)),
         };
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        self.refresh(&mut state);
+        let mut private;
+        let mut guard;
+        let state: &mut State = match self.lock() {
+            Some(g) => {
+                guard = g;
+                &mut guard
+            }
+            // Held past any check's length: by a thread that no longer
+            // exists in this process (a fork from a multithreaded parent).
+            // Never wait on it; answer from a state of this check's own.
+            None => {
+                private = open_state(&self.dir);
+                &mut private
+            }
+        };
+        self.refresh(state);
         let db = match &*state {
             State::Ready { db, .. } => db,
             State::Unavailable(error) => return TrustVerdict::Unavailable(error.to_string()),
@@ -1091,5 +1135,24 @@ impl Writer {
             .write_all_at(&value.wrapping_add(1).to_le_bytes(), 0)
             .map_err(|e| TrustError::io(&path, e))?;
         self.lock.sync_all().map_err(|e| TrustError::io(&path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lock left held (as by a thread a `fork` did not copy) delays a
+    /// check by at most 100 ms and never hangs it.
+    #[test]
+    fn a_lock_held_forever_never_hangs_a_check() {
+        let store = TrustStore::open(Path::new("/nonexistent/mayexec-trust"), &[]);
+        let held = store.state.lock().unwrap();
+        let file = std::fs::File::open("/proc/self/exe").unwrap();
+        let start = std::time::Instant::now();
+        assert!(matches!(store.check(&file), TrustVerdict::Unavailable(_)));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        assert!(store.status().is_err());
+        drop(held);
     }
 }
