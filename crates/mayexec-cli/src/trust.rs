@@ -501,9 +501,10 @@ fn add(args: &AddArgs) -> ExitCode {
         Ok(writer) => writer,
         Err(code) => return code,
     };
+    let paths: HashSet<&Path> = entries.iter().map(|e| e.path.as_path()).collect();
+    writer.retain(|e| !paths.contains(e.path.as_path()));
+    drop(paths);
     for entry in entries {
-        let path = entry.path.clone();
-        writer.retain(|e| e.path != path);
         writer.insert(entry);
     }
     outcome.entries = Some(writer.len());
@@ -665,9 +666,11 @@ fn record_bulk(
         Err(code) => return code,
     };
     clear(&mut writer);
+    // Older entries for these paths (other inodes) go; one pass.
+    let paths: HashSet<&Path> = entries.iter().map(|e| e.path.as_path()).collect();
+    writer.retain(|e| !paths.contains(e.path.as_path()));
+    drop(paths);
     for entry in entries {
-        let path = entry.path.clone();
-        writer.retain(|e| e.path != path);
         writer.insert(entry);
     }
     outcome.entries = Some(writer.len());
