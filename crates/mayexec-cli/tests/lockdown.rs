@@ -69,7 +69,7 @@ impl Tree {
 }
 
 fn dash() -> Option<PathBuf> {
-    mayexec_dash::require_dash("lockdown")
+    mayexec_dash::BUILT.require("lockdown")
 }
 
 /// `interpreters --json` entries by path.
@@ -548,7 +548,7 @@ impl Copies {
             stock.push((s, copies));
         }
         copy(Path::new("/usr/bin/true"), "plain/tool");
-        let bash = mayexec_dash::workspace_root().join("target/bash-mayexec/bin/bash");
+        let bash = mayexec_testkit::interp::workspace_root().join("target/bash-mayexec/bin/bash");
         let mut enlightened = vec![copy(dash, "enlightened/dash/tool")];
         if bash.exists() {
             enlightened.push(copy(&bash, "enlightened/bash/tool"));

@@ -145,8 +145,8 @@ fn memfds_are_left_alone_in_a_tree_without_an_exec_allow_list() {
 
 #[root_test]
 fn root_in_a_tree_cannot_make_a_noexec_mount_exec_again() {
-    let Some(dash) =
-        mayexec_dash::require_root_and_dash("root_in_a_tree_cannot_make_a_noexec_mount_exec_again")
+    let Some(dash) = mayexec_dash::BUILT
+        .require_with_root("root_in_a_tree_cannot_make_a_noexec_mount_exec_again")
     else {
         return;
     };
