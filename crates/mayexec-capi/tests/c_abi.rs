@@ -612,3 +612,52 @@ fn shared_library_exports_only_the_version_script_under_mayexec_0() {
     exported.sort();
     assert_eq!(exported, version_script::read().1, "{table}");
 }
+
+/// LMDB (the trust database) is compiled into libmayexec.a, and from there
+/// into interpreters that export their symbols for their plug-ins (bash's
+/// `-rdynamic`, perl's `-Wl,-E`): its `mdb_*` must be hidden there, or an
+/// XS module linking the system's liblmdb would get ours (another version).
+/// A program linked like perl exports none of them.
+#[test]
+fn lmdb_stays_inside_a_program_that_exports_its_symbols() {
+    let installed = Installed::new(true);
+    let dir = mayexec_testkit::TempDir::new();
+    let source = dir.write(
+        "main.c",
+        "#include <mayexec.h>\nint main(void) { return mayexec_check_fd(-1, 0, 0) == 0; }\n",
+        0o644,
+    );
+    let program = dir.path().join("exports");
+    let pkg_config = Command::new("pkg-config")
+        .args(["--static", "--cflags", "--libs", "mayexec"])
+        .env("PKG_CONFIG_PATH", installed.lib().join("pkgconfig"))
+        .output()
+        .expect("run pkg-config");
+    assert!(pkg_config.status.success(), "pkg-config failed");
+    let flags = String::from_utf8_lossy(&pkg_config.stdout).into_owned();
+    let status = Command::new(std::env::var_os("CC").unwrap_or_else(|| "cc".into()))
+        .arg("-o")
+        .arg(&program)
+        .arg(&source)
+        .arg("-Wl,--whole-archive")
+        .arg(installed.lib().join("libmayexec.a"))
+        .arg("-Wl,--no-whole-archive")
+        .args(flags.split_whitespace())
+        .arg("-Wl,-E")
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success(), "link a program with -Wl,-E");
+    let readelf = Command::new("readelf")
+        .args(["--dyn-syms", "-W"])
+        .arg(&program)
+        .output()
+        .expect("run readelf");
+    let table = String::from_utf8_lossy(&readelf.stdout);
+    assert!(table.contains(" mayexec_check_fd"), "{table}");
+    let leaked: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|name| name.starts_with("mdb_"))
+        .collect();
+    assert!(leaked.is_empty(), "LMDB's symbols exported: {leaked:?}");
+}
