@@ -10,6 +10,12 @@
 //! file read. A denial raises `PermissionError` (`EACCES`) naming the file
 //! and the reason, from the `import` statement.
 //!
+//! **Content trust** (`trust = "audit" | "required"`, docs/trust.md) is
+//! part of every verdict here, with or without a level: each file below
+//! must be trusted as well. A bytecode cache is the one exception to
+//! "refused and logged": one that is not trusted itself is not used (the
+//! loader compiles its trusted source), and none is written.
+//!
 //! **Audit hook**, for what does not go through `io.open_code`:
 //! - sourceless `.pyc` imports: `SourcelessFileLoader.get_data` reads with
 //!   `FileIO`, not `io.open_code`; at the first `import` event of each
@@ -44,6 +50,10 @@ use crate::entrypoints::{self, EntryPoint};
 
 struct State {
     enforcement: Enforcement,
+    /// The same without content trust: what a bytecode cache is judged by
+    /// before the trust database is asked whether it may be used
+    /// ([`open_cache_file`]).
+    level_only: Enforcement,
     /// The last file the hooks refused, for telling a refused `-m` target
     /// from an exception of the program's own.
     last_denial: Mutex<Option<Denial>>,
@@ -61,9 +71,11 @@ fn state() -> &'static State {
 /// Installs both hooks, enforcing `enforcement`. Call once, before the
 /// interpreter is configured.
 pub fn install(enforcement: Enforcement) -> Result<(), HookError> {
+    let level_only = enforcement.clone().with_trust(None);
     let fresh = STATE
         .set(State {
             enforcement,
+            level_only,
             last_denial: Mutex::new(None),
             patched: Mutex::new(Vec::new()),
         })
@@ -75,15 +87,16 @@ pub fn install(enforcement: Enforcement) -> Result<(), HookError> {
 /// Opens a file to run as code: opened once, checked, the verdict enforced
 /// (and logged) as the policy says, and that open file returned.
 ///
-/// With no script policy in force a failed check is neither logged nor
-/// enforced, so the check is not made for a regular file (or directory):
+/// With no script policy and no content trust in force a failed check is
+/// neither logged nor enforced, so the check is not made for a regular
+/// file (or directory):
 /// the kernel's costs some 30 µs a file (see docs/performance.md), for an
 /// answer nobody would hear. Anything else (a FIFO, a terminal,
 /// `/dev/stdin`) is opened again by [`Enforcement::open_script`], whose
 /// rules for it hold with or without a script policy: interactive input
 /// under deny-interactive, and a FIFO waited on until its writer comes.
 pub fn open_code_file(enforcement: &Enforcement, path: &OsStr) -> Result<File, ScriptError> {
-    if enforcement.scripts == Action::Ignore {
+    if !checks_files(enforcement) {
         let file = mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open)?;
         if file
             .metadata()
@@ -97,6 +110,38 @@ pub fn open_code_file(enforcement: &Enforcement, path: &OsStr) -> Result<File, S
         remember_passed(path, &script.file);
     }
     Ok(script.file)
+}
+
+/// Is any file loaded as code judged: a script policy (a level, or the
+/// restrict-file securebit), or content trust (`trust = "audit" |
+/// "required"`, which holds with or without a level)?
+fn checks_files(enforcement: &Enforcement) -> bool {
+    enforcement.scripts != Action::Ignore || enforcement.trust.is_some()
+}
+
+/// The trust database's refusal of `file`, when trust is enforced and the
+/// file is not trusted (a database that cannot be used trusts nothing; an
+/// identity that cannot be read never passes); never logged. `backend`
+/// names the check in the denial.
+fn trust_refusal(
+    enforcement: &Enforcement,
+    path: &OsStr,
+    file: &File,
+    backend: mayexec::Backend,
+) -> Option<Denial> {
+    use mayexec::trust::TrustVerdict;
+    use mayexec::{Reason, Verdict};
+    let trust = enforcement
+        .trust
+        .as_ref()
+        .filter(|t| t.action == Action::Enforce)?;
+    let verdict = match trust.store.check(file) {
+        TrustVerdict::Trusted => return None,
+        TrustVerdict::Untrusted(_) => Verdict::deny(backend, Reason::UntrustedContent),
+        TrustVerdict::Unavailable(_) => Verdict::deny(backend, Reason::TrustUnavailable),
+        TrustVerdict::Error(errno) => Verdict::error(backend, errno),
+    };
+    Denial::of(path, verdict)
 }
 
 /// A file that passed the check, as its checked descriptor saw it.
@@ -129,6 +174,12 @@ thread_local! {
     static LOADING: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
     /// The file [`quietly`] is probing, if any.
     static QUIET: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    /// The bytecode cache [`source_get_data`] is reading for a source that
+    /// passed the check, if any ([`open_cache_file`]).
+    static CACHE: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    /// A source [`check_cached_source`] refused (and logged): the loader
+    /// reads it next, and that read is refused without a second line.
+    static REFUSED_SOURCE: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with the open-code hook deciding as usual but logging nothing
@@ -141,9 +192,10 @@ pub fn quietly<T>(path: &[u8], f: impl FnOnce() -> T) -> T {
     result
 }
 
-/// [`open_code_file`] without the audit line.
+/// [`open_code_file`] without the audit line: what the level refuses, and
+/// then what the trust database does not trust, is refused as there.
 fn open_code_file_quietly(enforcement: &Enforcement, path: &OsStr) -> Result<File, ScriptError> {
-    if enforcement.scripts == Action::Ignore {
+    if !checks_files(enforcement) {
         return mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open);
     }
     let script = enforcement.checker.open_and_check(path)?;
@@ -152,7 +204,35 @@ fn open_code_file_quietly(enforcement: &Enforcement, path: &OsStr) -> Result<Fil
             return Err(ScriptError::Denied(denial));
         }
     }
+    if let Some(denial) = trust_refusal(enforcement, path, &script.file, script.verdict.backend()) {
+        return Err(ScriptError::Denied(denial));
+    }
     Ok(script.file)
+}
+
+/// Opens a module's bytecode cache, which [`source_get_data`] reads after
+/// the module's source passed the check (level and trust alike).
+///
+/// The level judges the cache as it judges any file (logged, enforced).
+/// Under content trust, the cache is used only if it is trusted itself:
+/// `Ok(None)` otherwise, when trust is enforced, without an audit line —
+/// nothing is refused, CPython compiles the trusted source instead (a
+/// cache it cannot read is one it does not use). The cache's header is
+/// then validated against the source by CPython as usual (size and mtime,
+/// or the source's hash): a trusted cache of another version of the
+/// source is not used either. A header proves nothing by itself: anyone
+/// who can write a cache directory (`PYTHONPYCACHEPREFIX` names one
+/// anywhere) can write a valid header over any code; see docs/trust.md.
+fn open_cache_file(path: &OsStr) -> Result<Option<File>, ScriptError> {
+    let state = state();
+    if state.enforcement.trust.is_none() {
+        return open_code_file(&state.enforcement, path).map(Some);
+    }
+    let file = open_code_file(&state.level_only, path)?;
+    let backend = state.enforcement.checker.backend();
+    Ok(trust_refusal(&state.enforcement, path, &file, backend)
+        .is_none()
+        .then_some(file))
 }
 
 /// The open-code hook.
@@ -162,9 +242,27 @@ fn open_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<Obj<'py>> {
         return Err(gil.raise_value_error(c"embedded null byte"));
     }
     let path_os = OsStr::from_bytes(&bytes);
-    let quiet = QUIET.with_borrow(|quiet| quiet.as_deref() == Some(&bytes[..]));
+    let quiet = QUIET.with_borrow(|quiet| quiet.as_deref() == Some(&bytes[..]))
+        || REFUSED_SOURCE.with_borrow_mut(|refused| {
+            refused
+                .take_if(|refused| refused[..] == bytes[..])
+                .is_some()
+        });
+    let cache = CACHE.with_borrow(|cache| cache.as_deref() == Some(&bytes[..]));
     let opened = if quiet {
         open_code_file_quietly(&state().enforcement, path_os)
+    } else if cache {
+        match open_cache_file(path_os) {
+            Ok(Some(file)) => Ok(file),
+            Ok(None) => {
+                // Not remembered as a refusal, and not logged: nothing is
+                // refused, the loader compiles the trusted source instead.
+                let reason = mayexec::Reason::UntrustedContent;
+                return Err(gil
+                    .raise_permission_error(&format!("script execution denied ({reason})"), path));
+            }
+            Err(error) => Err(error),
+        }
     } else {
         open_code_file(&state().enforcement, path_os)
     };
@@ -341,7 +439,7 @@ fn breakpointhook<'py>(
 /// Checks a shared object by path before the dynamic loader opens it.
 fn check_native_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<()> {
     let enforcement = &state().enforcement;
-    if enforcement.scripts == Action::Ignore {
+    if !checks_files(enforcement) {
         return Ok(());
     }
     let bytes = path.fs_encode()?;
@@ -386,7 +484,7 @@ fn adjust_import_system(gil: Gil<'_>) -> PyResult<()> {
         c"get_data",
         &gil.method(&SOURCELESS_GET_DATA, sourceless_get_data, &gil.none())?,
     )?;
-    if state().enforcement.scripts != Action::Ignore {
+    if checks_files(&state().enforcement) {
         let original = source.getattr(c"_cache_bytecode")?;
         source.setattr(
             c"_cache_bytecode",
@@ -687,18 +785,23 @@ fn source_get_data<'py>(
     original: &Obj<'py>,
     args: &[Obj<'py>],
 ) -> PyResult<Obj<'py>> {
+    let refs: Vec<&Obj<'py>> = args.iter().collect();
     if let [loader, path] = args {
         if path.is_str() && path.ends_with(".pyc")? {
             let source = loader.getattr(c"path")?;
             if source.is_str() {
                 let source_bytes = source.fs_encode()?;
-                if source_bytes != path.fs_encode()? {
+                let cache = path.fs_encode()?;
+                if source_bytes != cache {
                     check_cached_source(gil, &source, &source_bytes)?;
+                    let before = CACHE.replace(Some(cache));
+                    let data = original.call(&refs);
+                    CACHE.set(before);
+                    return data;
                 }
             }
         }
     }
-    let refs: Vec<&Obj<'py>> = args.iter().collect();
     original.call(&refs)
 }
 
@@ -716,7 +819,10 @@ fn check_cached_source<'py>(gil: Gil<'py>, source: &Obj<'py>, bytes: &[u8]) -> P
         Err(ScriptError::Open(error)) => {
             Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), source))
         }
-        Err(ScriptError::Denied(denial)) => Err(deny(gil, source, denial)),
+        Err(ScriptError::Denied(denial)) => {
+            REFUSED_SOURCE.set(Some(bytes.to_vec()));
+            Err(deny(gil, source, denial))
+        }
     }
 }
 
@@ -736,11 +842,25 @@ static CACHE_BYTECODE: MethodDef = MethodDef::new(
 /// more: a source read only because the policy is in audit mode (or one
 /// the policy's level lets through but the full check would not) gets a
 /// cache without execute bits. Audit mode changes nothing on disk.
+///
+/// Under enforced content trust, no cache is written at all.
 fn cache_bytecode<'py>(
-    _gil: Gil<'py>,
+    gil: Gil<'py>,
     original: &Obj<'py>,
     args: &[Obj<'py>],
 ) -> PyResult<Obj<'py>> {
+    if state()
+        .enforcement
+        .trust
+        .as_ref()
+        .is_some_and(|trust| trust.action == Action::Enforce)
+    {
+        // Under enforced content trust a new cache is never used (it is
+        // in no trust database), so none is written: it could only
+        // replace a trusted one, or be read by an interpreter that checks
+        // nothing.
+        return Ok(gil.none());
+    }
     let refs: Vec<&Obj<'py>> = args.iter().collect();
     let result = original.call(&refs)?;
     if state().enforcement.scripts != Action::Enforce {

@@ -66,7 +66,7 @@ fn py_main() -> i32 {
     // Only the securebits and the root-owned policy file: nothing from the
     // environment or the command line goes into it.
     let enforcement = match Enforcement::current() {
-        Ok(enforcement) => enforcement,
+        Ok(enforcement) => no_idle_check(enforcement),
         Err(error) => {
             warn!("{PROGRAM}: {error}: refusing to run anything");
             return DENIED;
@@ -152,6 +152,21 @@ fn py_main() -> i32 {
         exitcode = exit_sigint();
     }
     exitcode
+}
+
+/// With content trust but no script policy (`trust = "required"` and no
+/// `interpreted_access`), the level's verdict on a file is neither logged
+/// nor enforced, only the trust database's is: the checker then checks
+/// nothing (level 0), where it would make the full check (the kernel's,
+/// some 20 µs) of every file for nobody. Code from no file (deny-
+/// interactive) has checks of its own, not this checker.
+fn no_idle_check(mut enforcement: Enforcement) -> Enforcement {
+    if enforcement.scripts == mayexec::Action::Ignore && enforcement.trust.is_some() {
+        enforcement.checker =
+            mayexec::Checker::new(mayexec::Level::Off, mayexec::BackendChoice::Emulated)
+                .expect("level 0 needs no kernel feature");
+    }
+    enforcement
 }
 
 /// The main script's denial, when the enforcement refuses it as a file (a
