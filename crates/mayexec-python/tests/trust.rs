@@ -19,26 +19,38 @@ use common::*;
 use mayexec_testkit::{root_test, Sandbox, TempDir, Tmpfs};
 
 /// Mounts an overlay on `/var/lib` whose changes go to `$1` (kept between
-/// commands), then runs the rest of the arguments.
+/// commands), makes the directories `$2` lists (`:`-separated) read-only
+/// mounts of their own, then runs the rest of the arguments.
 const WITH_VAR_LIB: &str = r#"set -e
-w=$1; shift
+w=$1; ro=$2; shift 2
 mkdir -p "$w/upper" "$w/work"
 mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$w/upper,workdir=$w/work" /var/lib
+IFS=:
+for d in $ro; do
+    mount --bind "$d" "$d"
+    mount -o remount,bind,ro "$d"
+done
+unset IFS
 exec "$@"
 "#;
 
 /// A policy file, a captured syslog and a private `/var/lib` (so a private
-/// trust database), for any number of commands.
+/// trust database), for any number of commands; the standard library
+/// mounted read-only, so that nothing run here can write its caches.
 struct Host {
     sandbox: Sandbox,
     var_lib: TempDir,
+    read_only: PathBuf,
 }
 
 impl Host {
-    fn new(policy: &str) -> Host {
+    /// `policy` must list `stdlib` in `trust_mounts` (see [`policy`]): the
+    /// read-only bind mount of it is a mount of its own.
+    fn new(policy: &str, stdlib: &Path) -> Host {
         Host {
             sandbox: Sandbox::new().policy(policy).capture_syslog(),
             var_lib: TempDir::new(),
+            read_only: stdlib.to_owned(),
         }
     }
 
@@ -46,6 +58,7 @@ impl Host {
         let mut cmd = self.sandbox.command("/bin/sh");
         cmd.args(["-c", WITH_VAR_LIB, "sh"])
             .arg(self.var_lib.path())
+            .arg(&self.read_only)
             .arg(program);
         cmd.stdin(Stdio::null());
         cmd
@@ -85,11 +98,18 @@ impl Host {
     }
 }
 
-fn policy(level: Option<u8>, code: &Tmpfs) -> String {
+/// `trust = "required"`, at `level` if any, honoured on "/", on the
+/// test's `code` tmpfs and on the read-only mount of the standard library
+/// (and `/etc`, for a Debian python: the sandbox's `/etc` is an overlay, to
+/// hold the policy file, where Debian's `/etc/python3.11/sitecustomize.py`
+/// is; on a real system it is on "/").
+fn policy(level: Option<u8>, code: &Tmpfs, stdlib: &Path) -> String {
     let level = level.map_or(String::new(), |l| format!("interpreted_access = {l}\n"));
     format!(
-        "{level}trust = \"required\"\ntrust_mounts = [\"/\", \"{}\"]\n",
-        code.path().display()
+        "{level}trust = \"required\"\n\
+         trust_mounts = [\"/\", \"/etc\", \"{}\", \"{}\"]\n",
+        code.path().display(),
+        stdlib.display()
     )
 }
 
@@ -184,7 +204,7 @@ fn compile_sourceless(source: &str, pyc: &Path) {
 #[root_test]
 fn without_a_level_every_file_loaded_as_code_must_be_trusted() {
     let code = Tmpfs::exec();
-    let host = Host::new(&policy(None, &code));
+    let host = Host::new(&policy(None, &code, &stdlib_dir()), &stdlib_dir());
     let untrusted = code.path().join("untrusted");
     fs::create_dir(&untrusted).unwrap();
     let marker = |name: &str| code.path().join(format!("{name}.marker"));
@@ -315,4 +335,317 @@ fn without_a_level_every_file_loaded_as_code_must_be_trusted() {
     for name in ["import", "sourceless", "cache", "pth", "startup"] {
         assert!(!marker(name).exists(), "{name} ran");
     }
+}
+
+/// The import-heavy part of a program: modules of the standard library
+/// that import many more.
+const STDLIB_IMPORTS: &str = "import json, email.parser, decimal, argparse, logging, http.client";
+
+/// Level 1 + `trust = "required"` with the standard library mayexec-python
+/// embeds (pyenv's 3.11, which no package installed, so trusted as an
+/// administrator trusts such software: `mayexec trust add` of its files):
+/// refused while it is not trusted (no database; a database without it),
+/// run in place, mode 0644, with no chmod, once it is; and a trusted
+/// module with one byte changed is refused.
+#[root_test]
+fn the_embedded_standard_library_runs_once_trusted_and_a_changed_byte_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let code = Tmpfs::exec();
+    let host = Host::new(&policy(Some(1), &code, &stdlib_dir()), &stdlib_dir());
+    let lib = code.path().join("lib");
+    fs::create_dir(&lib).unwrap();
+    let module = lib.join("wrapcopy.py");
+    fs::copy(stdlib_dir().join("textwrap.py"), &module).unwrap();
+    let main = write(
+        &code.path().join("main.py"),
+        &format!(
+            "import sys\nsys.path.insert(0, {lib:?})\n{STDLIB_IMPORTS}\nimport wrapcopy\n\
+             print(wrapcopy.fill('trusted content', 40), json.dumps([1]))\n"
+        ),
+        0o644,
+    );
+    let run = || {
+        host.python(&mayexec_python(), code.path(), &[])
+            .arg(&main)
+            .output()
+            .unwrap()
+    };
+
+    // No database: nothing is trusted, and the refusal says why.
+    let out = run();
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("(trust-unavailable)"),
+        "{}",
+        describe(&out)
+    );
+
+    // A database without the standard library: Python cannot start.
+    host.trust(["add".as_ref(), main.as_os_str(), module.as_os_str()]);
+    let out = run();
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("Python could not start")
+            && stderr(&out).contains("(untrusted-content)"),
+        "{}",
+        describe(&out)
+    );
+
+    let stdlib = stdlib_dir();
+    host.trust(std::iter::once(PathBuf::from("add")).chain(stdlib_files(&stdlib)));
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "trusted content [1]\n");
+    // In place, as installed: no chmod anywhere.
+    for file in ["os.py", "json/__init__.py", "email/parser.py"] {
+        let mode = fs::metadata(stdlib.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "{file}");
+    }
+    // Nothing written under enforced trust: no cache for the program's module.
+    assert!(!lib.join("__pycache__").exists());
+
+    // One byte of the trusted module changed: refused, and logged.
+    let mut bytes = fs::read(&module).unwrap();
+    let at = bytes.iter().position(|&b| b == b'#').unwrap();
+    bytes[at + 1] = b'!';
+    fs::write(&module, bytes).unwrap();
+    let _ = host.syslog();
+    let out = run();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        stderr(&out).ends_with(&format!(
+            "PermissionError: [Errno 13] script execution denied (untrusted-content): '{}'\n",
+            module.display()
+        )),
+        "{}",
+        describe(&out)
+    );
+    assert!(has_denial(&host.syslog(), &module, "untrusted-content"));
+}
+
+/// Under level 1 + `trust = "required"`, a bytecode cache runs only when it
+/// is trusted itself and validates against its trusted source: a cache
+/// forged for a trusted source (a valid header over other code), in
+/// `__pycache__` or under `PYTHONPYCACHEPREFIX`, never runs, and is not
+/// logged as a refusal (the trusted source runs instead); a trusted cache
+/// is used; a trusted cache of an earlier version of the source is not;
+/// no cache is written.
+#[root_test]
+fn a_cache_runs_only_when_trusted_and_valid_for_its_trusted_source() {
+    let code = Tmpfs::exec();
+    let host = Host::new(&policy(Some(1), &code, &stdlib_dir()), &stdlib_dir());
+    let dir = code.path().join("app");
+    fs::create_dir(&dir).unwrap();
+    let marker = code.path().join("forged.marker");
+    let source = write(&dir.join("m.py"), "WHO = 'genuine'\n", 0o644);
+    let main = write(&dir.join("main.py"), "import m\nprint(m.WHO)\n", 0o644);
+    let pyc = dir.join(format!("__pycache__/m.{}.pyc", cache_tag()));
+    let mut trusted = stdlib_files(&stdlib_dir());
+    trusted.extend([main.clone(), source.clone()]);
+    host.trust(std::iter::once(PathBuf::from("add")).chain(trusted));
+    let run = |env: &[(&str, &Path)]| {
+        let _ = host.syslog();
+        let out = host
+            .python(&mayexec_python(), &dir, env)
+            .args(["-v".as_ref(), main.as_os_str()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        (stdout(&out), stderr(&out), host.syslog())
+    };
+    let from_source = format!("code object from {}\n", source.display());
+    let from_cache = format!("code object from '{}'", pyc.display());
+
+    // No cache: the source is compiled, and no cache is written.
+    let (stdout, stderr, _) = run(&[]);
+    assert_eq!(stdout, "genuine\n");
+    assert!(stderr.contains(&from_source), "{stderr}");
+    assert!(!pyc.exists(), "no cache written under enforced trust");
+    assert!(!stderr.contains("# created "), "{stderr}");
+
+    // A forged cache, valid header: ignored without a refusal.
+    let forged = format!("open({marker:?}, 'w').write('ran')\nWHO = 'forged'\n");
+    forge_cache(&source, &forged, &pyc);
+    let (stdout, stderr, lines) = run(&[]);
+    assert_eq!(stdout, "genuine\n", "{stderr}");
+    assert!(stderr.contains(&from_source), "{stderr}");
+    assert!(!lines.iter().any(|l| l.contains("m.cpython")), "{lines:?}");
+    // The same under a cache prefix anyone can name.
+    let prefix = code.path().join("prefix");
+    let prefixed = PathBuf::from(format!("{}{}", prefix.display(), pyc.display()));
+    forge_cache(&source, &forged, &prefixed);
+    let (stdout, _, _) = run(&[("PYTHONPYCACHEPREFIX", &prefix)]);
+    assert_eq!(stdout, "genuine\n");
+    assert!(!marker.exists(), "a forged cache ran");
+    fs::remove_file(&pyc).unwrap();
+
+    // A cache CPython wrote, trusted: used.
+    let out = Command::new(reference_python())
+        .args([
+            "-c",
+            "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)",
+        ])
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    host.trust(["add".as_ref(), pyc.as_os_str()]);
+    let (stdout, stderr, _) = run(&[]);
+    assert_eq!(stdout, "genuine\n");
+    assert!(stderr.contains(&from_cache), "{stderr}");
+
+    // The source changed (and trusted again): the trusted cache of its
+    // earlier version does not validate, and is not used.
+    fs::write(&source, "WHO = 'second version'\n").unwrap();
+    host.trust(["add".as_ref(), source.as_os_str()]);
+    let (stdout, stderr, _) = run(&[]);
+    assert_eq!(stdout, "second version\n");
+    assert!(stderr.contains(&from_source), "{stderr}");
+}
+
+/// mayexec-python built against Debian's own `python3.11` (its
+/// `libpython3.11.so`, its `/usr/lib/python3.11`), in
+/// `target/python3.11-debian`: built here when missing, as
+/// `scripts/python-versions.sh` builds other versions (`PYO3_PYTHON` and a
+/// target directory of its own). `None` where Debian's python3.11 and its
+/// development files are not installed.
+fn debian_mayexec_python() -> Option<PathBuf> {
+    let python = Path::new("/usr/bin/python3.11");
+    let library = Path::new("/usr/lib/x86_64-linux-gnu/libpython3.11.so");
+    let header = Path::new("/usr/include/python3.11/Python.h");
+    if !(python.exists() && library.exists() && header.exists()) {
+        return None;
+    }
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = workspace.join("target/python3.11-debian");
+    let out = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "mayexec-python",
+            "--manifest-path",
+        ])
+        .arg(workspace.join("Cargo.toml"))
+        .env("PYO3_PYTHON", python)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "building {}: {}",
+        target.display(),
+        describe(&out)
+    );
+    Some(target.join("debug/mayexec-python"))
+}
+
+/// Debian's 0644 Python 3.11 standard library, trusted by `mayexec trust
+/// from-dpkg` of its packages, runs a program under level 1 + `trust =
+/// "required"` in place, with no chmod, through a mayexec-python that
+/// embeds Debian's python3.11. The caches Debian's post-install step
+/// compiled are in no package's file list: untrusted, they are not used
+/// (the trusted sources are compiled, and nothing is written); once an
+/// administrator trusts them (`mayexec trust add`), they are. A copy of a
+/// Debian module, trusted, then with one byte changed, is refused.
+#[root_test]
+fn debians_standard_library_runs_under_trust_with_no_chmod() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(python) = debian_mayexec_python() else {
+        assert!(
+            !mayexec_testkit::in_ci(),
+            "Debian's python3.11 and libpython3.11-dev are needed"
+        );
+        eprintln!("skipped: no Debian python3.11 with its development files");
+        return;
+    };
+    let code = Tmpfs::exec();
+    let stdlib = Path::new("/usr/lib/python3.11");
+    let host = Host::new(&policy(Some(1), &code, stdlib), stdlib);
+    let module = code.path().join("wrapcopy.py");
+    fs::copy(stdlib.join("textwrap.py"), &module).unwrap();
+    let main = write(
+        &code.path().join("main.py"),
+        &format!(
+            "{STDLIB_IMPORTS}\nimport wrapcopy\nprint(wrapcopy.fill('debian', 40), json.dumps([1]))\n"
+        ),
+        0o644,
+    );
+    let run = || {
+        host.python(&python, code.path(), &[])
+            .args(["-v".as_ref(), main.as_os_str()])
+            .output()
+            .unwrap()
+    };
+    let decoder = stdlib.join("json/decoder.py");
+    let decoder_cache = stdlib.join("json/__pycache__/decoder.cpython-311.pyc");
+    let caches_before = fs::metadata(&decoder_cache).unwrap().modified().unwrap();
+
+    host.trust([
+        "from-dpkg",
+        "libpython3.11-minimal:amd64",
+        "libpython3.11-stdlib:amd64",
+    ]);
+    host.trust(["add".as_ref(), main.as_os_str(), module.as_os_str()]);
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "debian [1]\n");
+    for file in ["os.py", "json/decoder.py", "email/parser.py"] {
+        let mode = fs::metadata(stdlib.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "{file}");
+    }
+    // Debian's caches are not trusted: the sources were compiled, and no
+    // cache was written over Debian's.
+    assert!(
+        stderr(&out).contains(&format!("code object from {}\n", decoder.display())),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        fs::metadata(&decoder_cache).unwrap().modified().unwrap(),
+        caches_before
+    );
+    // Not even tried (the standard library is read-only here: CPython
+    // would say so under -v).
+    assert!(
+        !stderr(&out).contains("could not create") && !stderr(&out).contains("# created "),
+        "{}",
+        describe(&out)
+    );
+    assert!(!code.path().join("__pycache__").exists());
+
+    // Trusted by the administrator, Debian's caches are used.
+    let caches: Vec<PathBuf> = stdlib_files(stdlib)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "pyc"))
+        .collect();
+    host.trust(std::iter::once(PathBuf::from("add")).chain(caches));
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains(&format!("code object from '{}'", decoder_cache.display())),
+        "{}",
+        describe(&out)
+    );
+
+    let mut bytes = fs::read(&module).unwrap();
+    let at = bytes.iter().position(|&b| b == b'#').unwrap();
+    bytes[at + 1] = b'!';
+    fs::write(&module, bytes).unwrap();
+    let out = run();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "PermissionError: [Errno 13] script execution denied (untrusted-content): '{}'\n",
+            module.display()
+        )),
+        "{}",
+        describe(&out)
+    );
 }
