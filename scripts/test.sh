@@ -133,7 +133,8 @@ for tier in "${tiers[@]}"; do
     esac
 done
 
-step "fetch: sources" bg_wait sources
+bg_wait sources
+step "fetch: sources" bg_report sources
 
 # One closing line for the run, summed over every test binary, and the
 # time of each step (a step that ran twice, the workspace build, is
