@@ -15,7 +15,7 @@
 #
 # Steps (each skipped when its result is already there):
 #   1. fetch Debian's python3.X source with `apt-get source` through a
-#      private apt configuration (integrations/debian-source.sh), from the
+#      private apt configuration (scripts/lib/debian-source.sh), from the
 #      Debian suite that has it (CPYTHON_SUITE, default: trixie for 3.13,
 #      sid otherwise);
 #   2. configure --enable-shared (the library, with an rpath so that its

@@ -4,6 +4,9 @@
 # machine cannot provide itself:
 #
 #     sh crates/mayexec-python/debian-root.sh 3.14 COMMAND [ARG...]
+#     sh crates/mayexec-python/debian-root.sh 3.14 --root-only
+#                                  (only make the cached root: .ci/run does
+#                                  it beside the compiles)
 #
 # Why a root: on this machine there is no CPython 3.14 to embed. pyenv has
 # none; its source cannot be fetched (python.org, GitHub archives and
@@ -11,7 +14,7 @@
 # python3.14 answer 404 on deb.debian.org), so cpython-build.sh cannot build
 # it. Debian sid's binary packages can be downloaded, but they need a newer
 # glibc than this Debian 12 has. So they are installed, with a C compiler,
-# into a sid root made with mmdebstrap (integrations/debian-source.sh's
+# into a sid root made with mmdebstrap (scripts/lib/debian-source.sh's
 # debian_root, shared with packaging/test-deb.sh) and cached as a tarball
 # under /var/cache/mayexec (MAYEXEC_CACHE).
 #
@@ -52,6 +55,7 @@ cache=${MAYEXEC_CACHE:-/var/cache/mayexec}
 # hyperfine for the bench (crates/mayexec-python/bench/bench.sh).
 include=python$version,libpython$version-dev,libpython$version-testsuite,gcc,libc6-dev,libseccomp-dev,pkgconf,util-linux,hyperfine
 tarball=$(debian_root "$suite" "$include" "$cache") || die "no $suite root"
+[ "$1" != --root-only ] || exit 0
 
 dir=$(mktemp -d /var/tmp/mayexec-python-root.XXXXXX)
 trap 'rm -rf --one-file-system "$dir"' EXIT
