@@ -4,7 +4,9 @@
 # marked executable), without enforcement, under `mayexec run -f` (the
 # full check, the kernel's, for every file loaded as code), and under a
 # system policy of level 2 (the emulated check), set in a private mount
-# namespace (the real /etc is not touched).
+# namespace (the real /etc is not touched); and mayexec-python under
+# level 1 with and without content trust (a private trust database: the
+# real /var/lib is not touched either).
 #
 #   bash crates/mayexec-python/bench/bench.sh [results.md]
 #   BENCH_PYTHON=3.12 bash crates/mayexec-python/bench/bench.sh [results.md]
@@ -28,6 +30,7 @@ root=$(cd "$here/../../.." && pwd)
 out=${1:-}
 runs=${BENCH_RUNS:-60}
 modules=${BENCH_MODULES:-150}
+trust_runs=${BENCH_TRUST_RUNS:-200}
 
 if ! command -v hyperfine >/dev/null; then
     apt-get update -qq
@@ -149,10 +152,71 @@ unshare --mount --propagation private -- sh -ec "
         -n 'mayexec-python main.py (level 2 policy)' '${clean_env[*]} $mx main.py'
 " >&2
 
+# Content trust (docs/trust.md), issue #23's target: mayexec-python under
+# level 1 + trust = "required" against level 1 alone, side by side, the
+# runs alternated (bench/alternate.py; BENCH_TRUST_RUNS, default 200 each),
+# wall and CPU time. Each policy lives in a mount namespace of its own, kept
+# (unshare --mount=FILE) and entered by every run (nsenter), so every case
+# pays the same entry; the trust database is in a
+# private /var/lib (overlay), never the machine's. Trusted: every file of
+# the scratch standard library (sources and caches), its lib-dynload and
+# the program; a third namespace trusts the sources but not the caches
+# (what an untrusted cache costs: the source is compiled instead).
+trust_policy="$work/trust-policy"
+mkdir -p "$trust_policy"
+mounts="\"/\""
+work_mount=$(findmnt -no TARGET -T "$work")
+[ "$work_mount" = / ] || mounts="$mounts, \"$work_mount\""
+unshare --mount --propagation private -- bash -ec '
+    dir=$1 mounts=$2 mayexec=$3 mx=$4 home=$5 dynload=$6 app=$7 runs=$8 out=$9 env=${10} py=${11} here=${12}
+    mount -t tmpfs -o mode=0755 tmpfs "$dir"
+    mount --make-private "$dir"
+    # One namespace per case: /etc with its policy, /var/lib private.
+    setup() {
+        name=$1 conf=$2 caches=$3
+        mkdir -p "$dir/$name/etc-upper" "$dir/$name/etc-work" "$dir/$name/lib-upper" "$dir/$name/lib-work"
+        printf "%b" "$conf" > "$dir/$name/etc-upper/mayexec.conf"
+        chmod 0644 "$dir/$name/etc-upper/mayexec.conf"
+        touch "$dir/$name.ns"
+        # (util-linux 2.38 sometimes binds the namespace before it exists:
+        # EINVAL, nothing done; try again.)
+        tries=0
+        until unshare --mount="$dir/$name.ns" --propagation private true 2>/dev/null; do
+            tries=$((tries + 1))
+            [ $tries -lt 20 ] || { echo "cannot keep a mount namespace" >&2; exit 1; }
+            sleep 0.1
+        done
+        nsenter --mount="$dir/$name.ns" sh -ec "
+            mount -t overlay overlay -o lowerdir=/etc,upperdir=$dir/$name/etc-upper,workdir=$dir/$name/etc-work /etc
+            mount -t overlay overlay -o lowerdir=/var/lib,upperdir=$dir/$name/lib-upper,workdir=$dir/$name/lib-work /var/lib
+            if [ $caches != none ]; then
+                find $home $dynload/ $app -type f \( -name \"*.py\" -o -name \"*.so\" \) -print0 |
+                    xargs -0 $mayexec trust add >/dev/null
+                [ $caches = untrusted ] ||
+                    find $home $app -type f -name \"*.pyc\" -print0 | xargs -0 $mayexec trust add >/dev/null
+            fi
+        "
+    }
+    setup level1 "interpreted_access = 1\n" none
+    setup trust "interpreted_access = 1\ntrust = \"required\"\ntrust_mounts = [$mounts]\n" trusted
+    setup trust-nocache "interpreted_access = 1\ntrust = \"required\"\ntrust_mounts = [$mounts]\n" untrusted
+    # (Entering a mount namespace moves to its root: the program by its path.)
+    in_ns() { printf "nsenter --mount=%s %s %s %s/main.py" "$dir/$1.ns" "$env" "$mx" "$app"; }
+    # Every case must run the program (a refusal would be fast).
+    for ns in level1 trust trust-nocache; do
+        nsenter --mount="$dir/$ns.ns" $env "$mx" "$app/main.py" >/dev/null
+    done
+    # Alternated run by run (a few per cent is the question: see alternate.py).
+    exec "$py" "$here/alternate.py" --runs "$runs" --out "$out" \
+        "mayexec-python main.py (level 1)=$(in_ns level1)" \
+        "mayexec-python main.py (level 1 + trust)=$(in_ns trust)" \
+        "mayexec-python main.py (level 1 + trust, caches untrusted)=$(in_ns trust-nocache)"
+' bash "$trust_policy" "$mounts" "$mayexec" "$mx" "$work/home" "$stdlib/lib-dynload" "$app" "$trust_runs" "$work/trust" "${clean_env[*]}" "$py" "$here" >&2
+
 # mayexec-python against python3 in the same conditions: ratios of medians
 # and of minimums (they resist the noise of a shared machine better than
 # the mean does).
-summary=$("$py" - "$work/results.json" "$work/level2.json" <<'PYEOF'
+summary=$("$py" - "$work/results.json" "$work/level2.json" "$work/trust.json" <<'PYEOF'
 import json, sys
 results = {}
 for path in sys.argv[1:]:
@@ -176,6 +240,14 @@ print("|:---|---:|---:|---:|---:|")
 for label, base, ours in pairs:
     b, o = results[base], results[ours]
     print(f"| {label} | {b['median']*1e3:.1f} | {o['median']*1e3:.1f} | {o['median']/b['median']:.3f} | {o['min']/b['min']:.3f} |")
+print()
+print("| content trust, mayexec-python main.py (alternated) | wall median [ms] | wall min [ms] | ratio of medians | ratio of minimums | CPU-time ratio of medians | CPU-time ratio of minimums |")
+print("|:---|---:|---:|---:|---:|---:|---:|")
+base = results["mayexec-python main.py (level 1)"]
+for case in ("level 1", "level 1 + trust", "level 1 + trust, caches untrusted"):
+    r = results[f"mayexec-python main.py ({case})"]
+    print(f"| {case} | {r['median']*1e3:.1f} | {r['min']*1e3:.1f} | {r['median']/base['median']:.3f} | {r['min']/base['min']:.3f} "
+          f"| {r['cpu_median']/base['cpu_median']:.3f} | {r['cpu_min']/base['cpu_min']:.3f} |")
 PYEOF
 )
 
@@ -187,4 +259,8 @@ PYEOF
     cat "$work/results.md"
     echo
     cat "$work/level2.md"
+    echo
+    cat "$work/trust.md"
+    echo
+    echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee ${out:+"$out"}
