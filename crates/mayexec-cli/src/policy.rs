@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use mayexec::policy::{PolicyError, SYSTEM_POLICY_PATH};
+use mayexec::policy::{PolicyError, TrustMode, SYSTEM_POLICY_PATH};
 use mayexec::SystemPolicy;
 use serde::Serialize;
 
@@ -15,6 +15,8 @@ use crate::{output, Status};
 ///   interpreted_access = 0..3   # 0 none, 1 noexec mounts, 2 execute permission, 3 both
 ///   deny_interactive = false    # refuse -c, prompts, piped code
 ///   mode = "enforce"            # or "audit": log denials only
+///   trust = "off"               # or "audit", "required": code must be in the trust database
+///   trust_mounts = ["/"]        # the mount points where the trust database is honoured
 ///
 /// It is trusted only if it and every directory above it are owned by root
 /// and not writable by group or others. A file that exists but is untrusted
@@ -50,6 +52,8 @@ pub struct Report {
     interpreted_access: Option<u8>,
     deny_interactive: Option<bool>,
     mode: Option<&'static str>,
+    trust: Option<&'static str>,
+    trust_mounts: Option<Vec<String>>,
 }
 
 impl Report {
@@ -63,6 +67,8 @@ impl Report {
             interpreted_access: None,
             deny_interactive: None,
             mode: None,
+            trust: None,
+            trust_mounts: None,
         };
         match loaded {
             Ok(None) => report.present = false,
@@ -72,6 +78,14 @@ impl Report {
                 report.interpreted_access = Some(policy.interpreted_access.as_u8());
                 report.deny_interactive = Some(policy.deny_interactive);
                 report.mode = Some(policy.mode.as_str());
+                report.trust = Some(policy.trust.as_str());
+                report.trust_mounts = Some(
+                    policy
+                        .trust_mounts
+                        .iter()
+                        .map(|m| output::json_path(m.as_os_str()))
+                        .collect(),
+                );
             }
             Err(e) => {
                 report.error = Some(e.to_string());
@@ -105,11 +119,20 @@ pub fn print_report(out: &mut impl Write, r: &Report) -> io::Result<()> {
     writeln!(out, "trusted")?;
     writeln!(
         out,
-        "  interpreted_access = {}\n  deny_interactive = {}\n  mode = {:?}",
+        "  interpreted_access = {}\n  deny_interactive = {}\n  mode = {:?}\n  trust = {:?}\n  trust_mounts = {}",
         r.interpreted_access.unwrap_or(0),
         r.deny_interactive.unwrap_or(false),
-        r.mode.unwrap_or("enforce")
+        r.mode.unwrap_or("enforce"),
+        r.trust.unwrap_or("off"),
+        toml_list(r.trust_mounts.as_deref().unwrap_or_default())
     )
+}
+
+/// `["/", "/usr"]`, as the file writes it (each string quoted, a quote or
+/// a backslash in it escaped).
+fn toml_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+    format!("[{}]", quoted.join(", "))
 }
 
 pub fn main(command: &Command) -> ExitCode {
@@ -141,17 +164,35 @@ fn check(file: Option<&Path>) -> ExitCode {
         let _ = writeln!(io::stderr(), "mayexec: warning: {note}");
     }
     match SystemPolicy::load_from(path) {
-        Ok(Some(policy)) => output::finish(
-            writeln!(
-                io::stdout(),
-                "{}: valid: interpreted_access = {}, deny_interactive = {}, mode = {:?}",
-                path.display(),
-                policy.interpreted_access,
-                policy.deny_interactive,
-                policy.mode.as_str()
+        Ok(Some(policy)) => {
+            // Content trust, when the file sets it (a file without it reads
+            // as it always has).
+            let trust = if policy.trust != TrustMode::Off || !policy.trust_mounts.is_empty() {
+                let mounts: Vec<String> = policy
+                    .trust_mounts
+                    .iter()
+                    .map(|m| output::json_path(m.as_os_str()))
+                    .collect();
+                format!(
+                    ", trust = {:?}, trust_mounts = {}",
+                    policy.trust.as_str(),
+                    toml_list(&mounts)
+                )
+            } else {
+                String::new()
+            };
+            output::finish(
+                writeln!(
+                    io::stdout(),
+                    "{}: valid: interpreted_access = {}, deny_interactive = {}, mode = {:?}{trust}",
+                    path.display(),
+                    policy.interpreted_access,
+                    policy.deny_interactive,
+                    policy.mode.as_str()
+                )
+                .map(|()| Status::Ok),
             )
-            .map(|()| Status::Ok),
-        ),
+        }
         Ok(None) if file.is_none() => output::finish(
             writeln!(
                 io::stdout(),

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use mayexec::{BackendChoice, Checker, Level};
+use std::sync::Arc;
+
+use mayexec::policy::{PolicyError, TrustMode};
+use mayexec::trust::TrustStore;
+use mayexec::{BackendChoice, Checker, Level, SystemPolicy};
 use mayexec_rollout::scan::{scan, CodeFile, Finding, Progress, ScanOptions, ScanReport, Summary};
 use serde::Serialize;
 
@@ -25,6 +29,12 @@ use crate::{output, Status};
 /// where it exists); with --level, the RFC's level (0–2 emulated; 3 as
 /// without --level). The verdict is for the user running the scan: run it
 /// as the user your interpreters run as to see their view.
+///
+/// When the system policy asks for content trust (`trust = "audit"` or
+/// "required" in /etc/mayexec.conf), or with --trust, a code file the check
+/// allows must also be in the trust database, on a mount the policy's
+/// `trust_mounts` lists: otherwise it would be denied with reason
+/// untrusted-content (trust-unavailable when the database cannot be used).
 ///
 /// The report lists denied files by directory and reason (all code files
 /// with --all), code files with an unsafe mode (writable by group or
@@ -54,6 +64,10 @@ pub struct Args {
     /// List allowed code files too, not only denied ones.
     #[arg(long)]
     all: bool,
+    /// Consult the trust database even when the policy does not ask for
+    /// content trust: what `trust = "required"` would refuse.
+    #[arg(long)]
+    trust: bool,
     /// Trees or files to scan.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<OsString>,
@@ -167,14 +181,40 @@ pub fn fully_examined(report: &ScanReport) -> bool {
     unseen == 0
 }
 
+/// The trust database to consult: the system policy's when it asks for
+/// content trust, or with `--trust` (on the mounts the policy lists, if
+/// any). `Err` when the policy cannot be read: interpreters then refuse
+/// everything, so the scan cannot say what they would allow; with
+/// `--trust`, the database is still consulted, with no mount listed.
+fn trust_store(args: &Args) -> (Option<Arc<TrustStore>>, Result<(), PolicyError>) {
+    let (policy, result) = match SystemPolicy::load() {
+        Ok(policy) => (policy, Ok(())),
+        Err(error) => (None, Err(error)),
+    };
+    let asked = policy.as_ref().is_some_and(|p| p.trust != TrustMode::Off);
+    let store = (asked || args.trust).then(|| {
+        let mounts = policy.map(|p| p.trust_mounts).unwrap_or_default();
+        TrustStore::system(&mounts)
+    });
+    (store, result)
+}
+
 pub fn main(args: &Args) -> ExitCode {
-    let options = match args.walk.options() {
+    let mut options = match args.walk.options() {
         Ok(options) => options,
         Err(e) => {
             output::error(e);
             return Status::Error.into();
         }
     };
+    let (trust, policy) = trust_store(args);
+    options.trust = trust;
+    if let Err(error) = &policy {
+        output::error(format_args!(
+            "{error}: interpreters refuse everything under it; the verdicts below are the check's{}",
+            if args.trust { " and the trust database's" } else { " alone" }
+        ));
+    }
     let (roots, all_exist) = existing_roots(&args.paths);
     let report = run_scan(&roots, &options);
     let mut status = if report.summary.denied_total() + report.summary.unsafe_modes > 0 {
@@ -182,7 +222,7 @@ pub fn main(args: &Args) -> ExitCode {
     } else {
         Status::Ok
     };
-    if !all_exist {
+    if !all_exist || policy.is_err() {
         status = Status::Error;
     }
     report_problems(&report);
@@ -242,6 +282,8 @@ struct JsonSummary {
     check: String,
     backend: &'static str,
     level: u8,
+    /// Did verdicts include content trust?
+    trust: bool,
     jobs: usize,
     files: u64,
     directories: u64,
@@ -286,11 +328,15 @@ fn code_line(file: &CodeFile) -> Line<'_> {
 /// What the scan checked, in words.
 pub fn describe_check(options: &ScanOptions) -> String {
     let checker = &options.checker;
-    match (checker.level(), checker.backend()) {
+    let check = match (checker.level(), checker.backend()) {
         (Level::Full, mayexec::Backend::Kernel) => {
             "the full check (kernel, AT_EXECVE_CHECK)".to_owned()
         }
         (level, backend) => format!("level {level} ({backend})"),
+    };
+    match options.trust {
+        Some(_) => format!("{check} and content trust"),
+        None => check,
     }
 }
 
@@ -332,6 +378,7 @@ fn print_json(report: &ScanReport, options: &ScanOptions) -> io::Result<()> {
         check: describe_check(options),
         backend: options.checker.backend().as_str(),
         level: options.checker.level().as_u8(),
+        trust: options.trust.is_some(),
         jobs: options.jobs,
         files: s.files,
         directories: s.directories,

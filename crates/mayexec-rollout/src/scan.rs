@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{fstat, openat, statat, AtFlags, FileType, Mode, OFlags, RawDir, Stat, CWD};
 use rustix::io::{read, Errno};
 
+use mayexec::trust::{TrustStore, TrustVerdict};
 use mayexec::{Checker, Reason, Verdict};
 
 /// The language a code file is written in, as far as its name or `#!` line
@@ -305,6 +306,21 @@ pub fn mode_fix(verdict: &Verdict, mode: u32) -> Option<ModeFix> {
     (new != old).then_some(ModeFix { old, new })
 }
 
+/// `verdict` with content trust: a file it allows must also be trusted by
+/// `trust`, as the enforcement decides under `trust = "required"`.
+pub fn with_trust<Fd: AsFd>(trust: Option<&TrustStore>, fd: Fd, verdict: Verdict) -> Verdict {
+    let (Some(trust), true) = (trust, verdict.is_allowed()) else {
+        return verdict;
+    };
+    let reason = match trust.check(fd) {
+        TrustVerdict::Trusted => return verdict,
+        TrustVerdict::Untrusted(_) => Reason::UntrustedContent,
+        TrustVerdict::Unavailable(_) => Reason::TrustUnavailable,
+        TrustVerdict::Error(errno) => return Verdict::error(verdict.backend(), errno),
+    };
+    Verdict::deny(verdict.backend(), reason)
+}
+
 /// A file interpreters would load as code, and the verdict on it.
 #[derive(Debug, Clone)]
 pub struct CodeFile {
@@ -440,6 +456,12 @@ impl Finding {
 pub struct ScanOptions {
     /// The check to run on each code file.
     pub checker: Checker,
+    /// The trust database, when the verdict must include content trust
+    /// (as under `trust = "required"`): a code file the check allows and
+    /// the database does not trust is denied with
+    /// [`Reason::UntrustedContent`] ([`Reason::TrustUnavailable`] when the
+    /// database cannot be used). `None`: the check alone.
+    pub trust: Option<Arc<TrustStore>>,
     /// Worker threads (at least 1).
     pub jobs: usize,
     /// Enter directories on other file systems than their root's.
@@ -451,6 +473,7 @@ impl ScanOptions {
     pub fn new(checker: Checker) -> ScanOptions {
         ScanOptions {
             checker,
+            trust: None,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cross_filesystems: false,
         }
@@ -1044,6 +1067,7 @@ impl<'a> Walker<'a> {
         };
         self.progress.code_files.fetch_add(1, Ordering::Relaxed);
         let verdict = self.options.checker.check(&file);
+        let verdict = with_trust(self.options.trust.as_deref(), &file, verdict);
         let st = match fstat(&file) {
             Ok(st) => st,
             Err(errno) => return self.problem(path(), ProblemKind::UnreadableFile, errno),
