@@ -15,6 +15,7 @@ packages=(
     busybox-static  # them by content (crates/mayexec-cli/tests/lockdown.rs)
     zsh-static
     lua5.4          # a Lua interpreter that links no liblua
+    libpython3.11-dev  # mayexec-python built against Debian's python3.11 (its trust test)
 )
 
 missing=()

@@ -8,24 +8,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use mayexec_testkit::{root_test, Sandbox, TempDir, Tmpfs};
+use mayexec_testkit::{root_test, Sandbox, Tmpfs};
 
 const MAYEXEC: &str = env!("CARGO_BIN_EXE_mayexec");
-
-/// Mounts an overlay on `/var/lib` whose changes go to `$1` (kept between
-/// commands), then runs the rest of the arguments.
-const WITH_VAR_LIB: &str = r#"set -e
-w=$1; shift
-mkdir -p "$w/upper" "$w/work"
-mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$w/upper,workdir=$w/work" /var/lib
-exec "$@"
-"#;
 
 /// A private `/var/lib` (so a private trust database) and, optionally, a
 /// policy file, for any number of commands.
 struct Host {
     sandbox: Sandbox,
-    var_lib: TempDir,
 }
 
 impl Host {
@@ -35,16 +25,12 @@ impl Host {
             None => Sandbox::new(),
         };
         Host {
-            sandbox,
-            var_lib: TempDir::new(),
+            sandbox: sandbox.private_var_lib(),
         }
     }
 
     fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut cmd = self.sandbox.command("/bin/sh");
-        cmd.args(["-c", WITH_VAR_LIB, "sh"])
-            .arg(self.var_lib.path())
-            .arg(program);
+        let mut cmd = self.sandbox.command(program);
         cmd.stdin(Stdio::null());
         cmd
     }
@@ -60,7 +46,7 @@ impl Host {
     }
 
     fn database(&self) -> PathBuf {
-        self.var_lib.path().join("upper/mayexec/trust.mdb")
+        self.sandbox.var_lib().join("mayexec/trust.mdb")
     }
 }
 
@@ -634,8 +620,10 @@ fn perl_runs_debians_0644_modules_under_trust_and_refuses_a_changed_one() {
         code.path().display()
     );
     let host = Host {
-        sandbox: Sandbox::new().policy(&policy).capture_syslog(),
-        var_lib: TempDir::new(),
+        sandbox: Sandbox::new()
+            .policy(&policy)
+            .capture_syslog()
+            .private_var_lib(),
     };
     let lib = code.path().join("lib/Text");
     fs::create_dir_all(&lib).unwrap();

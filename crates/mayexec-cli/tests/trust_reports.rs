@@ -6,40 +6,25 @@
 
 use std::process::{Command, Output, Stdio};
 
-use mayexec_testkit::{root_test, Sandbox, TempDir, Tmpfs};
+use mayexec_testkit::{root_test, Sandbox, Tmpfs};
 
 const MAYEXEC: &str = env!("CARGO_BIN_EXE_mayexec");
-
-/// Mounts an overlay on `/var/lib` whose changes go to `$1` (kept between
-/// commands), then runs the rest of the arguments.
-const WITH_VAR_LIB: &str = r#"set -e
-w=$1; shift
-mkdir -p "$w/upper" "$w/work"
-mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$w/upper,workdir=$w/work" /var/lib
-exec "$@"
-"#;
 
 /// A policy file and a private `/var/lib`, for any number of commands.
 struct Host {
     sandbox: Sandbox,
-    var_lib: TempDir,
 }
 
 impl Host {
     fn new(policy: &str) -> Host {
         Host {
-            sandbox: Sandbox::new().policy(policy),
-            var_lib: TempDir::new(),
+            sandbox: Sandbox::new().policy(policy).private_var_lib(),
         }
     }
 
     fn mayexec(&self, args: &[&str]) -> Output {
-        let mut cmd: Command = self.sandbox.command("/bin/sh");
-        cmd.args(["-c", WITH_VAR_LIB, "sh"])
-            .arg(self.var_lib.path())
-            .arg(MAYEXEC)
-            .args(args)
-            .stdin(Stdio::null());
+        let mut cmd: Command = self.sandbox.command(MAYEXEC);
+        cmd.args(args).stdin(Stdio::null());
         cmd.output().unwrap()
     }
 }

@@ -511,6 +511,16 @@ if [ -S "$w/log" ]; then
     [ -e /dev/log ] || : > /dev/log
     mount --bind "$w/log" /dev/log
 fi
+if [ -d "$w/var-lib" ]; then
+    mkdir -p "$w/var-lib/upper" "$w/var-lib/work"
+    mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$w/var-lib/upper,workdir=$w/var-lib/work" /var/lib
+fi
+if [ -f "$w/read-only" ]; then
+    while IFS= read -r d; do
+        mount --bind "$d" "$d"
+        mount -o remount,bind,ro "$d"
+    done < "$w/read-only"
+fi
 exec "$@"
 "#;
 
@@ -551,6 +561,34 @@ impl Sandbox {
         )
         .expect("chmod syslog socket");
         self.syslog = Some(socket);
+        self
+    }
+
+    /// `/var/lib` in the namespace is an overlay whose changes stay in the
+    /// sandbox (kept from one command to the next): a private trust
+    /// database, `/var/lib/mayexec/`, seen from outside at
+    /// [`Sandbox::var_lib`].
+    pub fn private_var_lib(self) -> Sandbox {
+        fs::create_dir(self.dir.path().join("var-lib")).expect("mkdir var-lib");
+        self
+    }
+
+    /// What the namespace's commands wrote beneath `/var/lib` (with
+    /// [`Sandbox::private_var_lib`]).
+    pub fn var_lib(&self) -> PathBuf {
+        self.dir.path().join("var-lib/upper")
+    }
+
+    /// `dir` is a read-only mount of its own in the namespace (so that
+    /// nothing a test runs can write there: CPython's caches, say).
+    pub fn read_only(self, dir: &Path) -> Sandbox {
+        use std::io::Write;
+        let mut list = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("read-only"))
+            .expect("open the read-only list");
+        writeln!(list, "{}", dir.display()).expect("write the read-only list");
         self
     }
 
