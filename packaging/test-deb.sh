@@ -200,7 +200,7 @@ expect "man dash-mayexec-divert renders" 0 "dpkg-divert" \
 	in_root env MANWIDTH=80 man -P cat dash-mayexec-divert
 expect "man bash-mayexec renders" 0 "BASH-MAYEXEC" \
 	in_root env MANWIDTH=80 man -P cat bash-mayexec
-expect "man busybox-mayexec renders" 0 "checks every script" \
+expect "man busybox-mayexec renders" 0 "check every program" \
 	in_root env MANWIDTH=80 man -P cat busybox-mayexec
 expect "man bash-mayexec-divert renders" 0 "dpkg-divert" \
 	in_root env MANWIDTH=80 man -P cat bash-mayexec-divert
