@@ -146,8 +146,10 @@ install -d "$P/usr/share/bash-completion/completions" "$P/usr/share/zsh/vendor-c
 "$bin/mayexec" completions fish >"$P/usr/share/fish/vendor_completions.d/mayexec.fish"
 inst 0644 "$here/examples/mayexec.conf" usr/share/doc/mayexec/examples/mayexec.conf
 inst 0644 "$meta/90mayexec-mark" etc/apt/apt.conf.d/90mayexec-mark
+inst 0644 "$meta/91mayexec-trust" etc/apt/apt.conf.d/91mayexec-trust
 inst 0644 "$meta/mark.d-README" etc/mayexec/mark.d/README
-printf '%s\n' /etc/apt/apt.conf.d/90mayexec-mark /etc/mayexec/mark.d/README >"$work/conffiles"
+printf '%s\n' /etc/apt/apt.conf.d/90mayexec-mark /etc/apt/apt.conf.d/91mayexec-trust \
+	/etc/mayexec/mark.d/README >"$work/conffiles"
 inst 0644 "$work/conffiles" DEBIAN/conffiles
 inst 0755 "$meta/mayexec.postrm" DEBIAN/postrm
 docs mayexec

@@ -61,7 +61,10 @@ ls "$debs"/*.deb >/dev/null 2>&1 || die "no packages in $debs (make deb)"
 # --- a fresh copy ---------------------------------------------------------------
 
 chroot_dir=$(mktemp -d /var/tmp/mayexec-deb-test.XXXXXX)
-mounts=
+# A mount point of its own: the root's / is then a mount that trust_mounts
+# can list (the trust hook's test below).
+mount --bind "$chroot_dir" "$chroot_dir"
+mounts=$chroot_dir
 cleanup() {
 	for m in $mounts; do
 		umount -l "$m" 2>/dev/null || true
@@ -71,7 +74,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 tar -C "$chroot_dir" -xf "$tarball"
 mount -t proc proc "$chroot_dir/proc"
-mounts="$chroot_dir/proc"
+mounts="$chroot_dir/proc $mounts"
 mkdir -p "$chroot_dir/mnt/exec" "$chroot_dir/mnt/noexec"
 mount -t tmpfs -o mode=0755 tmpfs "$chroot_dir/mnt/exec"
 mounts="$chroot_dir/mnt/exec $mounts"
@@ -293,6 +296,74 @@ check "undone: mod.py is 0644" test "$(mode)" = 644
 rm "$chroot_dir/etc/mayexec/mark.d/test.conf"
 expect "apt remove of the test package" 0 "Removing mayexec-hook-test" \
 	in_root apt-get purge -y mayexec-hook-test
+
+# --- the trust hook: apt under trust = "required" ----------------------------------------------
+# /bin/sh is the enlightened dash, so every maintainer script of every apt
+# run below is checked; the test package's scripts run the file it ships.
+
+trust_pkg() { # VERSION: builds /tmp/mayexec-trust-test_VERSION.deb
+	dir=$chroot_dir/tmp/mayexec-trust-test-$1
+	mkdir -p "$dir/DEBIAN" "$dir/usr/share/mayexec-trust-test"
+	printf 'Package: mayexec-trust-test\nVersion: %s\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: test\n scripts that run a shipped file\n' \
+		"$1" >"$dir/DEBIAN/control"
+	printf 'echo tool-v%s\n' "$1" >"$dir/usr/share/mayexec-trust-test/tool.sh"
+	chmod 0644 "$dir/usr/share/mayexec-trust-test/tool.sh"
+	(cd "$dir" && md5sum usr/share/mayexec-trust-test/tool.sh >DEBIAN/md5sums)
+	for script in preinst postinst prerm postrm; do
+		printf '#!/bin/sh\nset -e\necho "%s $1: $(sh /usr/share/mayexec-trust-test/tool.sh 2>&1 || true)"\n' \
+			"$script" >"$dir/DEBIAN/$script"
+		chmod 0755 "$dir/DEBIAN/$script"
+	done
+	dpkg-deb --root-owner-group --build "$dir" "$chroot_dir/tmp/mayexec-trust-test_$1.deb" >/dev/null
+}
+for v in 1 2 3; do trust_pkg "$v"; done
+trusted_list() {
+	in_root mayexec trust list --json
+}
+expect "trust: from-dpkg trusts every package of the root" 0 "refused; the database now holds" \
+	in_root mayexec trust from-dpkg
+expect "trust: dash-mayexec-divert on" 0 "is now" in_root dash-mayexec-divert on
+printf 'interpreted_access = 1\ntrust = "required"\ntrust_mounts = ["/"]\n' >"$chroot_dir/etc/mayexec.conf"
+printf 'echo ran\n' >"$chroot_dir/root/untrusted.sh"
+expect "trust required: an untrusted script is refused" 126 "untrusted-content" \
+	in_root sh /root/untrusted.sh
+expect "trust required: apt install runs the package's scripts (staged, then trusted)" 0 \
+	"postinst configure: tool-v1" in_root apt-get install -y /tmp/mayexec-trust-test_1.deb
+check "after the install: preinst ran from dpkg's tmp.ci" grep -q "preinst install: " "$chroot_dir/tmp/out"
+expect "after the install: nothing left staged" 0 '"staged": ?0' in_root mayexec trust status --json
+expect "after the install: the shipped file is trusted by identity" 0 "allowed" \
+	in_root mayexec check --level 1 --trust /usr/share/mayexec-trust-test/tool.sh
+expect "after the install: so is its postinst" 0 "allowed" \
+	in_root mayexec check --level 1 --trust /var/lib/dpkg/info/mayexec-trust-test.postinst
+expect "trust required: apt upgrade runs the old prerm and the new scripts" 0 \
+	"prerm upgrade: tool-v1" \
+	in_root apt-get install -y /tmp/mayexec-trust-test_2.deb
+check "after the upgrade: the new postinst printed tool-v2" grep -q "postinst configure: tool-v2" "$chroot_dir/tmp/out"
+check "after the upgrade: the new version is trusted, the old one forgotten" sh -c \
+	"chroot '$chroot_dir' mayexec trust list --json >'$chroot_dir/tmp/list' &&
+	 grep -q 'package mayexec-trust-test 2' '$chroot_dir/tmp/list' &&
+	 ! grep -q 'package mayexec-trust-test 1' '$chroot_dir/tmp/list'"
+expect "after the upgrade: verify finds the package's files unchanged" 0 "2 verified, 0 drifted" \
+	in_root mayexec trust verify /usr/share/mayexec-trust-test/tool.sh \
+		/var/lib/dpkg/info/mayexec-trust-test.postinst
+printf 'echo appended\n' >>"$chroot_dir/usr/share/mayexec-trust-test/tool.sh"
+expect "a changed byte in a trusted file: refused" 126 "untrusted-content" \
+	in_root sh /usr/share/mayexec-trust-test/tool.sh
+mv "$chroot_dir/etc/apt/apt.conf.d/91mayexec-trust" "$chroot_dir/tmp/"
+expect "without the hook, the upgrade's scripts are refused (the hook is what makes it pass)" 100 \
+	"untrusted-content" in_root apt-get install -y /tmp/mayexec-trust-test_3.deb
+mv "$chroot_dir/tmp/91mayexec-trust" "$chroot_dir/etc/apt/apt.conf.d/"
+expect "with the hook again, the failed upgrade completes" 0 "postinst configure: tool-v3" \
+	in_root apt-get install -y /tmp/mayexec-trust-test_3.deb
+expect "after it: the file is the package's again, trusted" 0 "allowed" \
+	in_root mayexec check --level 1 --trust /usr/share/mayexec-trust-test/tool.sh
+expect "trust required: apt purge runs prerm and postrm" 0 "postrm purge: " \
+	in_root apt-get purge -y mayexec-trust-test
+check "after the purge: the package's entries are gone" sh -c \
+	"chroot '$chroot_dir' mayexec trust list --json >'$chroot_dir/tmp/list' &&
+	 ! grep -q mayexec-trust-test '$chroot_dir/tmp/list'"
+rm "$chroot_dir/etc/mayexec.conf" "$chroot_dir/root/untrusted.sh"
+check "trust: dash-mayexec-divert off" in_root dash-mayexec-divert off
 
 # --- remove with the diversion on, then purge ---------------------------------------------------
 

@@ -1,6 +1,6 @@
 //! `mayexec trust`: the content-trust database.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufRead, IsTerminal, Read, Write};
@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use mayexec::policy::{SystemPolicy, TrustMode};
 use mayexec::trust::{
-    Database, Entry, Identity, Previous, ReadLease, Source, TrustError, TrustStore, Writer,
+    Database, Entry, Identity, Previous, ReadLease, Source, Staged, TrustError, TrustStore, Writer,
     TRUST_DIR,
 };
 use md5::Md5;
@@ -66,8 +66,22 @@ pub enum Command {
     /// the conffiles' in /var/lib/dpkg/status). A file whose content does
     /// not match is reported and not trusted. Without PACKAGE, every
     /// installed package, and entries of packages no longer installed are
-    /// dropped. Exit status: 0, or 1 when a file was refused.
+    /// dropped. The packages' maintainer scripts are trusted too, as dpkg
+    /// keeps them (it records no digest of them). Exit status: 0, or 1 when
+    /// a file was refused.
     FromDpkg(FromDpkgArgs),
+    /// Stage the content of package archives about to be installed: the
+    /// first half of the apt hook (DPkg::Pre-Install-Pkgs), before dpkg
+    /// runs. While something is staged, a file in no entry is trusted when
+    /// its path and its content are those of a staged archive, so that the
+    /// packages' maintainer scripts, and the files they run, pass while
+    /// dpkg installs them. Exit status: 0; 2 when an archive cannot be read
+    /// (then nothing is staged, and the hook stops apt before dpkg starts).
+    Stage(StageArgs),
+    /// Trust again the packages a dpkg run changed, forget those it
+    /// removed, and drop what was staged: the second half of the apt hook
+    /// (DPkg::Post-Invoke). Exit status: 0, or 1 when a file was refused.
+    Sync(SyncArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -139,6 +153,33 @@ pub struct FromDpkgArgs {
     packages: Vec<String>,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct StageArgs {
+    /// Read the archives from standard input, one a line, as apt's
+    /// DPkg::Pre-Install-Pkgs gives them, and do nothing when the policy
+    /// leaves trust off.
+    #[arg(long)]
+    apt: bool,
+    /// dpkg's database directory, where it runs maintainer scripts from.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/dpkg")]
+    admindir: PathBuf,
+    /// Package archives (.deb).
+    #[arg(value_name = "DEB", required_unless_present = "apt")]
+    debs: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    out: Progress,
+    /// Do nothing when the policy leaves trust off (the apt hook).
+    #[arg(long)]
+    apt: bool,
+    /// dpkg's database directory.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/dpkg")]
+    admindir: PathBuf,
+}
+
 pub fn main(command: &Command) -> ExitCode {
     match command {
         Command::Add(args) => add(args),
@@ -147,6 +188,8 @@ pub fn main(command: &Command) -> ExitCode {
         Command::Status(args) => status(args),
         Command::List(args) => list(args),
         Command::FromDpkg(args) => from_dpkg(args),
+        Command::Stage(args) => stage(args),
+        Command::Sync(args) => sync(args),
     }
 }
 
@@ -939,6 +982,7 @@ struct StatusReport {
     updated: Option<u64>,
     bytes: Option<u64>,
     sources: Option<BTreeMap<String, u64>>,
+    staged: Option<u64>,
     policy_trust: Option<&'static str>,
     trust_mounts: Vec<MountReport>,
 }
@@ -993,6 +1037,7 @@ fn status_report() -> StatusReport {
         updated: db.as_ref().ok().map(Database::updated),
         bytes: db.as_ref().ok().map(Database::file_size),
         sources: db.is_ok().then_some(sources),
+        staged: db.as_ref().ok().map(Database::staged_len),
         policy_trust: policy.as_ref().map(|p| p.trust.as_str()),
         trust_mounts: mounts
             .into_iter()
@@ -1022,6 +1067,13 @@ fn print_status(r: &StatusReport) -> io::Result<()> {
                 format!(": {}", parts.join(", "))
             })
         )?,
+    }
+    if let Some(n @ 1..) = r.staged {
+        writeln!(
+            out,
+            "staged: {n} digests of package archives (a package manager's run in progress, or \
+             one that did not finish: `mayexec trust sync` ends it)"
+        )?;
     }
     match r.policy_trust {
         None => writeln!(out, "policy: no system policy: trust = \"off\"")?,
@@ -1168,8 +1220,54 @@ fn from_dpkg(args: &FromDpkgArgs) -> ExitCode {
                 || wanted.contains(format!("{}:{}", p.name, p.arch).as_str())
         });
     }
-    // The work: every file of every package, with dpkg's MD5.
-    let mut items: Vec<(PathBuf, [u8; 16], usize)> = Vec::new();
+    let everything = args.packages.is_empty();
+    let names: HashSet<String> = packages.iter().map(Package::info_name).collect();
+    trust_packages(
+        &packages,
+        &args.root,
+        &admindir,
+        &HashMap::new(),
+        |writer| {
+            writer.retain(|e| match &e.source {
+                Source::Package { name, .. } => !everything && !names.contains(name),
+                _ => true,
+            })
+        },
+        &args.out,
+        start,
+    )
+}
+
+/// What a file of a package must hash to.
+#[derive(Clone, Copy)]
+enum Expected {
+    /// dpkg's digest of a file (md5sums, conffiles).
+    Md5([u8; 16]),
+    /// A maintainer script staged from the archive it came from.
+    Sha256([u8; 32]),
+    /// A maintainer script of which no digest is kept: trusted as dpkg
+    /// left it (root's, in dpkg's root-only directory).
+    AsKept,
+}
+
+/// The maintainer scripts dpkg runs.
+const MAINTAINER_SCRIPTS: [&str; 5] = ["preinst", "postinst", "prerm", "postrm", "config"];
+
+/// Trusts every file of `packages` (installed under `root`, dpkg's
+/// database in `admindir`) and their maintainer scripts (`staged` gives
+/// the digests of those that were staged), after `clear` has dropped what
+/// they replace.
+fn trust_packages(
+    packages: &[Package],
+    root: &Path,
+    admindir: &Path,
+    staged: &HashMap<PathBuf, [u8; 32]>,
+    clear: impl FnOnce(&mut Writer),
+    out: &Progress,
+    start: Instant,
+) -> ExitCode {
+    // The work: every file of every package, with what it must hash to.
+    let mut items: Vec<(PathBuf, Expected, usize)> = Vec::new();
     let mut refused_lists = Vec::new();
     for (i, p) in packages.iter().enumerate() {
         let md5sums = admindir
@@ -1186,9 +1284,11 @@ fn from_dpkg(args: &FromDpkgArgs) -> ExitCode {
                         })
                         .flatten();
                     match parsed {
-                        Some(md5) => {
-                            items.push((args.root.join(OsStr::from_bytes(&line[34..])), md5, i))
-                        }
+                        Some(md5) => items.push((
+                            root.join(OsStr::from_bytes(&line[34..])),
+                            Expected::Md5(md5),
+                            i,
+                        )),
                         None => refused_lists.push(format!(
                             "{}: a line that is no md5sums line",
                             md5sums.display()
@@ -1202,24 +1302,36 @@ fn from_dpkg(args: &FromDpkgArgs) -> ExitCode {
         }
         for (path, md5) in &p.conffiles {
             let relative = path.strip_prefix("/").unwrap_or(path);
-            items.push((args.root.join(relative), *md5, i));
+            items.push((root.join(relative), Expected::Md5(*md5), i));
+        }
+        for script in MAINTAINER_SCRIPTS {
+            let path = admindir
+                .join("info")
+                .join(format!("{}.{script}", p.info_name()));
+            if path.symlink_metadata().is_ok() {
+                let expected = staged
+                    .get(&path)
+                    .map_or(Expected::AsKept, |d| Expected::Sha256(*d));
+                items.push((path, expected, i));
+            }
         }
     }
-    let meter = Meter::new(args.out.progress, items.len());
-    let results = parallel(&items, |(path, md5, i)| {
+    let meter = Meter::new(out.progress, items.len());
+    let results = parallel(&items, |(path, expected, i)| {
         let r = hash(path, false, &meter.bytes).and_then(|h| {
-            if &h.md5 == md5 {
-                Ok(h)
-            } else {
-                Err(Failure::Refused(format!(
-                    "{}: content differs from {}'s digest (md5 {} here, {} in dpkg's \
-                     database): not trusted",
-                    path.display(),
-                    packages[*i].name,
-                    hex(&h.md5),
-                    hex(md5)
-                )))
-            }
+            let (here, theirs, whose) = match expected {
+                Expected::Md5(md5) if &h.md5 != md5 => (hex(&h.md5), hex(md5), "dpkg's database"),
+                Expected::Sha256(sha) if &h.sha256 != sha => {
+                    (hex(&h.sha256), hex(sha), "the archive staged")
+                }
+                _ => return Ok(h),
+            };
+            Err(Failure::Refused(format!(
+                "{}: content differs from {}'s digest ({here} here, {theirs} in {whose}): \
+                 not trusted",
+                path.display(),
+                packages[*i].name,
+            )))
         });
         meter.tick();
         r
@@ -1235,8 +1347,6 @@ fn from_dpkg(args: &FromDpkgArgs) -> ExitCode {
             version: p.version.clone(),
         })
         .collect();
-    let names: HashSet<String> = packages.iter().map(Package::info_name).collect();
-    let everything = args.packages.is_empty();
     let status = if refused_lists.is_empty() {
         Status::Ok
     } else {
@@ -1247,13 +1357,335 @@ fn from_dpkg(args: &FromDpkgArgs) -> ExitCode {
         items.iter().map(|(p, _, _)| p.clone()).collect(),
         results,
         |i| sources[items[i].2].clone(),
+        clear,
+        out.json,
+        start,
+    )
+}
+
+/// Does the policy turn trust on? A policy that cannot be read counts as
+/// on: staging only adds what root's archives hold, and under a policy that
+/// cannot be read every check denies anyway.
+fn trust_on() -> bool {
+    !matches!(SystemPolicy::load(), Ok(None))
+        && !matches!(SystemPolicy::load(), Ok(Some(p)) if p.trust == TrustMode::Off)
+}
+
+fn stage(args: &StageArgs) -> ExitCode {
+    if let Err(code) = require_root("stage") {
+        return code;
+    }
+    let start = Instant::now();
+    let mut debs = args.debs.clone();
+    if args.apt {
+        // Read all of it, trust on or off: apt writes the list whatever
+        // the hook does with it.
+        for line in io::stdin().lock().split(b'\n') {
+            let line = match line {
+                Ok(line) => line,
+                Err(e) => {
+                    output::error(format_args!("standard input: {e}"));
+                    return Status::Error.into();
+                }
+            };
+            // Version 1 of the protocol: one archive a line ("**CONFIGURE**"
+            // and the like name no archive).
+            if !line.is_empty() && !line.starts_with(b"**") {
+                debs.push(PathBuf::from(OsString::from_vec(line)));
+            }
+        }
+        if !trust_on() {
+            return Status::Ok.into();
+        }
+    }
+    let results = parallel(&debs, |deb| archive_digests(deb, &args.admindir));
+    let mut staged = Vec::new();
+    let mut failed = false;
+    for (deb, result) in debs.iter().zip(results) {
+        match result {
+            Ok(digests) => staged.extend(digests),
+            Err(e) => {
+                output::error(format_args!("{}: {e}", deb.display()));
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        output::error("nothing staged");
+        return Status::Error.into();
+    }
+    if staged.is_empty() {
+        return Status::Ok.into();
+    }
+    let mut writer = match open_writer() {
+        Ok(writer) => writer,
+        Err(code) => return code,
+    };
+    let count = staged.len();
+    for digest in staged {
+        writer.stage(digest);
+    }
+    if let Err(code) = commit(writer) {
+        return code;
+    }
+    println!(
+        "mayexec trust: staged {count} digests of {} archives in {:.1} s",
+        debs.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Status::Ok.into()
+}
+
+/// Runs `dpkg-deb ARGS DEB` and hands its standard output to `read`.
+fn dpkg_deb<T>(
+    args: &[&str],
+    deb: &Path,
+    read: impl FnOnce(&mut dyn Read) -> Result<T, String>,
+) -> Result<T, String> {
+    let mut child = std::process::Command::new("dpkg-deb")
+        .args(args)
+        .arg(deb)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("dpkg-deb: {e}"))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let result = read(&mut stdout);
+    // Whatever was not read (an error above) must not block the child.
+    let _ = io::copy(&mut stdout, &mut io::sink());
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("dpkg-deb: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "dpkg-deb {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    result
+}
+
+/// The paths a file the archive names `relative` will have once installed:
+/// as written, and as its descriptor will name it (the longest ancestor
+/// that exists resolved, for /bin → usr/bin and the like).
+fn installed_paths(relative: &Path) -> Vec<PathBuf> {
+    let literal = Path::new("/").join(relative.strip_prefix(".").unwrap_or(relative));
+    let mut paths = vec![literal.clone()];
+    let mut ancestor = literal.parent();
+    while let Some(dir) = ancestor {
+        if let Ok(real) = dir.canonicalize() {
+            let rest = literal.strip_prefix(dir).expect("an ancestor");
+            let resolved = real.join(rest);
+            if resolved != literal {
+                paths.push(resolved);
+            }
+            break;
+        }
+        ancestor = dir.parent();
+    }
+    paths
+}
+
+/// The staged digests of one archive: its files at the paths they will
+/// have, its maintainer scripts where dpkg runs them (`tmp.ci` while it
+/// unpacks, `info` after).
+fn archive_digests(deb: &Path, admindir: &Path) -> Result<Vec<Staged>, String> {
+    let fields = dpkg_deb(&["--field"], deb, |out| {
+        let mut text = String::new();
+        out.read_to_string(&mut text).map_err(|e| e.to_string())?;
+        Ok(text)
+    });
+    let fields = fields?;
+    let field = |name: &str| {
+        fields.lines().find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+    };
+    let (Some(name), Some(version)) = (field("Package"), field("Version")) else {
+        return Err("no Package or Version field".into());
+    };
+    let info_name = match (field("Multi-Arch").as_deref(), field("Architecture")) {
+        (Some("same"), Some(arch)) => format!("{name}:{arch}"),
+        _ => name,
+    };
+    let source = Source::Package {
+        name: info_name.clone(),
+        version,
+    };
+    let mut staged = Vec::new();
+    let mut push = |paths: Vec<PathBuf>, sha256: [u8; 32]| {
+        for path in paths {
+            staged.push(Staged {
+                path,
+                sha256,
+                source: source.clone(),
+            });
+        }
+    };
+    let files = dpkg_deb(&["--fsys-tarfile"], deb, |out| tar_digests(out))?;
+    for (relative, sha256) in files {
+        push(installed_paths(&relative), sha256);
+    }
+    let control = dpkg_deb(&["--ctrl-tarfile"], deb, |out| tar_digests(out))?;
+    for (relative, sha256) in control {
+        let Some(script) = relative.file_name().and_then(OsStr::to_str) else {
+            continue;
+        };
+        if MAINTAINER_SCRIPTS.contains(&script) {
+            push(
+                [
+                    admindir.join("info").join(format!("{info_name}.{script}")),
+                    admindir.join("tmp.ci").join(script),
+                ]
+                .iter()
+                .flat_map(|p| installed_paths(p.strip_prefix("/").unwrap_or(p)))
+                .collect(),
+                sha256,
+            );
+        }
+    }
+    Ok(staged)
+}
+
+/// The SHA-256 of every regular file (and hard link) of a tar stream.
+fn tar_digests(out: &mut dyn Read) -> Result<Vec<(PathBuf, [u8; 32])>, String> {
+    let mut digests: Vec<(PathBuf, [u8; 32])> = Vec::new();
+    let mut by_path: HashMap<PathBuf, [u8; 32]> = HashMap::new();
+    let mut archive = tar::Archive::new(out);
+    for entry in archive.entries().map_err(|e| e.to_string())? {
+        let mut entry = entry.map_err(|e| e.to_string())?;
+        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let sha256 = match entry.header().entry_type() {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let mut sha = Sha256::new();
+                io::copy(&mut entry, &mut sha).map_err(|e| e.to_string())?;
+                sha.finalize().into()
+            }
+            tar::EntryType::Link => {
+                let target = entry
+                    .link_name()
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("{}: a hard link to nothing", path.display()))?;
+                *by_path.get(target.as_ref()).ok_or_else(|| {
+                    format!(
+                        "{}: a hard link to {}, not earlier in the archive",
+                        path.display(),
+                        target.display()
+                    )
+                })?
+            }
+            _ => continue,
+        };
+        by_path.insert(path.clone(), sha256);
+        digests.push((path, sha256));
+    }
+    Ok(digests)
+}
+
+fn sync(args: &SyncArgs) -> ExitCode {
+    if let Err(code) = require_root("sync") {
+        return code;
+    }
+    if args.apt && !trust_on() {
+        return Status::Ok.into();
+    }
+    let start = Instant::now();
+    // What the database says now: the packages and versions it trusts, and
+    // what was staged.
+    let (trusted, staged) = match Database::open_system() {
+        Ok(db) => {
+            let read = db.entries().and_then(|e| Ok((e, db.staged()?)));
+            match read {
+                Ok(read) => read,
+                Err(error) => {
+                    output::error(error);
+                    return Status::Error.into();
+                }
+            }
+        }
+        Err(TrustError::Missing { .. }) => (Vec::new(), Vec::new()),
+        Err(error) => {
+            output::error(error);
+            return Status::Error.into();
+        }
+    };
+    let installed = match installed_packages(&args.admindir) {
+        Ok(p) => p,
+        Err(e) => {
+            output::error(format_args!(
+                "{}: {e}",
+                args.admindir.join("status").display()
+            ));
+            return Status::Error.into();
+        }
+    };
+    let version_of: HashMap<String, String> = installed
+        .iter()
+        .map(|p| (p.info_name(), p.version.clone()))
+        .collect();
+    // Changed: staged, or trusted at another version than the one installed.
+    // Gone: trusted, no longer installed.
+    let mut changed: HashSet<String> = HashSet::new();
+    let mut gone: HashSet<String> = HashSet::new();
+    let package_sources = trusted
+        .iter()
+        .map(|e| &e.source)
+        .chain(staged.iter().map(|s| &s.source));
+    for (i, source) in package_sources.enumerate() {
+        let Source::Package { name, version } = source else {
+            continue;
+        };
+        match version_of.get(name) {
+            Some(now) if i >= trusted.len() || now != version => {
+                changed.insert(name.clone());
+            }
+            Some(_) => {}
+            None => {
+                gone.insert(name.clone());
+            }
+        }
+    }
+    let packages: Vec<Package> = installed
+        .into_iter()
+        .filter(|p| changed.contains(&p.info_name()))
+        .collect();
+    // The maintainer scripts' digests, of the versions now installed.
+    let scripts: HashMap<PathBuf, [u8; 32]> = staged
+        .iter()
+        .filter(|s| match &s.source {
+            Source::Package { name, version } => version_of.get(name) == Some(version),
+            _ => false,
+        })
+        .map(|s| (s.path.clone(), s.sha256))
+        .collect();
+    if !args.out.json {
+        println!(
+            "mayexec trust: {} packages changed, {} removed, {} digests staged",
+            packages.len(),
+            gone.len(),
+            staged.len()
+        );
+    }
+    if packages.is_empty() && gone.is_empty() && staged.is_empty() {
+        return output::report(&Outcome::default(), args.out.json, |_| Ok(()), Status::Ok);
+    }
+    trust_packages(
+        &packages,
+        Path::new("/"),
+        &args.admindir,
+        &scripts,
         |writer| {
             writer.retain(|e| match &e.source {
-                Source::Package { name, .. } => !everything && !names.contains(name),
+                Source::Package { name, .. } => !changed.contains(name) && !gone.contains(name),
                 _ => true,
-            })
+            });
+            writer.retain_staged(|_| false);
         },
-        args.out.json,
+        &args.out,
         start,
     )
 }

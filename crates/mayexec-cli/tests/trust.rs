@@ -697,3 +697,203 @@ fn perl_runs_debians_0644_modules_under_trust_and_refuses_a_changed_one() {
         "{lines:?}"
     );
 }
+
+/// The apt hook's two halves by hand. `stage` records an archive's files
+/// and maintainer scripts before dpkg installs them, so that they pass
+/// while it does (the scripts run what was just unpacked); `sync` then
+/// trusts the package by identity, verifies its scripts against what was
+/// staged and drops the staged digests.
+#[root_test]
+fn staged_archives_pass_while_installed_and_sync_records_them() {
+    let code = Tmpfs::exec();
+    let policy = format!(
+        "interpreted_access = 1\ntrust = \"required\"\ntrust_mounts = [\"{}\"]\n",
+        code.path().display()
+    );
+    let host = Host::new(Some(&policy));
+    // The package: a tool under the listed mount, and a postinst.
+    let build = mayexec_testkit::TempDir::new();
+    let tree = build.path().join("pkg");
+    let prefix = code.path().strip_prefix("/").unwrap().join("share");
+    fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    fs::create_dir_all(tree.join(&prefix)).unwrap();
+    fs::write(
+        tree.join("DEBIAN/control"),
+        "Package: stage-test\nVersion: 2.0\nArchitecture: all\nMaintainer: t <t@example.org>\n\
+         Description: test\n",
+    )
+    .unwrap();
+    let postinst = "#!/bin/sh\nsh /usr/share/stage-test/tool.sh\n";
+    fs::write(tree.join("DEBIAN/postinst"), postinst).unwrap();
+    fs::set_permissions(
+        tree.join("DEBIAN/postinst"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let tool = "echo configured\n";
+    fs::write(tree.join(&prefix).join("tool.sh"), tool).unwrap();
+    fs::hard_link(
+        tree.join(&prefix).join("tool.sh"),
+        tree.join(&prefix).join("linked.sh"),
+    )
+    .unwrap();
+    let deb = build.path().join("stage-test.deb");
+    let out = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(&tree)
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let admin = code.path().join("dpkg");
+    fs::create_dir_all(admin.join("info")).unwrap();
+    let admin_arg = admin.to_str().unwrap();
+
+    let check = |path: &Path| {
+        let out = host.mayexec(&[
+            "check",
+            "--json",
+            "--level",
+            "1",
+            "--trust",
+            path.to_str().unwrap(),
+        ]);
+        json(&out)[0]["reason"].as_str().map(str::to_owned)
+    };
+    let out = host.trust(&["stage", "--admindir", admin_arg, deb.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("staged 4 digests of 1 archives"),
+        "{}",
+        text(&out)
+    );
+    let out = host.mayexec(&["trust", "status"]);
+    assert!(text(&out).contains("staged: 4 digests"), "{}", text(&out));
+
+    // dpkg unpacks: the files are staged, a changed one and a copy are not.
+    fs::create_dir_all(code.path().join("share")).unwrap();
+    let installed = code.write("share/tool.sh", tool, 0o644);
+    let linked = code.write("share/linked.sh", tool, 0o644);
+    let script = code.write("dpkg/info/stage-test.postinst", postinst, 0o755);
+    assert_eq!(check(&installed), None);
+    assert_eq!(check(&linked), None);
+    assert_eq!(check(&script), None);
+    let copy = code.write("share/copy.sh", tool, 0o644);
+    assert_eq!(check(&copy).as_deref(), Some("untrusted-content"));
+    let changed = code.write("share/other.sh", "echo other\n", 0o644);
+    assert_eq!(check(&changed).as_deref(), Some("untrusted-content"));
+
+    // dpkg records the package; sync trusts it by identity.
+    let md5 = |content: &str| {
+        use md5::{Digest, Md5};
+        hex(&Md5::digest(content.as_bytes()))
+    };
+    fs::write(
+        admin.join("status"),
+        "Package: stage-test\nStatus: install ok installed\nArchitecture: all\nVersion: 2.0\n\n",
+    )
+    .unwrap();
+    fs::write(
+        admin.join("info/stage-test.md5sums"),
+        format!(
+            "{}  {}\n{}  {}\n",
+            md5(tool),
+            prefix.join("tool.sh").display(),
+            md5(tool),
+            prefix.join("linked.sh").display()
+        ),
+    )
+    .unwrap();
+    let out = host.trust(&["sync", "--admindir", admin_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 packages changed, 0 removed, 4 digests staged"),
+        "{}",
+        text(&out)
+    );
+    let out = host.mayexec(&["trust", "status", "--json"]);
+    assert_eq!(json(&out)["staged"], 0, "{}", text(&out));
+    assert_eq!(check(&installed), None);
+    assert_eq!(check(&script), None);
+    let list = json(&host.trust(&["list", "--json"]));
+    let sources: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["package stage-test 2.0"; 3], "{list}");
+    // Staged no more: a new copy is untrusted.
+    let again = code.write("share/again.sh", tool, 0o644);
+    assert_eq!(check(&again).as_deref(), Some("untrusted-content"));
+
+    // An upgrade whose maintainer script is not the archive's: refused by
+    // sync, not trusted.
+    let out = host.trust(&["stage", "--admindir", admin_arg, deb.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let script = code.write(
+        "dpkg/info/stage-test.postinst",
+        "#!/bin/sh\necho not it\n",
+        0o755,
+    );
+    let out = host.trust(&["sync", "--admindir", admin_arg]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("content differs from stage-test's digest"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(check(&script).as_deref(), Some("untrusted-content"));
+    assert_eq!(check(&installed), None);
+
+    // The package removed: its entries go.
+    fs::write(admin.join("status"), "").unwrap();
+    let out = host.trust(&["sync", "--admindir", admin_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("0 packages changed, 1 removed"),
+        "{}",
+        text(&out)
+    );
+    assert!(listed(&host).is_empty());
+
+    // An archive that cannot be read stages nothing, status 2; --apt reads
+    // archives from standard input and leaves "**" lines alone.
+    let out = host.trust(&["stage", "/nonexistent.deb"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("nothing staged"), "{}", text(&out));
+    let mut child = host
+        .command(MAYEXEC)
+        .args(["trust", "stage", "--apt", "--admindir", admin_arg])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    writeln!(
+        child.stdin.take().unwrap(),
+        "**CONFIGURE**\n{}",
+        deb.display()
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("staged 4 digests"), "{}", text(&out));
+}
+
+/// Without a policy that turns trust on, the apt hook does nothing.
+#[root_test]
+fn the_apt_hook_does_nothing_while_trust_is_off() {
+    let host = Host::new(Some("interpreted_access = 1\n"));
+    let out = host.trust(&["stage", "--apt"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(text(&out).matches("staged").count(), 0, "{}", text(&out));
+    let out = host.trust(&["sync", "--apt"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!host.database().exists());
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -22,7 +22,8 @@ use mayexec::audit::{self, AuditRecord};
 use mayexec::policy::Mode;
 use mayexec::securebits::SecureBits;
 use mayexec::trust::{
-    Database, Entry, Identity, Previous, Source, TrustStore, TrustVerdict, Untrusted, Writer,
+    Database, Entry, Identity, Previous, Source, Staged, TrustStore, TrustVerdict, Untrusted,
+    Writer,
 };
 use mayexec::{Action, Enforcement, Level, Reason, ScriptError, SystemPolicy, Trust};
 use mayexec_testkit::{give_to, root_test, TempDir, Tmpfs};
@@ -293,6 +294,79 @@ fn a_listed_path_that_is_not_a_mount_point_honours_nothing() {
     trust(f.db.path(), &[&module]);
     let e = enforcement(Level::Mount, f.db.path(), &[&sub]);
     assert_eq!(outcome(&e, &module), UNTRUSTED);
+}
+
+/// Stages `content` at `path` for package `pkg` 1.0.
+fn stage(db: &Path, path: &Path, content: &[u8]) {
+    let (mut writer, _) = Writer::open(db).expect("open the database for writing");
+    writer.stage(Staged {
+        path: path.to_owned(),
+        sha256: Sha256::digest(content).into(),
+        source: Source::Package {
+            name: "pkg".into(),
+            version: "1.0".into(),
+        },
+    });
+    writer.commit().expect("commit");
+}
+
+#[root_test]
+fn a_staged_file_is_trusted_at_its_path_with_its_content_only() {
+    // dpkg installs a package: its files are in no entry yet, but their
+    // paths and digests were staged from the archive.
+    let f = Fixture::new();
+    let content = b"echo installed\n";
+    let script = f.code.path().join("postinst");
+    stage(f.db.path(), &script, content);
+    let db = Database::open(f.db.path()).unwrap();
+    assert_eq!(db.staged_len(), 1);
+    assert_eq!(db.staged().unwrap()[0].path, script);
+    let e = f.enforcement();
+    // Not there yet, then installed with the staged content: trusted.
+    let installed = f.code.write("postinst", content, 0o755);
+    assert_eq!(outcome(&e, &installed), Ok(()));
+    // The descriptor's offset is the reader's: the check read with pread.
+    let mut file = File::open(&installed).unwrap();
+    let store = TrustStore::open(f.db.path(), &[f.code.path().to_path_buf()]);
+    assert_eq!(store.check(&file), TrustVerdict::Trusted);
+    let mut read = Vec::new();
+    file.read_to_end(&mut read).unwrap();
+    assert_eq!(read, content);
+    // The same content at another path, another content at the path, a
+    // file that is not root's or that others can write: untrusted.
+    let copy = f.code.write("copy", content, 0o755);
+    assert_eq!(outcome(&e, &copy), UNTRUSTED);
+    f.code.write("postinst", b"echo changed\n", 0o755);
+    assert_eq!(outcome(&e, &installed), UNTRUSTED);
+    f.code.write("postinst", content, 0o757);
+    assert_eq!(outcome(&e, &installed), UNTRUSTED);
+    f.code.write("postinst", content, 0o755);
+    give_to(&installed, 65534, 65534);
+    assert_eq!(outcome(&e, &installed), UNTRUSTED);
+    // Unlinked while open: "PATH (deleted)" is no staged path.
+    let installed = f.code.write("postinst", content, 0o755);
+    let open = File::open(&installed).unwrap();
+    fs::remove_file(&installed).unwrap();
+    assert_eq!(
+        store.check(&open),
+        TrustVerdict::Untrusted(Untrusted::NotInDatabase)
+    );
+    // Through a bind mount the path is another: untrusted there.
+    let installed = f.code.write("postinst", content, 0o755);
+    let target = TempDir::new();
+    rustix::mount::mount_bind(f.code.path(), target.path()).unwrap();
+    let both = enforcement(Level::Mount, f.db.path(), &[f.code.path(), target.path()]);
+    assert_eq!(outcome(&both, &installed), Ok(()));
+    assert_eq!(outcome(&both, &target.path().join("postinst")), UNTRUSTED);
+    rustix::mount::unmount(target.path(), rustix::mount::UnmountFlags::DETACH).unwrap();
+    // Once the staged digests are dropped, the file is untrusted again.
+    let (mut writer, _) = Writer::open(f.db.path()).unwrap();
+    writer.retain_staged(|_| false);
+    writer.commit().unwrap();
+    assert_eq!(outcome(&e, &installed), UNTRUSTED);
+    assert_eq!(Database::open(f.db.path()).unwrap().staged_len(), 0);
+    // The trusted entries were kept through it all.
+    assert_eq!(outcome(&e, &f.module), Ok(()));
 }
 
 #[root_test]

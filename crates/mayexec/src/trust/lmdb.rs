@@ -103,7 +103,7 @@ impl Drop for Env {
 /// transaction that lasts as long as the view (the file never changes).
 pub(crate) struct Reader {
     txn: NonNull<ffi::MDB_txn>,
-    dbis: Vec<ffi::MDB_dbi>,
+    dbis: Vec<Option<ffi::MDB_dbi>>,
     /// Size of a page and the last page used, for the caller's check that
     /// the file holds them all.
     pub(crate) page_size: u64,
@@ -126,8 +126,9 @@ impl fmt::Debug for Reader {
 
 impl Reader {
     /// Opens the file at `path` read-only, without locks, and the named
-    /// databases in it (each must exist).
-    pub(crate) fn open(path: &CStr, names: &[&CStr]) -> Result<Reader, Error> {
+    /// databases in it: the first `required` must exist, the others (added
+    /// by later versions of the format) read as empty where they do not.
+    pub(crate) fn open(path: &CStr, names: &[&CStr], required: usize) -> Result<Reader, Error> {
         let env = Env::create(names.len() as u32, None)?;
         env.open(
             path,
@@ -160,11 +161,17 @@ impl Reader {
             fd,
             _env: env,
         };
-        for name in names {
+        for (i, name) in names.iter().enumerate() {
             let mut dbi = 0;
             // SAFETY: a live read transaction; `name` is NUL-terminated.
-            check(unsafe { ffi::mdb_dbi_open(reader.txn.as_ptr(), name.as_ptr(), 0, &mut dbi) })?;
-            reader.dbis.push(dbi);
+            let rc = unsafe { ffi::mdb_dbi_open(reader.txn.as_ptr(), name.as_ptr(), 0, &mut dbi) };
+            match rc {
+                ffi::MDB_NOTFOUND if i >= required => reader.dbis.push(None),
+                rc => {
+                    check(rc)?;
+                    reader.dbis.push(Some(dbi));
+                }
+            }
         }
         Ok(reader)
     }
@@ -178,6 +185,9 @@ impl Reader {
 
     /// The value of `key` in database number `db` (the order of `names`).
     pub(crate) fn get(&self, db: usize, key: &[u8]) -> Result<Option<&[u8]>, Error> {
+        let Some(dbi) = self.dbis[db] else {
+            return Ok(None);
+        };
         let mut key = val(key);
         let mut data = ffi::MDB_val {
             mv_size: 0,
@@ -185,7 +195,7 @@ impl Reader {
         };
         // SAFETY: a live read transaction, a database it opened, and valid
         // key and out-pointers; LMDB only reads the key.
-        let rc = unsafe { ffi::mdb_get(self.txn.as_ptr(), self.dbis[db], &mut key, &mut data) };
+        let rc = unsafe { ffi::mdb_get(self.txn.as_ptr(), dbi, &mut key, &mut data) };
         match rc {
             ffi::MDB_NOTFOUND => Ok(None),
             rc => {
@@ -203,9 +213,12 @@ impl Reader {
         db: usize,
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), Error> {
+        let Some(dbi) = self.dbis[db] else {
+            return Ok(());
+        };
         let mut cursor = ptr::null_mut();
         // SAFETY: a live read transaction and a database it opened.
-        check(unsafe { ffi::mdb_cursor_open(self.txn.as_ptr(), self.dbis[db], &mut cursor) })?;
+        check(unsafe { ffi::mdb_cursor_open(self.txn.as_ptr(), dbi, &mut cursor) })?;
         let mut key = ffi::MDB_val {
             mv_size: 0,
             mv_data: ptr::null_mut(),

@@ -56,10 +56,15 @@ pub const DATABASE_FILE: &str = "trust.mdb";
 pub const SERIAL_FILE: &str = "trust.serial";
 
 const FORMAT: &[u8] = b"mayexec-trust 1";
-const NAMES: [&CStr; 3] = [c"files", c"sources", c"meta"];
+/// The databases in the file. `staged` came after the first release: a
+/// file without it has nothing staged, and a reader that does not know it
+/// ignores it.
+const NAMES: [&CStr; 4] = [c"files", c"sources", c"meta", c"staged"];
+const REQUIRED: usize = 3;
 const FILES: usize = 0;
 const SOURCES: usize = 1;
 const META: usize = 2;
+const STAGED: usize = 3;
 const VALUE_HEADER: usize = 84;
 
 /// A mount, as `statx` names it.
@@ -312,6 +317,86 @@ pub struct Entry {
     pub path: PathBuf,
 }
 
+/// A staged digest: the content a package manager is about to install at a
+/// path (`mayexec trust stage`, from the archives, before dpkg runs).
+///
+/// While dpkg installs a package, its files and maintainer scripts have
+/// identities no one has recorded yet, and the scripts run them at once. A
+/// file not in the database whose path and content are staged is trusted:
+/// the check hashes it (only while something is staged, that is during a
+/// package manager's run). Afterwards `mayexec trust sync` records the
+/// packages by identity and drops what was staged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    /// The path, as the file's descriptor names it once installed.
+    pub path: PathBuf,
+    /// The SHA-256 of the content the archive holds for it.
+    pub sha256: [u8; 32],
+    /// The package it comes from.
+    pub source: Source,
+}
+
+impl Staged {
+    /// The digest, then the path: the check looks up both at once.
+    fn key(sha256: &[u8; 32], path: &Path) -> Vec<u8> {
+        let mut key = Vec::with_capacity(32 + path.as_os_str().len());
+        key.extend_from_slice(sha256);
+        key.extend_from_slice(path.as_os_str().as_bytes());
+        key
+    }
+
+    fn parse_key(key: &[u8]) -> Option<([u8; 32], PathBuf)> {
+        let sha256 = key.get(..32)?.try_into().ok()?;
+        let path = PathBuf::from(OsString::from_vec(key.get(32..)?.to_vec()));
+        path.is_absolute().then_some((sha256, path))
+    }
+}
+
+/// The SHA-256 of the file behind `fd`, read with `pread` from its start:
+/// the descriptor's offset, which its reader is about to use, is left
+/// alone.
+pub fn sha256_at(fd: BorrowedFd<'_>) -> io::Result<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut offset = 0u64;
+    loop {
+        match rustix::io::pread(fd, &mut buf, offset) {
+            Ok(0) => break,
+            Ok(n) => {
+                sha.update(&buf[..n]);
+                offset += n as u64;
+            }
+            Err(Errno::INTR) => continue,
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+    Ok(sha.finalize().into())
+}
+
+/// Is the file behind `fd` (identity `now`, on a listed mount, not in the
+/// database) one a package manager is installing: root's, not writable by
+/// group or others, its path and its content staged, unchanged while it
+/// was hashed? Anything that cannot be told is a no.
+fn staged_file(fd: BorrowedFd<'_>, now: &Identity, db: &Database) -> Result<bool, TrustError> {
+    if now.uid != 0 || now.mode & 0o022 != 0 {
+        return Ok(false);
+    }
+    // The path the kernel gives the descriptor: only root can put a file
+    // at a path a package installs to. Unlinked files read "PATH
+    // (deleted)", other objects are not absolute: neither is staged.
+    let Ok(path) = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) else {
+        return Ok(false);
+    };
+    let Ok(sha256) = sha256_at(fd) else {
+        return Ok(false);
+    };
+    match stat(fd) {
+        Ok(after) if after == *now => db.is_staged(&sha256, &path),
+        _ => Ok(false),
+    }
+}
+
 /// The value of an entry: fixed fields, little-endian, then the path.
 fn encode_value(entry: &Entry, source: u32) -> Vec<u8> {
     let id = &entry.identity;
@@ -442,6 +527,7 @@ pub struct Database {
     sources: HashMap<u32, Source>,
     path: PathBuf,
     entries: u64,
+    staged: u64,
     updated: u64,
     file_size: u64,
 }
@@ -481,12 +567,12 @@ impl Database {
         // LMDB opens by name: the very inode, through its descriptor.
         let proc_path =
             CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).expect("no NUL in a number");
-        let reader = match lmdb::Reader::open(&proc_path, &NAMES) {
+        let reader = match lmdb::Reader::open(&proc_path, &NAMES, REQUIRED) {
             Err(error) if error.errno() == Some(libc::ENOENT) => {
                 // No /proc: by the path, then proven the same inode below.
                 let c = CString::new(path.as_os_str().as_bytes())
                     .map_err(|_| corrupt("a NUL in the path".into()))?;
-                lmdb::Reader::open(&c, &NAMES)
+                lmdb::Reader::open(&c, &NAMES, REQUIRED)
             }
             other => other,
         }
@@ -536,6 +622,10 @@ impl Database {
         };
         let entries = number(b"entries")?;
         let updated = number(b"updated")?;
+        let staged = match reader.get(META, b"staged").map_err(lmdb)? {
+            None => 0,
+            Some(_) => number(b"staged")?,
+        };
         let mut sources = HashMap::new();
         let mut bad = None;
         reader
@@ -560,6 +650,7 @@ impl Database {
             sources,
             path: path.to_owned(),
             entries,
+            staged,
             updated,
             file_size,
         })
@@ -578,6 +669,11 @@ impl Database {
     /// Does it trust no file?
     pub fn is_empty(&self) -> bool {
         self.entries == 0
+    }
+
+    /// How many staged digests it holds ([`Staged`]).
+    pub fn staged_len(&self) -> u64 {
+        self.staged
     }
 
     /// When it was written (seconds since the epoch).
@@ -642,6 +738,52 @@ impl Database {
             });
         }
         Ok(entries)
+    }
+
+    /// Every staged digest, in key order.
+    pub fn staged(&self) -> Result<Vec<Staged>, TrustError> {
+        let mut staged = Vec::with_capacity(self.staged as usize);
+        let mut bad = false;
+        self.reader
+            .for_each(STAGED, |key, value| {
+                match (Staged::parse_key(key), self.source_of(value)) {
+                    (Some((sha256, path)), Some(source)) => staged.push(Staged {
+                        path,
+                        sha256,
+                        source: source.clone(),
+                    }),
+                    _ => bad = true,
+                }
+                !bad
+            })
+            .map_err(|e| TrustError::Corrupt {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            })?;
+        if bad {
+            return Err(TrustError::Corrupt {
+                path: self.path.clone(),
+                detail: "an unreadable staged digest".into(),
+            });
+        }
+        Ok(staged)
+    }
+
+    /// Is `path` staged with content `sha256`?
+    fn is_staged(&self, sha256: &[u8; 32], path: &Path) -> Result<bool, TrustError> {
+        let found = self
+            .reader
+            .get(STAGED, &Staged::key(sha256, path))
+            .map_err(|e| TrustError::Corrupt {
+                path: self.path.clone(),
+                detail: e.to_string(),
+            })?;
+        Ok(found.is_some_and(|value| self.source_of(value).is_some()))
+    }
+
+    fn source_of(&self, value: &[u8]) -> Option<&Source> {
+        let id = u32::from_be_bytes(value.try_into().ok()?);
+        self.sources.get(&id)
     }
 
     /// Does the file whose identity (short of its generation) is `now`
@@ -925,10 +1067,18 @@ impl TrustStore {
         if !self.honoured.contains(&now.mount) {
             return TrustVerdict::Untrusted(Untrusted::MountNotListed);
         }
-        match db.matches(&now) {
-            Ok(Match::Trusted) => TrustVerdict::Trusted,
-            Ok(Match::NotInDatabase) => TrustVerdict::Untrusted(Untrusted::NotInDatabase),
-            Ok(Match::Changed) => TrustVerdict::Untrusted(Untrusted::Changed),
+        let untrusted = match db.matches(&now) {
+            Ok(Match::Trusted) => return TrustVerdict::Trusted,
+            Ok(Match::NotInDatabase) => Untrusted::NotInDatabase,
+            Ok(Match::Changed) => Untrusted::Changed,
+            Err(error) => return TrustVerdict::Unavailable(error.to_string()),
+        };
+        if db.staged_len() == 0 {
+            return TrustVerdict::Untrusted(untrusted);
+        }
+        match staged_file(fd, &now, db) {
+            Ok(true) => TrustVerdict::Trusted,
+            Ok(false) => TrustVerdict::Untrusted(untrusted),
             Err(error) => TrustVerdict::Unavailable(error.to_string()),
         }
     }
@@ -942,6 +1092,7 @@ pub struct Writer {
     dir: PathBuf,
     lock: std::fs::File,
     entries: BTreeMap<[u8; 16], Entry>,
+    staged: BTreeMap<Vec<u8>, Staged>,
 }
 
 /// How the database a [`Writer`] started from was found.
@@ -994,11 +1145,15 @@ impl Writer {
             dir: dir.to_owned(),
             lock,
             entries: BTreeMap::new(),
+            staged: BTreeMap::new(),
         };
         let previous = match Database::open(dir) {
             Ok(db) => {
                 for entry in db.entries()? {
                     writer.entries.insert(entry.identity.key(), entry);
+                }
+                for staged in db.staged()? {
+                    writer.stage(staged);
                 }
                 Previous::Read(db.len())
             }
@@ -1044,6 +1199,22 @@ impl Writer {
         self.entries.retain(|_, entry| keep(entry));
     }
 
+    /// The staged digests as they stand.
+    pub fn staged(&self) -> impl Iterator<Item = &Staged> {
+        self.staged.values()
+    }
+
+    /// Stages a digest (replacing the same path and digest staged before).
+    pub fn stage(&mut self, staged: Staged) {
+        self.staged
+            .insert(Staged::key(&staged.sha256, &staged.path), staged);
+    }
+
+    /// Keeps only the staged digests `keep` says yes to.
+    pub fn retain_staged(&mut self, mut keep: impl FnMut(&Staged) -> bool) {
+        self.staged.retain(|_, staged| keep(staged));
+    }
+
     /// Publishes the entries as the new database: a new file, synced, renamed
     /// over the old one, the directory synced, then the serial bumped.
     /// Returns the size of the new file.
@@ -1077,6 +1248,11 @@ impl Writer {
             sources.entry(&entry.source).or_insert(next);
             bytes += 16 + VALUE_HEADER + entry.path.as_os_str().len();
         }
+        for (key, staged) in &self.staged {
+            let next = sources.len() as u32;
+            sources.entry(&staged.source).or_insert(next);
+            bytes += key.len() + 4;
+        }
         // Room for the data twice over, and a little more: LMDB stops
         // with MDB_MAP_FULL rather than overrun it.
         let page = 4096;
@@ -1090,6 +1266,11 @@ impl Writer {
                 .append(FILES, &entry.identity.key(), &value)
                 .map_err(lmdb_error)?;
         }
+        for (key, staged) in &self.staged {
+            builder
+                .append(STAGED, key, &sources[&staged.source].to_be_bytes())
+                .map_err(lmdb_error)?;
+        }
         let mut by_id: Vec<(u32, &Source)> = sources.iter().map(|(s, &id)| (id, *s)).collect();
         by_id.sort();
         for (id, source) in by_id {
@@ -1100,12 +1281,15 @@ impl Writer {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        // Keys in byte order: entries, format, updated.
+        // Keys in byte order: entries, format, staged, updated.
         builder
             .append(META, b"entries", &(self.entries.len() as u64).to_le_bytes())
             .map_err(lmdb_error)?;
         builder
             .append(META, b"format", FORMAT)
+            .map_err(lmdb_error)?;
+        builder
+            .append(META, b"staged", &(self.staged.len() as u64).to_le_bytes())
             .map_err(lmdb_error)?;
         builder
             .append(META, b"updated", &now.to_le_bytes())
@@ -1154,5 +1338,31 @@ mod tests {
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
         assert!(store.status().is_err());
         drop(held);
+    }
+
+    /// A file of the first release has three databases and no "staged":
+    /// it opens, with nothing staged.
+    #[test]
+    fn a_file_without_the_staged_database_reads_as_nothing_staged() {
+        let dir = std::env::temp_dir().join(format!("mayexec-trust-v1-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = CString::new(dir.join("v1.mdb").as_os_str().as_bytes()).unwrap();
+        let mut builder = lmdb::Builder::create(&path, &NAMES[..REQUIRED], 1 << 20).unwrap();
+        builder.append(META, b"format", FORMAT).unwrap();
+        builder.finish().unwrap();
+        let reader = lmdb::Reader::open(&path, &NAMES, REQUIRED).unwrap();
+        assert_eq!(reader.get(STAGED, b"anything").unwrap(), None);
+        let mut seen = 0;
+        reader
+            .for_each(STAGED, |_, _| {
+                seen += 1;
+                true
+            })
+            .unwrap();
+        assert_eq!(seen, 0);
+        // A required database that is missing is an error.
+        let strict = lmdb::Reader::open(&path, &NAMES, NAMES.len());
+        assert!(strict.is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
