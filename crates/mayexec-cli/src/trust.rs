@@ -1367,8 +1367,11 @@ fn trust_packages(
 /// on: staging only adds what root's archives hold, and under a policy that
 /// cannot be read every check denies anyway.
 fn trust_on() -> bool {
-    !matches!(SystemPolicy::load(), Ok(None))
-        && !matches!(SystemPolicy::load(), Ok(Some(p)) if p.trust == TrustMode::Off)
+    match SystemPolicy::load() {
+        Ok(None) => false,
+        Ok(Some(policy)) => policy.trust != TrustMode::Off,
+        Err(_) => true,
+    }
 }
 
 fn stage(args: &StageArgs) -> ExitCode {
