@@ -329,7 +329,8 @@ expect "trust required: an untrusted script is refused" 126 "untrusted-content" 
 	in_root sh /root/untrusted.sh
 expect "trust required: apt install runs the package's scripts (staged, then trusted)" 0 \
 	"postinst configure: tool-v1" in_root apt-get install -y /tmp/mayexec-trust-test_1.deb
-check "after the install: preinst ran from dpkg's tmp.ci" grep -q "preinst install: " "$chroot_dir/tmp/out"
+cp "$chroot_dir/tmp/out" "$chroot_dir/tmp/apt.out"
+check "after the install: preinst ran from dpkg's tmp.ci" grep -q "preinst install: " "$chroot_dir/tmp/apt.out"
 expect "after the install: nothing left staged" 0 '"staged": ?0' in_root mayexec trust status --json
 expect "after the install: the shipped file is trusted by identity" 0 "allowed" \
 	in_root mayexec check --level 1 --trust /usr/share/mayexec-trust-test/tool.sh
@@ -338,7 +339,8 @@ expect "after the install: so is its postinst" 0 "allowed" \
 expect "trust required: apt upgrade runs the old prerm and the new scripts" 0 \
 	"prerm upgrade: tool-v1" \
 	in_root apt-get install -y /tmp/mayexec-trust-test_2.deb
-check "after the upgrade: the new postinst printed tool-v2" grep -q "postinst configure: tool-v2" "$chroot_dir/tmp/out"
+cp "$chroot_dir/tmp/out" "$chroot_dir/tmp/apt.out"
+check "after the upgrade: the new postinst printed tool-v2" grep -q "postinst configure: tool-v2" "$chroot_dir/tmp/apt.out"
 check "after the upgrade: the new version is trusted, the old one forgotten" sh -c \
 	"chroot '$chroot_dir' mayexec trust list --json >'$chroot_dir/tmp/list' &&
 	 grep -q 'package mayexec-trust-test 2' '$chroot_dir/tmp/list' &&
