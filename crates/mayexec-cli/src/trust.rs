@@ -1062,10 +1062,13 @@ fn print_status(r: &StatusReport) -> io::Result<()> {
             r.entries.unwrap_or(0),
             r.bytes.unwrap_or(0) as f64 / (1 << 20) as f64,
             r.updated.unwrap_or(0),
-            r.sources.as_ref().map_or(String::new(), |s| {
-                let parts: Vec<String> = s.iter().map(|(k, v)| format!("{v} by {k}")).collect();
-                format!(": {}", parts.join(", "))
-            })
+            match &r.sources {
+                Some(s) if !s.is_empty() => {
+                    let parts: Vec<String> = s.iter().map(|(k, v)| format!("{v} by {k}")).collect();
+                    format!(": {}", parts.join(", "))
+                }
+                _ => String::new(),
+            }
         )?,
     }
     if let Some(n @ 1..) = r.staged {
