@@ -100,7 +100,7 @@ python_tier() {
     step "build: workspace" cargo build --workspace --all-targets
     step "test: python" cargo test -p mayexec-python --all-targets --no-fail-fast -- \
         --skip cpython_regression_tests_give_the_same_results
-    step "test: python (doc)" cargo test -p mayexec-python --doc
+    # (mayexec-python is a binary: no doc tests.)
 }
 
 upstream() {
