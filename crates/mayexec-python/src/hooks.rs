@@ -29,13 +29,10 @@
 //!   loads them (`_bootstrap._load_unlocked` and `_exec` are wrapped):
 //!   `imp` reads the file objects it is handed through `io.open_code`,
 //!   and `_ctypes.dlopen` is replaced (below);
-//! - extension modules: `ExtensionFileLoader.create_module` opens and
-//!   checks the file, and the dynamic loader loads that descriptor
-//!   (`/proc/self/fd/N`), so a path swapped after the check is never what
-//!   loads; an extension loaded some other way (`_imp.create_dynamic`
-//!   called directly) is checked by path at its `import` event, best
-//!   effort; and `ctypes.dlopen` of a path in any form (str, bytes,
-//!   path-like): see `docs/deployment.md`;
+//! - extension modules (`import` event with the `.so` path): checked by
+//!   path before the dynamic loader opens the file again, so best effort;
+//!   and `ctypes.dlopen` of a path in any form (str, bytes, path-like):
+//!   see `docs/deployment.md`;
 //! - `_ctypes.dlopen`, replaced as `_ctypes` is loaded: every name is
 //!   checked, and the library loaded from the checked descriptor.
 
@@ -299,13 +296,7 @@ fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
             // None, None, None) just before an extension module is loaded.
             let origin = args.item(1)?;
             if origin.is_str() {
-                // The descriptor `extension_create_module` checked is not
-                // checked again.
-                let bytes = origin.fs_encode()?;
-                let own = LOADING.with_borrow(|loading| loading.as_deref() == Some(&bytes[..]));
-                if !own {
-                    check_native_code(gil, &origin)?;
-                }
+                check_native_code(gil, &origin)?;
             }
         }
         // Code run by `exec` or `eval` (runpy's `_run_code`, profile,
@@ -504,12 +495,6 @@ fn adjust_import_system(gil: Gil<'_>) -> PyResult<()> {
             c"get_data",
             &gil.method(&SOURCE_GET_DATA, source_get_data, &original)?,
         )?;
-        let extension = external.getattr(c"ExtensionFileLoader")?;
-        let original = extension.getattr(c"create_module")?;
-        extension.setattr(
-            c"create_module",
-            &gil.method(&EXTENSION_CREATE_MODULE, extension_create_module, &original)?,
-        )?;
         // Modules with loaders of their own (imp, _ctypes) are adjusted
         // as they are loaded (or reloaded).
         let bootstrap = gil
@@ -707,61 +692,6 @@ fn ctypes_dlopen<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> 
     LOADING.set(before);
     drop(file);
     result
-}
-
-static EXTENSION_CREATE_MODULE: MethodDef = MethodDef::new(
-    c"create_module",
-    c"Create an extension module from the file checked, by its descriptor (mayexec).",
-);
-
-/// `ExtensionFileLoader.create_module(self, spec)`: the extension is
-/// opened and checked, and `_imp.create_dynamic` gets a spec whose origin
-/// is that descriptor (`/proc/self/fd/N`, [`loader_name`]): the dynamic
-/// loader maps the file that passed, whatever the path names by then. A
-/// single-phase module's `__file__`, set from that origin, is given the
-/// path back; `__spec__` is the spec the import system made.
-fn extension_create_module<'py>(
-    gil: Gil<'py>,
-    original: &Obj<'py>,
-    args: &[Obj<'py>],
-) -> PyResult<Obj<'py>> {
-    let [loader, spec] = args else {
-        return Err(gil.raise_type_error(c"create_module() takes exactly one argument"));
-    };
-    let origin = spec.getattr(c"origin")?;
-    if !origin.is_str() {
-        return original.call(&[loader, spec]);
-    }
-    let path = origin.fs_encode()?;
-    let file = match state().enforcement.open_script(OsStr::from_bytes(&path)) {
-        Ok(script) => script.file,
-        // The loader reports a file it cannot open in its own words.
-        Err(ScriptError::Open(_)) => return original.call(&[loader, spec]),
-        Err(ScriptError::Denied(denial)) => return Err(deny(gil, &origin, denial)),
-    };
-    let fd_path = match loader_name(&file) {
-        Ok(name) => name,
-        Err(errno) => return Err(gil.raise_errno(errno.raw_os_error(), &origin)),
-    };
-    let bootstrap = gil
-        .loaded_module("_frozen_importlib")
-        .ok_or_else(|| gil.raise_runtime_error(c"no _frozen_importlib"))?;
-    let checked = bootstrap
-        .getattr(c"ModuleSpec")?
-        .call(&[&spec.getattr(c"name")?, loader])?;
-    let fd_origin = gil.str(&fd_path)?;
-    checked.setattr(c"origin", &fd_origin)?;
-    let before = LOADING.replace(Some(fd_path.into_bytes()));
-    let result = original.call(&[loader, &checked]);
-    LOADING.set(before);
-    drop(file);
-    let module = result?;
-    match module.getattr(c"__file__") {
-        Ok(file) if file.equals(&fd_origin)? => module.setattr(c"__file__", &origin)?,
-        Ok(_) => {}
-        Err(_) => gil.err_clear(),
-    }
-    Ok(module)
 }
 
 /// The names given to the dynamic loader so far, with the file (device,
