@@ -87,7 +87,13 @@ impl Program {
                 cmd.arg("-f").arg(file);
             }
             Program::Ifup => {
-                cmd.arg("-i").arg(file).args(["-f", "probe"]);
+                // ifup hands its `pre-up` lines to `$SHELL -c`, or to the
+                // user's login shell when SHELL is unset: nobody's is
+                // nologin.
+                cmd.arg("-i")
+                    .arg(file)
+                    .args(["-f", "probe"])
+                    .env("SHELL", "/bin/sh");
             }
             Program::ViExrc => {
                 cmd.env("HOME", file.parent().expect("the .exrc's directory"))
