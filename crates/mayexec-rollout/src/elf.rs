@@ -1,6 +1,8 @@
 //! A small ELF reader: just what the inventory needs from a program file —
 //! its notes, its `DT_NEEDED` libraries and its program interpreter, read
-//! through the program headers, which even a fully stripped file keeps; and
+//! through the program headers, which even a fully stripped file keeps
+//! (and which the dynamic loader reads: mayexec-python takes the search
+//! path of an extension module from here too); and
 //! where its dynamic string table and its read-only data lie, for the
 //! inventory to read (capped) when it recognises a program by content.
 //!
@@ -19,6 +21,8 @@ const DT_NULL: u64 = 0;
 const DT_NEEDED: u64 = 1;
 const DT_STRTAB: u64 = 5;
 const DT_STRSZ: u64 = 10;
+const DT_RPATH: u64 = 15;
+const DT_RUNPATH: u64 = 29;
 const DT_FLAGS_1: u64 = 0x6fff_fffb;
 const DF_1_PIE: u64 = 0x0800_0000;
 const ET_EXEC: u64 = 2;
@@ -47,6 +51,12 @@ pub struct ElfInfo {
     pub notes: Vec<Note>,
     /// The `DT_NEEDED` entries (`libc.so.6` …).
     pub needed: Vec<String>,
+    /// `DT_RUNPATH`: where the loader looks for those, after
+    /// `LD_LIBRARY_PATH` (`$ORIGIN/../lib:/opt/x/lib`).
+    pub runpath: Option<String>,
+    /// `DT_RPATH`: the same, before `LD_LIBRARY_PATH`; ignored by the
+    /// loader when there is a `DT_RUNPATH`.
+    pub rpath: Option<String>,
     /// `PT_INTERP`: the program interpreter (`/lib64/ld-linux-x86-64.so.2`).
     pub interpreter: Option<String>,
     /// A program the kernel can run, not a shared library: `ET_EXEC`, or
@@ -225,6 +235,8 @@ pub fn read(file: &File) -> io::Result<Option<ElfInfo>> {
             len: table.strsz,
         });
         info.needed = table.needed;
+        info.runpath = table.runpath;
+        info.rpath = table.rpath;
     }
     info.program |= info.interpreter.is_some();
     info.rodata = match read_only_sections(file, layout, &header)? {
@@ -322,6 +334,8 @@ fn parse_notes(layout: Layout, data: &[u8], notes: &mut Vec<Note>) -> io::Result
 /// What the inventory reads from the dynamic section.
 struct DynamicTable {
     needed: Vec<String>,
+    runpath: Option<String>,
+    rpath: Option<String>,
     /// `DT_STRTAB`'s file offset.
     strtab: Option<u64>,
     strsz: u64,
@@ -339,13 +353,15 @@ fn dynamic_table(
     let data = read_at(file, dynamic.offset, dynamic.filesz)?;
     let entsize = if layout.wide { 16 } else { 8 };
     let (mut strtab, mut strsz, mut flags_1) = (None, 0, 0);
-    let mut offsets = Vec::new();
+    let (mut offsets, mut runpath, mut rpath) = (Vec::new(), None, None);
     for entry in data.chunks_exact(entsize) {
         let tag = layout.word(entry, 0, 0)?;
         let value = layout.word(entry, 8, 4)?;
         match tag {
             DT_NULL => break,
             DT_NEEDED => offsets.push(value),
+            DT_RUNPATH => runpath = Some(value),
+            DT_RPATH => rpath = Some(value),
             DT_STRTAB => strtab = Some(value),
             DT_STRSZ => strsz = value,
             DT_FLAGS_1 => flags_1 = value,
@@ -361,11 +377,13 @@ fn dynamic_table(
                 .and_then(|s| (strtab - s.vaddr).checked_add(s.offset))
                 .ok_or_else(|| malformed("DT_STRTAB is not in a loaded segment"))?,
         ),
-        None if offsets.is_empty() => None,
-        None => return Err(malformed("DT_NEEDED without DT_STRTAB")),
+        None if offsets.is_empty() && runpath.is_none() && rpath.is_none() => None,
+        None => return Err(malformed("DT_NEEDED or a search path without DT_STRTAB")),
     };
     let mut table = DynamicTable {
         needed: Vec::new(),
+        runpath: None,
+        rpath: None,
         strtab: base,
         strsz,
         flags_1,
@@ -373,32 +391,43 @@ fn dynamic_table(
     let Some(base) = base else {
         return Ok(table);
     };
-    let names = &mut table.needed;
     for offset in offsets {
-        let mut name = Vec::new();
-        let mut chunk = [0u8; 64];
-        let mut at = base
-            .checked_add(offset)
-            .ok_or_else(|| malformed("a DT_NEEDED offset is out of range"))?;
-        'read: loop {
-            let n = file.read_at(&mut chunk, at)?;
-            if n == 0 {
-                return Err(malformed("a DT_NEEDED name runs past the end"));
-            }
-            for &b in &chunk[..n] {
-                if b == 0 {
-                    break 'read;
-                }
-                name.push(b);
-            }
-            if name.len() > 4096 {
-                return Err(malformed("a DT_NEEDED name is too long"));
-            }
-            at += n as u64;
-        }
-        names.push(String::from_utf8_lossy(&name).into_owned());
+        table.needed.push(dynamic_string(file, base, offset)?);
     }
+    table.runpath = runpath
+        .map(|offset| dynamic_string(file, base, offset))
+        .transpose()?;
+    table.rpath = rpath
+        .map(|offset| dynamic_string(file, base, offset))
+        .transpose()?;
     Ok(table)
+}
+
+/// The string at `offset` in the dynamic string table at `base` (4096
+/// bytes at most).
+fn dynamic_string(file: &File, base: u64, offset: u64) -> io::Result<String> {
+    let mut name = Vec::new();
+    let mut chunk = [0u8; 64];
+    let mut at = base
+        .checked_add(offset)
+        .ok_or_else(|| malformed("a dynamic string offset is out of range"))?;
+    'read: loop {
+        let n = file.read_at(&mut chunk, at)?;
+        if n == 0 {
+            return Err(malformed("a dynamic string runs past the end"));
+        }
+        for &b in &chunk[..n] {
+            if b == 0 {
+                break 'read;
+            }
+            name.push(b);
+        }
+        if name.len() > 4096 {
+            return Err(malformed("a dynamic string is too long"));
+        }
+        at += n as u64;
+    }
+    Ok(String::from_utf8_lossy(&name).into_owned())
 }
 
 #[cfg(test)]
@@ -428,6 +457,40 @@ mod tests {
             info.needed
         );
         assert!(info.notes.iter().any(|n| n.owner == b"GNU"));
+    }
+
+    #[test]
+    fn a_shared_library_has_its_search_path() {
+        let dir = std::env::temp_dir().join(format!("mayexec-elf-search-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = dir.join("lib.c");
+        std::fs::write(&source, "int f(void) { return 1; }\n").unwrap();
+        for (dtags, runpath) in [("--enable-new-dtags", true), ("--disable-new-dtags", false)] {
+            let lib = dir.join(format!("lib{dtags}.so"));
+            let status = std::process::Command::new("cc")
+                .args(["-shared", "-fPIC", "-o"])
+                .arg(&lib)
+                .arg(&source)
+                .arg(format!("-Wl,{dtags},-rpath,$ORIGIN/../x.libs:/opt/y"))
+                .status()
+                .expect("cc, which builds the workspace");
+            assert!(status.success());
+            let info = read(&File::open(&lib).unwrap()).unwrap().unwrap();
+            let search = Some("$ORIGIN/../x.libs:/opt/y".to_owned());
+            let none = None;
+            let (want_runpath, want_rpath) = if runpath {
+                (&search, &none)
+            } else {
+                (&none, &search)
+            };
+            assert_eq!(
+                (&info.runpath, &info.rpath),
+                (want_runpath, want_rpath),
+                "{dtags}"
+            );
+            assert!(!info.program);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
