@@ -34,6 +34,9 @@ fn main() {
     // -Wl,-rpath,<LIBDIR>: the binary finds libpython3.X.so where
     // `python3-config --embed --ldflags` says it is, with no LD_LIBRARY_PATH.
     pyo3_build_config::add_libpython_rpath_link_args();
+    // src/dl.rs defines `dlopen`: exported, it is the definition the
+    // dynamic loader binds libpython's and every library's calls to.
+    println!("cargo:rustc-link-arg-bins=-Wl,--export-dynamic-symbol=dlopen");
     // The interpreter whose library is embedded: tests and the bench
     // compare mayexec-python with exactly this `python3`.
     let executable = config

@@ -29,10 +29,10 @@
 //!   loads them (`_bootstrap._load_unlocked` and `_exec` are wrapped):
 //!   `imp` reads the file objects it is handed through `io.open_code`,
 //!   and `_ctypes.dlopen` is replaced (below);
-//! - extension modules (`import` event with the `.so` path): checked by
-//!   path before the dynamic loader opens the file again, so best effort;
-//!   and `ctypes.dlopen` of a path in any form (str, bytes, path-like):
-//!   see `docs/deployment.md`;
+//! - extension modules (`import` event with the `.so` path), and
+//!   `ctypes.dlopen` of a path in any form (str, bytes, path-like):
+//!   checked, and the next `dlopen` of that path maps the file checked,
+//!   from its descriptor ([`crate::dl`]);
 //! - `_ctypes.dlopen`, replaced as `_ctypes` is loaded: every name is
 //!   checked, and the library loaded from the checked descriptor.
 
@@ -46,6 +46,7 @@ use std::sync::{Mutex, OnceLock};
 use mayexec::{Action, Denial, Enforcement, ScriptError};
 
 use crate::cpython::{self, Gil, HookError, MethodDef, Obj, PyErr, PyResult};
+use crate::dl;
 use crate::entrypoints::{self, EntryPoint};
 
 struct State {
@@ -312,9 +313,9 @@ fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
             // `_ctypes.dlopen` (wrapped by `ctypes_dlopen`), with the name
             // as given: a str, bytes or a path-like object. A path is
             // checked here whatever called the loader; a bare name is
-            // resolved and checked by the wrapper, which loads what it
-            // checked (the name then is `/proc/self/fd/N`, not checked
-            // twice).
+            // resolved and checked by the wrapper, which has the loader
+            // map what it checked (the path it then hands `_ctypes.dlopen`
+            // is not checked twice).
             let name = args.item(0)?;
             if !name.is_none() {
                 let bytes = name.fs_path()?;
@@ -436,7 +437,12 @@ fn breakpointhook<'py>(
     }
 }
 
-/// Checks a shared object by path before the dynamic loader opens it.
+/// Checks a shared object just before the dynamic loader is handed its
+/// path, and makes the loader map the file checked: the next `dlopen` of
+/// that path in this thread loads it from its descriptor
+/// ([`dl::load_next_from`]). A file that cannot be opened raises the
+/// `OSError` of `open`, as a denied one raises `PermissionError`: the
+/// loader, which would open the path again, is not handed it.
 fn check_native_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<()> {
     let enforcement = &state().enforcement;
     if !checks_files(enforcement) {
@@ -444,8 +450,13 @@ fn check_native_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<()> {
     }
     let bytes = path.fs_encode()?;
     match enforcement.open_script(OsStr::from_bytes(&bytes)) {
-        // A file that cannot be opened is the loader's to report.
-        Ok(_) | Err(ScriptError::Open(_)) => Ok(()),
+        Ok(script) => {
+            dl::load_next_from(bytes, script.file);
+            Ok(())
+        }
+        Err(ScriptError::Open(error)) => {
+            Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), path))
+        }
         Err(ScriptError::Denied(denial)) => Err(deny(gil, path, denial)),
     }
 }
@@ -630,8 +641,8 @@ static CTYPES_DLOPEN: MethodDef = MethodDef::new(
 /// and every other `ctypes` loader call), under a script policy:
 ///
 /// - a name with a slash (str, bytes or path-like) is opened once,
-///   checked, and loaded from that open file (`/proc/self/fd/N`): the
-///   file checked is the file mapped;
+///   checked, and loaded from that open file ([`dl::load_next_from`]):
+///   the file checked is the file mapped;
 /// - a bare name already loaded in the process (`libc.so.6`) maps
 ///   nothing new: the loaded object's handle is returned;
 /// - another bare name is looked up in the loader's search path
@@ -680,51 +691,18 @@ fn ctypes_dlopen<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> 
             return Err(deny(gil, &gil.fs_decode(&path)?, denial));
         }
     };
-    let fd_path = match loader_name(&file) {
-        Ok(name) => name,
-        Err(errno) => return Err(gil.raise_errno(errno.raw_os_error(), &gil.fs_decode(&path)?)),
-    };
-    let mut loaded_args = vec![gil.str(&fd_path)?];
+    // `_ctypes.dlopen` hands the loader the path, and the loader maps
+    // the file checked (`dl::load_next_from`); the `ctypes.dlopen` audit
+    // event of that call does not check the path again.
+    dl::load_next_from(path.clone(), file);
+    let mut loaded_args = vec![gil.fs_decode(&path)?];
     loaded_args.extend(args[1..].iter().cloned());
     let loaded_refs: Vec<&Obj<'py>> = loaded_args.iter().collect();
-    let before = LOADING.replace(Some(fd_path.into_bytes()));
+    let before = LOADING.replace(Some(path));
     let result = original.call(&loaded_refs);
     LOADING.set(before);
-    drop(file);
+    dl::forget_next();
     result
-}
-
-/// The names given to the dynamic loader so far, with the file (device,
-/// inode) each stood for.
-static LOADER_NAMES: Mutex<Vec<(String, (u64, u64))>> = Mutex::new(Vec::new());
-
-/// The name under which the loader is to load `file`: `/proc/self/fd/N`.
-///
-/// The loader recognises an object it already has by the name it was
-/// loaded under before it opens anything, and descriptor numbers are
-/// reused: `/proc/self/fd/5` may have been another library that is still
-/// loaded, which the loader would hand back instead. A name that stood for
-/// another file gets one more slash (`/proc/self/fd//5`, the same path to
-/// the kernel) until it is new or stood for this very file.
-fn loader_name(file: &File) -> rustix::io::Result<String> {
-    let stat = rustix::fs::fstat(file)?;
-    let id = (stat.st_dev, stat.st_ino);
-    let fd = std::os::fd::AsRawFd::as_raw_fd(file);
-    let mut names = LOADER_NAMES
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut slashes = 1;
-    loop {
-        let name = format!("/proc/self/fd{}{fd}", "/".repeat(slashes));
-        match names.iter().find(|(known, _)| *known == name) {
-            Some((_, other)) if *other != id => slashes += 1,
-            Some(_) => return Ok(name),
-            None => {
-                names.push((name.clone(), id));
-                return Ok(name);
-            }
-        }
-    }
 }
 
 /// The first `DIR/name` that exists as a file in the loader's search path.

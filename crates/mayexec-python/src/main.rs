@@ -36,6 +36,7 @@ macro_rules! warn {
 }
 
 mod cpython;
+mod dl;
 mod entrypoints;
 mod hooks;
 mod runmain;

@@ -337,6 +337,108 @@ fn extension_modules_are_refused_by_the_check_and_by_the_kernel() {
     }
 }
 
+/// An extension module that finds a library of its own through
+/// `$ORIGIN` (as wheels carry theirs in `$ORIGIN/../NAME.libs`), in its
+/// `DT_RUNPATH` or its `DT_RPATH`, imports and calls into it under a
+/// policy as without one, and so does `ctypes` loading it: loaded from
+/// the checked descriptor, its `$ORIGIN` would be `/proc/self/fd`, and
+/// the library is loaded first from the module's own directory.
+#[root_test]
+fn an_extension_module_finds_its_libraries_through_origin_under_a_policy() {
+    let f = Fixture::new();
+    let include = Command::new(reference_python())
+        .args([
+            "-S",
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['include'])",
+        ])
+        .output()
+        .expect("run the reference python3");
+    let include = String::from_utf8(include.stdout).unwrap();
+    let build = f.mounts.dir(Place::Exec755, "origin-build");
+    let dependency = write(
+        &build.join("dependency.c"),
+        "int mayexec_origin_answer(void) { return 42; }\n",
+        0o644,
+    );
+    let module = write(
+        &build.join("originmod.c"),
+        "#define PY_SSIZE_T_CLEAN\n#include <Python.h>\n\
+         extern int mayexec_origin_answer(void);\n\
+         static PyObject *answer(PyObject *self, PyObject *args)\n\
+         { return PyLong_FromLong(mayexec_origin_answer()); }\n\
+         static PyMethodDef methods[] = {{\"answer\", answer, METH_NOARGS, NULL}, {NULL}};\n\
+         static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, \"originmod\", NULL, -1, methods};\n\
+         PyMODINIT_FUNC PyInit_originmod(void) { return PyModule_Create(&def); }\n",
+        0o644,
+    );
+    let gcc = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new("gcc").args(args).output().expect("run gcc");
+        assert!(out.status.success(), "gcc {args:?}: {}", describe(&out));
+    };
+    for (tag, dtags) in [
+        ("runpath", "--enable-new-dtags"),
+        ("rpath", "--disable-new-dtags"),
+    ] {
+        let dir = f.mounts.dir(Place::Exec755, &format!("origin-{tag}"));
+        let libs = dir.join("libs");
+        std::fs::create_dir(&libs).unwrap();
+        let library = libs.join("libmayexecorigin.so");
+        gcc(&[
+            "-shared".as_ref(),
+            "-fPIC".as_ref(),
+            "-Wl,-soname,libmayexecorigin.so".as_ref(),
+            "-o".as_ref(),
+            library.as_os_str(),
+            dependency.as_os_str(),
+        ]);
+        let so = dir.join(format!("originmod.{}-x86_64-linux-gnu.so", cache_tag()));
+        gcc(&[
+            "-shared".as_ref(),
+            "-fPIC".as_ref(),
+            format!("-I{}", include.trim()).as_ref(),
+            "-o".as_ref(),
+            so.as_os_str(),
+            module.as_os_str(),
+            format!("-L{}", libs.display()).as_ref(),
+            "-lmayexecorigin".as_ref(),
+            format!("-Wl,{dtags},-rpath,$ORIGIN/libs").as_ref(),
+        ]);
+        for file in [&library, &so] {
+            std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        let script = write(
+            &f.allowed.join(format!("origin-{tag}.py")),
+            &format!(
+                "import sys\nsys.path.insert(0, {:?})\nimport originmod\n\
+                 print(originmod.answer(), originmod.__file__ == originmod.__spec__.origin == {:?})\n",
+                dir.to_str().unwrap(),
+                so.to_str().unwrap()
+            ),
+            0o755,
+        );
+        // The same object as a library of ctypes: its dependency's
+        // function, through its handle.
+        let ctypes = write(
+            &f.allowed.join(format!("origin-{tag}-ctypes.py")),
+            &format!(
+                "import ctypes\nprint(ctypes.CDLL({:?}).mayexec_origin_answer(), True)\n",
+                so.to_str().unwrap()
+            ),
+            0o755,
+        );
+        for script in [&script, &ctypes] {
+            for enforced in [Enforced::Nothing, Enforced::RunF, Enforced::RunFI] {
+                let (out, _) = f.run(enforced, &[script.to_str().unwrap()], &[]);
+                let case = format!("{tag}, {}, {enforced}", script.display());
+                assert!(out.status.success(), "{case}: {}", describe(&out));
+                assert_eq!(stdout(&out), "42 True\n", "{case}: {}", describe(&out));
+            }
+        }
+    }
+}
+
 #[root_test]
 fn no_flag_or_environment_variable_turns_the_check_off() {
     let f = Fixture::new();

@@ -1,6 +1,7 @@
 //! The file checked is the file run: while a thread keeps swapping a path
 //! between an allowed file and a denied one, the denied file's code never
-//! runs under enforcement, as a script or as an imported module.
+//! runs under enforcement, as a script, as an imported module or as an
+//! extension module the dynamic loader maps.
 
 mod common;
 
@@ -112,6 +113,64 @@ fn swapping_a_module_path_never_runs_the_denied_module() {
     stop.store(true, Ordering::Relaxed);
     let swaps = swaps.join().unwrap();
     eprintln!("{swaps} swaps: {allowed} imports allowed, {refused} refused");
+    assert!(
+        allowed > 0 && refused > 0,
+        "{allowed} allowed, {refused} refused"
+    );
+}
+
+/// An extension module is checked on a descriptor and loaded from that
+/// descriptor: while its path keeps flipping between an allowed module
+/// (0755) and a denied shared object (0644: another extension module,
+/// which the loader would map, run the constructors of, and then find
+/// without `PyInit__zoneinfo`), the denied object is never what loads.
+/// Checked by path and loaded by path again, it was, in most races.
+#[root_test]
+fn swapping_an_extension_module_path_never_loads_the_denied_object() {
+    let mounts = Places::new();
+    let home = ExecutableHome::new();
+    let dir = mounts.dir(Place::Exec755, "race");
+    let marker = dir.join("marker");
+    let dynload = stdlib_dir().join("lib-dynload");
+    let name = format!("_zoneinfo.{}-x86_64-linux-gnu.so", cache_tag());
+    let module = dir.join(&name);
+    let other = dir.join("other.so");
+    std::fs::copy(dynload.join(&name), &module).unwrap();
+    // Any other extension module of the build.
+    let another = std::fs::read_dir(&dynload)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| {
+            let file = path.file_name().unwrap().to_str().unwrap();
+            file.ends_with(".so") && !file.starts_with("_zoneinfo.")
+        })
+        .expect("another extension module in lib-dynload");
+    std::fs::copy(another, &other).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&module, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // The denied object loaded is the import's error "does not define
+    // module export function": the driver then leaves the marker.
+    let driver = write(
+        &dir.join("driver.py"),
+        &format!(
+            "import sys\nsys.path.insert(0, {dir:?})\ntry:\n    import _zoneinfo\n\
+             except ImportError as e:\n    if 'export function' in str(e):\n        \
+             open({marker:?}, 'w').write(str(e))\n    raise\n\
+             assert _zoneinfo.__file__ == {module:?}, _zoneinfo.__file__\n\
+             assert _zoneinfo.__spec__.origin == {module:?}\nprint('allowed')\n",
+            dir = dir.to_str().unwrap(),
+            marker = marker.to_str().unwrap(),
+            module = module.to_str().unwrap(),
+        ),
+        0o755,
+    );
+
+    let (stop, swaps) = swapper(&module, &other);
+    let (allowed, refused) = race(&home, &dir, &[&driver], &marker, 1);
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swaps.join().unwrap();
+    eprintln!("{swaps} swaps: {allowed} loads allowed, {refused} refused");
     assert!(
         allowed > 0 && refused > 0,
         "{allowed} allowed, {refused} refused"
