@@ -264,7 +264,14 @@ fn gather() -> Report {
         enforcement: enforcement.map(|e| Effective {
             scripts: Scripts {
                 level: e.checker.level().as_u8(),
-                backend: e.checker.backend().as_str(),
+                // With nothing in force nothing is checked: the backend a
+                // policy would get.
+                backend: if e.is_active() {
+                    e.checker.backend()
+                } else {
+                    mayexec::Checker::full().backend()
+                }
+                .as_str(),
                 action: e.scripts,
             },
             interactive: Interactive {

@@ -176,7 +176,8 @@ impl Enforcement {
     ///
     /// `SECBIT_EXEC_RESTRICT_FILE` means the full check, enforced (audit mode
     /// never relaxes it); otherwise the policy's level in the policy's mode.
-    /// With neither, scripts still get the full check, for information.
+    /// With neither, nothing is in force ([`Enforcement::is_active`] is
+    /// false): scripts are opened and not checked.
     ///
     /// A policy that asks for content trust gets this process's store of
     /// the system's trust database ([`TrustStore::system`]).
@@ -198,6 +199,11 @@ impl Enforcement {
     /// Replaces the content trust (for embedders and tests that keep their
     /// own database; interpreters take the policy's, [`Enforcement::from_parts`]).
     pub fn with_trust(mut self, trust: Option<Trust>) -> Enforcement {
+        if trust.is_some() && !self.is_active() {
+            // Files will be checked after all: with the best backend.
+            self.checker = Checker::new(self.checker.level(), crate::BackendChoice::Auto)
+                .expect("the automatic choice always has a backend");
+        }
         self.trust = trust;
         self
     }
@@ -218,8 +224,15 @@ impl Enforcement {
             Some(p) if p.deny_interactive => policy_action.unwrap_or(Action::Enforce),
             _ => Action::Ignore,
         };
-        let checker = Checker::new(level, crate::BackendChoice::Auto)
-            .expect("the automatic choice always has a backend");
+        // With nothing in force no file is checked: the kernel is not even
+        // probed (`with_trust` and `check` choose again if they need to).
+        let choice = if scripts == Action::Ignore && interactive == Action::Ignore {
+            crate::BackendChoice::Emulated
+        } else {
+            crate::BackendChoice::Auto
+        };
+        let checker = Checker::new(level, choice)
+            .expect("the automatic and emulated choices always have a backend");
         Enforcement {
             checker,
             scripts,
@@ -243,6 +256,9 @@ impl Enforcement {
     /// blocking `open` would, instead of reading an early end of file.
     pub fn open_script<P: AsRef<Path>>(&self, path: P) -> Result<Script, ScriptError> {
         let path = path.as_ref();
+        if self.scripts == Action::Ignore && self.trust.is_none() {
+            return self.open_unjudged(path);
+        }
         let mut script = self.checker.open_and_check(path)?;
         let checked = script.verdict;
         let verdict = self.decide(path.as_os_str(), checked, self.scripts)?;
@@ -265,9 +281,43 @@ impl Enforcement {
         Ok(script)
     }
 
+    /// Where no rule judges script files (no level, no restrict-file
+    /// securebit, no content trust), a script is opened as a plain `open`
+    /// would, and a regular file is not checked: no answer would be used.
+    /// Its verdict says "allowed" ([`Enforcement::unchecked`]). Anything
+    /// else is still interactive input, and a FIFO is waited on, as in
+    /// [`Enforcement::open_script`].
+    fn open_unjudged(&self, path: &Path) -> Result<Script, ScriptError> {
+        let file = crate::open_for_reading(path)?;
+        let file_type = file.metadata().map(|m| m.file_type()).ok();
+        if !file_type.is_some_and(|t| t.is_file()) {
+            self.check_interactive(Some(file.as_fd()), path.as_os_str())?;
+        }
+        if file_type.is_some_and(|t| t.is_fifo()) {
+            wait_for_a_writer(&file).map_err(|source| OpenError {
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        Ok(Script {
+            file,
+            verdict: self.unchecked(),
+        })
+    }
+
+    /// The verdict on input that nothing in force judges, given without a
+    /// check: allowed, by the backend that would have checked.
+    fn unchecked(&self) -> Verdict {
+        Verdict::allow(self.checker.chosen_backend())
+    }
+
     /// Checks a script file the caller already opened; `path` names it in
-    /// logs and messages.
+    /// logs and messages. Where no rule judges script files, nothing is
+    /// checked.
     pub fn check_script<Fd: AsFd>(&self, fd: Fd, path: &OsStr) -> Result<Verdict, Denial> {
+        if self.scripts == Action::Ignore && self.trust.is_none() {
+            return Ok(self.unchecked());
+        }
         let fd = fd.as_fd();
         let verdict = self.decide(path, self.checker.check(fd), self.scripts)?;
         self.decide_trust(path, fd, verdict, self.scripts)
@@ -278,7 +328,12 @@ impl Enforcement {
     /// refuses (what `mayexec_check_fd` answers).
     pub fn check<Fd: AsFd>(&self, fd: Fd) -> Verdict {
         let fd = fd.as_fd();
-        let verdict = self.checker.check(fd);
+        let verdict = if self.is_active() {
+            self.checker.check(fd)
+        } else {
+            // The full check, best effort, for whoever asks.
+            Checker::full().check(fd)
+        };
         match &self.trust {
             Some(trust) if verdict.is_allowed() => {
                 trust_verdict(trust, fd, verdict.backend()).unwrap_or(verdict)
@@ -320,6 +375,10 @@ impl Enforcement {
         input: Option<BorrowedFd<'_>>,
         label: &OsStr,
     ) -> Result<Verdict, Denial> {
+        if self.interactive == Action::Ignore {
+            // Nothing judges interactive input: no check is made.
+            return Ok(self.unchecked());
+        }
         let verdict = match input {
             Some(fd) => Checker::full().check(fd),
             None => Verdict::deny(self.checker.chosen_backend(), Reason::Interactive),
@@ -335,7 +394,9 @@ impl Enforcement {
         }
     }
 
-    /// Does any policy ask for anything?
+    /// Does any policy ask for anything? When not, an interpreter opens its
+    /// scripts as a plain `open` would and checks nothing (not even
+    /// whether the kernel can check), and refuses and logs nothing.
     pub fn is_active(&self) -> bool {
         self.scripts != Action::Ignore || self.interactive != Action::Ignore || self.trust.is_some()
     }

@@ -702,6 +702,7 @@ macro_rules! conformance_suite {
                     enforced_denials_are_logged_to_syslog_one_line_each,
                     audit_mode_runs_everything_and_logs_what_would_be_denied,
                     without_a_policy_nothing_is_logged,
+                    without_a_policy_no_file_is_checked,
                     a_denied_loaded_file_is_logged,
                     swapping_the_program_path_never_runs_the_denied_file,
                     swapping_a_loaded_file_path_never_runs_the_denied_file);

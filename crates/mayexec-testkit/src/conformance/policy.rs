@@ -222,6 +222,67 @@ pub fn without_a_policy_nothing_is_logged(interp: &Interpreter, test: &str) {
     assert_eq!(sandbox.syslog_lines(), Vec::<String>::new());
 }
 
+/// Without a policy an enlightened interpreter checks nothing: the program,
+/// and each file a program loads, run with no `execveat(…,
+/// AT_EXECVE_CHECK)` and no `memfd_create` (the proof of the flag) at all,
+/// as `strace` sees them. The same runs under a level-3 policy make the
+/// kernel's checks, one per file at least, which shows that the count sees
+/// them.
+pub fn without_a_policy_no_file_is_checked(interp: &Interpreter, test: &str) {
+    let Some(ours) = interp.require(test) else {
+        return;
+    };
+    let fixture = Fixture::new(interp, &ours);
+    let logs = crate::TempDir::new();
+    let ways = interp
+        .ways()
+        .into_iter()
+        .filter(|way| matches!(way, Way::File(_)) || way.loader().is_some_and(|l| !l.interactive));
+    for (i, way) in ways.enumerate() {
+        let name = way.name(interp);
+        for (policy, files) in [(None, 0), (Some("interpreted_access = 3\n"), 1)] {
+            let sandbox = match policy {
+                Some(text) => Sandbox::new().policy(text),
+                None => Sandbox::new(),
+            };
+            let log = logs.path().join(format!("{i}-{}.strace", policy.is_some()));
+            let launch = |program: &OsStr| {
+                let mut cmd = sandbox.command("strace");
+                cmd.args(["-f", "-qq", "-e", "trace=execveat,memfd_create", "-o"])
+                    .arg(&log)
+                    .arg("--")
+                    .arg(program);
+                cmd
+            };
+            let got = fixture.run(interp, &ours, way, Place::Exec755, &launch);
+            let ran = way.loader().map_or(RAN, |l| l.ran);
+            assert_eq!(got.stdout, ran, "{name}, policy {policy:?}: {got}");
+            let trace = std::fs::read_to_string(&log).expect("strace's log");
+            let checks = trace
+                .lines()
+                .filter(|l| {
+                    l.contains("execveat(")
+                        && (l.contains("AT_EXECVE_CHECK") || l.contains("0x10000"))
+                })
+                .count();
+            let memfds = trace
+                .lines()
+                .filter(|l| l.contains("memfd_create("))
+                .count();
+            if files == 0 {
+                assert_eq!((checks, memfds), (0, 0), "{name}, no policy:\n{trace}");
+            } else {
+                // The proof of the flag, then each file's check.
+                assert!(
+                    checks > files,
+                    "{name}, level 3: {checks} checks (counting them needs the kernel's \
+                     check, Linux 6.14)\n{trace}"
+                );
+            }
+        }
+    }
+}
+
 /// A file a loader refuses (policy level 1, a noexec mount) is one line
 /// in the log, checked by the emulated rule of the level.
 pub fn a_denied_loaded_file_is_logged(interp: &Interpreter, test: &str) {
