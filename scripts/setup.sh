@@ -16,6 +16,7 @@ packages=(
     zsh-static
     lua5.4          # a Lua interpreter that links no liblua
     libpython3.11-dev  # mayexec-python built against Debian's python3.11 (its trust test)
+    strace          # the conformance suite counts the checks an interpreter makes
 )
 
 missing=()
