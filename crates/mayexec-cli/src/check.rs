@@ -6,8 +6,8 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::path::Path;
 use std::process::ExitCode;
 
-use mayexec::trust::{TrustStore, TrustVerdict};
-use mayexec::{BackendChoice, Checker, Level, OpenError, Reason, Verdict};
+use mayexec::trust::TrustStore;
+use mayexec::{BackendChoice, Checker, Level, OpenError, Verdict};
 use rustix::fs::{fstat, open, FileType, Mode, OFlags};
 use serde::Serialize;
 
@@ -111,17 +111,7 @@ struct Judge<'a> {
 impl Judge<'_> {
     fn check(&self, fd: impl AsFd) -> Verdict {
         let fd = fd.as_fd();
-        let verdict = self.checker.check(fd);
-        let (Some(trust), true) = (self.trust, verdict.is_allowed()) else {
-            return verdict;
-        };
-        let reason = match trust.check(fd) {
-            TrustVerdict::Trusted => return verdict,
-            TrustVerdict::Untrusted(_) => Reason::UntrustedContent,
-            TrustVerdict::Unavailable(_) => Reason::TrustUnavailable,
-            TrustVerdict::Error(errno) => return Verdict::error(verdict.backend(), errno),
-        };
-        Verdict::deny(verdict.backend(), reason)
+        mayexec_rollout::scan::with_trust(self.trust, fd, self.checker.check(fd))
     }
 
     fn backend(&self) -> mayexec::Backend {

@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{fstat, openat, statat, AtFlags, FileType, Mode, OFlags, RawDir, Stat, CWD};
 use rustix::io::{read, Errno};
 
-use mayexec::trust::{TrustStore, TrustVerdict};
+use mayexec::trust::TrustStore;
 use mayexec::{Checker, Reason, Verdict};
 
 /// The language a code file is written in, as far as its name or `#!` line
@@ -309,16 +309,10 @@ pub fn mode_fix(verdict: &Verdict, mode: u32) -> Option<ModeFix> {
 /// `verdict` with content trust: a file it allows must also be trusted by
 /// `trust`, as the enforcement decides under `trust = "required"`.
 pub fn with_trust<Fd: AsFd>(trust: Option<&TrustStore>, fd: Fd, verdict: Verdict) -> Verdict {
-    let (Some(trust), true) = (trust, verdict.is_allowed()) else {
-        return verdict;
-    };
-    let reason = match trust.check(fd) {
-        TrustVerdict::Trusted => return verdict,
-        TrustVerdict::Untrusted(_) => Reason::UntrustedContent,
-        TrustVerdict::Unavailable(_) => Reason::TrustUnavailable,
-        TrustVerdict::Error(errno) => return Verdict::error(verdict.backend(), errno),
-    };
-    Verdict::deny(verdict.backend(), reason)
+    match trust {
+        Some(trust) => trust.judge(fd, verdict),
+        None => verdict,
+    }
 }
 
 /// A file interpreters would load as code, and the verdict on it.

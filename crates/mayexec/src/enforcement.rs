@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::audit::{self, AuditRecord};
 use crate::policy::{Mode, PolicyError, SystemPolicy, TrustMode};
 use crate::securebits::{self, SecureBits, SecureBitsError};
-use crate::trust::{TrustStore, TrustVerdict};
+use crate::trust::TrustStore;
 use crate::{Backend, Checker, Level, OpenError, Reason, Script, Verdict};
 
 /// What happens when a check fails.
@@ -335,10 +335,8 @@ impl Enforcement {
             Checker::full().check(fd)
         };
         match &self.trust {
-            Some(trust) if verdict.is_allowed() => {
-                trust_verdict(trust, fd, verdict.backend()).unwrap_or(verdict)
-            }
-            _ => verdict,
+            Some(trust) => trust.store.judge(fd, verdict),
+            None => verdict,
         }
     }
 
@@ -358,9 +356,11 @@ impl Enforcement {
         if !verdict.is_allowed() && action != Action::Ignore {
             return Ok(verdict);
         }
-        match trust_verdict(trust, fd, verdict.backend()) {
-            None => Ok(verdict),
-            Some(denied) => self.decide(path, denied, trust.action),
+        // Judged as if the level had allowed it: what no level governs
+        // must be trusted all the same.
+        match trust.store.judge(fd, Verdict::allow(verdict.backend())) {
+            judged if judged.is_allowed() => Ok(verdict),
+            denied => self.decide(path, denied, trust.action),
         }
     }
 
@@ -437,18 +437,5 @@ impl Enforcement {
             Action::Enforce => Err(denial),
             _ => Ok(verdict),
         }
-    }
-}
-
-/// The trust database's denial of the file behind `fd`, or `None` when it
-/// is trusted. A database that cannot be used trusts nothing, and says so
-/// in its own reason; an identity that cannot be read is an error, which
-/// never allows.
-fn trust_verdict(trust: &Trust, fd: BorrowedFd<'_>, backend: Backend) -> Option<Verdict> {
-    match trust.store.check(fd) {
-        TrustVerdict::Trusted => None,
-        TrustVerdict::Untrusted(_) => Some(Verdict::deny(backend, Reason::UntrustedContent)),
-        TrustVerdict::Unavailable(_) => Some(Verdict::deny(backend, Reason::TrustUnavailable)),
-        TrustVerdict::Error(errno) => Some(Verdict::error(backend, errno)),
     }
 }

@@ -40,6 +40,7 @@ use rustix::fs::{fstat, statx, AtFlags, FileType, StatxFlags};
 
 use crate::policy::TrustedDir;
 use crate::uapi::{self, Errno, SharedCounter};
+use crate::{Reason, Verdict};
 
 pub use mounts::ListedMount;
 
@@ -986,22 +987,27 @@ impl TrustStore {
     /// The database's state now: how many files it trusts and when it was
     /// written, or why it cannot be used.
     pub fn status(&self) -> Result<(u64, u64), TrustError> {
-        let mut private;
-        let mut guard;
-        let state: &mut State = match self.lock() {
-            Some(g) => {
-                guard = g;
-                &mut guard
-            }
-            None => {
-                private = open_state(&self.dir);
-                &mut private
-            }
-        };
-        self.refresh(state);
-        match &*state {
+        self.with_state(|state| match state {
             State::Ready { db, .. } => Ok((db.len(), db.updated())),
             State::Unavailable(error) => Err(error.clone()),
+        })
+    }
+
+    /// Runs `f` on the shared state, refreshed. A lock held past any
+    /// check's length was taken by a thread that no longer exists in this
+    /// process (a fork from a multithreaded parent): never wait on it;
+    /// answer from a state of this call's own.
+    fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        match self.lock() {
+            Some(mut guard) => {
+                self.refresh(&mut guard);
+                f(&guard)
+            }
+            None => {
+                let mut private = open_state(&self.dir);
+                self.refresh(&mut private);
+                f(&private)
+            }
         }
     }
 
@@ -1034,6 +1040,24 @@ impl TrustStore {
         }
     }
 
+    /// `verdict`, a level's on the file behind `fd`, with content trust
+    /// added: a file the level allows must also be trusted. An untrusted
+    /// file is denied `untrusted-content`, one this database cannot judge
+    /// `trust-unavailable`, and an identity that cannot be read is an
+    /// error, which never allows. A denial stands as it is.
+    pub fn judge<Fd: AsFd>(&self, fd: Fd, verdict: Verdict) -> Verdict {
+        if !verdict.is_allowed() {
+            return verdict;
+        }
+        let backend = verdict.backend();
+        match self.check(fd) {
+            TrustVerdict::Trusted => verdict,
+            TrustVerdict::Untrusted(_) => Verdict::deny(backend, Reason::UntrustedContent),
+            TrustVerdict::Unavailable(_) => Verdict::deny(backend, Reason::TrustUnavailable),
+            TrustVerdict::Error(errno) => Verdict::error(backend, errno),
+        }
+    }
+
     /// Is the file behind `fd` trusted?
     pub fn check<Fd: AsFd>(&self, fd: Fd) -> TrustVerdict {
         let fd = fd.as_fd();
@@ -1041,23 +1065,13 @@ impl TrustStore {
             Ok(now) => now,
             Err(e) => return TrustVerdict::Error(e.raw_os_error().unwrap_or(libc::EIO)),
         };
-        let mut private;
-        let mut guard;
-        let state: &mut State = match self.lock() {
-            Some(g) => {
-                guard = g;
-                &mut guard
-            }
-            // Held past any check's length: by a thread that no longer
-            // exists in this process (a fork from a multithreaded parent).
-            // Never wait on it; answer from a state of this check's own.
-            None => {
-                private = open_state(&self.dir);
-                &mut private
-            }
-        };
-        self.refresh(state);
-        let db = match &*state {
+        self.with_state(|state| self.check_with(state, fd, &now))
+    }
+
+    /// The check of the file behind `fd`, whose identity is `now`, against
+    /// `state`.
+    fn check_with(&self, state: &State, fd: BorrowedFd<'_>, now: &Identity) -> TrustVerdict {
+        let db = match state {
             State::Ready { db, .. } => db,
             State::Unavailable(error) => return TrustVerdict::Unavailable(error.to_string()),
         };
@@ -1067,7 +1081,7 @@ impl TrustStore {
         if !self.honoured.contains(&now.mount) {
             return TrustVerdict::Untrusted(Untrusted::MountNotListed);
         }
-        let untrusted = match db.matches(&now) {
+        let untrusted = match db.matches(now) {
             Ok(Match::Trusted) => return TrustVerdict::Trusted,
             Ok(Match::NotInDatabase) => Untrusted::NotInDatabase,
             Ok(Match::Changed) => Untrusted::Changed,
@@ -1076,7 +1090,7 @@ impl TrustStore {
         if db.staged_len() == 0 {
             return TrustVerdict::Untrusted(untrusted);
         }
-        match staged_file(fd, &now, db) {
+        match staged_file(fd, now, db) {
             Ok(true) => TrustVerdict::Trusted,
             Ok(false) => TrustVerdict::Untrusted(untrusted),
             Err(error) => TrustVerdict::Unavailable(error.to_string()),
