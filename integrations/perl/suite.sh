@@ -118,77 +118,29 @@ total() {
 
 # --- The stock results ------------------------------------------------------
 #
-# Cached, since the stock build changes seldom and its run takes minutes:
-# under $MAYEXEC_CACHE, else /var/cache/mayexec when it can be written,
-# else target/cache; in perl-suite/stock-KEY, where KEY is a hash of what
-# goes into the results: the stock binary and its XS libraries, the
-# Debian source version (the tests), this script, the user the tests run
-# as and their umask, the kernel and the machine's locales (tests skip
-# without one). Only a complete run is stored (every file has a verdict,
-# the TAP's counts add up to the harness's total), by renaming a finished
-# directory into place; entries unused for 30 days are removed. Results
-# that another user could have written are neither used nor added to: the
-# cache, its parent and the entry must belong to root or to this user and
-# be writable by nobody else.
-if [ -n "${MAYEXEC_CACHE:-}" ]; then
-	cache=$MAYEXEC_CACHE/perl-suite
-elif mkdir -p /var/cache/mayexec 2>/dev/null && [ -w /var/cache/mayexec ]; then
-	cache=/var/cache/mayexec/perl-suite
-else
-	cache=$root/target/cache/perl-suite
-fi
-(umask 022 && mkdir -p "$cache")
-# trusted DIR...: every DIR belongs to root or to us, and only its owner
-# may write it.
-trusted() {
-	for d in "$@"; do
-		case $(stat -c %u "$d") in 0 | "$(id -u)") ;; *) return 1 ;; esac
-		[ -z "$(find "$d" -maxdepth 0 -perm /022)" ] || return 1
-	done
-}
-key=$({
+# Cached (scripts/lib/suite-cache.sh), keyed by the stock binary and its XS
+# libraries, the Debian source version (the tests) and this script. Only a
+# complete run is stored: every file has a verdict, and the TAP's counts
+# add up to the harness's total.
+. "$root/scripts/lib/suite-cache.sh"
+suite_cache_open perl-suite "$root" "$(
 	echo "perl suite stock results"
 	sha256sum <"$work/stock/build-static/perl"
 	(cd "$work/stock/build-static" && find lib -name '*.so' | LC_ALL=C sort | xargs -r sha256sum)
 	cat "$work/debian-src/.complete"
 	sha256sum <"$here/suite.sh"
-	id -u
-	umask
-	uname -r
-	locale -a 2>/dev/null | LC_ALL=C sort
-} | sha256sum | cut -c1-16)
-entry=$cache/stock-$key
-find "$cache" -mindepth 1 -maxdepth 1 \( -name 'stock-*' -mtime +30 -o -name '.new-*' -mtime +1 \) \
-	-exec rm -rf {} + 2>/dev/null || :
-
+)"
 started=$(date +%s)
-if [ "${SUITE_STOCK_CACHE:-1}" != 0 ] && [ -f "$entry/suite.txt" ] &&
-	trusted "$cache/.." "$cache" "$entry" "$entry"/*; then
-	echo "suite: the stock build's results from $entry" >&2
-	cp "$entry/suite.txt" "$work/suite-stock.txt"
-	cp "$entry/suite.counts" "$work/suite-stock.counts"
-	cp "$entry/suite.txt.log" "$work/suite-stock.txt.log"
+if suite_cache_fetch "$work/suite-stock" .txt .counts .txt.log; then
+	echo "suite: the stock build's results from $suite_cache_entry" >&2
 	rm -rf "$work/suite-stock.tap"
-	touch "$entry"
 else
 	echo "suite: running perl's tests with the stock build" >&2
 	run_suite stock "$work/suite-stock"
 	files=$(grep -c '' "$work/suite-stock.txt" || true)
-	if ! trusted "$cache/.." "$cache"; then
-		echo "suite: $cache may be written by others: the stock results are not cached" >&2
-	elif [ "$files" -gt 550 ] &&
+	if [ "$files" -gt 550 ] &&
 		grep -q "^Files=$files, Tests=$(total "$work/suite-stock.counts")," "$work/suite-stock.txt.log"; then
-		(
-			umask 022
-			new=$(mktemp -d "$cache/.new-XXXXXX")
-			cp "$work/suite-stock.txt" "$new/suite.txt"
-			cp "$work/suite-stock.counts" "$new/suite.counts"
-			cp "$work/suite-stock.txt.log" "$new/suite.txt.log"
-			chmod 755 "$new"
-			# An entry not used for being writable by others goes.
-			[ ! -e "$entry" ] || trusted "$entry" "$entry"/* || rm -rf "$entry"
-			mv -T "$new" "$entry" 2>/dev/null || rm -rf "$new"
-		)
+		suite_cache_store "$work/suite-stock" .txt .counts .txt.log || :
 	else
 		echo "suite: the stock run is incomplete ($files files, TAP and harness totals differ?): not cached" >&2
 	fi
