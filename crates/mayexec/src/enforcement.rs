@@ -288,6 +288,14 @@ impl Enforcement {
     /// else is still interactive input, and a FIFO is waited on, as in
     /// [`Enforcement::open_script`].
     fn open_unjudged(&self, path: &Path) -> Result<Script, ScriptError> {
+        if !self.is_active() {
+            // Not even interactive input is judged: one plain `open`, as the
+            // stock interpreter's (a FIFO waits for its writer in it).
+            return Ok(Script {
+                file: crate::script::open_plainly(path, true)?,
+                verdict: self.unchecked(),
+            });
+        }
         let file = crate::open_for_reading(path)?;
         let file_type = file.metadata().map(|m| m.file_type()).ok();
         if !file_type.is_some_and(|t| t.is_file()) {

@@ -62,6 +62,21 @@ pub fn open_for_reading(path: &Path) -> Result<File, OpenError> {
     Ok(File::from(fd))
 }
 
+/// Opens `path` for reading as an interpreter with nothing to enforce
+/// does: one blocking `open(O_RDONLY | O_NOCTTY)`, close-on-exec when
+/// asked (a FIFO waits there for its writer).
+pub(crate) fn open_plainly(path: &Path, cloexec: bool) -> Result<File, OpenError> {
+    let flags = OFlags::RDONLY | OFlags::NOCTTY;
+    let flags = if cloexec { flags | OFlags::CLOEXEC } else { flags };
+    match open(path, flags, Mode::empty()) {
+        Ok(fd) => Ok(File::from(fd)),
+        Err(errno) => Err(OpenError {
+            path: path.to_owned(),
+            source: errno.into(),
+        }),
+    }
+}
+
 impl Checker {
     /// Opens `path` with [`open_for_reading`] and checks that open file.
     pub fn open_and_check<P: AsRef<Path>>(&self, path: P) -> Result<Script, OpenError> {
