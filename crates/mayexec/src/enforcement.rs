@@ -292,7 +292,7 @@ impl Enforcement {
             // Not even interactive input is judged: one plain `open`, as the
             // stock interpreter's (a FIFO waits for its writer in it).
             return Ok(Script {
-                file: crate::script::open_plainly(path, true)?,
+                file: crate::script::open_plainly(path)?,
                 verdict: self.unchecked(),
             });
         }

@@ -63,11 +63,10 @@ pub fn open_for_reading(path: &Path) -> Result<File, OpenError> {
 }
 
 /// Opens `path` for reading as an interpreter with nothing to enforce
-/// does: one blocking `open(O_RDONLY | O_NOCTTY)`, close-on-exec when
-/// asked (a FIFO waits there for its writer).
-pub(crate) fn open_plainly(path: &Path, cloexec: bool) -> Result<File, OpenError> {
-    let flags = OFlags::RDONLY | OFlags::NOCTTY;
-    let flags = if cloexec { flags | OFlags::CLOEXEC } else { flags };
+/// does: one blocking `open(O_RDONLY | O_NOCTTY | O_CLOEXEC)` (a FIFO waits
+/// there for its writer).
+pub(crate) fn open_plainly(path: &Path) -> Result<File, OpenError> {
+    let flags = OFlags::RDONLY | OFlags::NOCTTY | OFlags::CLOEXEC;
     match open(path, flags, Mode::empty()) {
         Ok(fd) => Ok(File::from(fd)),
         Err(errno) => Err(OpenError {
