@@ -77,6 +77,29 @@ fn race(
     (allowed, refused)
 }
 
+/// Runs `args` RUNS times (see [`race`]) while a thread keeps swapping
+/// `a` and `b`, and asserts that both files were met at the path: the race
+/// was really run. `what` names the runs in the summary.
+fn race_while_swapping(
+    home: &ExecutableHome,
+    dir: &Path,
+    (a, b): (&Path, &Path),
+    args: &[&Path],
+    marker: &Path,
+    refused_status: i32,
+    what: &str,
+) {
+    let (stop, swaps) = swapper(a, b);
+    let (allowed, refused) = race(home, dir, args, marker, refused_status);
+    stop.store(true, Ordering::Relaxed);
+    let swaps = swaps.join().unwrap();
+    eprintln!("{swaps} swaps: {allowed} {what} allowed, {refused} refused");
+    assert!(
+        allowed > 0 && refused > 0,
+        "{allowed} allowed, {refused} refused"
+    );
+}
+
 #[root_test]
 fn swapping_the_script_path_never_runs_the_denied_file() {
     let mounts = Places::new();
@@ -86,15 +109,14 @@ fn swapping_the_script_path_never_runs_the_denied_file() {
     let script = write(&dir.join("script.py"), "print('allowed')\n", 0o755);
     let other = write(&dir.join("other.py"), &marking(&marker), 0o644);
 
-    let (stop, swaps) = swapper(&script, &other);
-    let (allowed, refused) = race(&home, &dir, &[&script], &marker, 126);
-    stop.store(true, Ordering::Relaxed);
-    let swaps = swaps.join().unwrap();
-    eprintln!("{swaps} swaps: {allowed} runs allowed, {refused} refused");
-    // Both files were met at the path: the race was really run.
-    assert!(
-        allowed > 0 && refused > 0,
-        "{allowed} allowed, {refused} refused"
+    race_while_swapping(
+        &home,
+        &dir,
+        (&script, &other),
+        &[&script],
+        &marker,
+        126,
+        "runs",
     );
 }
 
@@ -108,14 +130,14 @@ fn swapping_a_module_path_never_runs_the_denied_module() {
     let other = write(&dir.join("other.py"), &marking(&marker), 0o644);
     let driver = write(&dir.join("driver.py"), "import swapped\n", 0o755);
 
-    let (stop, swaps) = swapper(&module, &other);
-    let (allowed, refused) = race(&home, &dir, &[&driver], &marker, 1);
-    stop.store(true, Ordering::Relaxed);
-    let swaps = swaps.join().unwrap();
-    eprintln!("{swaps} swaps: {allowed} imports allowed, {refused} refused");
-    assert!(
-        allowed > 0 && refused > 0,
-        "{allowed} allowed, {refused} refused"
+    race_while_swapping(
+        &home,
+        &dir,
+        (&module, &other),
+        &[&driver],
+        &marker,
+        1,
+        "imports",
     );
 }
 
@@ -166,13 +188,13 @@ fn swapping_an_extension_module_path_never_loads_the_denied_object() {
         0o755,
     );
 
-    let (stop, swaps) = swapper(&module, &other);
-    let (allowed, refused) = race(&home, &dir, &[&driver], &marker, 1);
-    stop.store(true, Ordering::Relaxed);
-    let swaps = swaps.join().unwrap();
-    eprintln!("{swaps} swaps: {allowed} loads allowed, {refused} refused");
-    assert!(
-        allowed > 0 && refused > 0,
-        "{allowed} allowed, {refused} refused"
+    race_while_swapping(
+        &home,
+        &dir,
+        (&module, &other),
+        &[&driver],
+        &marker,
+        1,
+        "loads",
     );
 }
