@@ -241,6 +241,30 @@ int mayexec_enforcement(struct mayexec_enforcement *out, size_t size);
 int mayexec_open_script(const char *path, int flags);
 
 /**
+ * Checks a code file the caller already holds open — one it did not open
+ * by path itself (a descriptor a server passed, a file mapped for
+ * execution) — at the effective enforcement, logs a denial under an
+ * active policy, and enforces, as `mayexec_open_script` does for a path.
+ * `label` names the file in the message and the audit log. Interpret or
+ * map *that* descriptor.
+ *
+ * Returns 0 when the file may be interpreted.
+ *
+ * # Errors
+ * -1 with errno:
+ * - `EACCES` or `ETXTBSY`: the enforcement refuses the file
+ *   (`mayexec_last_error()` is `"LABEL: script execution denied (REASON)"`,
+ *   `mayexec_last_verdict()` gives the verdict); for reason
+ *   `MAYEXEC_REASON_KERNEL_ERROR`, the check's unexpected error;
+ * - `EACCES`: the policy file is untrusted or malformed (fail closed);
+ * - `EINVAL`: `fd` is negative, or `label` is NULL.
+ *
+ * # Safety
+ * `label` is NULL or a NUL-terminated string valid for the call.
+ */
+int mayexec_check_script(int fd, const char *label);
+
+/**
  * May interactive input be interpreted? `fd` is the descriptor code will
  * be read from (stdin), or -1 for code from the command line (`-c`) or a
  * prompt. Under deny-interactive only a regular file passing the full

@@ -1,5 +1,5 @@
 //! Gives the shared library its SONAME: rustc sets none for a cdylib, and
-//! the installed file is `libmayexec.so.0.1.0`, found through
+//! the installed file is `libmayexec.so.0.2.0`, found through
 //! `libmayexec.so.0` at run time.
 //!
 //! The symbol versions (`mayexec.map`) are not applied here: rustc gives

@@ -297,6 +297,45 @@ pub unsafe extern "C" fn mayexec_open_script(path: *const c_char, flags: c_int) 
     })
 }
 
+/// Checks a code file the caller already holds open — one it did not open
+/// by path itself (a descriptor a server passed, a file mapped for
+/// execution) — at the effective enforcement, logs a denial under an
+/// active policy, and enforces, as `mayexec_open_script` does for a path.
+/// `label` names the file in the message and the audit log. Interpret or
+/// map *that* descriptor.
+///
+/// Returns 0 when the file may be interpreted.
+///
+/// # Errors
+/// -1 with errno:
+/// - `EACCES` or `ETXTBSY`: the enforcement refuses the file
+///   (`mayexec_last_error()` is `"LABEL: script execution denied (REASON)"`,
+///   `mayexec_last_verdict()` gives the verdict); for reason
+///   `MAYEXEC_REASON_KERNEL_ERROR`, the check's unexpected error;
+/// - `EACCES`: the policy file is untrusted or malformed (fail closed);
+/// - `EINVAL`: `fd` is negative, or `label` is NULL.
+///
+/// # Safety
+/// `label` is NULL or a NUL-terminated string valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn mayexec_check_script(fd: c_int, label: *const c_char) -> c_int {
+    entry(|| {
+        const FUNCTION: &str = "mayexec_check_script";
+        // SAFETY: forwarded from this function's contract.
+        let label = unsafe { c_str(FUNCTION, label, "label") }?;
+        if fd < 0 {
+            return Err(Failure::invalid(FUNCTION, "fd is negative"));
+        }
+        enforcement::current()?
+            .check_script(borrow_fd(fd), OsStr::from_bytes(label.to_bytes()))
+            .map_err(|denial| {
+                let errno = denial.errno;
+                Failure::denied(&denial, errno)
+            })?;
+        Ok(0)
+    })
+}
+
 /// May interactive input be interpreted? `fd` is the descriptor code will
 /// be read from (stdin), or -1 for code from the command line (`-c`) or a
 /// prompt. Under deny-interactive only a regular file passing the full

@@ -151,7 +151,8 @@ fn interpreters_are_classified_by_the_file_not_the_name() {
     );
     assert!(text.contains("do not obey the check (they run any file):\n"));
     assert!(text.contains("obey the check (enlightened):\n"));
-    assert!(text.contains("[mayexec 0.1.0 note]"), "{text}");
+    let note = format!("[mayexec {} note]", env!("CARGO_PKG_VERSION"));
+    assert!(text.contains(&note), "{text}");
 
     // Only enlightened ones: status 0.
     let out = run(mayexec()

@@ -12,6 +12,8 @@
  *                               mayexec_check_interactive() on -c or on fd 0
  *   label LABEL ok|REASON       mayexec_check_interactive_label(-1, LABEL)
  *   check PATH ok|REASON        mayexec_check_fd() on PATH opened read-only
+ *   script PATH ok|REASON       mayexec_check_script() on PATH opened read-only,
+ *                               labelled "label:PATH"
  *   broken-policy               everything fails closed with EACCES, naming
  *                               /etc/mayexec.conf; plain faccessat2 still works */
 #define _GNU_SOURCE
@@ -313,6 +315,13 @@ static void basics(const char *dir, const char *backend)
 	close(fd);
 	close(busy_writer);
 
+	/* mayexec_check_script */
+	CHECK_RESULT("mayexec_check_script(-1)", mayexec_check_script(-1, "x"), EINVAL);
+	fd = open(ok_path, O_RDONLY | O_CLOEXEC);
+	CHECK_RESULT("mayexec_check_script(NULL label)", mayexec_check_script(fd, NULL), EINVAL);
+	CHECK_RESULT("mayexec_check_script, no policy", mayexec_check_script(fd, "x"), 0);
+	close(fd);
+
 	/* mayexec_open_script */
 	CHECK_RESULT("mayexec_open_script(NULL)", mayexec_open_script(NULL, 0), EINVAL);
 	CHECK_RESULT("mayexec_open_script(O_RDWR)", mayexec_open_script(ok_path, O_RDWR), EINVAL);
@@ -472,6 +481,30 @@ static void check(const char *path, const char *want)
 	close(fd);
 }
 
+static void check_script(const char *path, const char *want)
+{
+	char label[4096], message[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int rc, saved;
+
+	snprintf(label, sizeof(label), "label:%s", path);
+	errno = CHECK_ERRNO_SENTINEL;
+	rc = mayexec_check_script(fd, label);
+	saved = errno;
+	if (strcmp(want, "ok") == 0) {
+		check_true(WHAT("script %s: allowed (%s)", path, rc < 0 ? mayexec_last_error() : "0"),
+			   rc == 0);
+		check_errno_kept(WHAT("script %s: errno left alone", path), saved);
+	} else {
+		check_result(WHAT("script %s: denied", path), rc, saved,
+			     strcmp(want, "write-busy") == 0 ? ETXTBSY : EACCES);
+		snprintf(message, sizeof(message), "%s: script execution denied (%s)", label, want);
+		check_str(WHAT("script %s: message", path), mayexec_last_error(), message);
+		check_last_verdict(label, want);
+	}
+	close(fd);
+}
+
 static void broken_policy(void)
 {
 	struct mayexec_enforcement e;
@@ -483,6 +516,8 @@ static void broken_policy(void)
 		   strstr(mayexec_last_error(), "/etc/mayexec.conf") != NULL);
 	CHECK_RESULT("broken policy: mayexec_open_script", mayexec_open_script("/proc/self/exe", 0),
 		     EACCES);
+	check_true("... names the file", strstr(mayexec_last_error(), "/etc/mayexec.conf") != NULL);
+	CHECK_RESULT("broken policy: mayexec_check_script", mayexec_check_script(fd, "exe"), EACCES);
 	check_true("... names the file", strstr(mayexec_last_error(), "/etc/mayexec.conf") != NULL);
 	CHECK_RESULT("broken policy: mayexec_check_interactive(-1)", mayexec_check_interactive(-1),
 		     EACCES);
@@ -546,6 +581,9 @@ int main(int argc, char **argv)
 			i += 3;
 		} else if (strcmp(step, "label") == 0 && left >= 2) {
 			label(argv[i + 1], argv[i + 2]);
+			i += 3;
+		} else if (strcmp(step, "script") == 0 && left >= 2) {
+			check_script(argv[i + 1], argv[i + 2]);
 			i += 3;
 		} else if (strcmp(step, "check") == 0 && left >= 2) {
 			check(argv[i + 1], argv[i + 2]);
