@@ -16,7 +16,8 @@
 #            the source, patched, then built exactly as the stock one) or
 #            "stock" (a copy of the built stock tree, patched and built
 #            again: make compiles only what the patch changes)
-# and defines three steps, each run in a subshell in the tree, with
+# may define `prepare`, run before every build (even one up to date), and
+# defines three steps, each run in a subshell in the tree, with
 # $variant (stock or mayexec), $tree, $prefix (to install into, empty; the
 # installation is moved to its place, PREFIX without .new, when checked),
 # $version (Debian's), $libs (empty for stock, libmayexec's static link
@@ -226,6 +227,10 @@ integration_build() {
 	integration_fetch
 	! $fetch_only || return 0
 	libmayexec_static
+	# The recipe's own preparation, if it has one (wine: marked DLLs).
+	if type prepare >/dev/null 2>&1; then
+		prepare
+	fi
 	stock_stamp=$(integration_stamp stock)
 	mayexec_stamp=$(integration_stamp mayexec)
 	if integration_current stock "$stock_stamp" && integration_current mayexec "$mayexec_stamp"; then

@@ -1,0 +1,456 @@
+//! The enlightened Wine: every PE image and every module's Unix library is
+//! checked before it is mapped, under every enforcement, on the kernel's
+//! check and the emulated one; without a policy it is Debian's Wine.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use mayexec_testkit::interp::{Enforced, Exit, Feed, Outcome, Place, Places};
+use mayexec_testkit::{on_both_backends, root_test, Sandbox, Tmpfs};
+use mayexec_wine::{denial, windows_path, Fixture, Programs, BUILT, DEBIAN, STOCK};
+
+/// The ways code reaches Wine that the table covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// `wine FILE.exe`: the main program.
+    Program,
+    /// An allowed program's `LoadLibrary("FILE.dll")`.
+    LoadLibrary,
+    /// `wine cmd < FILE`: commands from a file on standard input.
+    CmdStdin,
+    /// `cat FILE | wine cmd`: commands from a pipe.
+    CmdPipe,
+    /// `wine cmd /c COMMAND`: a command on the command line.
+    CmdText,
+}
+
+const WAYS: [Way; 5] = [
+    Way::Program,
+    Way::LoadLibrary,
+    Way::CmdStdin,
+    Way::CmdPipe,
+    Way::CmdText,
+];
+
+/// The files of one table: `hello.exe`, `answer.dll` and a batch of
+/// commands in every place.
+struct Files {
+    _places: Places,
+    hello: [PathBuf; 3],
+    answer: [PathBuf; 3],
+    batch: [PathBuf; 3],
+}
+
+const BATCH: &str = "echo hello from x\r\nexit\r\n";
+
+impl Files {
+    fn new() -> Files {
+        let places = Places::new();
+        let programs = Programs::get();
+        let mut hello = Vec::new();
+        let mut answer = Vec::new();
+        let mut batch = Vec::new();
+        for place in Place::ALL {
+            let dir = places.dir(place, "wine");
+            hello.push(mayexec_testkit::write_file(
+                &dir.join("hello.exe"),
+                &programs.hello,
+                place.mode(),
+            ));
+            answer.push(mayexec_testkit::write_file(
+                &dir.join("answer.dll"),
+                &programs.answer,
+                place.mode(),
+            ));
+            batch.push(mayexec_testkit::write_file(
+                &dir.join("commands.bat"),
+                BATCH.as_bytes(),
+                place.mode(),
+            ));
+        }
+        Files {
+            _places: places,
+            hello: hello.try_into().expect("three places"),
+            answer: answer.try_into().expect("three places"),
+            batch: batch.try_into().expect("three places"),
+        }
+    }
+
+    fn index(place: Place) -> usize {
+        Place::ALL
+            .iter()
+            .position(|p| *p == place)
+            .expect("a place")
+    }
+
+    /// What `way` of the file in `place` gives with `wine` started by
+    /// `make`.
+    fn run(
+        &self,
+        way: Way,
+        place: Place,
+        wine: &Path,
+        make: &dyn Fn(&OsStr) -> Command,
+    ) -> Outcome {
+        let fixture = Fixture::get();
+        let i = Files::index(place);
+        let mut cmd = fixture.command(wine.as_os_str(), make);
+        cmd.stdin(Stdio::null());
+        match way {
+            Way::Program => Outcome::of(cmd.arg(&self.hello[i])),
+            Way::LoadLibrary => Outcome::of(
+                cmd.arg(fixture.loadlib())
+                    .arg(windows_path(&self.answer[i])),
+            ),
+            Way::CmdStdin => Feed::Stdin.run(with_arg(cmd, "cmd"), &self.batch[i]),
+            Way::CmdPipe => Feed::Pipe.run(with_arg(cmd, "cmd"), &self.batch[i]),
+            Way::CmdText => Outcome::of(cmd.args(["cmd", "/c", "echo", "hello", "from", "x"])),
+        }
+    }
+}
+
+fn with_arg(mut cmd: Command, arg: &str) -> Command {
+    cmd.arg(arg);
+    cmd
+}
+
+/// What `way` gives under `enforced` in `place`: `None` when it is what
+/// Debian's Wine gives (`theirs`).
+fn expected(way: Way, enforced: Enforced, place: Place, files: &Files) -> Option<Outcome> {
+    let i = Files::index(place);
+    match way {
+        Way::Program => enforced
+            .script_denial(place)
+            .map(|reason| Outcome::refused(denial(&files.hello[i], reason))),
+        Way::LoadLibrary => enforced.script_denial(place).map(|_| Outcome {
+            exit: Exit::Code(1),
+            stdout: "LoadLibrary failed: 5\r\n".into(),
+            stderr: String::new(),
+        }),
+        Way::CmdStdin => place
+            .full_check()
+            .filter(|_| enforced.denies_interactive())
+            .map(|reason| Outcome::refused(denial("<stdin>", reason))),
+        Way::CmdPipe => enforced
+            .denies_interactive()
+            .then(|| Outcome::refused(denial("<stdin>", "not-regular-file"))),
+        Way::CmdText => enforced
+            .denies_interactive()
+            .then(|| Outcome::refused(denial("/c", "interactive"))),
+    }
+}
+
+on_both_backends! {
+    /// The table: every way in × every enforcement × every place. A
+    /// refused program exits 126 with the contract's message; a refused
+    /// DLL fails to load as a file Windows may not access
+    /// (`ERROR_ACCESS_DENIED`, 5); everything allowed does what Debian's
+    /// Wine does.
+    fn every_row_of_the_behaviour_table_holds(backend) {
+        let test = "every_row_of_the_behaviour_table_holds";
+        let Some(ours) = BUILT.require_with_root(test) else { return };
+        let files = Files::new();
+        let debian = Path::new(DEBIAN);
+        let plain = |p: &OsStr| Command::new(p);
+        // Debian's Wine, with no policy: what an allowed cell gives.
+        let mut theirs = Vec::new();
+        for way in WAYS {
+            for place in Place::ALL {
+                let got = files.run(way, place, debian, &plain);
+                if way == Way::Program {
+                    assert_eq!(got, Outcome::ran("hello from x\r\n"), "Debian's wine {place:?}");
+                }
+                if way == Way::LoadLibrary {
+                    assert_eq!(got, Outcome::ran("loaded 42\r\n"), "Debian's wine {place:?}");
+                }
+                theirs.push(((way, place), got));
+            }
+        }
+        let failures: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = Enforced::ALL
+                .into_iter()
+                .map(|enforced| {
+                    let (files, theirs) = (&files, &theirs);
+                    let ours = ours.clone();
+                    scope.spawn(move || {
+                        let sandbox = enforced.sandbox();
+                        let outer = |p: &OsStr| sandbox.command(p);
+                        let make = backend.launcher(&outer);
+                        let launch = |p: &OsStr| enforced.command_with(p, &make);
+                        let mut failures = Vec::new();
+                        for way in WAYS {
+                            for place in Place::ALL {
+                                let got = files.run(way, place, &ours, &launch);
+                                let want = expected(way, enforced, place, files).unwrap_or_else(|| {
+                                    theirs
+                                        .iter()
+                                        .find(|(cell, _)| *cell == (way, place))
+                                        .expect("computed above")
+                                        .1
+                                        .clone()
+                                });
+                                if got != want {
+                                    failures.push(format!(
+                                        "{way:?} | {place:?} | {enforced} | {backend:?}:\n    want {want}\n    got  {got}"
+                                    ));
+                                }
+                            }
+                        }
+                        failures
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a column's thread"))
+                .collect()
+        });
+        let cells = WAYS.len() * Enforced::ALL.len() * Place::ALL.len();
+        assert!(
+            failures.is_empty(),
+            "{} of {cells} cells differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        eprintln!("wine: {cells} cells with the {backend:?} backend");
+    }
+}
+
+/// The acceptance line: `mayexec run -f` makes the enlightened Wine refuse
+/// a program on a `noexec` mount, which Debian's Wine still runs.
+#[root_test]
+fn mayexec_run_f_refuses_a_noexec_program_that_debians_wine_runs() {
+    let test = "mayexec_run_f_refuses_a_noexec_program_that_debians_wine_runs";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let fixture = Fixture::get();
+    let noexec = Tmpfs::noexec();
+    let hello = noexec.write("hello.exe", &Programs::get().hello, 0o755);
+    let run_f = |p: &OsStr| mayexec_testkit::conformance::mayexec_run("-f", p);
+    let got = Outcome::of(fixture.command(ours.as_os_str(), &run_f).arg(&hello));
+    assert_eq!(got, Outcome::refused(denial(&hello, "noexec-mount")));
+    let theirs = Outcome::of(fixture.command(OsStr::new(DEBIAN), &run_f).arg(&hello));
+    assert_eq!(theirs, Outcome::ran("hello from x\r\n"));
+}
+
+/// Without a policy the enlightened Wine, the stock rebuild and Debian's
+/// Wine give the same output and status: on the test programs in every
+/// place, and on Wine's own programs that run headless.
+#[root_test]
+fn without_a_policy_it_is_debians_wine() {
+    let test = "without_a_policy_it_is_debians_wine";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let Some(stock) = STOCK.require(test) else {
+        return;
+    };
+    let fixture = Fixture::get();
+    let files = Files::new();
+    let plain = |p: &OsStr| Command::new(p);
+    let debian = PathBuf::from(DEBIAN);
+    let mut compared = 0;
+    for way in WAYS {
+        for place in Place::ALL {
+            let theirs = files.run(way, place, &debian, &plain);
+            assert_eq!(
+                files.run(way, place, &ours, &plain),
+                theirs,
+                "{way:?} {place:?}"
+            );
+            assert_eq!(
+                files.run(way, place, &stock, &plain),
+                theirs,
+                "{way:?} {place:?}"
+            );
+            compared += 1;
+        }
+    }
+    let programs: &[&[&str]] = &[
+        &["cmd", "/c", "echo", "parity"],
+        &["cmd", "/c", "exit", "7"],
+        &["hostname"],
+        &[
+            "reg",
+            "query",
+            r"HKLM\Software\Microsoft\Windows NT\CurrentVersion",
+            "/v",
+            "CurrentVersion",
+        ],
+        &["reg", "query", r"HKCU\Software\NoSuchKey"],
+        &["cmd", "/c", "dir", "/b", r"C:\windows\system32\drivers\etc"],
+        &["no-such-program.exe"],
+    ];
+    for args in programs {
+        let run = |wine: &Path| {
+            Outcome::of(
+                fixture
+                    .command(wine.as_os_str(), &plain)
+                    .args(*args)
+                    .stdin(Stdio::null()),
+            )
+        };
+        let theirs = run(&debian);
+        assert_eq!(run(&ours), theirs, "wine {args:?}");
+        assert_eq!(run(&stock), theirs, "wine {args:?}");
+        compared += 1;
+    }
+    let exit7 = Outcome::of(
+        fixture
+            .command(ours.as_os_str(), &plain)
+            .args(["cmd", "/c", "exit", "7"]),
+    );
+    assert_eq!(exit7.exit, Exit::Code(7), "{exit7}");
+    eprintln!("wine: {compared} runs compared with Debian's Wine");
+}
+
+/// A policy file that cannot be trusted refuses everything, naming it.
+#[root_test]
+fn an_untrusted_policy_file_refuses_everything() {
+    let test = "an_untrusted_policy_file_refuses_everything";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let fixture = Fixture::get();
+    let sandbox = Sandbox::new().policy_file("interpreted_access = 1\n", 0o666, 0);
+    let make = |p: &OsStr| sandbox.command(p);
+    let got = Outcome::of(
+        fixture
+            .command(ours.as_os_str(), &make)
+            .arg(fixture.bin.join("hello.exe")),
+    );
+    assert_eq!(got.exit, Exit::Code(126), "{got}");
+    assert_eq!(got.stdout, "", "{got}");
+    assert!(
+        got.stderr.starts_with("wine: ") && got.stderr.contains("/etc/mayexec.conf"),
+        "{got}"
+    );
+}
+
+/// In audit mode nothing is refused and every denial is logged: the
+/// program and the DLL, with the files' paths and reasons.
+#[root_test]
+fn audit_mode_runs_everything_and_logs_the_denials() {
+    let test = "audit_mode_runs_everything_and_logs_the_denials";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let fixture = Fixture::get();
+    let noexec = Tmpfs::noexec();
+    let programs = Programs::get();
+    let hello = noexec.write("hello.exe", &programs.hello, 0o755);
+    let answer = noexec.write("answer.dll", &programs.answer, 0o755);
+    let sandbox = Sandbox::new()
+        .policy("interpreted_access = 1\nmode = \"audit\"\n")
+        .capture_syslog();
+    let make = |p: &OsStr| sandbox.command(p);
+    let got = Outcome::of(fixture.command(ours.as_os_str(), &make).arg(&hello));
+    assert_eq!(got, Outcome::ran("hello from x\r\n"));
+    let got = Outcome::of(
+        fixture
+            .command(ours.as_os_str(), &make)
+            .arg(fixture.loadlib())
+            .arg(windows_path(&answer)),
+    );
+    assert_eq!(got, Outcome::ran("loaded 42\r\n"));
+    let lines = sandbox.syslog_lines();
+    for file in [&hello, &answer] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("path={}", file.display()))
+                    && l.contains("reason=noexec-mount")
+                    && l.contains("action=audit")),
+            "no audit line for {}: {lines:#?}",
+            file.display()
+        );
+    }
+}
+
+/// A refused DLL is logged with its path and reason, and the program that
+/// asked for it goes on.
+#[root_test]
+fn a_refused_dll_is_logged_and_the_program_goes_on() {
+    let test = "a_refused_dll_is_logged_and_the_program_goes_on";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let fixture = Fixture::get();
+    let noexec = Tmpfs::noexec();
+    let answer = noexec.write("answer.dll", &Programs::get().answer, 0o755);
+    let sandbox = Sandbox::new().capture_syslog();
+    let make = |p: &OsStr| Enforced::RunF.command(&sandbox, p);
+    let got = Outcome::of(
+        fixture
+            .command(ours.as_os_str(), &make)
+            .arg(fixture.loadlib())
+            .arg(windows_path(&answer)),
+    );
+    assert_eq!(got.stdout, "LoadLibrary failed: 5\r\n", "{got}");
+    let lines = sandbox.syslog_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("path={}", answer.display()))
+                && l.contains("reason=noexec-mount")
+                && l.contains("action=denied")),
+        "{lines:#?}"
+    );
+}
+
+/// A module's Unix library (the `.so` a builtin DLL calls into) is code
+/// too: in a copy of the enlightened tree where `ws2_32.so` is not
+/// executable, `LoadLibrary("ws2_32.dll")` fails under `mayexec run -f`
+/// (its initialisation cannot load its Unix side: `ERROR_DLL_INIT_FAILED`)
+/// and the refusal is logged; with nothing enforced it loads.
+#[root_test]
+fn a_modules_unix_library_is_checked() {
+    let test = "a_modules_unix_library_is_checked";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let fixture = Fixture::get();
+    let tree = mayexec_testkit::TempDir::new();
+    let prefix = ours
+        .parent()
+        .and_then(Path::parent)
+        .expect("PREFIX/bin/wine");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(prefix)
+        .arg(tree.path().join("wine"))
+        .status()
+        .expect("run cp");
+    assert!(status.success(), "cp -a {}", prefix.display());
+    let so = tree
+        .path()
+        .join("wine/lib/x86_64-linux-gnu/wine/x86_64-unix/ws2_32.so");
+    fs::set_permissions(&so, fs::Permissions::from_mode(0o644)).expect("chmod 0644");
+    let wine = tree.path().join("wine/bin/wine");
+    let sandbox = Sandbox::new().capture_syslog();
+    let load = |enforced: Enforced| {
+        let make = |p: &OsStr| enforced.command(&sandbox, p);
+        Outcome::of(
+            fixture
+                .command(wine.as_os_str(), &make)
+                .arg(fixture.loadlib())
+                .arg("ws2_32.dll"),
+        )
+    };
+    assert_eq!(load(Enforced::Nothing), Outcome::ran("loaded -1\r\n"));
+    let got = load(Enforced::RunF);
+    assert_eq!(got.stdout, "LoadLibrary failed: 1114\r\n", "{got}");
+    let lines = sandbox.syslog_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("path={}", so.display()))
+                && l.contains("reason=not-executable")
+                && l.contains("action=denied")),
+        "{lines:#?}"
+    );
+}
