@@ -11,6 +11,7 @@
 #   bash scripts/test.sh bash         source (cached under target/) and its
 #   bash scripts/test.sh busybox      conformance tests against the stock
 #   bash scripts/test.sh perl         build
+#   bash scripts/test.sh wine         (Wine: its ntdll.so rebuilt)
 #   bash scripts/test.sh python       mayexec-python on the default CPython
 #   bash scripts/test.sh upstream     the interpreters' own suites through the
 #                                     stock and the enlightened builds (bash's,
@@ -25,7 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_tiers=(dash bash busybox perl quick python upstream)
+all_tiers=(dash bash busybox perl wine quick python upstream)
 tiers=("$@")
 [ "${#tiers[@]}" -gt 0 ] || tiers=("${all_tiers[@]}")
 for tier in "${tiers[@]}"; do
@@ -65,7 +66,7 @@ bash scripts/setup.sh
 . scripts/lib/background.sh
 fetch_sources() {
     local name
-    for name in dash bash busybox perl; do
+    for name in dash bash busybox perl wine; do
         case " ${tiers[*]} " in
         *" $name "* | *" upstream "*) bash "integrations/$name/build.sh" --fetch || return ;;
         esac
@@ -128,6 +129,7 @@ for tier in "${tiers[@]}"; do
     bash) interpreter bash mayexec-bash ;;
     busybox) interpreter busybox mayexec-busybox ;;
     perl) interpreter perl mayexec-perl ;;
+    wine) interpreter wine mayexec-wine ;;
     python) python_tier ;;
     upstream) upstream ;;
     esac

@@ -203,6 +203,17 @@ fn hint(kind: Kind, name: &str) -> String {
         Kind::Shell if stem == "dash" || stem == "sh" => {
             format!("use mayexec's enlightened dash (integrations/dash/build.sh), or {lockdown}")
         }
+        Kind::Shell if stem == "bash" || stem == "busybox" => {
+            format!(
+                "use mayexec's enlightened {stem} (integrations/{stem}/build.sh), or {lockdown}"
+            )
+        }
+        Kind::Perl => {
+            format!("use mayexec's enlightened perl (integrations/perl/build.sh), or {lockdown}")
+        }
+        Kind::Wine => {
+            format!("use mayexec's enlightened Wine (integrations/wine/build.sh), or {lockdown}")
+        }
         Kind::Python => format!("run Python code with mayexec-python, or {lockdown}"),
         Kind::Unclassified => format!(
             "mayexec cannot tell what it is: make it readable, or trust it with \

@@ -59,6 +59,8 @@ pub enum Kind {
     Awk,
     /// `gdb -x FILE`, `lldb -s FILE`
     Debugger,
+    /// Wine: Windows programs and libraries are its code (`wine FILE.exe`)
+    Wine,
     /// `vim -S FILE`, `emacs --script FILE`
     Editor,
     /// Another language runtime (`java`, `Rscript`, `guile` …).
@@ -83,6 +85,7 @@ impl Kind {
             Kind::Php => "php",
             Kind::Awk => "awk",
             Kind::Debugger => "debugger",
+            Kind::Wine => "wine",
             Kind::Editor => "editor",
             Kind::OtherLanguage => "other-language",
             Kind::Shebang => "shebang",
@@ -108,6 +111,7 @@ const FAMILIES: &[(Kind, &[&str])] = &[
     (Kind::Php, &["php", "php-cgi"]),
     (Kind::Awk, &["awk", "gawk", "mawk", "nawk", "original-awk"]),
     (Kind::Debugger, &["gdb", "lldb", "gdb-multiarch"]),
+    (Kind::Wine, &["wine"]),
     (
         Kind::Editor,
         &[
@@ -192,11 +196,41 @@ pub fn enlightened(path: &Path) -> io::Result<Option<Enlightened>> {
             version: String::from_utf8_lossy(&note.desc[..end]).into_owned(),
         }));
     }
-    Ok(info
+    if let Some(needed) = info
         .needed
         .into_iter()
         .find(|n| n.starts_with("libmayexec.so"))
-        .map(|needed| Enlightened::LinksLibmayexec { needed }))
+    {
+        return Ok(Some(Enlightened::LinksLibmayexec { needed }));
+    }
+    // Wine's loader (`wine`, `wine64`) maps nothing itself: the Unix-side
+    // ntdll.so it loads maps every PE image, and is what obeys.
+    match wine_ntdll(path) {
+        Some(ntdll) => enlightened(&ntdll),
+        None => Ok(None),
+    }
+}
+
+/// The `ntdll.so` Wine's loader at `path` (its real file) loads: where
+/// the loader looks first, relative to its own directory, for Debian's
+/// layout (`/usr/lib/wine/wine64` → `/usr/lib/x86_64-linux-gnu/wine/…`)
+/// and upstream's (`/usr/bin/wine` → `/usr/lib/wine/…`, `lib64`).
+fn wine_ntdll(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    if kind_by_name(name) != Some(Kind::Wine) {
+        return None;
+    }
+    let arch = std::env::consts::ARCH;
+    let so_dir = format!("wine/{arch}-unix/ntdll.so");
+    let dir = path.parent()?;
+    [
+        format!("../{arch}-linux-gnu/{so_dir}"),
+        format!("../lib/{so_dir}"),
+        format!("../lib64/{so_dir}"),
+    ]
+    .iter()
+    .map(|relative| dir.join(relative))
+    .find(|candidate| candidate.is_file())
 }
 
 /// An executable file found beneath a root.

@@ -14,12 +14,13 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-use mayexec_testkit::interp::workspace_root;
 pub use mayexec_testkit::interp::Built;
+use mayexec_testkit::interp::{workspace_root, Exit, Outcome};
 
 /// The enlightened Wine as its tests find it.
 pub const BUILT: Built = Built {
@@ -240,6 +241,39 @@ impl Fixture {
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY");
         cmd
+    }
+
+    /// Runs `cmd` to its end, its output through files rather than pipes:
+    /// Wine's system processes (`explorer.exe /desktop`, `services.exe`
+    /// …) that a command starts inherit its output and outlive it, and
+    /// would hold a pipe open for as long as the server lives.
+    pub fn outcome(cmd: &mut Command) -> Outcome {
+        let dir = mayexec_testkit::TempDir::new();
+        let out = fs::File::create(dir.path().join("stdout")).expect("create stdout file");
+        let err = fs::File::create(dir.path().join("stderr")).expect("create stderr file");
+        let status = match cmd.stdout(out).stderr(err).status() {
+            Ok(status) => status,
+            Err(e) => {
+                return Outcome {
+                    exit: Exit::NotStarted(e.raw_os_error().unwrap_or(-1)),
+                    stdout: String::new(),
+                    stderr: e.to_string(),
+                }
+            }
+        };
+        let read = |name: &str| {
+            String::from_utf8_lossy(&fs::read(dir.path().join(name)).expect("read the output"))
+                .into_owned()
+        };
+        Outcome {
+            exit: match (status.code(), status.signal()) {
+                (Some(code), _) => Exit::Code(code),
+                (None, Some(signal)) => Exit::Signal(signal),
+                (None, None) => unreachable!("a process ends with a status or a signal"),
+            },
+            stdout: read("stdout"),
+            stderr: read("stderr"),
+        }
     }
 
     /// `loadlib.exe`.

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use mayexec_testkit::interp::{Enforced, Exit, Feed, Outcome, Place, Places};
+use mayexec_testkit::interp::{Enforced, Exit, Outcome, Place, Places};
 use mayexec_testkit::{on_both_backends, root_test, Sandbox, Tmpfs};
 use mayexec_wine::{denial, windows_path, Fixture, Programs, BUILT, DEBIAN, STOCK};
 
@@ -100,21 +100,30 @@ impl Files {
         let mut cmd = fixture.command(wine.as_os_str(), make);
         cmd.stdin(Stdio::null());
         match way {
-            Way::Program => Outcome::of(cmd.arg(&self.hello[i])),
-            Way::LoadLibrary => Outcome::of(
+            Way::Program => Fixture::outcome(cmd.arg(&self.hello[i])),
+            Way::LoadLibrary => Fixture::outcome(
                 cmd.arg(fixture.loadlib())
                     .arg(windows_path(&self.answer[i])),
             ),
-            Way::CmdStdin => Feed::Stdin.run(with_arg(cmd, "cmd"), &self.batch[i]),
-            Way::CmdPipe => Feed::Pipe.run(with_arg(cmd, "cmd"), &self.batch[i]),
-            Way::CmdText => Outcome::of(cmd.args(["cmd", "/c", "echo", "hello", "from", "x"])),
+            Way::CmdStdin => {
+                let batch = fs::File::open(&self.batch[i]).expect("open the batch");
+                Fixture::outcome(cmd.arg("cmd").stdin(batch))
+            }
+            Way::CmdPipe => {
+                let mut cat = Command::new("cat")
+                    .arg(&self.batch[i])
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .expect("start cat");
+                let pipe = cat.stdout.take().expect("cat's stdout");
+                let got = Fixture::outcome(cmd.arg("cmd").stdin(pipe));
+                // Whatever Wine did, cat ends (at worst on SIGPIPE).
+                let _ = cat.wait();
+                got
+            }
+            Way::CmdText => Fixture::outcome(cmd.args(["cmd", "/c", "echo", "hello", "from", "x"])),
         }
     }
-}
-
-fn with_arg(mut cmd: Command, arg: &str) -> Command {
-    cmd.arg(arg);
-    cmd
 }
 
 /// What `way` gives under `enforced` in `place`: `None` when it is what
@@ -231,10 +240,34 @@ fn mayexec_run_f_refuses_a_noexec_program_that_debians_wine_runs() {
     let noexec = Tmpfs::noexec();
     let hello = noexec.write("hello.exe", &Programs::get().hello, 0o755);
     let run_f = |p: &OsStr| mayexec_testkit::conformance::mayexec_run("-f", p);
-    let got = Outcome::of(fixture.command(ours.as_os_str(), &run_f).arg(&hello));
+    let got = Fixture::outcome(fixture.command(ours.as_os_str(), &run_f).arg(&hello));
     assert_eq!(got, Outcome::refused(denial(&hello, "noexec-mount")));
-    let theirs = Outcome::of(fixture.command(OsStr::new(DEBIAN), &run_f).arg(&hello));
+    let theirs = Fixture::outcome(fixture.command(OsStr::new(DEBIAN), &run_f).arg(&hello));
     assert_eq!(theirs, Outcome::ran("hello from x\r\n"));
+    // Started by another program (start.exe's CreateProcess): the child
+    // says why and ends before its first instruction; start.exe fails.
+    let start = |wine: &OsStr| {
+        Fixture::outcome(
+            fixture
+                .command(wine, &run_f)
+                .args(["start", "/wait", "/unix"])
+                .arg(&hello),
+        )
+    };
+    let got = start(ours.as_os_str());
+    assert!(
+        got.stdout.starts_with("Application could not be started"),
+        "{got}"
+    );
+    assert_ne!(got.exit, Exit::Code(0), "{got}");
+    assert!(
+        got.stderr.contains(&denial(&hello, "noexec-mount")),
+        "{got}"
+    );
+    // (start.exe gives the program a console of its own: its output does
+    // not come here.)
+    let theirs = start(OsStr::new(DEBIAN));
+    assert_eq!(theirs, Outcome::ran(""), "Debian's wine start");
 }
 
 /// Without a policy the enlightened Wine, the stock rebuild and Debian's
@@ -287,7 +320,7 @@ fn without_a_policy_it_is_debians_wine() {
     ];
     for args in programs {
         let run = |wine: &Path| {
-            Outcome::of(
+            Fixture::outcome(
                 fixture
                     .command(wine.as_os_str(), &plain)
                     .args(*args)
@@ -299,7 +332,7 @@ fn without_a_policy_it_is_debians_wine() {
         assert_eq!(run(&stock), theirs, "wine {args:?}");
         compared += 1;
     }
-    let exit7 = Outcome::of(
+    let exit7 = Fixture::outcome(
         fixture
             .command(ours.as_os_str(), &plain)
             .args(["cmd", "/c", "exit", "7"]),
@@ -318,7 +351,7 @@ fn an_untrusted_policy_file_refuses_everything() {
     let fixture = Fixture::get();
     let sandbox = Sandbox::new().policy_file("interpreted_access = 1\n", 0o666, 0);
     let make = |p: &OsStr| sandbox.command(p);
-    let got = Outcome::of(
+    let got = Fixture::outcome(
         fixture
             .command(ours.as_os_str(), &make)
             .arg(fixture.bin.join("hello.exe")),
@@ -348,9 +381,9 @@ fn audit_mode_runs_everything_and_logs_the_denials() {
         .policy("interpreted_access = 1\nmode = \"audit\"\n")
         .capture_syslog();
     let make = |p: &OsStr| sandbox.command(p);
-    let got = Outcome::of(fixture.command(ours.as_os_str(), &make).arg(&hello));
+    let got = Fixture::outcome(fixture.command(ours.as_os_str(), &make).arg(&hello));
     assert_eq!(got, Outcome::ran("hello from x\r\n"));
-    let got = Outcome::of(
+    let got = Fixture::outcome(
         fixture
             .command(ours.as_os_str(), &make)
             .arg(fixture.loadlib())
@@ -384,7 +417,7 @@ fn a_refused_dll_is_logged_and_the_program_goes_on() {
     let answer = noexec.write("answer.dll", &Programs::get().answer, 0o755);
     let sandbox = Sandbox::new().capture_syslog();
     let make = |p: &OsStr| Enforced::RunF.command(&sandbox, p);
-    let got = Outcome::of(
+    let got = Fixture::outcome(
         fixture
             .command(ours.as_os_str(), &make)
             .arg(fixture.loadlib())
@@ -434,7 +467,7 @@ fn a_modules_unix_library_is_checked() {
     let sandbox = Sandbox::new().capture_syslog();
     let load = |enforced: Enforced| {
         let make = |p: &OsStr| enforced.command(&sandbox, p);
-        Outcome::of(
+        Fixture::outcome(
             fixture
                 .command(wine.as_os_str(), &make)
                 .arg(fixture.loadlib())
@@ -453,4 +486,79 @@ fn a_modules_unix_library_is_checked() {
                 && l.contains("action=denied")),
         "{lines:#?}"
     );
+}
+
+/// `mayexec interpreters` reads from the files that the enlightened Wine
+/// obeys (its loader loads an ntdll.so with mayexec's note), and that
+/// Debian's and the stock rebuild do not.
+#[root_test]
+fn mayexec_interpreters_reports_it_as_enlightened() {
+    let test = "mayexec_interpreters_reports_it_as_enlightened";
+    let Some(ours) = BUILT.require(test) else {
+        return;
+    };
+    let Some(stock) = STOCK.require(test) else {
+        return;
+    };
+    let interpreters = |wine: &Path| {
+        let real = fs::canonicalize(wine).expect("the loader's real file");
+        let got = Fixture::outcome(
+            Command::new(mayexec_testkit::workspace_bin("mayexec"))
+                .arg("interpreters")
+                .arg(&real),
+        );
+        (real, got)
+    };
+    let (real, got) = interpreters(&ours);
+    assert_eq!(got.exit, Exit::Code(0), "{}: {got}", real.display());
+    assert!(got.stdout.contains("[mayexec "), "{got}");
+    for wine in [stock, PathBuf::from(DEBIAN)] {
+        let (real, got) = interpreters(&wine);
+        assert_eq!(got.exit, Exit::Code(1), "{}: {got}", real.display());
+        assert!(got.stdout.contains("integrations/wine/build.sh"), "{got}");
+    }
+}
+
+/// The script hosts and the debugger run code Wine never checks (their
+/// scripts, a debugger's commands): under deny-interactive they do not
+/// start, and with nothing enforced they start as with Debian's Wine.
+#[root_test]
+fn script_hosts_and_the_debugger_do_not_start_under_deny_interactive() {
+    let test = "script_hosts_and_the_debugger_do_not_start_under_deny_interactive";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let fixture = Fixture::get();
+    let plain = |p: &OsStr| Command::new(p);
+    let run_i = |p: &OsStr| mayexec_testkit::conformance::mayexec_run("-i", p);
+    let run_f = |p: &OsStr| mayexec_testkit::conformance::mayexec_run("-f", p);
+    for host in ["cscript", "wscript", "mshta", "powershell", "winedbg"] {
+        let got = Fixture::outcome(
+            fixture
+                .command(ours.as_os_str(), &run_i)
+                .args([host, "/?"])
+                .stdin(Stdio::null()),
+        );
+        assert_eq!(
+            got,
+            Outcome::refused(denial(format!("{host}.exe"), "interactive")),
+            "wine {host}"
+        );
+        // Without deny-interactive: what Debian's Wine does.
+        let theirs = Fixture::outcome(
+            fixture
+                .command(OsStr::new(DEBIAN), &plain)
+                .args([host, "/?"])
+                .stdin(Stdio::null()),
+        );
+        for make in [&plain as &dyn Fn(&OsStr) -> Command, &run_f] {
+            let got = Fixture::outcome(
+                fixture
+                    .command(ours.as_os_str(), make)
+                    .args([host, "/?"])
+                    .stdin(Stdio::null()),
+            );
+            assert_eq!(got, theirs, "wine {host} /?");
+        }
+    }
 }
