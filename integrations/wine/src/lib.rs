@@ -50,7 +50,7 @@ pub fn denial(label: impl AsRef<OsStr>, reason: &str) -> String {
 }
 
 /// A program that prints its first argument, or `hello from x`.
-const HELLO: &str = r#"#include <stdio.h>
+pub const HELLO: &str = r#"#include <stdio.h>
 int main(int argc, char **argv)
 {
     printf("%s\n", argc > 1 ? argv[1] : "hello from x");
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 
 /// A program that loads the DLL its first argument names and calls its
 /// `answer`: `loaded 42`, or `LoadLibrary failed: ERROR` (exit status 1).
-const LOADLIB: &str = r#"#include <windows.h>
+pub const LOADLIB: &str = r#"#include <windows.h>
 #include <stdio.h>
 int main(int argc, char **argv)
 {
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 "#;
 
 /// A DLL whose `answer` is 42.
-const ANSWER: &str = r#"__declspec(dllexport) int answer(void)
+pub const ANSWER: &str = r#"__declspec(dllexport) int answer(void)
 {
     return 42;
 }

@@ -562,3 +562,29 @@ fn script_hosts_and_the_debugger_do_not_start_under_deny_interactive() {
         }
     }
 }
+
+/// `wine cmd` on a terminal (util-linux `script` gives it one) reads typed
+/// commands: refused under deny-interactive before it reads any.
+#[root_test]
+fn cmd_on_a_terminal_is_refused_under_deny_interactive() {
+    let test = "cmd_on_a_terminal_is_refused_under_deny_interactive";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let fixture = Fixture::get();
+    let inner = format!(
+        "{} run -i -- {} cmd",
+        mayexec_testkit::workspace_bin("mayexec").display(),
+        ours.display()
+    );
+    let plain = |p: &OsStr| Command::new(p);
+    let mut cmd = fixture.command(OsStr::new("script"), &plain);
+    cmd.args(["-qec", &inner, "/dev/null"]).stdin(Stdio::null());
+    let got = Fixture::outcome(&mut cmd);
+    assert_eq!(got.exit, Exit::Code(126), "{got}");
+    assert!(
+        got.stdout
+            .contains("wine: <stdin>: script execution denied (not-regular-file)"),
+        "{got}"
+    );
+}
