@@ -588,3 +588,52 @@ fn cmd_on_a_terminal_is_refused_under_deny_interactive() {
         "{got}"
     );
 }
+
+/// Every environment variable Wine's manual names (the ENVIRONMENT
+/// section of `loader/wine.man.in` in Debian's source) is decided in
+/// `docs/wine.md`'s table.
+#[test]
+fn every_variable_wines_manual_names_is_decided_in_the_docs() {
+    let test = "every_variable_wines_manual_names_is_decided_in_the_docs";
+    // The build keeps Debian's source.
+    if BUILT.require(test).is_none() {
+        return;
+    }
+    let root = mayexec_testkit::interp::workspace_root();
+    let manual = root.join("target/wine-build/debian-src/loader/wine.man.in");
+    let manual =
+        fs::read_to_string(&manual).unwrap_or_else(|e| panic!("{}: {e}", manual.display()));
+    let docs = fs::read_to_string(root.join("docs/wine.md")).expect("read docs/wine.md");
+    let environment = manual
+        .split("\n.SH ENVIRONMENT")
+        .nth(1)
+        .and_then(|rest| rest.split("\n.SH ").next())
+        .expect("the manual has an ENVIRONMENT section");
+    // Each variable is the bold or italic word after a `.TP`.
+    let mut names = Vec::new();
+    let mut lines = environment.lines();
+    while let Some(line) = lines.next() {
+        if !line.starts_with(".TP") {
+            continue;
+        }
+        let Some(name) = lines.next().and_then(|l| l.split_whitespace().nth(1)) else {
+            continue;
+        };
+        if name.len() > 1
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            names.push(name.to_owned());
+        }
+    }
+    assert!(names.len() >= 10, "the manual parses: {names:?}");
+    let missing: Vec<&String> = names
+        .iter()
+        .filter(|name| !docs.contains(&format!("`{name}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/wine.md does not decide {missing:?} (the manual names {names:?})"
+    );
+}
