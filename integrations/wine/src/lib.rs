@@ -14,7 +14,6 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -261,19 +260,12 @@ impl Fixture {
                 }
             }
         };
-        let read = |name: &str| {
-            String::from_utf8_lossy(&fs::read(dir.path().join(name)).expect("read the output"))
-                .into_owned()
-        };
-        Outcome {
-            exit: match (status.code(), status.signal()) {
-                (Some(code), _) => Exit::Code(code),
-                (None, Some(signal)) => Exit::Signal(signal),
-                (None, None) => unreachable!("a process ends with a status or a signal"),
-            },
+        let read = |name: &str| fs::read(dir.path().join(name)).expect("read the output");
+        Outcome::from_output(std::process::Output {
+            status,
             stdout: read("stdout"),
             stderr: read("stderr"),
-        }
+        })
     }
 
     /// `loadlib.exe`.

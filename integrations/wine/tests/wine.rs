@@ -126,6 +126,16 @@ impl Files {
     }
 }
 
+/// Is there an audit line for `file` with `reason` and `action`?
+fn logged(lines: &[String], file: &Path, reason: &str, action: &str) -> bool {
+    let path = format!("path={}", file.display());
+    let reason = format!("reason={reason}");
+    let action = format!("action={action}");
+    lines
+        .iter()
+        .any(|l| l.contains(&path) && l.contains(&reason) && l.contains(&action))
+}
+
 /// What `way` gives under `enforced` in `place`: `None` when it is what
 /// Debian's Wine gives (`theirs`).
 fn expected(way: Way, enforced: Enforced, place: Place, files: &Files) -> Option<Outcome> {
@@ -393,11 +403,7 @@ fn audit_mode_runs_everything_and_logs_the_denials() {
     let lines = sandbox.syslog_lines();
     for file in [&hello, &answer] {
         assert!(
-            lines
-                .iter()
-                .any(|l| l.contains(&format!("path={}", file.display()))
-                    && l.contains("reason=noexec-mount")
-                    && l.contains("action=audit")),
+            logged(&lines, file, "noexec-mount", "audit"),
             "no audit line for {}: {lines:#?}",
             file.display()
         );
@@ -426,11 +432,7 @@ fn a_refused_dll_is_logged_and_the_program_goes_on() {
     assert_eq!(got.stdout, "LoadLibrary failed: 5\r\n", "{got}");
     let lines = sandbox.syslog_lines();
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains(&format!("path={}", answer.display()))
-                && l.contains("reason=noexec-mount")
-                && l.contains("action=denied")),
+        logged(&lines, &answer, "noexec-mount", "denied"),
         "{lines:#?}"
     );
 }
@@ -479,11 +481,7 @@ fn a_modules_unix_library_is_checked() {
     assert_eq!(got.stdout, "LoadLibrary failed: 1114\r\n", "{got}");
     let lines = sandbox.syslog_lines();
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains(&format!("path={}", so.display()))
-                && l.contains("reason=not-executable")
-                && l.contains("action=denied")),
+        logged(&lines, &so, "not-executable", "denied"),
         "{lines:#?}"
     );
 }
