@@ -16,7 +16,11 @@
 #            the source, patched, then built exactly as the stock one) or
 #            "stock" (a copy of the built stock tree, patched and built
 #            again: make compiles only what the patch changes)
-# may define `prepare`, run before every build (even one up to date), and
+# may define `prepare`, run before every build (even one up to date);
+# `fetch_source`, which puts the source in $srcdir with its version in
+# $srcdir/.complete, instead of `apt-get source PACKAGE` (run every time:
+# it refreshes a source that changed); `check_build VARIANT PREFIX`, which
+# checks a build instead of static_check/stock_check on PROGRAM; and
 # defines three steps, each run in a subshell in the tree, with
 # $variant (stock or mayexec), $tree, $prefix (to install into, empty; the
 # installation is moved to its place, PREFIX without .new, when checked),
@@ -75,7 +79,9 @@ rel() {
 
 # integration_fetch: Debian's source in $srcdir (once); sets version.
 integration_fetch() {
-	if [ ! -f "$srcdir/.complete" ]; then
+	if type fetch_source >/dev/null 2>&1; then
+		fetch_source
+	elif [ ! -f "$srcdir/.complete" ]; then
 		say "fetching Debian's $package source"
 		if ! debian_source "$package" "$work" "$srcdir"; then
 			_codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
@@ -137,7 +143,9 @@ integration_current() {
 # integration_check VARIANT PREFIX: the binary in PREFIX is what VARIANT
 # must be.
 integration_check() {
-	if [ "$1" = mayexec ]; then
+	if type check_build >/dev/null 2>&1; then
+		check_build "$1" "$2"
+	elif [ "$1" = mayexec ]; then
 		static_check "$2/$program"
 	else
 		stock_check "$2/$program"
