@@ -51,10 +51,7 @@ pub use enforcement::{Action, Denial, Enforcement, EnforcementError, ScriptError
 pub use level::Level;
 pub use policy::SystemPolicy;
 pub use script::{open_and_check, open_for_reading, OpenError, Script};
-pub use uapi::{
-    errno_name, landlock_abi_version, Errno, ENLIGHTENED_NOTE_OWNER, ENLIGHTENED_NOTE_SECTION,
-    ENLIGHTENED_NOTE_TYPE,
-};
+pub use uapi::{Errno, ENLIGHTENED_NOTE_OWNER, ENLIGHTENED_NOTE_SECTION, ENLIGHTENED_NOTE_TYPE};
 pub use verdict::{Backend, Reason, Verdict};
 
 /// Not part of the API: the raw system calls, for the benchmarks that
