@@ -320,6 +320,8 @@ fn describe(action: Action) -> &'static str {
         Action::Ignore => "not enforced (checked for information only)",
         Action::Audit => "audit (denials logged, not refused)",
         Action::Enforce => "enforced (denials logged and refused)",
+        // An action of a newer library: its name.
+        _ => action.as_str(),
     }
 }
 

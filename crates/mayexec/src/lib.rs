@@ -28,6 +28,18 @@
 //!
 //! Checking and enforcing are separate: [`Checker::check`] only answers
 //! (with a [`Verdict`] that says why), [`Enforcement`] decides and logs.
+//!
+//! # A surface that can grow
+//!
+//! A struct with public fields is `#[non_exhaustive]`: read and set its
+//! fields, build it with its constructor (`Denial::of`, `Entry::new`,
+//! `SystemPolicy::default` …), so that a new field is not a breaking
+//! change. So is an enum that may gain variants (`Reason`, `Action`, every
+//! error): match it with a `_` arm. Exhaustive on purpose: [`Level`] (the
+//! RFC's four levels), [`Backend`] (one-to-one with the C ABI's
+//! `mayexec_backend`: a new backend is a new ABI value every caller must
+//! map), [`ScriptError`] (the two ways [`Enforcement::open_script`] fails)
+//! and [`Verdict`] (allowed or denied; its variants may gain fields).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -55,6 +55,7 @@ pub struct UserNamespace {
 
 /// Who owns a file, from the host's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Owner {
     /// Host root (uid 0 of the initial user namespace).
     HostRoot,
