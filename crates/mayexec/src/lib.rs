@@ -40,6 +40,9 @@
 //! `mayexec_backend`: a new backend is a new ABI value every caller must
 //! map), [`ScriptError`] (the two ways [`Enforcement::open_script`] fails)
 //! and [`Verdict`] (allowed or denied; its variants may gain fields).
+//! `crates/mayexec/api/mayexec.txt` lists the public API and CI compares
+//! it with the code (`crates/mayexec/api/check.sh`): a change to it is
+//! made on purpose.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
