@@ -6,6 +6,8 @@
 #   make install-static PREFIX=DIR   the same without the shared library, so
 #       that `pkg-config --static --libs mayexec` links libmayexec.a
 #   make header                      regenerate include/mayexec.h (cbindgen)
+#   make api                         regenerate crates/mayexec/api/mayexec.txt, the
+#       library's public API that CI compares (crates/mayexec/api/check.sh)
 #   make deb                         the Debian packages, into target/debian/
 #       (packaging/build-deb.sh; docs/packaging.md)
 #
@@ -31,7 +33,7 @@ CAPI    := crates/mayexec-capi
 INSTALL ?= install
 
 .PHONY: all build install install-static install-files install-static-files \
-        install-common header uninstall deb
+        install-common header api uninstall deb
 
 all: build
 
@@ -87,6 +89,9 @@ deb:
 
 header:
 	MAYEXEC_UPDATE_HEADER=1 $(CARGO) test -p mayexec-capi --test header
+
+api:
+	bash crates/mayexec/api/check.sh --update
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libmayexec.so.$(VERSION) \

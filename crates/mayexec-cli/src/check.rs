@@ -156,10 +156,7 @@ fn check_all(checker: &Judge<'_>, args: &Args) -> io::Result<Status> {
 /// `/proc/self/fd/N`, and must still be the inode the `O_PATH` descriptor
 /// holds: the open file is what is checked, as an interpreter checks it.
 fn check_path(checker: &Judge<'_>, path: &Path) -> Result<Verdict, OpenError> {
-    let fail = |source: io::Error| OpenError {
-        path: path.to_owned(),
-        source,
-    };
+    let fail = |source: io::Error| OpenError::new(path.to_owned(), source);
     let located =
         open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).map_err(|e| fail(e.into()))?;
     let st = fstat(&located).map_err(|e| fail(e.into()))?;

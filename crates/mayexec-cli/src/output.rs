@@ -68,7 +68,37 @@ pub fn finish(result: io::Result<crate::Status>) -> std::process::ExitCode {
 
 /// The symbolic errno name, or the number.
 pub fn errno_name(errno: i32) -> String {
-    mayexec::errno_name(errno).map_or_else(|| errno.to_string(), str::to_owned)
+    errno_symbol(errno).map_or_else(|| errno.to_string(), str::to_owned)
+}
+
+/// The symbolic name of the error numbers the check can meet (`EACCES` …).
+fn errno_symbol(errno: i32) -> Option<&'static str> {
+    Some(match errno {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::EBADF => "EBADF",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ETXTBSY => "ETXTBSY",
+        libc::ENOEXEC => "ENOEXEC",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ENOSYS => "ENOSYS",
+        libc::ELOOP => "ELOOP",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EROFS => "EROFS",
+        libc::EAGAIN => "EAGAIN",
+        libc::EINTR => "EINTR",
+        libc::ENODEV => "ENODEV",
+        _ => return None,
+    })
 }
 
 /// Serializes a value as its `Display` text.

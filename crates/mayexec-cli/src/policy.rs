@@ -159,7 +159,7 @@ pub fn main(command: &Command) -> ExitCode {
 fn check(file: Option<&Path>) -> ExitCode {
     let path = file.unwrap_or(Path::new(SYSTEM_POLICY_PATH));
     if let Some(note) =
-        crate::userns::file_policy_exposure(&mayexec::userns::HostUserNamespaces::read())
+        crate::userns::file_policy_exposure(&crate::userns::HostUserNamespaces::read())
     {
         let _ = writeln!(io::stderr(), "mayexec: warning: {note}");
     }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use mayexec::policy::{PolicyError, SYSTEM_POLICY_PATH};
 use mayexec::securebits::{self, SecureBits};
-use mayexec::userns::{HostUserNamespaces, UserNamespace};
+use mayexec::userns::UserNamespace;
 use mayexec::Errno;
 use mayexec::{Action, Enforcement, SystemPolicy};
 use serde::Serialize;
@@ -139,7 +139,7 @@ pub fn main(args: &Args) -> ExitCode {
 
 fn gather() -> Report {
     let probe = mayexec::kernel_check_probe();
-    let landlock = mayexec::landlock_abi_version();
+    let landlock = crate::uapi::landlock_abi_version();
     let kernel = Kernel {
         release: rustix::system::uname()
             .release()
@@ -285,12 +285,12 @@ fn gather() -> Report {
 }
 
 fn user_namespaces(bits: &SecureBits, hints: &mut Vec<String>) -> UserNamespaces {
-    let host = HostUserNamespaces::read();
+    let host = crate::userns::HostUserNamespaces::read();
     let (initial, namespace) = match UserNamespace::current() {
         Ok(ns) => (Some(ns.is_initial()), ns.to_string()),
         Err(e) => (None, format!("unknown ({e})")),
     };
-    let confined = mayexec::userns::creation_blocked();
+    let confined = crate::userns::creation_blocked();
     let exec_bits = SecureBits::EXEC_RESTRICT_FILE | SecureBits::EXEC_DENY_INTERACTIVE;
     if !confined && bits.intersects(exec_bits) {
         hints.push(
@@ -320,6 +320,8 @@ fn describe(action: Action) -> &'static str {
         Action::Ignore => "not enforced (checked for information only)",
         Action::Audit => "audit (denials logged, not refused)",
         Action::Enforce => "enforced (denials logged and refused)",
+        // An action of a newer library: its name.
+        _ => action.as_str(),
     }
 }
 

@@ -520,12 +520,12 @@ fn add(args: &AddArgs) -> ExitCode {
         match result {
             Ok(hashed) => {
                 outcome.trusted.push(output::json_path(path.as_os_str()));
-                entries.push(Entry {
-                    identity: hashed.identity,
-                    sha256: hashed.sha256,
-                    source: Source::Added,
-                    path: absolute(path),
-                });
+                entries.push(Entry::new(
+                    hashed.identity,
+                    hashed.sha256,
+                    Source::Added,
+                    absolute(path),
+                ));
             }
             Err(failure) => {
                 output::error(failure.message());
@@ -682,12 +682,12 @@ fn record_bulk(
         match result {
             Ok(hashed) => {
                 outcome.trusted.push(output::json_path(path.as_os_str()));
-                entries.push(Entry {
-                    identity: hashed.identity,
-                    sha256: hashed.sha256,
-                    source: source_of(i),
+                entries.push(Entry::new(
+                    hashed.identity,
+                    hashed.sha256,
+                    source_of(i),
                     path,
-                });
+                ));
             }
             Err(Failure::Missing(_)) => {
                 outcome.missing.push(output::json_path(path.as_os_str()));
@@ -967,10 +967,9 @@ fn verify_one(e: &Entry, bytes: &AtomicU64) -> Verified {
 
 /// `recorded` with `now`'s mount: the mount is not part of what must match.
 fn with_mount(recorded: &Identity, now: &Identity) -> Identity {
-    Identity {
-        mount: now.mount,
-        ..*recorded
-    }
+    let mut identity = *recorded;
+    identity.mount = now.mount;
+    identity
 }
 
 #[derive(Serialize)]
@@ -1525,11 +1524,7 @@ fn archive_digests(deb: &Path, admindir: &Path) -> Result<Vec<Staged>, String> {
     let mut staged = Vec::new();
     let mut push = |paths: Vec<PathBuf>, sha256: [u8; 32]| {
         for path in paths {
-            staged.push(Staged {
-                path,
-                sha256,
-                source: source.clone(),
-            });
+            staged.push(Staged::new(path, sha256, source.clone()));
         }
     };
     let files = dpkg_deb(&["--fsys-tarfile"], deb, |out| tar_digests(out))?;

@@ -130,18 +130,11 @@ fn trust_refusal(
     file: &File,
     backend: mayexec::Backend,
 ) -> Option<Denial> {
-    use mayexec::trust::TrustVerdict;
-    use mayexec::{Reason, Verdict};
     let trust = enforcement
         .trust
         .as_ref()
         .filter(|t| t.action == Action::Enforce)?;
-    let verdict = match trust.store.check(file) {
-        TrustVerdict::Trusted => return None,
-        TrustVerdict::Untrusted(_) => Verdict::deny(backend, Reason::UntrustedContent),
-        TrustVerdict::Unavailable(_) => Verdict::deny(backend, Reason::TrustUnavailable),
-        TrustVerdict::Error(errno) => Verdict::error(backend, errno),
-    };
+    let verdict = trust.store.judge(file, mayexec::Verdict::allow(backend));
     Denial::of(path, verdict)
 }
 

@@ -140,20 +140,20 @@ fn bench_trust(c: &mut Criterion, exec: &Tmpfs) {
         let mut identity = Identity::of(File::open(&on_tmpfs).unwrap()).unwrap();
         identity.dev = u64::MAX - 1;
         identity.ino = i;
-        writer.insert(Entry {
+        writer.insert(Entry::new(
             identity,
-            sha256: [0; 32],
-            source: Source::Added,
-            path: format!("/usr/share/filler/{i}.pm").into(),
-        });
+            [0; 32],
+            Source::Added,
+            format!("/usr/share/filler/{i}.pm").into(),
+        ));
     }
     for path in [&on_tmpfs, &on_root] {
-        writer.insert(Entry {
-            identity: Identity::of(File::open(path).unwrap()).unwrap(),
-            sha256: [0; 32],
-            source: Source::Added,
-            path: path.clone(),
-        });
+        writer.insert(Entry::new(
+            Identity::of(File::open(path).unwrap()).unwrap(),
+            [0; 32],
+            Source::Added,
+            path.clone(),
+        ));
     }
     writer.commit().unwrap();
     let store = TrustStore::open(db.path(), &[exec.path().to_owned(), "/".into()]);
@@ -199,30 +199,30 @@ fn bench_staged(c: &mut Criterion, exec: &Tmpfs) {
     let small = exec.write("staged-4k.pm", vec![b'#'; 4 << 10], 0o644);
     let large = exec.write("staged-64k.pm", vec![b'#'; 64 << 10], 0o644);
     let (mut writer, _) = Writer::open(db.path()).unwrap();
-    writer.insert(Entry {
-        identity: Identity::of(File::open(&trusted).unwrap()).unwrap(),
-        sha256: [0; 32],
-        source: Source::Added,
-        path: trusted.clone(),
-    });
+    writer.insert(Entry::new(
+        Identity::of(File::open(&trusted).unwrap()).unwrap(),
+        [0; 32],
+        Source::Added,
+        trusted.clone(),
+    ));
     let source = Source::Package {
         name: "bench".into(),
         version: "1".into(),
     };
     // As many staged digests as an upgrade of nine packages stages (5 107).
     for i in 0..5_105u64 {
-        writer.stage(Staged {
-            path: format!("/usr/share/filler/{i}.pm").into(),
-            sha256: Sha256::digest(i.to_le_bytes()).into(),
-            source: source.clone(),
-        });
+        writer.stage(Staged::new(
+            format!("/usr/share/filler/{i}.pm").into(),
+            Sha256::digest(i.to_le_bytes()).into(),
+            source.clone(),
+        ));
     }
     for path in [&small, &large] {
-        writer.stage(Staged {
-            path: path.clone(),
-            sha256: Sha256::digest(std::fs::read(path).unwrap()).into(),
-            source: source.clone(),
-        });
+        writer.stage(Staged::new(
+            path.clone(),
+            Sha256::digest(std::fs::read(path).unwrap()).into(),
+            source.clone(),
+        ));
     }
     writer.commit().unwrap();
     let store = TrustStore::open(db.path(), &[exec.path().to_owned()]);

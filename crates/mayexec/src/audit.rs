@@ -33,8 +33,10 @@ const LOG_AUTHPRIV: u8 = 10 << 3;
 const LOG_WARNING: u8 = 4;
 const LOG_NOTICE: u8 = 5;
 
-/// One denial, as logged.
+/// One denial, as logged. Built with [`AuditRecord::new`]; fields may be
+/// added.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct AuditRecord<'a> {
     /// The program that asked (its `argv[0]` without directories).
     pub program: &'a str,
@@ -50,6 +52,22 @@ pub struct AuditRecord<'a> {
     pub backend: Backend,
     /// Was the denial enforced, or only logged (`mode = "audit"`)?
     pub enforced: bool,
+}
+
+impl<'a> AuditRecord<'a> {
+    /// The record of a denial of `path` in this process: its program name
+    /// ([`program_name`]), pid and real uid.
+    pub fn new(path: &'a OsStr, reason: Reason, backend: Backend, enforced: bool) -> Self {
+        AuditRecord {
+            program: program_name(),
+            pid: std::process::id(),
+            uid: rustix::process::getuid().as_raw(),
+            path,
+            reason,
+            backend,
+            enforced,
+        }
+    }
 }
 
 impl fmt::Display for AuditRecord<'_> {

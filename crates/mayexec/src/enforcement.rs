@@ -16,6 +16,7 @@ use crate::{Backend, Checker, Level, OpenError, Reason, Script, Verdict};
 
 /// What happens when a check fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Action {
     /// Nothing: no policy asks for anything. The check still runs.
     Ignore,
@@ -54,7 +55,10 @@ impl fmt::Display for Action {
 ///
 /// Nothing a user controls (environment, interpreter flags, files of
 /// theirs) goes into it: only the securebits and the root-owned policy file.
+/// Built by [`Enforcement::current`] or [`Enforcement::from_parts`]; fields
+/// may be added.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Enforcement {
     /// The checker for script files and files loaded as code.
     pub checker: Checker,
@@ -73,12 +77,21 @@ pub struct Enforcement {
 /// Content trust as enforced: files loaded as code must also be in the
 /// trust database ([`crate::trust`]). It only ever adds denials.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Trust {
     /// What an untrusted file does: `enforce` (`trust = "required"`),
     /// `audit` (`trust = "audit"`, or any trust under `mode = "audit"`).
     pub action: Action,
     /// The database, as this process consults it.
     pub store: Arc<TrustStore>,
+}
+
+impl Trust {
+    /// Files loaded as code must be in `store`; an untrusted one does
+    /// `action`.
+    pub fn new(action: Action, store: Arc<TrustStore>) -> Trust {
+        Trust { action, store }
+    }
 }
 
 /// The enforcement cannot be known; an interpreter must refuse everything.
@@ -94,7 +107,9 @@ pub enum EnforcementError {
 }
 
 /// Input refused by the enforcement: the interpreter must not interpret it.
+/// Built from a verdict by [`Denial::of`]; fields may be added.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("{}: script execution denied ({reason})", Path::new(path).display())]
 pub struct Denial {
     /// The file, or the label of the input (`-c`, `<stdin>` …).
@@ -432,15 +447,12 @@ impl Enforcement {
             _ => return Ok(verdict),
         };
         // A failure to reach syslog must not change what the input may do.
-        let _ = audit::log(&AuditRecord {
-            program: audit::program_name(),
-            pid: std::process::id(),
-            uid: rustix::process::getuid().as_raw(),
+        let _ = audit::log(&AuditRecord::new(
             path,
-            reason: denial.reason,
-            backend: denial.backend,
-            enforced: action == Action::Enforce,
-        });
+            denial.reason,
+            denial.backend,
+            action == Action::Enforce,
+        ));
         match action {
             Action::Enforce => Err(denial),
             _ => Ok(verdict),

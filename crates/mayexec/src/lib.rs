@@ -28,6 +28,21 @@
 //!
 //! Checking and enforcing are separate: [`Checker::check`] only answers
 //! (with a [`Verdict`] that says why), [`Enforcement`] decides and logs.
+//!
+//! # A surface that can grow
+//!
+//! A struct with public fields is `#[non_exhaustive]`: read and set its
+//! fields, build it with its constructor (`Denial::of`, `Entry::new`,
+//! `SystemPolicy::default` …), so that a new field is not a breaking
+//! change. So is an enum that may gain variants (`Reason`, `Action`, every
+//! error): match it with a `_` arm. Exhaustive on purpose: [`Level`] (the
+//! RFC's four levels), [`Backend`] (one-to-one with the C ABI's
+//! `mayexec_backend`: a new backend is a new ABI value every caller must
+//! map), [`ScriptError`] (the two ways [`Enforcement::open_script`] fails)
+//! and [`Verdict`] (allowed or denied; its variants may gain fields).
+//! `crates/mayexec/api/mayexec.txt` lists the public API and CI compares
+//! it with the code (`crates/mayexec/api/check.sh`): a change to it is
+//! made on purpose.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -51,10 +66,7 @@ pub use enforcement::{Action, Denial, Enforcement, EnforcementError, ScriptError
 pub use level::Level;
 pub use policy::SystemPolicy;
 pub use script::{open_and_check, open_for_reading, OpenError, Script};
-pub use uapi::{
-    errno_name, landlock_abi_version, Errno, ENLIGHTENED_NOTE_OWNER, ENLIGHTENED_NOTE_SECTION,
-    ENLIGHTENED_NOTE_TYPE,
-};
+pub use uapi::{Errno, ENLIGHTENED_NOTE_OWNER, ENLIGHTENED_NOTE_SECTION, ENLIGHTENED_NOTE_TYPE};
 pub use verdict::{Backend, Reason, Verdict};
 
 /// Not part of the API: the raw system calls, for the benchmarks that

@@ -117,7 +117,11 @@ impl fmt::Display for TrustMode {
 }
 
 /// The parsed system policy. Keys left out take the values of "no policy".
+///
+/// New keys become new fields: build one with [`SystemPolicy::parse`], or
+/// from [`SystemPolicy::default`] and set the fields.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct SystemPolicy {
     /// The RFC's level for script files (`interpreted_access`).
     pub interpreted_access: Level,
@@ -176,6 +180,7 @@ impl PolicyError {
 
 /// Why a policy file is not trusted.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TrustFault {
     /// The file or directory at fault.
     pub path: PathBuf,

@@ -12,6 +12,7 @@ use crate::{Checker, Verdict};
 /// An open script and the verdict on *that* open file. Interpret `file`;
 /// never open the path again.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Script {
     /// The script, open for reading, positioned at its start.
     pub file: File,
@@ -21,6 +22,7 @@ pub struct Script {
 
 /// A script could not be opened.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[error("{}: {source}", self.label())]
 pub struct OpenError {
     /// The path as given.
@@ -31,6 +33,11 @@ pub struct OpenError {
 }
 
 impl OpenError {
+    /// Opening `path` failed with `source`.
+    pub fn new(path: PathBuf, source: io::Error) -> OpenError {
+        OpenError { path, source }
+    }
+
     /// The path as a message names it: an empty path (`bash ""`) is
     /// `(empty path)`, so that no message starts with ": ".
     pub fn label(&self) -> std::borrow::Cow<'_, str> {

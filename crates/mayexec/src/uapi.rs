@@ -152,46 +152,6 @@ pub fn set_securebits(bits: u32) -> Result<(), Errno> {
     check_ret(ret as c_long)
 }
 
-/// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`: the
-/// running kernel's Landlock ABI version (Linux 5.13); `EOPNOTSUPP` when
-/// Landlock is built in but not enabled, `ENOSYS` when it is not built in.
-/// Only a query: it creates nothing.
-pub fn landlock_abi_version() -> Result<i32, Errno> {
-    const LANDLOCK_CREATE_RULESET_VERSION: c_long = 1;
-    // SAFETY: with the VERSION flag the kernel requires a NULL attribute
-    // pointer and size 0, reads no memory and returns a number.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            ptr::null::<libc::c_void>(),
-            0usize,
-            LANDLOCK_CREATE_RULESET_VERSION,
-        )
-    };
-    if ret < 0 {
-        Err(last_errno())
-    } else {
-        Ok(ret as i32)
-    }
-}
-
-/// `unshare(CLONE_NEWUSER | CLONE_VFORK)`: a probe that never unshares
-/// anything. `CLONE_VFORK` is not a valid `unshare` flag, so the kernel
-/// answers `EINVAL` before it acts; a seccomp filter that refuses new user
-/// namespaces answers first (`EPERM`, or `ENOSYS`). `Ok` would mean a
-/// kernel that accepted the flag: treated by callers as "not confined".
-pub fn unshare_newuser_probe() -> Result<(), Errno> {
-    // SAFETY: unshare takes its flags by value and reads no memory; with an
-    // invalid flag the kernel rejects the call before changing anything.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_unshare,
-            (libc::CLONE_NEWUSER | libc::CLONE_VFORK) as libc::c_ulong,
-        )
-    };
-    check_ret(ret)
-}
-
 /// `FS_IOC_GETVERSION` (`_IOR('v', 1, long)`): the inode's generation
 /// number, on the filesystems that keep one (ext2/3/4, btrfs, XFS, F2FS …).
 const FS_IOC_GETVERSION: libc::c_ulong = 0x8008_7601;
@@ -319,36 +279,6 @@ pub fn ignore_sigio() -> Result<(), Errno> {
     } else {
         Ok(())
     }
-}
-
-/// The symbolic name of the error numbers the check can meet (`EACCES` …).
-pub fn errno_name(errno: i32) -> Option<&'static str> {
-    Some(match errno {
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::EIO => "EIO",
-        libc::ENXIO => "ENXIO",
-        libc::EBADF => "EBADF",
-        libc::ENOMEM => "ENOMEM",
-        libc::EACCES => "EACCES",
-        libc::EFAULT => "EFAULT",
-        libc::ENOTDIR => "ENOTDIR",
-        libc::EISDIR => "EISDIR",
-        libc::EINVAL => "EINVAL",
-        libc::ENFILE => "ENFILE",
-        libc::EMFILE => "EMFILE",
-        libc::ETXTBSY => "ETXTBSY",
-        libc::ENOEXEC => "ENOEXEC",
-        libc::ENAMETOOLONG => "ENAMETOOLONG",
-        libc::ENOSYS => "ENOSYS",
-        libc::ELOOP => "ELOOP",
-        libc::EOPNOTSUPP => "EOPNOTSUPP",
-        libc::EROFS => "EROFS",
-        libc::EAGAIN => "EAGAIN",
-        libc::EINTR => "EINTR",
-        libc::ENODEV => "ENODEV",
-        _ => return None,
-    })
 }
 
 /// The owner ("name") of the ELF note that marks a program as enlightened.

@@ -121,14 +121,20 @@ impl fmt::Display for Reason {
 /// The outcome of a check: allowed (by a backend), or denied (by a backend,
 /// for a reason, with the error number a C caller sees). Nothing else can be
 /// built: a denial always names its reason, an allowance never has one.
+///
+/// Allowed or denied is all a verdict can be, so the enum is exhaustive;
+/// each variant may gain fields (match with `..`, build with
+/// [`Verdict::allow`], [`Verdict::deny`] or [`Verdict::error`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Executing the file would be allowed.
+    #[non_exhaustive]
     Allowed {
         /// Which backend decided.
         backend: Backend,
     },
     /// Executing the file would be refused.
+    #[non_exhaustive]
     Denied {
         /// Why.
         reason: Reason,

@@ -11,15 +11,15 @@ use mayexec::audit::{self, AuditRecord};
 use mayexec::{Backend, Reason};
 
 fn record(path: &str) -> AuditRecord<'_> {
-    AuditRecord {
-        program: "audit-test",
-        pid: std::process::id(),
-        uid: 0,
-        path: OsStr::new(path),
-        reason: Reason::NoexecMount,
-        backend: Backend::Emulated,
-        enforced: true,
-    }
+    let mut record = AuditRecord::new(
+        OsStr::new(path),
+        Reason::NoexecMount,
+        Backend::Emulated,
+        true,
+    );
+    record.program = "audit-test";
+    record.uid = 0;
+    record
 }
 
 /// Runs `f` on a thread and fails the test if it has not returned in ten
@@ -43,10 +43,9 @@ fn a_hook_may_log_and_replace_the_hook() {
     audit::set_hook(Some(Box::new(move |record: &AuditRecord<'_>| {
         // The first record logs a second one from inside the hook.
         if counter.fetch_add(1, Ordering::SeqCst) == 0 {
-            let _ = audit::log(&AuditRecord {
-                path: OsStr::new("nested"),
-                ..*record
-            });
+            let mut nested = *record;
+            nested.path = OsStr::new("nested");
+            let _ = audit::log(&nested);
         }
     })));
     within_ten_seconds("a hook that logs", || {

@@ -20,12 +20,11 @@ const RESTRICT: SecureBits = SecureBits::EXEC_RESTRICT_FILE;
 const DENY: SecureBits = SecureBits::EXEC_DENY_INTERACTIVE;
 
 fn policy(level: Level, deny_interactive: bool, mode: Mode) -> Option<SystemPolicy> {
-    Some(SystemPolicy {
-        interpreted_access: level,
-        deny_interactive,
-        mode,
-        ..SystemPolicy::default()
-    })
+    let mut policy = SystemPolicy::default();
+    policy.interpreted_access = level;
+    policy.deny_interactive = deny_interactive;
+    policy.mode = mode;
+    Some(policy)
 }
 
 fn effective(bits: SecureBits, policy: Option<SystemPolicy>) -> (Level, Action, Action) {

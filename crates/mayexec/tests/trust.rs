@@ -44,29 +44,24 @@ fn entry(path: &Path) -> Entry {
     let identity = Identity::of(file.as_fd()).unwrap();
     let mut content = Vec::new();
     file.read_to_end(&mut content).unwrap();
-    Entry {
+    Entry::new(
         identity,
-        sha256: Sha256::digest(&content).into(),
-        source: Source::Added,
-        path: path.to_owned(),
-    }
+        Sha256::digest(&content).into(),
+        Source::Added,
+        path.to_owned(),
+    )
 }
 
 /// Level `level` (enforced) and trust `required` on `mounts`, with the
 /// database in `db`.
 fn enforcement(level: Level, db: &Path, mounts: &[&Path]) -> Enforcement {
     let mounts: Vec<PathBuf> = mounts.iter().map(|m| m.to_path_buf()).collect();
-    Enforcement::from_parts(
-        SecureBits::empty(),
-        Some(SystemPolicy {
-            interpreted_access: level,
-            ..SystemPolicy::default()
-        }),
-    )
-    .with_trust(Some(Trust {
-        action: Action::Enforce,
-        store: Arc::new(TrustStore::open(db, &mounts)),
-    }))
+    let mut policy = SystemPolicy::default();
+    policy.interpreted_access = level;
+    Enforcement::from_parts(SecureBits::empty(), Some(policy)).with_trust(Some(Trust::new(
+        Action::Enforce,
+        Arc::new(TrustStore::open(db, &mounts)),
+    )))
 }
 
 fn outcome(e: &Enforcement, path: &Path) -> Result<(), Reason> {
@@ -299,14 +294,14 @@ fn a_listed_path_that_is_not_a_mount_point_honours_nothing() {
 /// Stages `content` at `path` for package `pkg` 1.0.
 fn stage(db: &Path, path: &Path, content: &[u8]) {
     let (mut writer, _) = Writer::open(db).expect("open the database for writing");
-    writer.stage(Staged {
-        path: path.to_owned(),
-        sha256: Sha256::digest(content).into(),
-        source: Source::Package {
+    writer.stage(Staged::new(
+        path.to_owned(),
+        Sha256::digest(content).into(),
+        Source::Package {
             name: "pkg".into(),
             version: "1.0".into(),
         },
-    });
+    ));
     writer.commit().expect("commit");
 }
 
@@ -588,10 +583,10 @@ rusty_fork_test! {
         })));
         let f = Fixture::new();
         let other = f.code.write("Other.pm", "1;\n", 0o644);
-        let e = f.enforcement().with_trust(Some(Trust {
-            action: Action::Audit,
-            store: Arc::new(TrustStore::open(f.db.path(), &[f.code.path().to_owned()])),
-        }));
+        let e = f.enforcement().with_trust(Some(Trust::new(
+            Action::Audit,
+            Arc::new(TrustStore::open(f.db.path(), &[f.code.path().to_owned()])),
+        )));
         let script = e.open_script(&other).expect("audit lets it through");
         assert_eq!(script.verdict.reason(), Some(Reason::UntrustedContent));
         assert!(e.open_script(&f.module).unwrap().verdict.is_allowed());

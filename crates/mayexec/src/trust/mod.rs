@@ -70,6 +70,7 @@ const VALUE_HEADER: usize = 84;
 
 /// A mount, as `statx` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct MountId {
     /// The ID.
     pub id: u64,
@@ -79,7 +80,9 @@ pub struct MountId {
 }
 
 /// What a file is, short of its content: what a change to the file changes.
+/// Read with [`Identity::of`]; fields may be added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Identity {
     /// `st_dev`.
     pub dev: u64,
@@ -305,8 +308,9 @@ impl fmt::Display for Source {
     }
 }
 
-/// A trusted file.
+/// A trusted file. Built with [`Entry::new`]; fields may be added.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Entry {
     /// Its identity when it was trusted.
     pub identity: Identity,
@@ -328,6 +332,7 @@ pub struct Entry {
 /// package manager's run). Afterwards `mayexec trust sync` records the
 /// packages by identity and drops what was staged.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Staged {
     /// The path, as the file's descriptor names it once installed.
     pub path: PathBuf,
@@ -337,7 +342,30 @@ pub struct Staged {
     pub source: Source,
 }
 
+impl Entry {
+    /// The file `path`, with `identity` and content digest `sha256`,
+    /// trusted because of `source`.
+    pub fn new(identity: Identity, sha256: [u8; 32], source: Source, path: PathBuf) -> Entry {
+        Entry {
+            identity,
+            sha256,
+            source,
+            path,
+        }
+    }
+}
+
 impl Staged {
+    /// The content with digest `sha256` that `source` is about to install
+    /// at `path`.
+    pub fn new(path: PathBuf, sha256: [u8; 32], source: Source) -> Staged {
+        Staged {
+            path,
+            sha256,
+            source,
+        }
+    }
+
     /// The digest, then the path: the check looks up both at once.
     fn key(sha256: &[u8; 32], path: &Path) -> Vec<u8> {
         let mut key = Vec::with_capacity(32 + path.as_os_str().len());
@@ -824,6 +852,7 @@ enum Match {
 
 /// The answer of the trust database about one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TrustVerdict {
     /// The file has the identity of a trusted entry, on a listed mount.
     Trusted,
@@ -1111,6 +1140,7 @@ pub struct Writer {
 
 /// How the database a [`Writer`] started from was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Previous {
     /// There was none.
     None,

@@ -26,6 +26,7 @@ pub(crate) const STATX_MNT_ID_UNIQUE: u32 = 0x4000;
 
 /// A listed mount point, and whether the trust database is honoured there.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListedMount {
     /// The path as the policy lists it.
     pub path: PathBuf,
