@@ -1,0 +1,458 @@
+//! The enlightened Java: every class file, jar, source program and native
+//! library is read through the check, under every enforcement, on the
+//! kernel's check and the emulated one; without a policy it is Debian's
+//! Java.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use mayexec_testkit::interp::{Enforced, Exit, Outcome, Place, Places};
+use mayexec_testkit::{on_both_backends, root_test, write_file, Sandbox, Tmpfs};
+use mayexec_java::{denial, Programs, BUILT, DEBIAN, STOCK};
+
+/// The ways code reaches Java that the table covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// `java -cp DIR Hello`: a class file of a class-path directory.
+    ClassDir,
+    /// `java -cp FILE.jar Hello`: a class-path jar.
+    ClassPathJar,
+    /// `java -jar FILE.jar`.
+    Jar,
+    /// `java FILE.java`: a single-file source program.
+    Source,
+    /// `java -p DIR -m m/m.Hello`: a class file of an exploded module.
+    ModuleDir,
+    /// `java -p FILE.jar -m m/m.Hello`: a modular jar.
+    ModuleJar,
+    /// An allowed program's `System.load(FILE)`.
+    SystemLoad,
+    /// An allowed program's own `URLClassLoader` over a directory.
+    UrlClassLoader,
+    /// `cat FILE.java | java --source 17 /dev/stdin`: a program from a pipe
+    /// (which Debian's source launcher cannot read: a seek fails).
+    SourcePipe,
+}
+
+const WAYS: [Way; 9] = [
+    Way::ClassDir,
+    Way::ClassPathJar,
+    Way::Jar,
+    Way::Source,
+    Way::ModuleDir,
+    Way::ModuleJar,
+    Way::SystemLoad,
+    Way::UrlClassLoader,
+    Way::SourcePipe,
+];
+
+/// The files of one table, in every place, and the allowed `Loader`.
+struct Files {
+    _places: Places,
+    dirs: [PathBuf; 3],
+    trusted: PathBuf,
+}
+
+impl Files {
+    fn new() -> Files {
+        let places = Places::new();
+        let programs = Programs::get();
+        let mut dirs = Vec::new();
+        for place in Place::ALL {
+            let dir = places.dir(place, "java");
+            let mode = place.mode();
+            for sub in ["classes", "modules/m/m"] {
+                fs::create_dir_all(dir.join(sub)).expect("mkdir");
+            }
+            write_file(&dir.join("classes/Hello.class"), &programs.hello_class, mode);
+            write_file(&dir.join("hello.jar"), &programs.hello_jar, mode);
+            write_file(&dir.join("Hello.java"), &programs.hello_source, mode);
+            write_file(&dir.join("modules/m/module-info.class"), &programs.module_info, mode);
+            write_file(&dir.join("modules/m/m/Hello.class"), &programs.module_hello, mode);
+            write_file(&dir.join("m.jar"), &programs.module_jar, mode);
+            write_file(&dir.join("libanswer.so"), &programs.library, mode);
+            dirs.push(dir);
+        }
+        let trusted = places.dir(Place::Exec755, "java-trusted");
+        write_file(&trusted.join("Loader.class"), &programs.loader_class, 0o755);
+        Files {
+            _places: places,
+            dirs: dirs.try_into().expect("three places"),
+            trusted,
+        }
+    }
+
+    fn dir(&self, place: Place) -> &Path {
+        let i = Place::ALL
+            .iter()
+            .position(|p| *p == place)
+            .expect("a place");
+        &self.dirs[i]
+    }
+
+    /// The file `way` reads as code in `place`.
+    fn code(&self, way: Way, place: Place) -> PathBuf {
+        let dir = self.dir(place);
+        dir.join(match way {
+            Way::ClassDir | Way::UrlClassLoader => "classes/Hello.class",
+            Way::ClassPathJar | Way::Jar => "hello.jar",
+            Way::Source | Way::SourcePipe => "Hello.java",
+            Way::ModuleDir => "modules/m/m/Hello.class",
+            Way::ModuleJar => "m.jar",
+            Way::SystemLoad => "libanswer.so",
+        })
+    }
+
+    /// What `way` of the file in `place` gives with `java` started by
+    /// `make`.
+    fn run(&self, way: Way, place: Place, java: &Path, make: &dyn Fn(&OsStr) -> Command) -> Outcome {
+        let dir = self.dir(place);
+        let mut cmd = make(java.as_os_str());
+        cmd.stdin(Stdio::null());
+        match way {
+            Way::ClassDir => cmd.arg("-cp").arg(dir.join("classes")).arg("Hello"),
+            Way::ClassPathJar => cmd.arg("-cp").arg(self.code(way, place)).arg("Hello"),
+            Way::Jar => cmd.arg("-jar").arg(self.code(way, place)),
+            Way::Source => cmd.arg(self.code(way, place)),
+            Way::ModuleDir => cmd.arg("-p").arg(dir.join("modules")).args(["-m", "m/m.Hello"]),
+            Way::ModuleJar => cmd.arg("-p").arg(self.code(way, place)).args(["-m", "m/m.Hello"]),
+            Way::SystemLoad => cmd
+                .arg("-cp")
+                .arg(&self.trusted)
+                .args(["Loader", "load"])
+                .arg(self.code(way, place)),
+            Way::UrlClassLoader => cmd
+                .arg("-cp")
+                .arg(&self.trusted)
+                .args(["Loader", "ucl"])
+                .arg(dir.join("classes"))
+                .arg("Hello"),
+            Way::SourcePipe => {
+                let mut cat = Command::new("cat")
+                    .arg(self.code(way, place))
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .expect("start cat");
+                let pipe = cat.stdout.take().expect("cat's stdout");
+                cmd.args(["--source", "17", "/dev/stdin"]).stdin(pipe);
+                let got = Outcome::from_output(cmd.output().expect("run java"));
+                // Whatever Java did, cat ends (at worst on SIGPIPE).
+                let _ = cat.wait();
+                return got;
+            }
+        };
+        Outcome::from_output(cmd.output().expect("run java"))
+    }
+}
+
+/// A program that fails as `Loader` reports a failure: status 1, the
+/// message on standard output.
+fn loader_failed(message: String) -> Outcome {
+    Outcome {
+        exit: Exit::Code(1),
+        stdout: message,
+        stderr: String::new(),
+    }
+}
+
+/// What `way` gives under `enforced` in `place`: `None` when it is what
+/// Debian's Java gives.
+fn expected(way: Way, enforced: Enforced, place: Place, files: &Files) -> Option<Outcome> {
+    let code = files.code(way, place);
+    let refusal = |reason: &str| {
+        let message = denial(&code, reason);
+        message.trim_end().to_owned()
+    };
+    match way {
+        Way::SourcePipe => (enforced != Enforced::Nothing)
+            .then(|| Outcome::refused(denial("/dev/stdin", "not-regular-file"))),
+        Way::SystemLoad => enforced.script_denial(place).map(|reason| {
+            let message = refusal(reason);
+            let message = message.trim_start_matches("java: ");
+            loader_failed(format!(
+                "UnsatisfiedLinkError: Can't load library: {message}\n"
+            ))
+        }),
+        Way::UrlClassLoader => enforced.script_denial(place).map(|reason| {
+            let message = refusal(reason);
+            let message = message.trim_start_matches("java: ");
+            loader_failed(format!("ClassNotFoundException: Hello: {message}\n"))
+        }),
+        _ => enforced
+            .script_denial(place)
+            .map(|reason| Outcome::refused(denial(&code, reason))),
+    }
+}
+
+/// What Debian's Java gives for `way` in `place`, with no policy: it runs
+/// everything, but a library the kernel may not map (`noexec`), and a
+/// program from a pipe, which its source launcher cannot read.
+fn debians(files: &Files, way: Way, place: Place) -> Outcome {
+    let got = files.run(way, place, Path::new(DEBIAN), &|p| Command::new(p));
+    match (way, place) {
+        (Way::SystemLoad, Place::Noexec) => {
+            assert_eq!(got.exit, Exit::Code(1), "Debian's java {way:?} {place:?}: {got}");
+            assert!(got.stdout.contains("failed to map segment"), "{got}");
+        }
+        (Way::SystemLoad, _) => assert_eq!(got, Outcome::ran("loaded\n"), "Debian's java {place:?}"),
+        (Way::SourcePipe, _) => {
+            assert_eq!(got.exit, Exit::Code(1), "Debian's java {way:?} {place:?}: {got}");
+            assert!(got.stderr.contains("Illegal seek"), "{got}");
+        }
+        _ => assert_eq!(got, Outcome::ran("hello from x\n"), "Debian's java {way:?} {place:?}"),
+    }
+    got
+}
+
+on_both_backends! {
+    /// The table: every way in × every enforcement × every place. A
+    /// refused program (class, jar, source, module) exits 126 with the
+    /// contract's message; a refused library or class of a program's own
+    /// loader fails as an unreadable one would, the refusal in the
+    /// exception's message; everything allowed does what Debian's Java
+    /// does.
+    fn every_row_of_the_behaviour_table_holds(backend) {
+        let test = "every_row_of_the_behaviour_table_holds";
+        let Some(ours) = BUILT.require_with_root(test) else { return };
+        let files = Files::new();
+        // Debian's Java, with no policy: what an allowed cell gives.
+        let mut theirs = Vec::new();
+        for way in WAYS {
+            for place in Place::ALL {
+                let got = debians(&files, way, place);
+                theirs.push(((way, place), got));
+            }
+        }
+        let failures: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = Enforced::ALL
+                .into_iter()
+                .map(|enforced| {
+                    let (files, theirs) = (&files, &theirs);
+                    let ours = ours.clone();
+                    scope.spawn(move || {
+                        let sandbox = enforced.sandbox();
+                        let outer = |p: &OsStr| sandbox.command(p);
+                        let make = backend.launcher(&outer);
+                        let launch = |p: &OsStr| enforced.command_with(p, &make);
+                        let mut failures = Vec::new();
+                        for way in WAYS {
+                            for place in Place::ALL {
+                                let got = files.run(way, place, &ours, &launch);
+                                let want = expected(way, enforced, place, files).unwrap_or_else(|| {
+                                    theirs
+                                        .iter()
+                                        .find(|(cell, _)| *cell == (way, place))
+                                        .expect("computed above")
+                                        .1
+                                        .clone()
+                                });
+                                if got != want {
+                                    failures.push(format!(
+                                        "{way:?} | {place:?} | {enforced} | {backend:?}:\n    want {want}\n    got  {got}"
+                                    ));
+                                }
+                            }
+                        }
+                        failures
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a column's thread"))
+                .collect()
+        });
+        let cells = WAYS.len() * Enforced::ALL.len() * Place::ALL.len();
+        assert!(
+            failures.is_empty(),
+            "{} of {cells} cells differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        eprintln!("java: {cells} cells with the {backend:?} backend");
+    }
+}
+
+/// The acceptance line: `mayexec run -f` makes the enlightened Java refuse
+/// a class on a `noexec` mount, which Debian's Java still runs.
+#[root_test]
+fn mayexec_run_f_refuses_a_noexec_class_that_debians_java_runs() {
+    let test = "mayexec_run_f_refuses_a_noexec_class_that_debians_java_runs";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let noexec = Tmpfs::noexec();
+    let hello = noexec.write("Hello.class", &Programs::get().hello_class, 0o755);
+    let run_f = |java: &Path| {
+        Outcome::of(
+            mayexec_testkit::conformance::mayexec_run("-f", java.as_os_str())
+                .arg("-cp")
+                .arg(noexec.path())
+                .arg("Hello"),
+        )
+    };
+    assert_eq!(run_f(&ours), Outcome::refused(denial(&hello, "noexec-mount")));
+    assert_eq!(run_f(Path::new(DEBIAN)), Outcome::ran("hello from x\n"));
+}
+
+/// Without a policy the enlightened Java, the stock relink and Debian's
+/// Java give the same output and status: every way in every place,
+/// `java -version`, a missing class, a missing file.
+#[root_test]
+fn without_a_policy_it_is_debians_java() {
+    let test = "without_a_policy_it_is_debians_java";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let Some(stock) = STOCK.require(test) else {
+        return;
+    };
+    let files = Files::new();
+    let plain = |p: &OsStr| Command::new(p);
+    let debian = PathBuf::from(DEBIAN);
+    let mut compared = 0;
+    for way in WAYS {
+        for place in Place::ALL {
+            let theirs = files.run(way, place, &debian, &plain);
+            for java in [&ours, &stock] {
+                let got = files.run(way, place, java, &plain);
+                assert_eq!(got, theirs, "{} {way:?} {place:?}", java.display());
+                compared += 1;
+            }
+        }
+    }
+    let argv: [&[&str]; 4] = [
+        &["-version"],
+        &["-cp", "/nonexistent", "Hello"],
+        &["/nonexistent/Hello.java"],
+        &["-jar", "/nonexistent.jar"],
+    ];
+    for args in argv {
+        let theirs = Outcome::of(Command::new(&debian).args(args));
+        for java in [&ours, &stock] {
+            let got = Outcome::of(Command::new(java).args(args));
+            assert_eq!(got, theirs, "{} {args:?}", java.display());
+            compared += 1;
+        }
+    }
+    eprintln!("java: {compared} runs compared with Debian's");
+}
+
+/// An untrusted policy file refuses everything, naming the file.
+#[root_test]
+fn an_untrusted_policy_file_refuses_everything() {
+    let test = "an_untrusted_policy_file_refuses_everything";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let files = Files::new();
+    let sandbox = Sandbox::new().policy_file("interpreted_access = 1\n", 0o666, 0);
+    let make = |p: &OsStr| sandbox.command(p);
+    for way in [Way::ClassDir, Way::Jar, Way::Source] {
+        let got = files.run(way, Place::Exec755, &ours, &make);
+        assert_eq!(got.exit, Exit::Code(126), "{way:?}: {got}");
+        assert_eq!(got.stdout, "", "{way:?}: {got}");
+        assert!(
+            got.stderr.starts_with("java: ") && got.stderr.contains("/etc/mayexec.conf"),
+            "{way:?}: {got}"
+        );
+    }
+}
+
+/// Is there an audit line for `file` with `reason` and `action`?
+fn logged(lines: &[String], file: &Path, reason: &str, action: &str) -> bool {
+    let path = format!("path={}", file.display());
+    let reason = format!("reason={reason}");
+    let action = format!("action={action}");
+    lines
+        .iter()
+        .any(|l| l.contains(&path) && l.contains(&reason) && l.contains(&action))
+}
+
+/// In audit mode nothing is refused and every denial is logged, with the
+/// file's path and reason; refusals are logged too.
+#[root_test]
+fn audit_mode_runs_everything_and_logs_the_denials() {
+    let test = "audit_mode_runs_everything_and_logs_the_denials";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let files = Files::new();
+    let sandbox = Sandbox::new()
+        .policy("interpreted_access = 1\nmode = \"audit\"\n")
+        .capture_syslog();
+    let make = |p: &OsStr| sandbox.command(p);
+    let ways = [Way::ClassDir, Way::Jar, Way::Source, Way::ModuleJar, Way::SystemLoad];
+    for way in ways {
+        // (the library on a noexec mount fails to map, as with Debian's)
+        let got = files.run(way, Place::Noexec, &ours, &make);
+        assert_eq!(got, debians(&files, way, Place::Noexec), "{way:?}");
+    }
+    let lines = sandbox.syslog_lines();
+    for way in ways {
+        let file = files.code(way, Place::Noexec);
+        assert!(
+            logged(&lines, &file, "noexec-mount", "audit"),
+            "no audit line for {}: {lines:#?}",
+            file.display()
+        );
+    }
+    // Enforced, the refusal is logged as such.
+    let sandbox = Sandbox::new().policy("interpreted_access = 1\n").capture_syslog();
+    let make = |p: &OsStr| sandbox.command(p);
+    let got = files.run(Way::ClassDir, Place::Noexec, &ours, &make);
+    assert_eq!(got.exit, Exit::Code(126), "{got}");
+    let file = files.code(Way::ClassDir, Place::Noexec);
+    let lines = sandbox.syslog_lines();
+    assert!(
+        logged(&lines, &file, "noexec-mount", "denied"),
+        "no denial line for {}: {lines:#?}",
+        file.display()
+    );
+}
+
+/// jshell runs code typed at its prompt: under deny-interactive it does
+/// not start; with nothing enforced, or only files, it runs.
+#[root_test]
+fn jshell_does_not_start_under_deny_interactive() {
+    let test = "jshell_does_not_start_under_deny_interactive";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let jshell = ours.with_file_name("jshell");
+    let run = |flags: Option<&str>| {
+        let mut cmd = match flags {
+            Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, jshell.as_os_str()),
+            None => Command::new(&jshell),
+        };
+        let mut child = cmd
+            .arg("-q")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start jshell");
+        child
+            .stdin
+            .take()
+            .expect("jshell's stdin")
+            .write_all(b"System.out.println(6 * 7)\n/exit\n")
+            .expect("write to jshell");
+        Outcome::from_output(child.wait_with_output().expect("wait for jshell"))
+    };
+    for flags in ["-i", "-fi"] {
+        assert_eq!(
+            run(Some(flags)),
+            Outcome::refused(denial("jshell", "interactive")),
+            "{flags}"
+        );
+    }
+    for flags in [None, Some("-f")] {
+        let got = run(flags);
+        assert_eq!(got.exit, Exit::Code(0), "{flags:?}: {got}");
+        assert!(got.stdout.contains("42"), "{flags:?}: {got}");
+    }
+}
