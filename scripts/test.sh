@@ -12,6 +12,7 @@
 #   bash scripts/test.sh busybox      conformance tests against the stock
 #   bash scripts/test.sh perl         build
 #   bash scripts/test.sh wine         (Wine: its ntdll.so rebuilt)
+#   bash scripts/test.sh java         (Java: its runtime image relinked)
 #   bash scripts/test.sh python       mayexec-python on the default CPython
 #   bash scripts/test.sh upstream     the interpreters' own suites through the
 #                                     stock and the enlightened builds (bash's,
@@ -26,7 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_tiers=(dash bash busybox perl wine quick python upstream)
+all_tiers=(dash bash busybox perl wine java quick python upstream)
 tiers=("$@")
 [ "${#tiers[@]}" -gt 0 ] || tiers=("${all_tiers[@]}")
 for tier in "${tiers[@]}"; do
@@ -66,7 +67,7 @@ bash scripts/setup.sh
 . scripts/lib/background.sh
 fetch_sources() {
     local name
-    for name in dash bash busybox perl wine; do
+    for name in dash bash busybox perl wine java; do
         case " ${tiers[*]} " in
         *" $name "* | *" upstream "*) bash "integrations/$name/build.sh" --fetch || return ;;
         esac
@@ -130,6 +131,7 @@ for tier in "${tiers[@]}"; do
     busybox) interpreter busybox mayexec-busybox ;;
     perl) interpreter perl mayexec-perl ;;
     wine) interpreter wine mayexec-wine ;;
+    java) interpreter java mayexec-java ;;
     python) python_tier ;;
     upstream) upstream ;;
     esac

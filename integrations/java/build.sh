@@ -145,7 +145,9 @@ install_to() {
 	install -m 0644 "$jdk/lib/server/libjvm.so" "$prefix/lib/server/libjvm.so"
 	ln -s "$jdk/lib/server/libjsig.so" "$prefix/lib/server/libjsig.so"
 	if [ "$variant" = mayexec ]; then
-		install -m 0644 -s libmayexec_jni.so "$prefix/lib/libmayexec_jni.so"
+		install -m 0644 libmayexec_jni.so "$prefix/lib/libmayexec_jni.so"
+		# (mayexec's note tells `mayexec interpreters` the home is enlightened)
+		strip --keep-section=.note.mayexec "$prefix/lib/libmayexec_jni.so"
 	fi
 	# The class data sharing archives of this image (Debian ships both).
 	step "CDS archive" "$prefix/bin/java" -Xshare:dump

@@ -214,6 +214,9 @@ fn hint(kind: Kind, name: &str) -> String {
         Kind::Wine => {
             format!("use mayexec's enlightened Wine (integrations/wine/build.sh), or {lockdown}")
         }
+        Kind::Java => {
+            format!("use mayexec's enlightened Java (integrations/java/build.sh), or {lockdown}")
+        }
         Kind::Python => format!("run Python code with mayexec-python, or {lockdown}"),
         Kind::Unclassified => format!(
             "mayexec cannot tell what it is: make it readable, or trust it with \

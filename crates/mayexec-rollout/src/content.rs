@@ -122,7 +122,7 @@ const LIBRARIES: &[(&str, Kind)] = &[
     ("libguile", Kind::OtherLanguage),
     ("libR", Kind::OtherLanguage),
     ("libjulia", Kind::OtherLanguage),
-    ("libjli", Kind::OtherLanguage),
+    ("libjli", Kind::Java),
     ("libecl", Kind::OtherLanguage),
     ("libswipl", Kind::OtherLanguage),
 ];

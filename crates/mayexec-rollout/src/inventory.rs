@@ -61,9 +61,12 @@ pub enum Kind {
     Debugger,
     /// Wine: Windows programs and libraries are its code (`wine FILE.exe`)
     Wine,
+    /// Java: class files, jars, source programs (`java -cp DIR Main`,
+    /// `java FILE.java`), and `jshell`
+    Java,
     /// `vim -S FILE`, `emacs --script FILE`
     Editor,
-    /// Another language runtime (`java`, `Rscript`, `guile` …).
+    /// Another language runtime (`Rscript`, `guile`, `julia` …).
     OtherLanguage,
     /// Not of a known family, but a `#!` line on this system names it.
     Shebang,
@@ -86,6 +89,7 @@ impl Kind {
             Kind::Awk => "awk",
             Kind::Debugger => "debugger",
             Kind::Wine => "wine",
+            Kind::Java => "java",
             Kind::Editor => "editor",
             Kind::OtherLanguage => "other-language",
             Kind::Shebang => "shebang",
@@ -112,6 +116,7 @@ const FAMILIES: &[(Kind, &[&str])] = &[
     (Kind::Awk, &["awk", "gawk", "mawk", "nawk", "original-awk"]),
     (Kind::Debugger, &["gdb", "lldb", "gdb-multiarch"]),
     (Kind::Wine, &["wine"]),
+    (Kind::Java, &["java", "jshell"]),
     (
         Kind::Editor,
         &[
@@ -121,9 +126,9 @@ const FAMILIES: &[(Kind, &[&str])] = &[
     (
         Kind::OtherLanguage,
         &[
-            "java", "jshell", "julia", "rscript", "r", "guile", "racket", "sbcl", "clisp", "ocaml",
-            "escript", "erl", "elixir", "swipl", "octave", "gnuplot", "scala", "groovy", "gforth",
-            "pike", "rexx", "regina", "icon",
+            "julia", "rscript", "r", "guile", "racket", "sbcl", "clisp", "ocaml", "escript", "erl",
+            "elixir", "swipl", "octave", "gnuplot", "scala", "groovy", "gforth", "pike", "rexx",
+            "regina", "icon",
         ],
     ),
 ];
@@ -204,11 +209,25 @@ pub fn enlightened(path: &Path) -> io::Result<Option<Enlightened>> {
         return Ok(Some(Enlightened::LinksLibmayexec { needed }));
     }
     // Wine's loader (`wine`, `wine64`) maps nothing itself: the Unix-side
-    // ntdll.so it loads maps every PE image, and is what obeys.
-    match wine_ntdll(path) {
-        Some(ntdll) => enlightened(&ntdll),
+    // ntdll.so it loads maps every PE image, and is what obeys. A Java
+    // launcher reads no code either: the classes of its home's runtime
+    // image do, through the home's libmayexec_jni.so.
+    match wine_ntdll(path).or_else(|| java_jni(path)) {
+        Some(library) => enlightened(&library),
         None => Ok(None),
     }
+}
+
+/// The JNI library through which the runtime image of the Java launcher
+/// at `path` (its real file, `HOME/bin/java`) checks code:
+/// `HOME/lib/libmayexec_jni.so`, which only mayexec's image loads.
+fn java_jni(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    if kind_by_name(name) != Some(Kind::Java) {
+        return None;
+    }
+    let library = path.parent()?.join("../lib/libmayexec_jni.so");
+    library.is_file().then_some(library)
 }
 
 /// The `ntdll.so` Wine's loader at `path` (its real file) loads: where

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-pub use mayexec_testkit::interp::Built;
 use mayexec_testkit::interp::workspace_root;
+pub use mayexec_testkit::interp::Built;
 
 /// The enlightened Java as its tests find it.
 pub const BUILT: Built = Built {
@@ -168,9 +168,12 @@ impl Programs {
             write("src/m/module-info.java", "module m {\n}\n");
             write("src/m/m/Hello.java", MODULE_HELLO);
             write("answer.c", LIBRARY);
-            run(Command::new(jdk_tool("javac"))
-                .current_dir(&dir)
-                .args(["-d", "classes", "src/Hello.java", "src/Loader.java"]));
+            run(Command::new(jdk_tool("javac")).current_dir(&dir).args([
+                "-d",
+                "classes",
+                "src/Hello.java",
+                "src/Loader.java",
+            ]));
             run(Command::new(jdk_tool("javac")).current_dir(&dir).args([
                 "-d",
                 "module/m",
@@ -187,17 +190,16 @@ impl Programs {
                 "classes",
                 "Hello.class",
             ]));
-            run(Command::new(jdk_tool("jar")).current_dir(&dir).args([
-                "--create",
-                "--file",
-                "m.jar",
-                "-C",
-                "module/m",
-                ".",
-            ]));
-            run(Command::new("gcc")
+            run(Command::new(jdk_tool("jar"))
                 .current_dir(&dir)
-                .args(["-shared", "-fPIC", "-o", "libanswer.so", "answer.c"]));
+                .args(["--create", "--file", "m.jar", "-C", "module/m", "."]));
+            run(Command::new("gcc").current_dir(&dir).args([
+                "-shared",
+                "-fPIC",
+                "-o",
+                "libanswer.so",
+                "answer.c",
+            ]));
             let programs = Programs {
                 hello_source: HELLO.as_bytes().to_vec(),
                 hello_class: read(&dir.join("classes/Hello.class")),

@@ -9,9 +9,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use mayexec_java::{denial, Programs, BUILT, DEBIAN, STOCK};
 use mayexec_testkit::interp::{Enforced, Exit, Outcome, Place, Places};
 use mayexec_testkit::{on_both_backends, root_test, write_file, Sandbox, Tmpfs};
-use mayexec_java::{denial, Programs, BUILT, DEBIAN, STOCK};
 
 /// The ways code reaches Java that the table covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,11 +67,23 @@ impl Files {
             for sub in ["classes", "modules/m/m"] {
                 fs::create_dir_all(dir.join(sub)).expect("mkdir");
             }
-            write_file(&dir.join("classes/Hello.class"), &programs.hello_class, mode);
+            write_file(
+                &dir.join("classes/Hello.class"),
+                &programs.hello_class,
+                mode,
+            );
             write_file(&dir.join("hello.jar"), &programs.hello_jar, mode);
             write_file(&dir.join("Hello.java"), &programs.hello_source, mode);
-            write_file(&dir.join("modules/m/module-info.class"), &programs.module_info, mode);
-            write_file(&dir.join("modules/m/m/Hello.class"), &programs.module_hello, mode);
+            write_file(
+                &dir.join("modules/m/module-info.class"),
+                &programs.module_info,
+                mode,
+            );
+            write_file(
+                &dir.join("modules/m/m/Hello.class"),
+                &programs.module_hello,
+                mode,
+            );
             write_file(&dir.join("m.jar"), &programs.module_jar, mode);
             write_file(&dir.join("libanswer.so"), &programs.library, mode);
             dirs.push(dir);
@@ -108,7 +120,13 @@ impl Files {
 
     /// What `way` of the file in `place` gives with `java` started by
     /// `make`.
-    fn run(&self, way: Way, place: Place, java: &Path, make: &dyn Fn(&OsStr) -> Command) -> Outcome {
+    fn run(
+        &self,
+        way: Way,
+        place: Place,
+        java: &Path,
+        make: &dyn Fn(&OsStr) -> Command,
+    ) -> Outcome {
         let dir = self.dir(place);
         let mut cmd = make(java.as_os_str());
         cmd.stdin(Stdio::null());
@@ -117,8 +135,14 @@ impl Files {
             Way::ClassPathJar => cmd.arg("-cp").arg(self.code(way, place)).arg("Hello"),
             Way::Jar => cmd.arg("-jar").arg(self.code(way, place)),
             Way::Source => cmd.arg(self.code(way, place)),
-            Way::ModuleDir => cmd.arg("-p").arg(dir.join("modules")).args(["-m", "m/m.Hello"]),
-            Way::ModuleJar => cmd.arg("-p").arg(self.code(way, place)).args(["-m", "m/m.Hello"]),
+            Way::ModuleDir => cmd
+                .arg("-p")
+                .arg(dir.join("modules"))
+                .args(["-m", "m/m.Hello"]),
+            Way::ModuleJar => cmd
+                .arg("-p")
+                .arg(self.code(way, place))
+                .args(["-m", "m/m.Hello"]),
             Way::SystemLoad => cmd
                 .arg("-cp")
                 .arg(&self.trusted)
@@ -194,15 +218,29 @@ fn debians(files: &Files, way: Way, place: Place) -> Outcome {
     let got = files.run(way, place, Path::new(DEBIAN), &|p| Command::new(p));
     match (way, place) {
         (Way::SystemLoad, Place::Noexec) => {
-            assert_eq!(got.exit, Exit::Code(1), "Debian's java {way:?} {place:?}: {got}");
+            assert_eq!(
+                got.exit,
+                Exit::Code(1),
+                "Debian's java {way:?} {place:?}: {got}"
+            );
             assert!(got.stdout.contains("failed to map segment"), "{got}");
         }
-        (Way::SystemLoad, _) => assert_eq!(got, Outcome::ran("loaded\n"), "Debian's java {place:?}"),
+        (Way::SystemLoad, _) => {
+            assert_eq!(got, Outcome::ran("loaded\n"), "Debian's java {place:?}")
+        }
         (Way::SourcePipe, _) => {
-            assert_eq!(got.exit, Exit::Code(1), "Debian's java {way:?} {place:?}: {got}");
+            assert_eq!(
+                got.exit,
+                Exit::Code(1),
+                "Debian's java {way:?} {place:?}: {got}"
+            );
             assert!(got.stderr.contains("Illegal seek"), "{got}");
         }
-        _ => assert_eq!(got, Outcome::ran("hello from x\n"), "Debian's java {way:?} {place:?}"),
+        _ => assert_eq!(
+            got,
+            Outcome::ran("hello from x\n"),
+            "Debian's java {way:?} {place:?}"
+        ),
     }
     got
 }
@@ -294,7 +332,10 @@ fn mayexec_run_f_refuses_a_noexec_class_that_debians_java_runs() {
                 .arg("Hello"),
         )
     };
-    assert_eq!(run_f(&ours), Outcome::refused(denial(&hello, "noexec-mount")));
+    assert_eq!(
+        run_f(&ours),
+        Outcome::refused(denial(&hello, "noexec-mount"))
+    );
     assert_eq!(run_f(Path::new(DEBIAN)), Outcome::ran("hello from x\n"));
 }
 
@@ -385,7 +426,13 @@ fn audit_mode_runs_everything_and_logs_the_denials() {
         .policy("interpreted_access = 1\nmode = \"audit\"\n")
         .capture_syslog();
     let make = |p: &OsStr| sandbox.command(p);
-    let ways = [Way::ClassDir, Way::Jar, Way::Source, Way::ModuleJar, Way::SystemLoad];
+    let ways = [
+        Way::ClassDir,
+        Way::Jar,
+        Way::Source,
+        Way::ModuleJar,
+        Way::SystemLoad,
+    ];
     for way in ways {
         // (the library on a noexec mount fails to map, as with Debian's)
         let got = files.run(way, Place::Noexec, &ours, &make);
@@ -401,7 +448,9 @@ fn audit_mode_runs_everything_and_logs_the_denials() {
         );
     }
     // Enforced, the refusal is logged as such.
-    let sandbox = Sandbox::new().policy("interpreted_access = 1\n").capture_syslog();
+    let sandbox = Sandbox::new()
+        .policy("interpreted_access = 1\n")
+        .capture_syslog();
     let make = |p: &OsStr| sandbox.command(p);
     let got = files.run(Way::ClassDir, Place::Noexec, &ours, &make);
     assert_eq!(got.exit, Exit::Code(126), "{got}");
@@ -454,5 +503,35 @@ fn jshell_does_not_start_under_deny_interactive() {
         let got = run(flags);
         assert_eq!(got.exit, Exit::Code(0), "{flags:?}: {got}");
         assert!(got.stdout.contains("42"), "{flags:?}: {got}");
+    }
+}
+
+/// `mayexec interpreters` calls the enlightened home's launchers
+/// enlightened, and neither the stock relink's nor Debian's.
+#[root_test]
+fn mayexec_interpreters_reports_it_as_enlightened() {
+    let test = "mayexec_interpreters_reports_it_as_enlightened";
+    let Some(ours) = BUILT.require(test) else {
+        return;
+    };
+    let Some(stock) = STOCK.require(test) else {
+        return;
+    };
+    let interpreters = |java: &Path| {
+        Outcome::of(
+            Command::new(mayexec_testkit::workspace_bin("mayexec"))
+                .arg("interpreters")
+                .arg(java),
+        )
+    };
+    for launcher in ["java", "jshell"] {
+        let got = interpreters(&ours.with_file_name(launcher));
+        assert_eq!(got.exit, Exit::Code(0), "{launcher}: {got}");
+        assert!(got.stdout.contains("[mayexec "), "{launcher}: {got}");
+    }
+    for java in [stock, PathBuf::from(DEBIAN)] {
+        let got = interpreters(&java);
+        assert_eq!(got.exit, Exit::Code(1), "{}: {got}", java.display());
+        assert!(got.stdout.contains("integrations/java/build.sh"), "{got}");
     }
 }
