@@ -8,13 +8,19 @@
 #                                     classes that read code (the class
 #                                     loaders, the module readers, native
 #                                     library loading, the launcher's helper)
-#                                     recompiled, and libmayexec_jni.so
+#                                     recompiled, libmayexec_jni.so, and the
+#                                     launcher's library libjli.so, which
+#                                     checks the code the JVM loads natively
+#                                     (agents, -Xbootclasspath/a …)
 #
 # OpenJDK's full build takes hours; the classes that open code are a
 # handful. They are compiled from the sources Debian ships with the JDK
 # (openjdk-17-source's src.zip, of the very version installed), laid out
-# as in OpenJDK's tree so that the patch is OpenJDK's, and put into the
-# modules themselves: `--patch-module java.base` would turn class data
+# as in OpenJDK's tree so that the patch is OpenJDK's; libjli (a dozen C
+# files, libjli.sh) from Debian's openjdk-17 source package (the newest
+# the archive serves: bookworm's security mirror lists the installed
+# version but may not serve it; the launcher protocol is the same within
+# 17). The classes are put into the modules themselves: `--patch-module java.base` would turn class data
 # sharing off, and a JVM without it starts twice as slowly. So:
 #
 #   1. `jimage extract` unpacks Debian's lib/modules (every module, as
@@ -27,7 +33,9 @@
 #      packaged modules (jlink cannot hash exploded ones), and jlink links
 #      all the modules into a new lib/modules (the classes Debian's jlink
 #      generated are already there: generate-jli-classes is off);
-#   4. the private home (PREFIX): lib/modules, a copy of libjvm.so (the JVM
+#   4. libjli.so built (both variants: the stock one from the unpatched
+#      tree);
+#   5. the private home (PREFIX): lib/modules, libjli.so, a copy of libjvm.so (the JVM
 #      finds java.home from its own path), every launcher copied (each finds
 #      its home from its own path), links to everything else of Debian's
 #      home (libraries, conf, security, legal); then the JVM's class data
@@ -46,25 +54,63 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 package=java
 program=bin/java
 # openjdk-17-source: src.zip, which depends on the JDK of its version (so
-# installing it brings the JDK to that version); unzip; the C toolchain.
-tools="openjdk-17-jdk-headless openjdk-17-source unzip gcc libc6-dev pkg-config"
+# installing it brings the JDK to that version); unzip; dpkg-dev
+# (dpkg-source for `apt-get source`), patch, the C toolchain and zlib for
+# libjli.
+tools="openjdk-17-jdk-headless openjdk-17-source unzip dpkg-dev patch gcc libc6-dev
+	zlib1g-dev pkg-config"
 from=source
+recipe_files="integrations/java/libjli.sh integrations/java/StripModuleHashes.java"
 
 jdk=/usr/lib/jvm/java-17-openjdk-amd64
 # The modules whose sources are unpacked (those the patch may change).
 modules="java.base jdk.compiler"
 
+# What libjli.sh needs of Debian's openjdk-17 source.
+jli_files="src/java.base/share/native/libjli src/java.base/unix/native/libjli
+	src/java.base/share/native/include src/java.base/unix/native/include
+	src/java.base/share/native/libjava src/java.base/unix/native/libjava
+	src/hotspot/share/include src/hotspot/os/posix/include
+	make/conf/version-numbers.conf"
+
+# fetch_jli: libjli's sources from Debian's openjdk-17 source package, in
+# $work/jli-src (its version in .complete), once: the package unpacks to
+# 800 MB, of which these few files are kept.
+fetch_jli() {
+	[ -f "$work/jli-src/.complete" ] && return 0
+	say "fetching Debian's openjdk-17 source (for libjli)"
+	rm -rf "$work/jli-src" "$work/jli-full" "$work/jli-src.new"
+	if ! debian_source openjdk-17 "$work/jli-fetch" "$work/jli-full"; then
+		_codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
+		say "retrying from Debian $_codename's main archive alone"
+		debian_source_suite openjdk-17 "$_codename" "$work/jli-fetch" "$work/jli-full" ||
+			die "could not fetch Debian's openjdk-17 source"
+	fi
+	mkdir -p "$work/jli-src.new"
+	for _f in $jli_files; do
+		[ -e "$work/jli-full/$_f" ] || die "Debian's openjdk-17 source has no $_f"
+		mkdir -p "$work/jli-src.new/$(dirname "$_f")"
+		cp -R "$work/jli-full/$_f" "$work/jli-src.new/$_f"
+	done
+	(cd "$work/jli-full" && dpkg-parsechangelog -S Version) >"$work/jli-src.new/.complete"
+	rm -rf "$work/jli-full" "$work/jli-fetch"
+	mv "$work/jli-src.new" "$work/jli-src"
+}
+
 # fetch_source: OpenJDK's sources of $modules from Debian's src.zip, laid
-# out as in OpenJDK's tree (src/MODULE/share/classes), once per version. The
-# source and the JDK must be the same version: src.zip describes the image.
+# out as in OpenJDK's tree (src/MODULE/share/classes), once per version,
+# and libjli's (fetch_jli). The classes and the JDK must be the same
+# version: src.zip describes the image.
 fetch_source() {
+	fetch_jli
+	_jli=$(cat "$work/jli-src/.complete")
 	_src=$(dpkg-query -W -f='${Version}' openjdk-17-source)
 	for _pkg in openjdk-17-jdk-headless openjdk-17-jre-headless; do
 		_v=$(dpkg-query -W -f='${Version}' "$_pkg")
 		[ "$_v" = "$_src" ] ||
 			die "openjdk-17-source $_src is not the version of $_pkg ($_v): install both at one version"
 	done
-	if [ "$(cat "$srcdir/.complete" 2>/dev/null)" != "$_src" ]; then
+	if [ "$(cat "$srcdir/.complete" 2>/dev/null)" != "$_src (libjli $_jli)" ]; then
 		say "unpacking $modules from openjdk-17-source $_src"
 		rm -rf "$srcdir" "$srcdir.new"
 		mkdir -p "$srcdir.new/zip"
@@ -75,12 +121,14 @@ fetch_source() {
 			mv "$srcdir.new/zip/$_m" "$srcdir.new/src/$_m/share/classes"
 		done
 		rmdir "$srcdir.new/zip"
+		cp -R "$work/jli-src/." "$srcdir.new/"
+		rm "$srcdir.new/.complete"
 		[ -f "$srcdir.new/src/java.base/share/classes/jdk/internal/loader/URLClassPath.java" ] ||
 			die "$jdk/lib/src.zip has no jdk/internal/loader/URLClassPath.java"
-		printf '%s\n' "$_src" >"$srcdir.new/.complete"
+		printf '%s\n' "$_src (libjli $_jli)" >"$srcdir.new/.complete"
 		mv "$srcdir.new" "$srcdir"
 	fi
-	version=$_src
+	version="$_src (libjli $_jli)"
 }
 
 # patched_sources MODULE: the Java sources of MODULE that the patch adds or
@@ -117,6 +165,12 @@ compile() {
 			-o libmayexec_jni.so src/java.base/unix/native/libmayexec_jni/ScriptExecution.c \
 			-Wl,--exclude-libs,libmayexec.a -Wl,-z,defs $libs
 	fi
+	if [ "$variant" = mayexec ]; then
+		step "libjli.so" env MAYEXEC_CFLAGS="$mayexec_cflags" MAYEXEC_LIBS="$libs" \
+			sh "$root/integrations/java/libjli.sh" . jli
+	else
+		step "libjli.so" sh "$root/integrations/java/libjli.sh" . jli
+	fi
 	step "strip module hashes" "$jdk/bin/java" \
 		--add-exports java.base/jdk.internal.org.objectweb.asm=ALL-UNNAMED \
 		"$root/integrations/java/StripModuleHashes.java" image/java.base/module-info.class
@@ -137,11 +191,12 @@ install_to() {
 	done
 	for _e in "$jdk"/lib/*; do
 		case ${_e##*/} in
-		modules | server) ;;
+		modules | server | libjli.so) ;;
 		*) ln -s "$_e" "$prefix/lib/" ;;
 		esac
 	done
 	install -m 0644 linked/lib/modules "$prefix/lib/modules"
+	install -m 0644 jli/libjli.so "$prefix/lib/libjli.so"
 	install -m 0644 "$jdk/lib/server/libjvm.so" "$prefix/lib/server/libjvm.so"
 	ln -s "$jdk/lib/server/libjsig.so" "$prefix/lib/server/libjsig.so"
 	if [ "$variant" = mayexec ]; then
@@ -152,7 +207,7 @@ install_to() {
 	# The class data sharing archives of this image (Debian ships both).
 	step "CDS archive" "$prefix/bin/java" -Xshare:dump
 	step "CDS archive (no compressed oops)" "$prefix/bin/java" -XX:-UseCompressedOops -Xshare:dump
-	rm -rf image classes linked
+	rm -rf image classes linked jli
 }
 
 # check_build VARIANT PREFIX: the home is its own (java.home, the image, its
@@ -170,9 +225,13 @@ check_build() {
 	if [ "$1" = mayexec ]; then
 		$_patched || die "$2/lib/modules lacks the patched classes"
 		static_check "$2/lib/libmayexec_jni.so"
+		static_check "$2/lib/libjli.so"
 	else
 		! $_patched || die "$2/lib/modules is a stock image but has the patched classes"
 		[ ! -e "$2/lib/libmayexec_jni.so" ] || die "$2 is a stock build but has libmayexec_jni.so"
+		no_build_paths "$2/lib/libjli.so"
+		! grep -q 'script execution denied' "$2/lib/libjli.so" ||
+			die "$2/lib/libjli.so is a stock build but contains libmayexec"
 	fi
 }
 

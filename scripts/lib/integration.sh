@@ -12,6 +12,8 @@
 #   program  what each build installs under its prefix (bin/dash)
 #   has      files Debian's source must have (src/main.c)
 #   tools    the Debian packages the build needs (installed when missing)
+#   recipe_files  (optional) other files of the recipe, from the root,
+#            that go into the builds (stamped by content)
 #   from     where the enlightened tree starts: "source" (a fresh copy of
 #            the source, patched, then built exactly as the stock one) or
 #            "stock" (a copy of the built stock tree, patched and built
@@ -111,8 +113,10 @@ integration_inputs() {
 	printf 'integration %s %s in %s (repository %s)\n' "$package" "$1" "$builds" "$root"
 	printf 'debian %s\n' "$version"
 	dpkg-architecture -qDEB_HOST_GNU_TYPE
+	# shellcheck disable=SC2086 # a word per file
 	(cd "$root" && sha256sum "integrations/$package/build.sh" scripts/lib/integration.sh \
-		scripts/lib/build-common.sh scripts/lib/debian-source.sh scripts/lib/build-cache.sh)
+		scripts/lib/build-common.sh scripts/lib/debian-source.sh scripts/lib/build-cache.sh \
+		${recipe_files:-})
 	gcc --version
 	ld --version
 	# shellcheck disable=SC2086 # one word per package
