@@ -108,6 +108,24 @@ public class Loader {
 /// A native library (`answer`: 42).
 const LIBRARY: &str = "int answer(void) { return 42; }\n";
 
+/// A JVMTI agent that says `agent loaded` on standard error.
+const NATIVE_AGENT: &str = r#"#include <jni.h>
+#include <stdio.h>
+JNIEXPORT jint JNICALL Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
+{
+    fprintf(stderr, "agent loaded\n");
+    return 0;
+}
+"#;
+
+/// A Java agent that says `premain` before the program runs.
+const JAVA_AGENT: &str = r#"public class Agent {
+    public static void premain(String args) {
+        System.out.println("premain");
+    }
+}
+"#;
+
 /// The programs the tests run, made once per test process.
 #[derive(Debug)]
 pub struct Programs {
@@ -127,6 +145,12 @@ pub struct Programs {
     pub loader_class: Vec<u8>,
     /// `libanswer.so`.
     pub library: Vec<u8>,
+    /// `libagent.so`: a JVMTI agent ([`NATIVE_AGENT`]).
+    pub native_agent: Vec<u8>,
+    /// `agent.jar`: a Java agent ([`JAVA_AGENT`], `Premain-Class: Agent`).
+    pub java_agent: Vec<u8>,
+    /// The same agent whose manifest adds `Boot-Class-Path: extra.jar`.
+    pub boot_class_path_agent: Vec<u8>,
 }
 
 /// Where the tests build their programs.
@@ -168,12 +192,32 @@ impl Programs {
             write("src/m/module-info.java", "module m {\n}\n");
             write("src/m/m/Hello.java", MODULE_HELLO);
             write("answer.c", LIBRARY);
+            write("agent.c", NATIVE_AGENT);
+            write("src/Agent.java", JAVA_AGENT);
+            write("agent.mf", "Premain-Class: Agent\n");
+            write(
+                "boot.mf",
+                "Premain-Class: Agent\nBoot-Class-Path: extra.jar\n",
+            );
             run(Command::new(jdk_tool("javac")).current_dir(&dir).args([
                 "-d",
                 "classes",
                 "src/Hello.java",
                 "src/Loader.java",
+                "src/Agent.java",
             ]));
+            for (jar, manifest) in [("agent.jar", "agent.mf"), ("boot.jar", "boot.mf")] {
+                run(Command::new(jdk_tool("jar")).current_dir(&dir).args([
+                    "--create",
+                    "--file",
+                    jar,
+                    "--manifest",
+                    manifest,
+                    "-C",
+                    "classes",
+                    "Agent.class",
+                ]));
+            }
             run(Command::new(jdk_tool("javac")).current_dir(&dir).args([
                 "-d",
                 "module/m",
@@ -200,6 +244,12 @@ impl Programs {
                 "libanswer.so",
                 "answer.c",
             ]));
+            let include = Path::new(DEBIAN_HOME).join("include");
+            run(Command::new("gcc")
+                .current_dir(&dir)
+                .args(["-shared", "-fPIC", "-o", "libagent.so", "agent.c"])
+                .arg(format!("-I{}", include.display()))
+                .arg(format!("-I{}", include.join("linux").display())));
             let programs = Programs {
                 hello_source: HELLO.as_bytes().to_vec(),
                 hello_class: read(&dir.join("classes/Hello.class")),
@@ -209,6 +259,9 @@ impl Programs {
                 module_jar: read(&dir.join("m.jar")),
                 loader_class: read(&dir.join("classes/Loader.class")),
                 library: read(&dir.join("libanswer.so")),
+                native_agent: read(&dir.join("libagent.so")),
+                java_agent: read(&dir.join("agent.jar")),
+                boot_class_path_agent: read(&dir.join("boot.jar")),
             };
             let _ = fs::remove_dir_all(&dir);
             programs

@@ -535,3 +535,273 @@ fn mayexec_interpreters_reports_it_as_enlightened() {
         assert!(got.stdout.contains("integrations/java/build.sh"), "{got}");
     }
 }
+
+/// The options and variables that make the JVM load code natively, before
+/// any Java code runs: what the launcher does with each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Native {
+    /// `-agentpath:FILE`.
+    AgentPath,
+    /// `JAVA_TOOL_OPTIONS=-agentpath:FILE`.
+    ToolOptionsAgent,
+    /// `JDK_JAVA_OPTIONS=-agentpath:FILE`.
+    JdkOptionsAgent,
+    /// `@ARGFILE` holding `-agentpath:FILE`.
+    ArgFileAgent,
+    /// `-javaagent:FILE.jar`.
+    JavaAgent,
+    /// `-Xbootclasspath/a:FILE.jar`, the program's class in it.
+    BootClassPath,
+}
+
+const NATIVES: [Native; 6] = [
+    Native::AgentPath,
+    Native::ToolOptionsAgent,
+    Native::JdkOptionsAgent,
+    Native::ArgFileAgent,
+    Native::JavaAgent,
+    Native::BootClassPath,
+];
+
+/// The files the launcher's table loads, in every place, and `Hello` in
+/// an allowed directory.
+struct Natives {
+    _places: Places,
+    dirs: [PathBuf; 3],
+    trusted: PathBuf,
+}
+
+impl Natives {
+    fn new() -> Natives {
+        let places = Places::new();
+        let programs = Programs::get();
+        let mut dirs = Vec::new();
+        for place in Place::ALL {
+            let dir = places.dir(place, "natives");
+            let mode = place.mode();
+            write_file(&dir.join("libagent.so"), &programs.native_agent, mode);
+            write_file(&dir.join("agent.jar"), &programs.java_agent, mode);
+            write_file(&dir.join("hello.jar"), &programs.hello_jar, mode);
+            let argfile = format!("-agentpath:{}\n", dir.join("libagent.so").display());
+            // (an option file is not code: it is always readable)
+            write_file(&dir.join("argfile"), argfile.as_bytes(), 0o644);
+            dirs.push(dir);
+        }
+        let trusted = places.dir(Place::Exec755, "natives-trusted");
+        write_file(&trusted.join("Hello.class"), &programs.hello_class, 0o755);
+        Natives {
+            _places: places,
+            dirs: dirs.try_into().expect("three places"),
+            trusted,
+        }
+    }
+
+    fn dir(&self, place: Place) -> &Path {
+        let i = Place::ALL
+            .iter()
+            .position(|p| *p == place)
+            .expect("a place");
+        &self.dirs[i]
+    }
+
+    /// The file `option` makes the JVM load in `place`.
+    fn code(&self, option: Native, place: Place) -> PathBuf {
+        self.dir(place).join(match option {
+            Native::JavaAgent => "agent.jar",
+            Native::BootClassPath => "hello.jar",
+            _ => "libagent.so",
+        })
+    }
+
+    fn run(
+        &self,
+        option: Native,
+        place: Place,
+        java: &Path,
+        make: &dyn Fn(&OsStr) -> Command,
+    ) -> Outcome {
+        let code = self.code(option, place);
+        let agentpath = format!("-agentpath:{}", code.display());
+        let mut cmd = make(java.as_os_str());
+        cmd.stdin(Stdio::null()).current_dir("/");
+        match option {
+            Native::AgentPath => cmd.arg(&agentpath),
+            Native::ToolOptionsAgent => cmd.env("JAVA_TOOL_OPTIONS", &agentpath),
+            Native::JdkOptionsAgent => cmd.env("JDK_JAVA_OPTIONS", &agentpath),
+            Native::ArgFileAgent => {
+                cmd.arg(format!("@{}", self.dir(place).join("argfile").display()))
+            }
+            Native::JavaAgent => cmd.arg(format!("-javaagent:{}", code.display())),
+            Native::BootClassPath => cmd.arg(format!("-Xbootclasspath/a:{}", code.display())),
+        };
+        if option != Native::BootClassPath {
+            cmd.arg("-cp").arg(&self.trusted);
+        }
+        cmd.arg("Hello");
+        Outcome::from_output(cmd.output().expect("run java"))
+    }
+}
+
+/// Without the launcher's messages about the environment (`Picked up
+/// JAVA_TOOL_OPTIONS: …`, `NOTE: Picked up JDK_JAVA_OPTIONS: …`), which
+/// show the options as the launcher passed them on.
+fn without_picked_up(outcome: Outcome) -> Outcome {
+    let stderr = outcome
+        .stderr
+        .lines()
+        .filter(|l| !l.contains("Picked up "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    Outcome { stderr, ..outcome }
+}
+
+on_both_backends! {
+    /// The launcher's table: every option that makes the JVM load code
+    /// natively × the securebit enforcements × every place. A refused
+    /// file ends the launch with 126 and the contract's message before
+    /// the JVM exists; an allowed one gives what Debian's Java gives
+    /// (the JVM loads the file that was checked, through /proc/self/fd).
+    fn every_option_that_loads_native_code_is_checked(backend) {
+        let test = "every_option_that_loads_native_code_is_checked";
+        let Some(ours) = BUILT.require_with_root(test) else { return };
+        let natives = Natives::new();
+        let plain = |p: &OsStr| Command::new(p);
+        let mut failures = Vec::new();
+        let mut cells = 0;
+        for enforced in Enforced::BITS {
+            let sandbox = enforced.sandbox();
+            let outer = |p: &OsStr| sandbox.command(p);
+            let make = backend.launcher(&outer);
+            let launch = |p: &OsStr| enforced.command_with(p, &make);
+            for option in NATIVES {
+                for place in Place::ALL {
+                    cells += 1;
+                    let got = without_picked_up(natives.run(option, place, &ours, &launch));
+                    let want = match enforced.script_denial(place) {
+                        Some(reason) => Outcome::refused(denial(natives.code(option, place), reason)),
+                        None => without_picked_up(natives.run(option, place, Path::new(DEBIAN), &plain)),
+                    };
+                    if got != want {
+                        failures.push(format!(
+                            "{option:?} | {place:?} | {enforced} | {backend:?}:\n    want {want}\n    got  {got}"
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {cells} cells differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        // Debian's Java loads an allowed agent: the table compared something.
+        let theirs = natives.run(Native::AgentPath, Place::Exec755, Path::new(DEBIAN), &plain);
+        assert_eq!(theirs.stderr, "agent loaded\n", "{theirs}");
+        eprintln!("java's launcher: {cells} cells with the {backend:?} backend");
+    }
+}
+
+/// What the launcher refuses whatever the file: code from no file under
+/// deny-interactive (a debugger, shell commands run on an error), a Java
+/// agent whose classes the JVM would read natively (`Boot-Class-Path`), an
+/// alternate JVM, turning dynamic attach back on.
+#[root_test]
+fn the_launcher_refuses_what_it_cannot_check() {
+    let test = "the_launcher_refuses_what_it_cannot_check";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let natives = Natives::new();
+    let boot = natives
+        .dir(Place::Exec755)
+        .join("boot-class-path-agent.jar");
+    write_file(&boot, &Programs::get().boot_class_path_agent, 0o755);
+    let jdwp = "-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:0";
+    let javaagent = format!("-javaagent:{}", boot.display());
+    let cases: [(&str, &str, &str, &[&str]); 6] = [
+        (
+            "-XX:OnError=true",
+            "-XX:OnError",
+            "interactive",
+            &["-i", "-fi"],
+        ),
+        (
+            "-XX:OnOutOfMemoryError=true",
+            "-XX:OnOutOfMemoryError",
+            "interactive",
+            &["-i", "-fi"],
+        ),
+        (jdwp, "-agentlib:jdwp", "interactive", &["-i", "-fi"]),
+        (
+            &javaagent,
+            boot.to_str().expect("a UTF-8 path"),
+            "boot-class-path",
+            &["-f", "-fi"],
+        ),
+        (
+            "-XXaltjvm=/nonexistent",
+            "-XXaltjvm=/nonexistent",
+            "alternate-jvm",
+            &["-f", "-i", "-fi"],
+        ),
+        (
+            "-XX:-DisableAttachMechanism",
+            "-XX:-DisableAttachMechanism",
+            "attach-mechanism",
+            &["-f", "-i", "-fi"],
+        ),
+    ];
+    for (option, label, reason, refused_under) in cases {
+        for flags in ["-f", "-i", "-fi"] {
+            let got = Outcome::of(
+                mayexec_testkit::conformance::mayexec_run(flags, ours.as_os_str())
+                    .arg(option)
+                    .arg("-cp")
+                    .arg(&natives.trusted)
+                    .arg("Hello"),
+            );
+            if refused_under.contains(&flags) {
+                assert_eq!(
+                    got,
+                    Outcome::refused(denial(label, reason)),
+                    "{option} {flags}"
+                );
+            } else {
+                assert_eq!(got.exit, Exit::Code(0), "{option} {flags}: {got}");
+                assert!(
+                    got.stdout.ends_with("hello from x\n"),
+                    "{option} {flags}: {got}"
+                );
+            }
+        }
+        // Without a policy, Debian's behaviour.
+        let got = Outcome::of(
+            Command::new(&ours)
+                .arg(option)
+                .arg("-cp")
+                .arg(&natives.trusted)
+                .arg("Hello"),
+        );
+        let theirs = Outcome::of(
+            Command::new(DEBIAN)
+                .arg(option)
+                .arg("-cp")
+                .arg(&natives.trusted)
+                .arg("Hello"),
+        );
+        // (the debugger listens on a port of its choosing)
+        let listening = |text: &str| -> String {
+            text.lines()
+                .filter(|l| !l.starts_with("Listening for transport"))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        assert_eq!(got.exit, theirs.exit, "{option}: {got} / {theirs}");
+        assert_eq!(
+            listening(&got.stdout),
+            listening(&theirs.stdout),
+            "{option}"
+        );
+    }
+}
