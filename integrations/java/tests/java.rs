@@ -805,3 +805,41 @@ fn the_launcher_refuses_what_it_cannot_check() {
         );
     }
 }
+
+/// Every string-valued flag of Debian's JVM (those that can name a file
+/// or a command) is decided in `docs/java.md`: a new one fails this test
+/// until someone has looked at it.
+#[test]
+fn every_string_flag_of_the_jvm_is_decided_in_the_docs() {
+    let docs = mayexec_testkit::interp::workspace_root().join("docs/java.md");
+    let docs = fs::read_to_string(&docs).expect("read docs/java.md");
+    let flags = Command::new(DEBIAN)
+        .args([
+            "-XX:+UnlockDiagnosticVMOptions",
+            "-XX:+UnlockExperimentalVMOptions",
+            "-XX:+PrintFlagsFinal",
+            "-version",
+        ])
+        .output()
+        .expect("run Debian's java");
+    assert!(flags.status.success(), "{flags:?}");
+    let flags = String::from_utf8_lossy(&flags.stdout);
+    let strings: Vec<&str> = flags
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let kind = words.next()?;
+            let name = words.next()?;
+            kind.starts_with("ccstr").then_some(name)
+        })
+        .collect();
+    assert!(strings.len() > 20, "PrintFlagsFinal listed {strings:?}");
+    let missing: Vec<&&str> = strings
+        .iter()
+        .filter(|name| !docs.contains(&format!("`-XX:{name}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/java.md does not decide these flags: {missing:?}"
+    );
+}
