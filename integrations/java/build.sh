@@ -57,8 +57,10 @@ program=bin/java
 # installing it brings the JDK to that version); unzip; dpkg-dev
 # (dpkg-source for `apt-get source`), patch, the C toolchain and zlib for
 # libjli.
+# ant and junit4: Debian's own Java programs, which the tests run through
+# both homes.
 tools="openjdk-17-jdk-headless openjdk-17-source unzip dpkg-dev patch gcc libc6-dev
-	zlib1g-dev pkg-config"
+	zlib1g-dev pkg-config ant junit4"
 from=source
 recipe_files="integrations/java/libjli.sh integrations/java/StripModuleHashes.java"
 

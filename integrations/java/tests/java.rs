@@ -6,10 +6,11 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use mayexec_java::{denial, Programs, BUILT, DEBIAN, STOCK};
+use mayexec_java::{denial, Programs, BUILT, DEBIAN, HELLO, STOCK};
 use mayexec_testkit::interp::{Enforced, Exit, Outcome, Place, Places};
 use mayexec_testkit::{on_both_backends, root_test, write_file, Sandbox, Tmpfs};
 
@@ -841,5 +842,188 @@ fn every_string_flag_of_the_jvm_is_decided_in_the_docs() {
     assert!(
         missing.is_empty(),
         "docs/java.md does not decide these flags: {missing:?}"
+    );
+}
+
+/// `DIR`'s copy of Debian's jars at `files` (`/usr/share/java/junit4.jar`
+/// …), symbolic links followed, marked executable: what an administrator
+/// does before enforcing (`mayexec mark`).
+fn marked_copy(dir: &Path, files: &[&str]) -> Vec<PathBuf> {
+    files
+        .iter()
+        .map(|file| {
+            let bytes = fs::read(file).unwrap_or_else(|e| panic!("read {file}: {e}"));
+            let name = Path::new(file).file_name().expect("a file name");
+            write_file(&dir.join(name), &bytes, 0o755)
+        })
+        .collect()
+}
+
+/// Without the lines that carry a duration (`Total time: 1 second`,
+/// JUnit's `Time: 0.012`).
+fn timeless(outcome: Outcome) -> Outcome {
+    let strip = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("Total time:") && !l.starts_with("Time:"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    Outcome {
+        stdout: strip(&outcome.stdout),
+        stderr: strip(&outcome.stderr),
+        ..outcome
+    }
+}
+
+const BUILD_XML: &str = r#"<project name="p" default="jar">
+  <target name="jar">
+    <mkdir dir="classes"/>
+    <javac srcdir="src" destdir="classes" includeantruntime="false"/>
+    <jar destfile="p.jar" basedir="classes">
+      <manifest><attribute name="Main-Class" value="P"/></manifest>
+    </jar>
+  </target>
+</project>
+"#;
+
+const CALC_TEST: &str = r#"import static org.junit.Assert.assertEquals;
+import org.junit.Test;
+
+public class CalcTest {
+    @Test public void adds() { assertEquals(4, 2 + 2); }
+    @Test public void fails() { assertEquals("x", "y"); }
+}
+"#;
+
+/// Debian's own Java programs run alike through the enlightened home, the
+/// stock relink and Debian's Java: `ant -version`, an ant build (javac
+/// and jar inside ant's JVM) whose jar then runs, and JUnit 4 running a
+/// test class (one test passes, one fails). Under `mayexec run -f` the
+/// enlightened home runs them from marked copies of their jars as
+/// Debian's Java does without a policy.
+#[root_test]
+fn debians_own_java_programs_run_alike() {
+    let test = "debians_own_java_programs_run_alike";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let Some(stock) = STOCK.require(test) else {
+        return;
+    };
+    // (integrations/java/build.sh installs them, as the other tools it needs)
+    for tool in ["/usr/bin/ant", "/usr/share/java/junit4.jar"] {
+        assert!(
+            Path::new(tool).exists(),
+            "{tool} is not installed: run integrations/java/build.sh"
+        );
+    }
+    let exec = Tmpfs::exec();
+    let debian = PathBuf::from(DEBIAN);
+    // ant, with JAVACMD naming the JVM, in a fresh copy of a project.
+    let ant = |java: &Path, name: &str, make: &dyn Fn(&OsStr) -> Command| {
+        let project = exec.path().join(name);
+        fs::create_dir_all(project.join("src")).expect("mkdir the project");
+        fs::write(project.join("build.xml"), BUILD_XML).expect("write build.xml");
+        fs::write(project.join("src/P.java"), HELLO.replace("Hello", "P")).expect("write P.java");
+        let version = Outcome::of(
+            make(OsStr::new("/usr/bin/ant"))
+                .arg("-version")
+                .env("JAVACMD", java),
+        );
+        let build = timeless(Outcome::of(
+            make(OsStr::new("/usr/bin/ant"))
+                .args(["-q", "-f"])
+                .arg(project.join("build.xml"))
+                .env("JAVACMD", java),
+        ));
+        let run = Outcome::of(
+            make(java.as_os_str())
+                .arg("-jar")
+                .arg(project.join("p.jar")),
+        );
+        (version, build, run)
+    };
+    let plain = |p: &OsStr| Command::new(p);
+    let theirs = ant(&debian, "debian", &plain);
+    assert_eq!(
+        theirs.2,
+        Outcome::ran("hello from x\n"),
+        "Debian's java: {theirs:?}"
+    );
+    assert!(theirs.0.stdout.starts_with("Apache Ant"), "{theirs:?}");
+    assert!(theirs.1.stdout.contains("BUILD SUCCESSFUL"), "{theirs:?}");
+    for (java, name) in [(&ours, "ours"), (&stock, "stock")] {
+        assert_eq!(ant(java, name, &plain), theirs, "{}", java.display());
+    }
+    // JUnit 4 on a test class compiled by Debian's javac.
+    let junit = [
+        "/usr/share/java/junit4.jar",
+        "/usr/share/java/hamcrest-core.jar",
+    ];
+    let tests = exec.path().join("tests");
+    fs::create_dir_all(&tests).expect("mkdir tests");
+    fs::write(tests.join("CalcTest.java"), CALC_TEST).expect("write CalcTest.java");
+    let status = Command::new(mayexec_java::jdk_tool("javac"))
+        .arg("-cp")
+        .arg(junit.join(":"))
+        .arg("-d")
+        .arg(&tests)
+        .arg(tests.join("CalcTest.java"))
+        .status()
+        .expect("run javac");
+    assert!(status.success());
+    fs::set_permissions(
+        tests.join("CalcTest.class"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
+    let junit_run = |java: &Path, jars: &[PathBuf], make: &dyn Fn(&OsStr) -> Command| {
+        let mut path: Vec<String> = jars.iter().map(|j| j.display().to_string()).collect();
+        path.push(tests.display().to_string());
+        timeless(Outcome::of(
+            make(java.as_os_str())
+                .arg("-cp")
+                .arg(path.join(":"))
+                .args(["org.junit.runner.JUnitCore", "CalcTest"]),
+        ))
+    };
+    let debians_jars: Vec<PathBuf> = junit.iter().map(PathBuf::from).collect();
+    let theirs = junit_run(&debian, &debians_jars, &plain);
+    assert_eq!(theirs.exit, Exit::Code(1), "{theirs}");
+    assert!(theirs.stdout.contains("There was 1 failure:"), "{theirs}");
+    assert!(
+        theirs.stdout.contains("Tests run: 2,  Failures: 1"),
+        "{theirs}"
+    );
+    for java in [&ours, &stock] {
+        assert_eq!(
+            junit_run(java, &debians_jars, &plain),
+            theirs,
+            "{}",
+            java.display()
+        );
+    }
+    // Enforced: the same programs from marked copies.
+    let marked = exec.path().join("marked");
+    fs::create_dir_all(&marked).expect("mkdir marked");
+    let jars = marked_copy(&marked, &junit);
+    let run_f = |p: &OsStr| mayexec_testkit::conformance::mayexec_run("-f", p);
+    assert_eq!(
+        junit_run(&debian, &jars, &plain),
+        theirs,
+        "Debian's, marked copies"
+    );
+    assert_eq!(
+        junit_run(&ours, &jars, &run_f),
+        theirs,
+        "enlightened, run -f"
+    );
+    // ... and refuses Debian's unmarked jars (0644) under -f.
+    let got = junit_run(&ours, &debians_jars, &run_f);
+    assert_eq!(got.exit, Exit::Code(126), "{got}");
+    assert!(
+        got.stderr
+            .contains("script execution denied (not-executable)"),
+        "{got}"
     );
 }
