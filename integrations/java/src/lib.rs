@@ -109,7 +109,7 @@ public class Loader {
 const LIBRARY: &str = "int answer(void) { return 42; }\n";
 
 /// A JVMTI agent that says `agent loaded` on standard error.
-const NATIVE_AGENT: &str = r#"#include <jni.h>
+pub const NATIVE_AGENT: &str = r#"#include <jni.h>
 #include <stdio.h>
 JNIEXPORT jint JNICALL Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
 {
@@ -119,7 +119,7 @@ JNIEXPORT jint JNICALL Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
 "#;
 
 /// A Java agent that says `premain` before the program runs.
-const JAVA_AGENT: &str = r#"public class Agent {
+pub const JAVA_AGENT: &str = r#"public class Agent {
     public static void premain(String args) {
         System.out.println("premain");
     }
