@@ -105,6 +105,17 @@ public class Loader {
 }
 "#;
 
+/// A program that prints its `JAVA_TOOL_OPTIONS`, then runs its arguments
+/// as a child process (inheriting its environment and output) and exits
+/// with the child's status.
+pub const SPAWN: &str = r#"public class Spawn {
+    public static void main(String[] args) throws Exception {
+        System.out.println("JAVA_TOOL_OPTIONS=" + System.getenv("JAVA_TOOL_OPTIONS"));
+        System.exit(new ProcessBuilder(args).inheritIO().start().waitFor());
+    }
+}
+"#;
+
 /// A native library (`answer`: 42).
 const LIBRARY: &str = "int answer(void) { return 42; }\n";
 
@@ -143,6 +154,8 @@ pub struct Programs {
     pub module_jar: Vec<u8>,
     /// `Loader.class` ([`LOADER`]).
     pub loader_class: Vec<u8>,
+    /// `Spawn.class` ([`SPAWN`]).
+    pub spawn_class: Vec<u8>,
     /// `libanswer.so`.
     pub library: Vec<u8>,
     /// `libagent.so`: a JVMTI agent ([`NATIVE_AGENT`]).
@@ -189,6 +202,7 @@ impl Programs {
             };
             write("src/Hello.java", HELLO);
             write("src/Loader.java", LOADER);
+            write("src/Spawn.java", SPAWN);
             write("src/m/module-info.java", "module m {\n}\n");
             write("src/m/m/Hello.java", MODULE_HELLO);
             write("answer.c", LIBRARY);
@@ -205,6 +219,7 @@ impl Programs {
                 "src/Hello.java",
                 "src/Loader.java",
                 "src/Agent.java",
+                "src/Spawn.java",
             ]));
             for (jar, manifest) in [("agent.jar", "agent.mf"), ("boot.jar", "boot.mf")] {
                 run(Command::new(jdk_tool("jar")).current_dir(&dir).args([
@@ -258,6 +273,7 @@ impl Programs {
                 module_hello: read(&dir.join("module/m/m/Hello.class")),
                 module_jar: read(&dir.join("m.jar")),
                 loader_class: read(&dir.join("classes/Loader.class")),
+                spawn_class: read(&dir.join("classes/Spawn.class")),
                 library: read(&dir.join("libanswer.so")),
                 native_agent: read(&dir.join("libagent.so")),
                 java_agent: read(&dir.join("agent.jar")),

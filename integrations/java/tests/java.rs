@@ -1027,3 +1027,42 @@ fn debians_own_java_programs_run_alike() {
         "{got}"
     );
 }
+
+/// An option the launcher handed over (`-agentpath:/proc/self/fd/N` in
+/// `JAVA_TOOL_OPTIONS`) is given back its value once the JVM has read it:
+/// the program sees the variable as it was given, and a JVM it starts
+/// checks and loads the agent again, instead of failing on a descriptor
+/// of its parent.
+#[root_test]
+fn a_child_jvm_inherits_the_options_as_given() {
+    let test = "a_child_jvm_inherits_the_options_as_given";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let natives = Natives::new();
+    write_file(
+        &natives.trusted.join("Spawn.class"),
+        &Programs::get().spawn_class,
+        0o755,
+    );
+    let agent = natives.code(Native::AgentPath, Place::Exec755);
+    let options = format!("-agentpath:{}", agent.display());
+    let got = Outcome::of(
+        mayexec_testkit::conformance::mayexec_run("-f", ours.as_os_str())
+            .env("JAVA_TOOL_OPTIONS", &options)
+            .arg("-cp")
+            .arg(&natives.trusted)
+            .arg("Spawn")
+            .arg(&ours)
+            .arg("-cp")
+            .arg(&natives.trusted)
+            .arg("Hello"),
+    );
+    assert_eq!(got.exit, Exit::Code(0), "{got}");
+    assert_eq!(
+        got.stdout,
+        format!("JAVA_TOOL_OPTIONS={options}\nhello from x\n"),
+        "{got}"
+    );
+    assert_eq!(got.stderr.matches("agent loaded").count(), 2, "{got}");
+}
