@@ -10,8 +10,9 @@
 # Neither is installed into /usr: both are drop-ins for /usr/bin/perl that
 # use the system's library (/usr/share/perl/5.36, the XS modules under
 # /usr/lib/x86_64-linux-gnu/perl/5.36 …). The enlightened tree is a copy of
-# the built stock one, patched: only the patched files compile again
-# (perl.c, toke.c, pp_ctl.c, DynaLoader). The build trees stay in
+# the built stock one, patched: the patch changes proto.h and embed.h,
+# so perl's sources and extensions compile again (Configure does not run
+# again). The build trees stay in
 # target/perl-build/{stock,mayexec}/build-static, where perl's own tests
 # run (integrations/perl/suite.sh). scripts/lib/integration.sh does what
 # every integration does (the tools, Debian's source, the stamps, the
@@ -49,8 +50,7 @@ unset DEB_BUILD_MAINT_OPTIONS DEB_CFLAGS_MAINT_APPEND || true
 # (its Configure options, dpkg-buildflags, the build date).
 # mayexec: Configure's -Dmksymlinks made build-static of links to the
 # source by absolute path: they are pointed at this copy's source; then
-# libmayexec's header next to perl's own (perl.c, pp_ctl.c and DynaLoader
-# include it).
+# libmayexec's header next to perl's own (perl.c includes it).
 configure() {
 	if [ "$variant" = stock ]; then
 		{ debian/gen-patchlevel -p DEBPKG: -v "$version" debian/patches/series >patchlevel-debian.h &&
@@ -67,7 +67,6 @@ configure() {
 			$to =~ s{^\Q$ENV{FROM}\E/}{$ENV{TO}/};
 			unlink $_ and symlink $to, $_ or die "$_: $!\n";') ||
 		die "could not relink the copied build tree"
-	ln -s "$tree/execcheck.h" build-static/execcheck.h
 	cp "$(pkg-config --variable=includedir mayexec)/mayexec.h" build-static/mayexec.h
 }
 
