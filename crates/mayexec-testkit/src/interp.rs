@@ -324,6 +324,10 @@ impl fmt::Display for Enforced {
     }
 }
 
+/// A table's column for [`Backend::columns`]: the enforcement and its
+/// launcher in, the cells that differ out.
+pub type Column<'a> = dyn Fn(Enforced, &dyn Fn(&OsStr) -> Command) -> Vec<String> + Sync + 'a;
+
 /// The check's backend an interpreter table runs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -337,6 +341,32 @@ pub enum Backend {
 impl Backend {
     /// Both, kernel first.
     pub const ALL: [Backend; 2] = [Backend::Kernel, Backend::Emulated];
+
+    /// A table's columns with this backend, one thread each: for every
+    /// enforcement of `columns`, `column` gets the enforcement and a
+    /// launcher (its sandbox, this backend, its `mayexec run` flag) and
+    /// returns the cells that differ, as messages. All of them, once every
+    /// column has run.
+    pub fn columns(self, columns: &[Enforced], column: &Column<'_>) -> Vec<String> {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = columns
+                .iter()
+                .map(|&enforced| {
+                    scope.spawn(move || {
+                        let sandbox = enforced.sandbox();
+                        let outer = |p: &OsStr| sandbox.command(p);
+                        let make = self.launcher(&outer);
+                        let launch = |p: &OsStr| enforced.command_with(p, &make);
+                        column(enforced, &launch)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a column's thread"))
+                .collect()
+        })
+    }
 
     /// `make` (see [`Enforced::command_with`]) with this backend in force
     /// for everything the command starts.

@@ -50,21 +50,53 @@ const WAYS: [Way; 9] = [
     Way::SourcePipe,
 ];
 
-/// The files of one table, in every place, and the allowed `Loader`.
-struct Files {
+/// A directory of its own in every place, and an allowed one (exec,
+/// 0755) for the programs a table trusts.
+struct PlaceDirs {
     _places: Places,
     dirs: [PathBuf; 3],
     trusted: PathBuf,
 }
 
+impl PlaceDirs {
+    /// `NAME-PLACE` in each place, filled by `fill` (the directory, the
+    /// place's mode for files), and `NAME-trusted`.
+    fn new(name: &str, fill: impl Fn(&Path, u32)) -> PlaceDirs {
+        let places = Places::new();
+        let dirs: Vec<PathBuf> = Place::ALL
+            .into_iter()
+            .map(|place| {
+                let dir = places.dir(place, name);
+                fill(&dir, place.mode());
+                dir
+            })
+            .collect();
+        let trusted = places.dir(Place::Exec755, &format!("{name}-trusted"));
+        PlaceDirs {
+            _places: places,
+            dirs: dirs.try_into().expect("three places"),
+            trusted,
+        }
+    }
+
+    fn dir(&self, place: Place) -> &Path {
+        let i = Place::ALL
+            .iter()
+            .position(|p| *p == place)
+            .expect("a place");
+        &self.dirs[i]
+    }
+}
+
+/// The files of one table, in every place, and the allowed `Loader`.
+struct Files {
+    at: PlaceDirs,
+}
+
 impl Files {
     fn new() -> Files {
-        let places = Places::new();
         let programs = Programs::get();
-        let mut dirs = Vec::new();
-        for place in Place::ALL {
-            let dir = places.dir(place, "java");
-            let mode = place.mode();
+        let at = PlaceDirs::new("java", |dir, mode| {
             for sub in ["classes", "modules/m/m"] {
                 fs::create_dir_all(dir.join(sub)).expect("mkdir");
             }
@@ -87,23 +119,17 @@ impl Files {
             );
             write_file(&dir.join("m.jar"), &programs.module_jar, mode);
             write_file(&dir.join("libanswer.so"), &programs.library, mode);
-            dirs.push(dir);
-        }
-        let trusted = places.dir(Place::Exec755, "java-trusted");
-        write_file(&trusted.join("Loader.class"), &programs.loader_class, 0o755);
-        Files {
-            _places: places,
-            dirs: dirs.try_into().expect("three places"),
-            trusted,
-        }
+        });
+        write_file(
+            &at.trusted.join("Loader.class"),
+            &programs.loader_class,
+            0o755,
+        );
+        Files { at }
     }
 
     fn dir(&self, place: Place) -> &Path {
-        let i = Place::ALL
-            .iter()
-            .position(|p| *p == place)
-            .expect("a place");
-        &self.dirs[i]
+        self.at.dir(place)
     }
 
     /// The file `way` reads as code in `place`.
@@ -146,12 +172,12 @@ impl Files {
                 .args(["-m", "m/m.Hello"]),
             Way::SystemLoad => cmd
                 .arg("-cp")
-                .arg(&self.trusted)
+                .arg(&self.at.trusted)
                 .args(["Loader", "load"])
                 .arg(self.code(way, place)),
             Way::UrlClassLoader => cmd
                 .arg("-cp")
-                .arg(&self.trusted)
+                .arg(&self.at.trusted)
                 .args(["Loader", "ucl"])
                 .arg(dir.join("classes"))
                 .arg("Hello"),
@@ -265,44 +291,27 @@ on_both_backends! {
                 theirs.push(((way, place), got));
             }
         }
-        let failures: Vec<String> = std::thread::scope(|scope| {
-            let handles: Vec<_> = Enforced::ALL
-                .into_iter()
-                .map(|enforced| {
-                    let (files, theirs) = (&files, &theirs);
-                    let ours = ours.clone();
-                    scope.spawn(move || {
-                        let sandbox = enforced.sandbox();
-                        let outer = |p: &OsStr| sandbox.command(p);
-                        let make = backend.launcher(&outer);
-                        let launch = |p: &OsStr| enforced.command_with(p, &make);
-                        let mut failures = Vec::new();
-                        for way in WAYS {
-                            for place in Place::ALL {
-                                let got = files.run(way, place, &ours, &launch);
-                                let want = expected(way, enforced, place, files).unwrap_or_else(|| {
-                                    theirs
-                                        .iter()
-                                        .find(|(cell, _)| *cell == (way, place))
-                                        .expect("computed above")
-                                        .1
-                                        .clone()
-                                });
-                                if got != want {
-                                    failures.push(format!(
-                                        "{way:?} | {place:?} | {enforced} | {backend:?}:\n    want {want}\n    got  {got}"
-                                    ));
-                                }
-                            }
-                        }
-                        failures
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("a column's thread"))
-                .collect()
+        let failures = backend.columns(&Enforced::ALL, &|enforced, launch| {
+            let mut failures = Vec::new();
+            for way in WAYS {
+                for place in Place::ALL {
+                    let got = files.run(way, place, &ours, launch);
+                    let want = expected(way, enforced, place, &files).unwrap_or_else(|| {
+                        theirs
+                            .iter()
+                            .find(|(cell, _)| *cell == (way, place))
+                            .expect("computed above")
+                            .1
+                            .clone()
+                    });
+                    if got != want {
+                        failures.push(format!(
+                            "{way:?} | {place:?} | {enforced} | {backend:?}:\n    want {want}\n    got  {got}"
+                        ));
+                    }
+                }
+            }
+            failures
         });
         let cells = WAYS.len() * Enforced::ALL.len() * Place::ALL.len();
         assert!(
@@ -567,42 +576,30 @@ const NATIVES: [Native; 6] = [
 /// The files the launcher's table loads, in every place, and `Hello` in
 /// an allowed directory.
 struct Natives {
-    _places: Places,
-    dirs: [PathBuf; 3],
-    trusted: PathBuf,
+    at: PlaceDirs,
 }
 
 impl Natives {
     fn new() -> Natives {
-        let places = Places::new();
         let programs = Programs::get();
-        let mut dirs = Vec::new();
-        for place in Place::ALL {
-            let dir = places.dir(place, "natives");
-            let mode = place.mode();
+        let at = PlaceDirs::new("natives", |dir, mode| {
             write_file(&dir.join("libagent.so"), &programs.native_agent, mode);
             write_file(&dir.join("agent.jar"), &programs.java_agent, mode);
             write_file(&dir.join("hello.jar"), &programs.hello_jar, mode);
             let argfile = format!("-agentpath:{}\n", dir.join("libagent.so").display());
             // (an option file is not code: it is always readable)
             write_file(&dir.join("argfile"), argfile.as_bytes(), 0o644);
-            dirs.push(dir);
-        }
-        let trusted = places.dir(Place::Exec755, "natives-trusted");
-        write_file(&trusted.join("Hello.class"), &programs.hello_class, 0o755);
-        Natives {
-            _places: places,
-            dirs: dirs.try_into().expect("three places"),
-            trusted,
-        }
+        });
+        write_file(
+            &at.trusted.join("Hello.class"),
+            &programs.hello_class,
+            0o755,
+        );
+        Natives { at }
     }
 
     fn dir(&self, place: Place) -> &Path {
-        let i = Place::ALL
-            .iter()
-            .position(|p| *p == place)
-            .expect("a place");
-        &self.dirs[i]
+        self.at.dir(place)
     }
 
     /// The file `option` makes the JVM load in `place`.
@@ -636,7 +633,7 @@ impl Natives {
             Native::BootClassPath => cmd.arg(format!("-Xbootclasspath/a:{}", code.display())),
         };
         if option != Native::BootClassPath {
-            cmd.arg("-cp").arg(&self.trusted);
+            cmd.arg("-cp").arg(&self.at.trusted);
         }
         cmd.arg("Hello");
         Outcome::from_output(cmd.output().expect("run java"))
@@ -759,7 +756,7 @@ fn the_launcher_refuses_what_it_cannot_check() {
                 mayexec_testkit::conformance::mayexec_run(flags, ours.as_os_str())
                     .arg(option)
                     .arg("-cp")
-                    .arg(&natives.trusted)
+                    .arg(&natives.at.trusted)
                     .arg("Hello"),
             );
             if refused_under.contains(&flags) {
@@ -781,14 +778,14 @@ fn the_launcher_refuses_what_it_cannot_check() {
             Command::new(&ours)
                 .arg(option)
                 .arg("-cp")
-                .arg(&natives.trusted)
+                .arg(&natives.at.trusted)
                 .arg("Hello"),
         );
         let theirs = Outcome::of(
             Command::new(DEBIAN)
                 .arg(option)
                 .arg("-cp")
-                .arg(&natives.trusted)
+                .arg(&natives.at.trusted)
                 .arg("Hello"),
         );
         // (the debugger listens on a port of its choosing)
@@ -1041,7 +1038,7 @@ fn a_child_jvm_inherits_the_options_as_given() {
     };
     let natives = Natives::new();
     write_file(
-        &natives.trusted.join("Spawn.class"),
+        &natives.at.trusted.join("Spawn.class"),
         &Programs::get().spawn_class,
         0o755,
     );
@@ -1051,11 +1048,11 @@ fn a_child_jvm_inherits_the_options_as_given() {
         mayexec_testkit::conformance::mayexec_run("-f", ours.as_os_str())
             .env("JAVA_TOOL_OPTIONS", &options)
             .arg("-cp")
-            .arg(&natives.trusted)
+            .arg(&natives.at.trusted)
             .arg("Spawn")
             .arg(&ours)
             .arg("-cp")
-            .arg(&natives.trusted)
+            .arg(&natives.at.trusted)
             .arg("Hello"),
     );
     assert_eq!(got.exit, Exit::Code(0), "{got}");

@@ -188,44 +188,27 @@ on_both_backends! {
                 theirs.push(((way, place), got));
             }
         }
-        let failures: Vec<String> = std::thread::scope(|scope| {
-            let handles: Vec<_> = Enforced::ALL
-                .into_iter()
-                .map(|enforced| {
-                    let (files, theirs) = (&files, &theirs);
-                    let ours = ours.clone();
-                    scope.spawn(move || {
-                        let sandbox = enforced.sandbox();
-                        let outer = |p: &OsStr| sandbox.command(p);
-                        let make = backend.launcher(&outer);
-                        let launch = |p: &OsStr| enforced.command_with(p, &make);
-                        let mut failures = Vec::new();
-                        for way in WAYS {
-                            for place in Place::ALL {
-                                let got = files.run(way, place, &ours, &launch);
-                                let want = expected(way, enforced, place, files).unwrap_or_else(|| {
-                                    theirs
-                                        .iter()
-                                        .find(|(cell, _)| *cell == (way, place))
-                                        .expect("computed above")
-                                        .1
-                                        .clone()
-                                });
-                                if got != want {
-                                    failures.push(format!(
-                                        "{way:?} | {place:?} | {enforced} | {backend:?}:\n    want {want}\n    got  {got}"
-                                    ));
-                                }
-                            }
-                        }
-                        failures
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("a column's thread"))
-                .collect()
+        let failures = backend.columns(&Enforced::ALL, &|enforced, launch| {
+            let mut failures = Vec::new();
+            for way in WAYS {
+                for place in Place::ALL {
+                    let got = files.run(way, place, &ours, launch);
+                    let want = expected(way, enforced, place, &files).unwrap_or_else(|| {
+                        theirs
+                            .iter()
+                            .find(|(cell, _)| *cell == (way, place))
+                            .expect("computed above")
+                            .1
+                            .clone()
+                    });
+                    if got != want {
+                        failures.push(format!(
+                            "{way:?} | {place:?} | {enforced} | {backend:?}:\n    want {want}\n    got  {got}"
+                        ));
+                    }
+                }
+            }
+            failures
         });
         let cells = WAYS.len() * Enforced::ALL.len() * Place::ALL.len();
         assert!(
