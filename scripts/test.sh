@@ -17,7 +17,8 @@
 #   bash scripts/test.sh upstream     the interpreters' own suites through the
 #                                     stock and the enlightened builds (bash's,
 #                                     perl's, BusyBox ash's, CPython's
-#                                     regrtest) and mayexec-python against
+#                                     regrtest, OpenJDK's launcher tests)
+#                                     and mayexec-python against
 #                                     every other CPython it supports
 #
 # Several tiers may be named at once. Run as root: the tests mount tmpfs
@@ -117,10 +118,11 @@ upstream() {
     # cached Debian sid root).
     step "build: mayexec-python3.11" bash scripts/python-versions.sh build 3.11
     step "upstream: other CPythons" bash scripts/python-versions.sh test
-    # bash's and perl's own suites through stock and enlightened builds:
-    # the same tests must pass and fail.
+    # bash's and perl's own suites, and OpenJDK's launcher tests, through
+    # stock and enlightened builds: the same tests must pass and fail.
     step "upstream: bash's suite" bash integrations/bash/suite.sh
     step "upstream: perl's suite" bash integrations/perl/suite.sh
+    step "upstream: java's launcher tests" bash integrations/java/suite.sh
 }
 
 for tier in "${tiers[@]}"; do

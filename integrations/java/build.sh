@@ -74,29 +74,49 @@ jli_files="src/java.base/share/native/libjli src/java.base/unix/native/libjli
 	src/java.base/share/native/libjava src/java.base/unix/native/libjava
 	src/hotspot/share/include src/hotspot/os/posix/include
 	make/conf/version-numbers.conf"
+# And what suite.sh needs: OpenJDK's launcher tests, jtreg's configuration
+# of test/jdk and the test library they use.
+suite_files="test/jdk/tools/launcher test/jdk/TEST.ROOT test/jdk/ProblemList.txt
+	test/lib test/jtreg-ext"
+
+# keep_files FROM TO FILE...: FILEs (files or directories) of the tree FROM
+# copied into TO, at the same paths.
+keep_files() {
+	_from=$1
+	_to=$2
+	shift 2
+	mkdir -p "$_to"
+	for _f in "$@"; do
+		[ -e "$_from/$_f" ] || die "Debian's openjdk-17 source has no $_f"
+		mkdir -p "$_to/$(dirname "$_f")"
+		cp -R "$_from/$_f" "$_to/$_f"
+	done
+}
 
 # fetch_jli: libjli's sources from Debian's openjdk-17 source package, in
-# $work/jli-src (its version in .complete), once: the package unpacks to
-# 800 MB, of which these few files are kept.
+# $work/jli-src, and the launcher's tests, in $work/suite-src (the source's
+# version in each one's .complete), once: the package unpacks to 800 MB,
+# of which these few files are kept.
 fetch_jli() {
-	[ -f "$work/jli-src/.complete" ] && return 0
-	say "fetching Debian's openjdk-17 source (for libjli)"
-	rm -rf "$work/jli-src" "$work/jli-full" "$work/jli-src.new"
+	[ -f "$work/jli-src/.complete" ] && [ -f "$work/suite-src/.complete" ] && return 0
+	say "fetching Debian's openjdk-17 source (for libjli and the launcher's tests)"
+	rm -rf "$work/jli-src" "$work/suite-src" "$work/jli-full" "$work/jli-src.new" "$work/suite-src.new"
 	if ! debian_source openjdk-17 "$work/jli-fetch" "$work/jli-full"; then
 		_codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
 		say "retrying from Debian $_codename's main archive alone"
 		debian_source_suite openjdk-17 "$_codename" "$work/jli-fetch" "$work/jli-full" ||
 			die "could not fetch Debian's openjdk-17 source"
 	fi
-	mkdir -p "$work/jli-src.new"
-	for _f in $jli_files; do
-		[ -e "$work/jli-full/$_f" ] || die "Debian's openjdk-17 source has no $_f"
-		mkdir -p "$work/jli-src.new/$(dirname "$_f")"
-		cp -R "$work/jli-full/$_f" "$work/jli-src.new/$_f"
-	done
-	(cd "$work/jli-full" && dpkg-parsechangelog -S Version) >"$work/jli-src.new/.complete"
+	# shellcheck disable=SC2086 # one word per path
+	keep_files "$work/jli-full" "$work/jli-src.new" $jli_files
+	# shellcheck disable=SC2086
+	keep_files "$work/jli-full" "$work/suite-src.new" $suite_files
+	_version=$(cd "$work/jli-full" && dpkg-parsechangelog -S Version)
+	printf '%s\n' "$_version" >"$work/jli-src.new/.complete"
+	printf '%s\n' "$_version" >"$work/suite-src.new/.complete"
 	rm -rf "$work/jli-full" "$work/jli-fetch"
 	mv "$work/jli-src.new" "$work/jli-src"
+	mv "$work/suite-src.new" "$work/suite-src"
 }
 
 # fetch_source: OpenJDK's sources of $modules from Debian's src.zip, laid
