@@ -804,6 +804,50 @@ fn the_launcher_refuses_what_it_cannot_check() {
     }
 }
 
+/// `-XrunNAME` has no path form: HotSpot loads `libNAME.so` by name, and
+/// the dynamic linker could find another file than the one checked (one
+/// renamed into a directory of `LD_LIBRARY_PATH` in between). A library
+/// outside the JDK is refused under restrict-file, even a marked one;
+/// where no rule judges files it loads as Debian's Java loads it.
+#[root_test]
+fn an_xrun_library_outside_the_jdk_is_refused_under_restrict_file() {
+    let test = "an_xrun_library_outside_the_jdk_is_refused_under_restrict_file";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let natives = Natives::new();
+    // The marked agent of an exec mount: a file the check allows.
+    let dir = natives.dir(Place::Exec755);
+    let run = |flags: Option<&str>, java: &Path| {
+        let mut cmd = match flags {
+            Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, java.as_os_str()),
+            None => Command::new(java),
+        };
+        cmd.env("LD_LIBRARY_PATH", dir)
+            .arg("-Xrunagent")
+            .arg("-cp")
+            .arg(&natives.at.trusted)
+            .arg("Hello");
+        Outcome::of(&mut cmd)
+    };
+    for flags in ["-f", "-fi"] {
+        assert_eq!(
+            run(Some(flags), &ours),
+            Outcome::refused(denial("-Xrunagent", "xrun-library")),
+            "{flags}"
+        );
+    }
+    let theirs = run(None, Path::new(DEBIAN));
+    assert_eq!(theirs.exit, Exit::Code(0), "Debian's java: {theirs}");
+    assert!(theirs.stderr.contains("agent loaded"), "{theirs}");
+    for flags in [Some("-i"), None] {
+        let got = run(flags, &ours);
+        assert_eq!(got.exit, theirs.exit, "{flags:?}: {got}");
+        assert_eq!(got.stdout, theirs.stdout, "{flags:?}");
+        assert!(got.stderr.contains("agent loaded"), "{flags:?}: {got}");
+    }
+}
+
 /// Every string-valued flag of Debian's JVM (those that can name a file
 /// or a command) is decided in `docs/java.md`: a new one fails this test
 /// until someone has looked at it.
