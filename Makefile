@@ -9,7 +9,7 @@
 #   make api                         regenerate crates/mayexec/api/mayexec.txt, the
 #       library's public API that CI compares (crates/mayexec/api/check.sh)
 #   make deb                         the Debian packages, into target/debian/
-#       (packaging/build-deb.sh; docs/packaging.md)
+#       (debian/, dpkg-buildpackage; docs/packaging.md)
 #
 # `install-files` / `install-static-files` install what is already built in
 # BUILD_DIR (default target/PROFILE) without running cargo: the tests use it.
@@ -84,8 +84,35 @@ install-common:
 		> $(DESTDIR)$(PKGCONFIGDIR)/mayexec.pc && \
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/mayexec.pc
 
+# dpkg-buildpackage writes the packages next to the source tree: they are
+# moved into target/debian/ (with the .changes and .buildinfo that list
+# them), where lintian checks them (an error fails). --post-clean: the
+# staging trees of debian/ go (docs/packaging.md). As root, the missing
+# Build-Depends (and lintian) are installed first, one apt-get at a time
+# as scripts/lib/build-common.sh's build_tools does.
+DEB_OUT = target/debian
 deb:
-	sh packaging/build-deb.sh
+	@if ! command -v lintian >/dev/null || ! command -v dpkg-checkbuilddeps >/dev/null || \
+	    ! dpkg-checkbuilddeps 2>/dev/null; then \
+		echo "deb: installing the Build-Depends and lintian" >&2; \
+		lock=/run/lock; [ -d $$lock ] || lock=/tmp; \
+		flock $$lock/mayexec-build-tools.lock sh -ec 'apt-get update -q; \
+			export DEBIAN_FRONTEND=noninteractive; \
+			apt-get install -y -q --no-install-recommends dpkg-dev lintian; \
+			apt-get build-dep -y -q --no-install-recommends ./' >&2; \
+	fi
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)
+	status=0; dpkg-buildpackage -b -us -uc --post-clean || status=$$?; \
+	changes=../$$(dpkg-parsechangelog -S Source)_$$(dpkg-parsechangelog -S Version)_$$(dpkg-architecture -qDEB_HOST_ARCH).changes; \
+	if [ -f $$changes ]; then \
+		for f in $$(sed -n '/^Files:/,$$p' $$changes | awk 'NF == 5 { print $$5 }'); do \
+			mv ../$$f $(DEB_OUT)/; \
+		done; \
+		mv $$changes $(DEB_OUT)/; \
+	fi; \
+	exit $$status
+	lintian --fail-on error --tag-display-limit 0 $(DEB_OUT)/*.changes
+	@ls $(DEB_OUT)/*.deb
 
 header:
 	MAYEXEC_UPDATE_HEADER=1 $(CARGO) test -p mayexec-capi --test header
