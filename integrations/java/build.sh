@@ -66,7 +66,7 @@ recipe_files="integrations/java/libjli.sh integrations/java/StripModuleHashes.ja
 
 jdk=/usr/lib/jvm/java-17-openjdk-amd64
 # The modules whose sources are unpacked (those the patch may change).
-modules="java.base jdk.compiler"
+modules="java.base jdk.compiler jdk.jshell"
 
 # What libjli.sh needs of Debian's openjdk-17 source.
 jli_files="src/java.base/share/native/libjli src/java.base/unix/native/libjli
@@ -132,7 +132,12 @@ fetch_source() {
 		[ "$_v" = "$_src" ] ||
 			die "openjdk-17-source $_src is not the version of $_pkg ($_v): install both at one version"
 	done
-	if [ "$(cat "$srcdir/.complete" 2>/dev/null)" != "$_src (libjli $_jli)" ]; then
+	# Unpacked again for another version, or when a module was added.
+	_unpacked=yes
+	for _m in $modules; do
+		[ -d "$srcdir/src/$_m/share/classes" ] || _unpacked=no
+	done
+	if [ "$(cat "$srcdir/.complete" 2>/dev/null)" != "$_src (libjli $_jli)" ] || [ "$_unpacked" = no ]; then
 		say "unpacking $modules from openjdk-17-source $_src"
 		rm -rf "$srcdir" "$srcdir.new"
 		mkdir -p "$srcdir.new/zip"

@@ -516,6 +516,136 @@ fn jshell_does_not_start_under_deny_interactive() {
     }
 }
 
+/// The snippet files jshell runs — `jshell FILE`, `/open FILE`, a
+/// `--startup` file — are code: under restrict-file they are read from a
+/// descriptor the check allowed. A refused FILE of the command line ends
+/// jshell with 126, as a refused script; a refused `/open` fails as an
+/// unreadable file, and the session goes on.
+#[root_test]
+fn jshell_reads_the_snippet_files_it_runs_through_the_check() {
+    let test = "jshell_reads_the_snippet_files_it_runs_through_the_check";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let jshell = ours.with_file_name("jshell");
+    let snippets = PlaceDirs::new("jshell", |dir, mode| {
+        write_file(
+            &dir.join("answer.jsh"),
+            b"System.out.println(6 * 7)\n/exit\n",
+            mode,
+        );
+        write_file(&dir.join("startup.jsh"), b"int answer = 42;\n", mode);
+    });
+    let run = |flags: Option<&str>, jshell: &Path, args: &[&OsStr], input: &str| {
+        let mut cmd = match flags {
+            Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, jshell.as_os_str()),
+            None => Command::new(jshell),
+        };
+        let mut child = cmd
+            .arg("-q")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start jshell");
+        child
+            .stdin
+            .take()
+            .expect("jshell's stdin")
+            .write_all(input.as_bytes())
+            .expect("write to jshell");
+        Outcome::from_output(child.wait_with_output().expect("wait for jshell"))
+    };
+    let debian = Path::new(DEBIAN).with_file_name("jshell");
+    for place in Place::ALL {
+        let dir = snippets.dir(place);
+        let answer = dir.join("answer.jsh");
+        let startup = dir.join("startup.jsh");
+        let file_args = [answer.as_os_str()];
+        let startup_args = [OsStr::new("--startup"), startup.as_os_str()];
+        let open = format!(
+            "/open {}\nSystem.out.println(1 + 1)\n/exit\n",
+            answer.display()
+        );
+        let print_answer = "System.out.println(answer)\n/exit\n";
+        // Without a policy, as Debian's jshell (in one place: with
+        // nothing enforced, they are all alike).
+        let cases: [(&[&OsStr], &str); 3] = [
+            (&file_args, ""),
+            (&startup_args, print_answer),
+            (&[], &open),
+        ];
+        let parity = if place == Place::Noexec {
+            &cases[..]
+        } else {
+            &[]
+        };
+        for &(args, input) in parity {
+            let theirs = run(None, &debian, args, input);
+            assert_eq!(
+                theirs.exit,
+                Exit::Code(0),
+                "Debian's jshell {args:?}: {theirs}"
+            );
+            assert!(theirs.stdout.contains("42"), "{args:?}: {theirs}");
+            assert_eq!(
+                run(None, &jshell, args, input),
+                theirs,
+                "{args:?} {place:?}"
+            );
+        }
+        let refused = Enforced::RunF.script_denial(place);
+        let message = |file: &Path, reason: &str| {
+            format!("{}: script execution denied ({reason})", file.display())
+        };
+        // jshell FILE
+        let got = run(Some("-f"), &jshell, &file_args, "");
+        match refused {
+            None => {
+                assert_eq!(got.exit, Exit::Code(0), "{place:?}: {got}");
+                assert!(got.stdout.contains("42"), "{place:?}: {got}");
+            }
+            Some(reason) => {
+                assert_eq!(got.exit, Exit::Code(126), "{place:?}: {got}");
+                assert!(!got.stdout.contains("42"), "{place:?}: {got}");
+                assert!(
+                    got.stderr
+                        .contains(&format!("jshell: {}", message(&answer, reason))),
+                    "{place:?}: {got}"
+                );
+            }
+        }
+        // --startup FILE: fails as an unreadable startup file.
+        let got = run(Some("-f"), &jshell, &startup_args, print_answer);
+        match refused {
+            None => assert!(got.stdout.contains("42"), "{place:?}: {got}"),
+            Some(reason) => {
+                assert!(!got.stdout.contains("42"), "{place:?}: {got}");
+                assert!(
+                    got.stderr.contains(&message(&startup, reason)),
+                    "{place:?}: {got}"
+                );
+            }
+        }
+        // /open FILE: the session goes on.
+        let got = run(Some("-f"), &jshell, &[], &open);
+        assert_eq!(got.exit, Exit::Code(0), "{place:?}: {got}");
+        assert!(got.stdout.contains('2'), "{place:?}: {got}");
+        match refused {
+            None => assert!(got.stdout.contains("42"), "{place:?}: {got}"),
+            Some(reason) => {
+                assert!(!got.stdout.contains("42"), "{place:?}: {got}");
+                let output = format!("{}{}", got.stdout, got.stderr);
+                assert!(
+                    output.contains(&message(&answer, reason)),
+                    "{place:?}: {got}"
+                );
+            }
+        }
+    }
+}
+
 /// `mayexec interpreters` calls the enlightened home's launchers
 /// enlightened, and neither the stock relink's nor Debian's.
 #[root_test]
