@@ -5,15 +5,17 @@
 #
 #   - installing enforces nothing (no /etc/mayexec.conf), `mayexec status`
 #   - `mayexec check` on an exec and a noexec tmpfs
-#   - dash-mayexec, bash-mayexec, busybox-mayexec and mayexec-python refuse
-#     a noexec script under `mayexec run -f` (the stock ones run it)
+#   - dash-mayexec, bash-mayexec, busybox-mayexec, mayexec-python,
+#     perl-mayexec and java-mayexec refuse a noexec script (or class) under
+#     `mayexec run -f` (the stock ones run it); java-mayexec runs through
+#     its /usr/bin link with its own home
 #   - `man mayexec`, `man mayexec-mark`, `man 5 mayexec.conf` render
 #   - each diversion on (the stock binary replaced) and off (the stock one
 #     back, byte for byte, no diversion, nothing left)
 #   - the apt hook marks a listed tree again after the package whose files
 #     are in it is reinstalled with apt
 #   - removing the packages with their diversions on puts the stock
-#     binaries back,
+#     binaries back (perl-mayexec's too),
 #     and purging everything leaves the root exactly as it was
 #
 # The root is made once with mmdebstrap from the mirrors in /etc/apt and
@@ -51,8 +53,12 @@ build_tools mmdebstrap
 codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
 [ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release"
 # What the packages need, and man-db for `man`: all in the cached root, so
-# that installing the packages downloads nothing.
-include=man-db,libpython3.11,libpython3.11-stdlib,python3.11-minimal,dash,busybox
+# that installing the packages downloads nothing. java-mayexec needs the
+# very openjdk-17-jdk-headless it was made from: the archive's newest, as
+# on the machine that built it (the root's key changes with this list, not
+# with the archive: remove the cached root after a JDK update).
+include=man-db,libpython3.11,libpython3.11-stdlib,python3.11-minimal,dash,busybox,perl
+include=$include,openjdk-17-jdk-headless
 tarball=$(debian_root "$codename" "$include" "$cache") || die "no $codename root"
 
 ! $root_only || exit 0
@@ -152,7 +158,14 @@ expect "mayexec policy check: no system policy" 0 "." in_root mayexec policy che
 printf 'echo ran\n' >"$chroot_dir/mnt/exec/s.sh"
 printf 'echo ran\n' >"$chroot_dir/mnt/noexec/s.sh"
 printf 'print("ran")\n' >"$chroot_dir/mnt/noexec/s.py"
-chmod 0755 "$chroot_dir/mnt/exec/s.sh" "$chroot_dir/mnt/noexec/s.sh" "$chroot_dir/mnt/noexec/s.py"
+printf 'print "ran\\n";\n' >"$chroot_dir/mnt/exec/s.pl"
+cp "$chroot_dir/mnt/exec/s.pl" "$chroot_dir/mnt/noexec/s.pl"
+printf 'public class Hello { public static void main(String[] a) { System.out.println("ran"); } }\n' \
+	>"$chroot_dir/mnt/exec/Hello.java"
+in_root javac -d /mnt/exec /mnt/exec/Hello.java || die "javac failed in the root"
+cp "$chroot_dir/mnt/exec/Hello.class" "$chroot_dir/mnt/noexec/"
+chmod 0755 "$chroot_dir/mnt/exec/s.sh" "$chroot_dir/mnt/noexec/s.sh" "$chroot_dir/mnt/noexec/s.py" \
+	"$chroot_dir"/mnt/*/s.pl "$chroot_dir"/mnt/*/Hello.class
 expect "mayexec check allows a script on an exec tmpfs" 0 "allowed" \
 	in_root mayexec check /mnt/exec/s.sh
 expect "mayexec check denies a script on a noexec tmpfs" 1 "noexec-mount" \
@@ -188,6 +201,27 @@ expect "mayexec-python runs code without a policy" 0 "^ran$" \
 expect "mayexec-python refuses a noexec script under run -f" 126 \
 	"/mnt/noexec/s.py: script execution denied \(noexec-mount\)" \
 	in_root mayexec run -f -- mayexec-python /mnt/noexec/s.py
+expect "perl-mayexec loads the system's modules, XS too (no policy)" 0 "^2$" \
+	in_root perl-mayexec -MPOSIX -e 'print POSIX::floor(2.5), "\n"'
+expect "perl-mayexec runs an allowed script under run -f" 0 "^ran$" \
+	in_root mayexec run -f -- perl-mayexec /mnt/exec/s.pl
+expect "perl-mayexec refuses a noexec script under run -f" 126 \
+	"/mnt/noexec/s.pl: script execution denied \(noexec-mount\)" \
+	in_root mayexec run -f -- perl-mayexec /mnt/noexec/s.pl
+expect "the stock perl still runs it (installed alongside)" 0 "^ran$" \
+	in_root mayexec run -f -- perl /mnt/noexec/s.pl
+expect "java-mayexec -version through its /usr/bin link" 0 "OpenJDK" in_root java-mayexec -version
+expect "java-mayexec's home is its own" 0 "java.home = /usr/lib/jvm/java-17-mayexec-amd64$" \
+	in_root java-mayexec -XshowSettings:properties -version
+expect "java-mayexec runs an allowed class under run -f" 0 "^ran$" \
+	in_root mayexec run -f -- java-mayexec -Xshare:on -cp /mnt/exec Hello
+expect "java-mayexec refuses a noexec class under run -f" 126 \
+	"script execution denied \(noexec-mount\)" \
+	in_root mayexec run -f -- java-mayexec -cp /mnt/noexec Hello
+expect "the stock java still runs it (installed alongside)" 0 "^ran$" \
+	in_root mayexec run -f -- java -cp /mnt/noexec Hello
+expect "jshell-mayexec is the home's jshell" 0 "/usr/lib/jvm/java-17-mayexec-amd64/bin/jshell$" \
+	in_root readlink -f /usr/bin/jshell-mayexec
 # Exit 1: the stock ones, installed alongside, do not obey the check.
 expect "mayexec interpreters sees mayexec-python's note" 1 "mayexec-python .*mayexec [0-9.]+ note" \
 	in_root mayexec interpreters
@@ -211,6 +245,12 @@ expect "man busybox-mayexec-divert renders" 0 "dpkg-divert" \
 	in_root env MANWIDTH=80 man -P cat busybox-mayexec-divert
 expect "man mayexec-python renders" 0 "checks every code file" \
 	in_root env MANWIDTH=80 man -P cat mayexec-python
+expect "man perl-mayexec renders" 0 "checks every code file" \
+	in_root env MANWIDTH=80 man -P cat perl-mayexec
+expect "man perl-mayexec-divert renders" 0 "dpkg-divert" \
+	in_root env MANWIDTH=80 man -P cat perl-mayexec-divert
+expect "man jshell-mayexec renders (java-mayexec's page)" 0 "checks every class" \
+	in_root env MANWIDTH=80 man -P cat jshell-mayexec
 check "bash completion installed" test -s "$chroot_dir/usr/share/bash-completion/completions/mayexec"
 check "example policy under /usr/share/doc/mayexec/examples" \
 	in_root mayexec policy check /usr/share/doc/mayexec/examples/mayexec.conf
@@ -251,6 +291,10 @@ busybox_diverted() {
 	expect "diverted: busybox sh refuses a noexec script under run -f" 126 \
 		"script execution denied \(noexec-mount\)" in_root mayexec run -f -- busybox sh /mnt/noexec/s.sh
 }
+perl_diverted() {
+	expect "diverted: perl refuses a noexec script under run -f" 126 \
+		"script execution denied \(noexec-mount\)" in_root mayexec run -f -- perl /mnt/noexec/s.pl
+}
 python_diverted() {
 	expect "diverted: python3.11 refuses a noexec script under run -f" 126 \
 		"script execution denied \(noexec-mount\)" in_root mayexec run -f -- python3.11 /mnt/noexec/s.py
@@ -265,6 +309,9 @@ divert_cycle busybox-mayexec /bin/busybox busybox_diverted
 expect "after off: the stock busybox sh runs the noexec script again" 0 "^ran$" \
 	in_root mayexec run -f -- busybox sh /mnt/noexec/s.sh
 divert_cycle mayexec-python /usr/bin/python3.11 python_diverted
+divert_cycle perl-mayexec /usr/bin/perl perl_diverted
+expect "after off: the stock perl runs the noexec script again" 0 "^ran$" \
+	in_root mayexec run -f -- perl /mnt/noexec/s.pl
 
 # --- the apt hook: a reinstalled package's files are marked again ----------------------------
 
@@ -369,15 +416,16 @@ check "trust: dash-mayexec-divert off" in_root dash-mayexec-divert off
 
 # --- remove with the diversion on, then purge ---------------------------------------------------
 
-for pkg in dash-mayexec bash-mayexec busybox-mayexec; do
+for pkg in dash-mayexec bash-mayexec busybox-mayexec perl-mayexec; do
 	expect "$pkg-divert on before the removal" 0 "is now" in_root "$pkg-divert" on
 done
 expect "apt purge of every package" 0 "Purging configuration files for mayexec " \
 	in_root apt-get purge -y mayexec libmayexec0 libmayexec-dev dash-mayexec bash-mayexec \
-		busybox-mayexec mayexec-python
+		busybox-mayexec mayexec-python perl-mayexec java-mayexec
 check "removing dash-mayexec put the stock dash back" in_root dpkg --verify dash
 check "removing bash-mayexec put the stock bash back" in_root dpkg --verify bash
 check "removing busybox-mayexec put the stock busybox back" in_root dpkg --verify busybox
+check "removing perl-mayexec put the stock perl back" in_root dpkg --verify perl-base
 check "no diversion left" sh -c "! chroot '$chroot_dir' dpkg-divert --list | grep -q mayexec"
 expect "/bin/sh works after the purge" 0 "^ran$" in_root sh /mnt/exec/s.sh
 listing >"$after"
