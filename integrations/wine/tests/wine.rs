@@ -192,8 +192,10 @@ on_both_backends! {
             let mut failures = Vec::new();
             for way in WAYS {
                 for place in Place::ALL {
-                    let got = files.run(way, place, &ours, launch);
-                    let want = expected(way, enforced, place, &files).unwrap_or_else(|| {
+                    let mut got = files.run(way, place, &ours, launch);
+                    let refused = expected(way, enforced, place, &files);
+                    let allowed = refused.is_none();
+                    let want = refused.unwrap_or_else(|| {
                         theirs
                             .iter()
                             .find(|(cell, _)| *cell == (way, place))
@@ -201,6 +203,22 @@ on_both_backends! {
                             .1
                             .clone()
                     });
+                    // An allowed cell that did not run as Debian's Wine runs
+                    // it is run once more: Wine itself fails now and then
+                    // (cmd's `ShellExecuteEx failed: Internal error`, once
+                    // in a few thousand cells). A cell that must be refused
+                    // is never run again: a refusal that holds only
+                    // sometimes is a way in.
+                    if got != want && allowed {
+                        let again = files.run(way, place, &ours, launch);
+                        if again == want {
+                            eprintln!(
+                                "wine: {way:?} | {place:?} | {enforced} | {backend:?} differed once, \
+                                 then ran as Debian's Wine: {got}"
+                            );
+                            got = again;
+                        }
+                    }
                     if got != want {
                         failures.push(format!(
                             "{way:?} | {place:?} | {enforced} | {backend:?}:\n    want {want}\n    got  {got}"
