@@ -473,6 +473,30 @@ fn audit_mode_runs_everything_and_logs_the_denials() {
     );
 }
 
+/// `jshell -q ARGS` (under `mayexec run FLAGS` when given), `input` on its
+/// standard input.
+fn run_jshell(flags: Option<&str>, jshell: &Path, args: &[&OsStr], input: &str) -> Outcome {
+    let mut cmd = match flags {
+        Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, jshell.as_os_str()),
+        None => Command::new(jshell),
+    };
+    let mut child = cmd
+        .arg("-q")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start jshell");
+    child
+        .stdin
+        .take()
+        .expect("jshell's stdin")
+        .write_all(input.as_bytes())
+        .expect("write to jshell");
+    Outcome::from_output(child.wait_with_output().expect("wait for jshell"))
+}
+
 /// jshell runs code typed at its prompt: under deny-interactive it does
 /// not start; with nothing enforced, or only files, it runs.
 #[root_test]
@@ -482,26 +506,7 @@ fn jshell_does_not_start_under_deny_interactive() {
         return;
     };
     let jshell = ours.with_file_name("jshell");
-    let run = |flags: Option<&str>| {
-        let mut cmd = match flags {
-            Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, jshell.as_os_str()),
-            None => Command::new(&jshell),
-        };
-        let mut child = cmd
-            .arg("-q")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start jshell");
-        child
-            .stdin
-            .take()
-            .expect("jshell's stdin")
-            .write_all(b"System.out.println(6 * 7)\n/exit\n")
-            .expect("write to jshell");
-        Outcome::from_output(child.wait_with_output().expect("wait for jshell"))
-    };
+    let run = |flags| run_jshell(flags, &jshell, &[], "System.out.println(6 * 7)\n/exit\n");
     for flags in ["-i", "-fi"] {
         assert_eq!(
             run(Some(flags)),
@@ -536,27 +541,6 @@ fn jshell_reads_the_snippet_files_it_runs_through_the_check() {
         );
         write_file(&dir.join("startup.jsh"), b"int answer = 42;\n", mode);
     });
-    let run = |flags: Option<&str>, jshell: &Path, args: &[&OsStr], input: &str| {
-        let mut cmd = match flags {
-            Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, jshell.as_os_str()),
-            None => Command::new(jshell),
-        };
-        let mut child = cmd
-            .arg("-q")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start jshell");
-        child
-            .stdin
-            .take()
-            .expect("jshell's stdin")
-            .write_all(input.as_bytes())
-            .expect("write to jshell");
-        Outcome::from_output(child.wait_with_output().expect("wait for jshell"))
-    };
     let debian = Path::new(DEBIAN).with_file_name("jshell");
     for place in Place::ALL {
         let dir = snippets.dir(place);
@@ -582,7 +566,7 @@ fn jshell_reads_the_snippet_files_it_runs_through_the_check() {
             &[]
         };
         for &(args, input) in parity {
-            let theirs = run(None, &debian, args, input);
+            let theirs = run_jshell(None, &debian, args, input);
             assert_eq!(
                 theirs.exit,
                 Exit::Code(0),
@@ -590,7 +574,7 @@ fn jshell_reads_the_snippet_files_it_runs_through_the_check() {
             );
             assert!(theirs.stdout.contains("42"), "{args:?}: {theirs}");
             assert_eq!(
-                run(None, &jshell, args, input),
+                run_jshell(None, &jshell, args, input),
                 theirs,
                 "{args:?} {place:?}"
             );
@@ -600,7 +584,7 @@ fn jshell_reads_the_snippet_files_it_runs_through_the_check() {
             format!("{}: script execution denied ({reason})", file.display())
         };
         // jshell FILE
-        let got = run(Some("-f"), &jshell, &file_args, "");
+        let got = run_jshell(Some("-f"), &jshell, &file_args, "");
         match refused {
             None => {
                 assert_eq!(got.exit, Exit::Code(0), "{place:?}: {got}");
@@ -617,7 +601,7 @@ fn jshell_reads_the_snippet_files_it_runs_through_the_check() {
             }
         }
         // --startup FILE: fails as an unreadable startup file.
-        let got = run(Some("-f"), &jshell, &startup_args, print_answer);
+        let got = run_jshell(Some("-f"), &jshell, &startup_args, print_answer);
         match refused {
             None => assert!(got.stdout.contains("42"), "{place:?}: {got}"),
             Some(reason) => {
@@ -629,7 +613,7 @@ fn jshell_reads_the_snippet_files_it_runs_through_the_check() {
             }
         }
         // /open FILE: the session goes on.
-        let got = run(Some("-f"), &jshell, &[], &open);
+        let got = run_jshell(Some("-f"), &jshell, &[], &open);
         assert_eq!(got.exit, Exit::Code(0), "{place:?}: {got}");
         assert!(got.stdout.contains('2'), "{place:?}: {got}");
         match refused {
