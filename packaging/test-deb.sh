@@ -173,29 +173,27 @@ expect "mayexec check denies a script on a noexec tmpfs" 1 "noexec-mount" \
 
 # --- the enlightened interpreters -------------------------------------------------
 
-expect "dash-mayexec runs an allowed script under run -f" 0 "^ran$" \
-	in_root mayexec run -f -- dash-mayexec /mnt/exec/s.sh
-expect "dash-mayexec refuses a noexec script under run -f" 126 \
-	"/mnt/noexec/s.sh: script execution denied \(noexec-mount\)" \
-	in_root mayexec run -f -- dash-mayexec /mnt/noexec/s.sh
-expect "the stock dash still runs it (installed alongside)" 0 "^ran$" \
-	in_root mayexec run -f -- dash /mnt/noexec/s.sh
-expect "bash-mayexec runs an allowed script under run -f" 0 "^ran$" \
-	in_root mayexec run -f -- bash-mayexec /mnt/exec/s.sh
-expect "bash-mayexec refuses a noexec script under run -f" 126 \
-	"/mnt/noexec/s.sh: script execution denied \(noexec-mount\)" \
-	in_root mayexec run -f -- bash-mayexec /mnt/noexec/s.sh
-expect "the stock bash still runs it (installed alongside)" 0 "^ran$" \
-	in_root mayexec run -f -- bash /mnt/noexec/s.sh
+# enlightened OURS STOCK FILE: under run -f, OURS (a command: words)
+# runs FILE of the exec tmpfs and refuses the noexec tmpfs's; STOCK,
+# installed alongside, still runs the latter.
+enlightened() {
+	# shellcheck disable=SC2086 # OURS and STOCK are commands, a word each
+	expect "$1 runs an allowed script under run -f" 0 "^ran$" \
+		in_root mayexec run -f -- $1 "/mnt/exec/$3"
+	# shellcheck disable=SC2086
+	expect "$1 refuses a noexec script under run -f" 126 \
+		"/mnt/noexec/$3: script execution denied \(noexec-mount\)" \
+		in_root mayexec run -f -- $1 "/mnt/noexec/$3"
+	# shellcheck disable=SC2086
+	expect "the stock $2 still runs it (installed alongside)" 0 "^ran$" \
+		in_root mayexec run -f -- $2 "/mnt/noexec/$3"
+}
+
+enlightened "dash-mayexec" "dash" s.sh
+enlightened "bash-mayexec" "bash" s.sh
 expect "bash-mayexec loads a builtin from /usr/lib/bash-mayexec" 0 "^/usr/bin$" \
 	in_root bash-mayexec -c 'enable -f /usr/lib/bash-mayexec/realpath realpath && realpath /usr/bin'
-expect "busybox-mayexec sh runs an allowed script under run -f" 0 "^ran$" \
-	in_root mayexec run -f -- busybox-mayexec sh /mnt/exec/s.sh
-expect "busybox-mayexec sh refuses a noexec script under run -f" 126 \
-	"/mnt/noexec/s.sh: script execution denied \(noexec-mount\)" \
-	in_root mayexec run -f -- busybox-mayexec sh /mnt/noexec/s.sh
-expect "the stock busybox sh still runs it (installed alongside)" 0 "^ran$" \
-	in_root mayexec run -f -- busybox sh /mnt/noexec/s.sh
+enlightened "busybox-mayexec sh" "busybox sh" s.sh
 expect "mayexec-python runs code without a policy" 0 "^ran$" \
 	in_root mayexec-python -c 'print("ran")'
 expect "mayexec-python refuses a noexec script under run -f" 126 \
@@ -203,13 +201,7 @@ expect "mayexec-python refuses a noexec script under run -f" 126 \
 	in_root mayexec run -f -- mayexec-python /mnt/noexec/s.py
 expect "perl-mayexec loads the system's modules, XS too (no policy)" 0 "^2$" \
 	in_root perl-mayexec -MPOSIX -e 'print POSIX::floor(2.5), "\n"'
-expect "perl-mayexec runs an allowed script under run -f" 0 "^ran$" \
-	in_root mayexec run -f -- perl-mayexec /mnt/exec/s.pl
-expect "perl-mayexec refuses a noexec script under run -f" 126 \
-	"/mnt/noexec/s.pl: script execution denied \(noexec-mount\)" \
-	in_root mayexec run -f -- perl-mayexec /mnt/noexec/s.pl
-expect "the stock perl still runs it (installed alongside)" 0 "^ran$" \
-	in_root mayexec run -f -- perl /mnt/noexec/s.pl
+enlightened "perl-mayexec" "perl" s.pl
 expect "java-mayexec -version through its /usr/bin link" 0 "OpenJDK" in_root java-mayexec -version
 expect "java-mayexec's home is its own" 0 "java.home = /usr/lib/jvm/java-17-mayexec-amd64$" \
 	in_root java-mayexec -XshowSettings:properties -version
