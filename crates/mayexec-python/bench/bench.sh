@@ -3,8 +3,9 @@
 # (`-c pass`) and an import-heavy program (BENCH_MODULES modules in a tree
 # marked executable), without enforcement, under `mayexec run -f` (the
 # full check, the kernel's, for every file loaded as code), and under a
-# system policy of level 2 (the emulated check), set in a private mount
-# namespace (the real /etc is not touched); and mayexec-python under
+# system policy of level 2 (the emulated check) and of level 3 (the
+# kernel's check without `mayexec run`), set in a private mount namespace
+# (the real /etc is not touched); and mayexec-python under
 # level 1 with and without content trust (a private trust database: the
 # real /var/lib is not touched either).
 #
@@ -136,21 +137,26 @@ hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/results.md" --ex
     -n "mayexec run -f -- mayexec-python main.py" "${clean_env[*]} $mayexec run -f -- $mx main.py" \
     >&2
 
-# /etc/mayexec.conf with level 2, in a mount namespace of the bench's own.
-policy="$work/policy"
+# /etc/mayexec.conf with level 2 (the emulated check), then with level 3
+# (the kernel's check, as under `mayexec run -f`, but with no no_new_privs:
+# a cached module's source may get the emulated rules, docs/semantics.md),
+# each in a mount namespace of the bench's own.
+for level in 2 3; do
+policy="$work/policy$level"
 mkdir -p "$policy"
 unshare --mount --propagation private -- sh -ec "
     mount -t tmpfs -o mode=0755 tmpfs '$policy'
     mkdir '$policy/upper' '$policy/work'
-    echo 'interpreted_access = 2' > '$policy/upper/mayexec.conf'
+    echo 'interpreted_access = $level' > '$policy/upper/mayexec.conf'
     chmod 0644 '$policy/upper/mayexec.conf'
     mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$policy/upper,workdir=$policy/work' /etc
-    exec hyperfine -N --warmup 5 --runs '$runs' --export-markdown '$work/level2.md' --export-json '$work/level2.json' \
-        -n 'python3 -c pass (level 2 policy)' '${clean_env[*]} $py -c pass' \
-        -n 'mayexec-python -c pass (level 2 policy)' '${clean_env[*]} $mx -c pass' \
-        -n 'python3 main.py (level 2 policy)' '${clean_env[*]} $py main.py' \
-        -n 'mayexec-python main.py (level 2 policy)' '${clean_env[*]} $mx main.py'
+    exec hyperfine -N --warmup 5 --runs '$runs' --export-markdown '$work/level$level.md' --export-json '$work/level$level.json' \
+        -n 'python3 -c pass (level $level policy)' '${clean_env[*]} $py -c pass' \
+        -n 'mayexec-python -c pass (level $level policy)' '${clean_env[*]} $mx -c pass' \
+        -n 'python3 main.py (level $level policy)' '${clean_env[*]} $py main.py' \
+        -n 'mayexec-python main.py (level $level policy)' '${clean_env[*]} $mx main.py'
 " >&2
+done
 
 # Content trust (docs/trust.md), issue #23's target: mayexec-python under
 # level 1 + trust = "required" against level 1 alone, side by side, the
@@ -216,7 +222,7 @@ unshare --mount --propagation private -- bash -ec '
 # mayexec-python against python3 in the same conditions: ratios of medians
 # and of minimums (they resist the noise of a shared machine better than
 # the mean does).
-summary=$("$py" - "$work/results.json" "$work/level2.json" "$work/trust.json" <<'PYEOF'
+summary=$("$py" - "$work/results.json" "$work/level2.json" "$work/level3.json" "$work/trust.json" <<'PYEOF'
 import json, sys
 results = {}
 for path in sys.argv[1:]:
@@ -234,6 +240,8 @@ pairs = [
     ("import-heavy, no enforcement", heavy, "mayexec-python main.py"),
     ("import-heavy, mayexec run -f (kernel check)", "mayexec run -f -- python3 main.py", "mayexec run -f -- mayexec-python main.py"),
     ("import-heavy, level 2 policy (emulated check)", "python3 main.py (level 2 policy)", "mayexec-python main.py (level 2 policy)"),
+    ("start-up, level 3 policy (kernel check)", "python3 -c pass (level 3 policy)", "mayexec-python -c pass (level 3 policy)"),
+    ("import-heavy, level 3 policy (kernel check)", "python3 main.py (level 3 policy)", "mayexec-python main.py (level 3 policy)"),
 ]
 print("| case | python3 median [ms] | mayexec-python median [ms] | ratio of medians | ratio of minimums |")
 print("|:---|---:|---:|---:|---:|")
@@ -259,6 +267,8 @@ PYEOF
     cat "$work/results.md"
     echo
     cat "$work/level2.md"
+    echo
+    cat "$work/level3.md"
     echo
     cat "$work/trust.md"
     echo
