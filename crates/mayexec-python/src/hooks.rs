@@ -43,7 +43,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use mayexec::{Action, Denial, Enforcement, ScriptError};
+use mayexec::{Action, Backend, BackendChoice, Checker, Denial, Enforcement, Level, ScriptError};
 
 use crate::cpython::{self, Gil, HookError, MethodDef, Obj, PyErr, PyResult};
 use crate::dl;
@@ -171,6 +171,9 @@ thread_local! {
     /// The bytecode cache [`source_get_data`] is reading for a source that
     /// passed the check, if any ([`open_cache_file`]).
     static CACHE: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    /// The source of the cache in [`CACHE`], when it got the emulated
+    /// rules ([`check_cached_source`]).
+    static CHEAP_SOURCE: RefCell<Option<CheapSource>> = const { RefCell::new(None) };
     /// A source [`check_cached_source`] refused (and logged): the loader
     /// reads it next, and that read is refused without a second line.
     static REFUSED_SOURCE: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
@@ -220,7 +223,19 @@ fn open_code_file_quietly(enforcement: &Enforcement, path: &OsStr) -> Result<Fil
 fn open_cache_file(path: &OsStr) -> Result<Option<File>, ScriptError> {
     let state = state();
     if state.enforcement.trust.is_none() {
-        return open_code_file(&state.enforcement, path).map(Some);
+        let file = open_code_file(&state.enforcement, path)?;
+        // A source that got the emulated rules: its kernel check unless
+        // the cache's verdict is proven to be its own.
+        if let Some(source) = CHEAP_SOURCE.take() {
+            if !same_verdict_proven(&source, &file, path) {
+                let name = OsStr::from_bytes(&source.path);
+                if let Err(denial) = state.enforcement.check_script(&source.file, name) {
+                    REFUSED_SOURCE.set(Some(source.path));
+                    return Err(ScriptError::Denied(denial));
+                }
+            }
+        }
+        return Ok(Some(file));
     }
     let file = open_code_file(&state.level_only, path)?;
     let backend = state.enforcement.checker.backend();
@@ -264,6 +279,11 @@ fn open_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<Obj<'py>> {
         Ok(file) => gil.binary_reader(file, path),
         Err(ScriptError::Open(error)) => {
             Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), path))
+        }
+        // (The source of a cache, refused as the cache is opened.)
+        Err(ScriptError::Denied(denial)) if denial.path.as_bytes() != &bytes[..] => {
+            let source = gil.fs_decode(denial.path.as_bytes())?;
+            Err(deny(gil, &source, denial))
         }
         Err(ScriptError::Denied(denial)) => Err(deny(gil, path, denial)),
     }
@@ -764,10 +784,12 @@ fn source_get_data<'py>(
                 let source_bytes = source.fs_encode()?;
                 let cache = path.fs_encode()?;
                 if source_bytes != cache {
-                    check_cached_source(gil, &source, &source_bytes)?;
+                    let cheap = check_cached_source(gil, &source, &source_bytes, &cache)?;
                     let before = CACHE.replace(Some(cache));
+                    let cheap_before = CHEAP_SOURCE.replace(cheap);
                     let data = original.call(&refs);
                     CACHE.set(before);
+                    CHEAP_SOURCE.set(cheap_before);
                     return data;
                 }
             }
@@ -781,12 +803,27 @@ fn source_get_data<'py>(
 /// (it compared its time stamp with the cache's); one that cannot be
 /// opened now (unreadable, or removed since) cannot pass the check, and
 /// fails as its own read would: fail closed.
-fn check_cached_source<'py>(gil: Gil<'py>, source: &Obj<'py>, bytes: &[u8]) -> PyResult<()> {
+///
+/// Where [`emulated_for_source`] allows it, the source gets the emulated
+/// rules here, and the kernel's check only if [`same_verdict_proven`]
+/// fails once its cache is open ([`open_cache_file`]): the open source is
+/// returned for that.
+fn check_cached_source<'py>(
+    gil: Gil<'py>,
+    source: &Obj<'py>,
+    bytes: &[u8],
+    cache: &[u8],
+) -> PyResult<Option<CheapSource>> {
     if bytes.contains(&0) {
         return Err(gil.raise_value_error(c"embedded null byte"));
     }
-    match open_code_file(&state().enforcement, OsStr::from_bytes(bytes)) {
-        Ok(_) => Ok(()),
+    let emulated = emulated_for_source(gil, bytes, cache);
+    let enforcement = emulated.unwrap_or(&state().enforcement);
+    match open_code_file(enforcement, OsStr::from_bytes(bytes)) {
+        Ok(file) => Ok(emulated.map(|_| CheapSource {
+            path: bytes.to_vec(),
+            file,
+        })),
         Err(ScriptError::Open(error)) => {
             Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), source))
         }
@@ -795,6 +832,179 @@ fn check_cached_source<'py>(gil: Gil<'py>, source: &Obj<'py>, bytes: &[u8]) -> P
             Err(deny(gil, source, denial))
         }
     }
+}
+
+/// A cached module's source that passed the emulated rules, open, waiting
+/// for its cache's descriptor ([`open_cache_file`]).
+struct CheapSource {
+    path: Vec<u8>,
+    file: File,
+}
+
+/// The enforcement in force with the emulated rules (level 3) for its
+/// check, when a cached module's source may get them instead of the
+/// kernel's check: the kernel backend is in use, no content trust is in
+/// force, and nothing that can tell two paths of one mount apart may
+/// judge this process ([`may_be_confined`]); and the cache is the one
+/// beside its source, `DIR/__pycache__/NAME.TAG[.opt-N].pyc` for
+/// `DIR/NAME.py`, with no `sys.pycache_prefix`. `None` otherwise: the
+/// kernel's check, as for any file. The rest of the proof needs the
+/// cache's descriptor ([`same_verdict_proven`]).
+fn emulated_for_source(gil: Gil<'_>, source: &[u8], cache: &[u8]) -> Option<&'static Enforcement> {
+    static EMULATED: OnceLock<Option<Enforcement>> = OnceLock::new();
+    let emulated = EMULATED
+        .get_or_init(|| {
+            let enforcement = &state().enforcement;
+            if enforcement.trust.is_some()
+                || enforcement.scripts == Action::Ignore
+                || enforcement.checker.level() != Level::Full
+                || enforcement.checker.backend() != Backend::Kernel
+            {
+                return None;
+            }
+            let checker = Checker::new(Level::Full, BackendChoice::Emulated).ok()?;
+            let mut emulated = enforcement.clone();
+            emulated.checker = checker;
+            Some(emulated)
+        })
+        .as_ref()?;
+    if may_be_confined() || !is_cache_beside(gil, source, cache) {
+        return None;
+    }
+    Some(emulated)
+}
+
+/// Is `cache` the bytecode cache CPython keeps beside `source`:
+/// `DIR/__pycache__/BASE.TAG.pyc` or `DIR/__pycache__/BASE.TAG.opt-N.pyc`
+/// for `DIR/BASE.EXT`, `TAG` this interpreter's `sys.implementation.cache_tag`,
+/// with `sys.pycache_prefix` unset? Any doubt is a no.
+fn is_cache_beside(gil: Gil<'_>, source: &[u8], cache: &[u8]) -> bool {
+    let prefix_unset = gil.sys_attr(c"pycache_prefix").is_some_and(|p| p.is_none());
+    let tag = gil
+        .sys_attr(c"implementation")
+        .and_then(|i| i.getattr(c"cache_tag").ok())
+        .and_then(|t| t.fs_encode().ok());
+    gil.err_clear();
+    let Some(tag) = tag.filter(|tag| !tag.is_empty() && prefix_unset) else {
+        return false;
+    };
+    let (dir, name) = match source.iter().rposition(|&b| b == b'/') {
+        Some(slash) => (&source[..=slash], &source[slash + 1..]),
+        None => (&b""[..], source),
+    };
+    let Some(dot) = name.iter().rposition(|&b| b == b'.') else {
+        return false;
+    };
+    let expected = [dir, b"__pycache__/", &name[..=dot], &tag[..], b"."].concat();
+    if !cache.starts_with(&expected) {
+        return false;
+    }
+    let rest = &cache[expected.len()..];
+    rest == b"pyc"
+        || rest
+            .strip_prefix(b"opt-")
+            .and_then(|r| r.strip_suffix(b".pyc"))
+            .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_alphanumeric))
+}
+
+/// Could a rule that tells a source from its cache, two paths of one
+/// mount, judge this thread: a Landlock domain, or an LSM confinement
+/// (AppArmor, SELinux, Smack, TOMOYO…)? An unprivileged process needs
+/// no_new_privs to enter a Landlock domain: no_new_privs is read at each
+/// call (a program may set it and sandbox itself at any time), and once
+/// seen, kept (it cannot be unset). The LSM's label of the process
+/// (`/proc/self/attr/current`, and AppArmor's and Smack's own) is read
+/// once: any label but none, an empty one or `unconfined` is a
+/// confinement; a `/proc` that is not procfs, or a label that cannot be
+/// read, is a doubt, and a doubt is a yes.
+fn may_be_confined() -> bool {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static NO_NEW_PRIVS: AtomicBool = AtomicBool::new(false);
+    static LABELLED: OnceLock<bool> = OnceLock::new();
+    if *LABELLED.get_or_init(lsm_label_confines) || NO_NEW_PRIVS.load(Ordering::Relaxed) {
+        return true;
+    }
+    if rustix::thread::no_new_privs().unwrap_or(true) {
+        NO_NEW_PRIVS.store(true, Ordering::Relaxed);
+        return true;
+    }
+    false
+}
+
+/// Does an LSM label this process as confined (see [`may_be_confined`])?
+fn lsm_label_confines() -> bool {
+    let procfs = rustix::fs::statfs("/proc/self")
+        .is_ok_and(|fs| fs.f_type as u32 == libc::PROC_SUPER_MAGIC as u32);
+    if !procfs {
+        return true;
+    }
+    [
+        "/proc/self/attr/current",
+        "/proc/self/attr/apparmor/current",
+        "/proc/self/attr/smack/current",
+    ]
+    .iter()
+    .any(|attr| match std::fs::read(attr) {
+        Ok(label) => {
+            let label = label.strip_suffix(b"\0").unwrap_or(&label).trim_ascii_end();
+            !(label.is_empty() || label == b"unconfined")
+        }
+        // No LSM that keeps a label there.
+        Err(error) => !matches!(
+            error.raw_os_error(),
+            Some(libc::ENOENT | libc::EINVAL | libc::EOPNOTSUPP)
+        ),
+    })
+}
+
+/// Can the source's verdict be told from its cache's, now that the cache
+/// is open (`cache`, named `path`)? Proven only when the cache is the file
+/// its name reaches without a symlink, in a `__pycache__` that is a real
+/// directory, on the very mount of its source (`stx_mnt_id`: a `noexec`
+/// bind mount of the same file system has the same `st_dev`), and the
+/// source's inode has not changed since the cache was written (its ctime
+/// strictly older than the cache's: chmod, chown, a new ACL or security
+/// label, a link or a rename all move it). Any error: not proven.
+fn same_verdict_proven(source: &CheapSource, cache: &File, path: &OsStr) -> bool {
+    use rustix::fs::{statx, AtFlags, FileType, Statx, StatxFlags, CWD};
+    let mask = StatxFlags::TYPE | StatxFlags::INO | StatxFlags::CTIME | StatxFlags::MNT_ID;
+    let complete = |st: rustix::io::Result<Statx>| {
+        st.ok()
+            .filter(|st| StatxFlags::from_bits_retain(st.stx_mask).contains(mask))
+    };
+    let here = AtFlags::EMPTY_PATH;
+    let (Some(src), Some(read), Some(named)) = (
+        complete(statx(&source.file, "", here, mask)),
+        complete(statx(cache, "", here, mask)),
+        complete(statx(CWD, path, AtFlags::SYMLINK_NOFOLLOW, mask)),
+    ) else {
+        return false;
+    };
+    let bytes = path.as_bytes();
+    let Some(slash) = bytes.iter().rposition(|&b| b == b'/') else {
+        return false;
+    };
+    let dir_is_real = complete(statx(
+        CWD,
+        OsStr::from_bytes(&bytes[..slash]),
+        AtFlags::SYMLINK_NOFOLLOW,
+        mask,
+    ))
+    .is_some_and(|dir| FileType::from_raw_mode(dir.stx_mode.into()) == FileType::Directory);
+    let identity = |st: &Statx| {
+        (
+            st.stx_dev_major,
+            st.stx_dev_minor,
+            st.stx_ino,
+            st.stx_mnt_id,
+        )
+    };
+    let ctime = |st: &Statx| (st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec);
+    dir_is_real
+        && FileType::from_raw_mode(named.stx_mode.into()) == FileType::RegularFile
+        && identity(&named) == identity(&read)
+        && src.stx_mnt_id == read.stx_mnt_id
+        && ctime(&src) < ctime(&read)
 }
 
 static CACHE_BYTECODE: MethodDef = MethodDef::new(
