@@ -1,10 +1,34 @@
-//! Links the CPython that pyo3-ffi found (its build script asks that
-//! interpreter's `sysconfig` for the library name and directory, which is
-//! what `python3-config --embed --ldflags` prints), adds the rpath, and
-//! chooses the per-version pieces of `src/` for that CPython (3.11 to
-//! 3.14): pyo3's `Py_3_X` cfgs, the minor version, and, from 3.12 on, where
-//! the runtime keeps the "unhandled KeyboardInterrupt" flag that
-//! `Modules/main.c` reads (no longer an exported variable).
+//! Links the CPython that pyo3-ffi found the way that interpreter's own
+//! `python3.X` is linked, and chooses the per-version pieces of `src/` for
+//! it (3.11 to 3.14): pyo3's `Py_3_X` cfgs, the minor version, and, from
+//! 3.12 on, where the runtime keeps the "unhandled KeyboardInterrupt" flag
+//! that `Modules/main.c` reads (no longer an exported variable).
+//!
+//! pyo3-ffi emits no link lines (its `extension-module` feature,
+//! Cargo.toml): this script links libpython, one of two ways, as the
+//! interpreter itself does (it asks that interpreter whether it maps a
+//! `libpython3.X.so`):
+//!
+//! - **Static**, for a `python3.X` that is a static link of
+//!   `libpython3.X.a`, as Debian's are (Debian ships the archive in
+//!   `libpython3.X-dev`): the archive (sysconfig's `LIBPL`/`LIBRARY`),
+//!   whole, with the libraries the interpreter's own link names (`LIBS`,
+//!   `MODLIBS`, `SYSLIBS`), so calls into CPython are direct calls inside
+//!   the executable, with no PLT and no semantic interposition, as in the
+//!   distribution's `python3.X`. Its global symbols are exported (a dynamic
+//!   list of what the archive defines): the extension modules of
+//!   `lib-dynload` resolve `Py*` against the executable, as they do against
+//!   Debian's. Debian compiles that archive without `-fPIC`: like Debian's
+//!   `python3.X`, the executable is not position-independent (`-no-pie`).
+//! - **Shared** otherwise (pyenv's and `cpython-build.sh`'s
+//!   `--enable-shared` builds, whose `python3.X` itself runs on
+//!   `libpython3.X.so`): `-lpython3.X` from `LIBDIR`, with an rpath, so
+//!   the binary finds the library where `python3-config --embed --ldflags`
+//!   says it is, with no `LD_LIBRARY_PATH`.
+//!
+//! Either way, `src/dl.rs` defines `dlopen` and the executable exports it:
+//! it is the definition that libpython's calls (direct ones, when static)
+//! and every loaded library's bind to.
 
 use std::path::Path;
 use std::process::Command;
@@ -23,25 +47,22 @@ fn main() {
             version.major, version.minor
         );
     }
-    if !config.shared() {
-        panic!(
-            "mayexec-python needs CPython's shared library (libpython{}.{}.so)",
-            version.major, version.minor
-        );
-    }
     pyo3_build_config::print_expected_cfgs();
     pyo3_build_config::use_pyo3_cfgs();
-    // -Wl,-rpath,<LIBDIR>: the binary finds libpython3.X.so where
-    // `python3-config --embed --ldflags` says it is, with no LD_LIBRARY_PATH.
-    pyo3_build_config::add_libpython_rpath_link_args();
-    // src/dl.rs defines `dlopen`: exported, it is the definition the
-    // dynamic loader binds libpython's and every library's calls to.
-    println!("cargo:rustc-link-arg-bins=-Wl,--export-dynamic-symbol=dlopen");
-    // The interpreter whose library is embedded: tests and the bench
-    // compare mayexec-python with exactly this `python3`.
     let executable = config
         .executable()
         .expect("pyo3-build-config knows the interpreter's path");
+    let linkage = Linkage::of(executable);
+    if linkage.static_executable && Path::new(&linkage.archive).is_file() {
+        link_static(&linkage);
+    } else {
+        link_shared(config);
+    }
+    // src/dl.rs defines `dlopen`: exported, it is the definition the
+    // dynamic loader binds every library's calls to.
+    println!("cargo:rustc-link-arg-bins=-Wl,--export-dynamic-symbol=dlopen");
+    // The interpreter whose library is embedded: tests and the bench
+    // compare mayexec-python with exactly this `python3`.
     println!("cargo:rustc-env=MAYEXEC_PYTHON_REFERENCE={executable}");
     println!(
         "cargo:rustc-env=MAYEXEC_PYTHON_VERSION={}.{}",
@@ -54,6 +75,151 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     println!("cargo:rerun-if-env-changed=CC");
+}
+
+/// How the interpreter's own executable is linked, and what a static link
+/// of its library takes (its sysconfig).
+struct Linkage {
+    /// `python3.X` maps no `libpython*.so`: it is a static link of the
+    /// archive.
+    static_executable: bool,
+    /// `python3.X` is not position-independent (ELF type `ET_EXEC`), nor
+    /// then, may be assumed, the archive it is linked from.
+    fixed_address: bool,
+    /// `LIBPL/LIBRARY`: `libpython3.X.a`.
+    archive: String,
+    /// The flags of `LIBS`, `MODLIBS` and `SYSLIBS`, in the order
+    /// CPython's Makefile links `python3.X` with them.
+    libraries: Vec<String>,
+}
+
+impl Linkage {
+    fn of(executable: &str) -> Linkage {
+        let out = Command::new(executable)
+            .args([
+                "-S",
+                "-c",
+                "import sysconfig\n\
+                 maps = open('/proc/self/maps').read()\n\
+                 print('shared' if '/libpython' in maps else 'static')\n\
+                 print(sysconfig.get_config_var('LIBPL') or '')\n\
+                 print(sysconfig.get_config_var('LIBRARY') or '')\n\
+                 for name in ('LIBS', 'MODLIBS', 'SYSLIBS'):\n    \
+                     print(sysconfig.get_config_var(name) or '')\n",
+            ])
+            .output()
+            .expect("run the interpreter for its sysconfig");
+        assert!(
+            out.status.success(),
+            "{executable}: cannot print its sysconfig: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).expect("a UTF-8 sysconfig");
+        let mut lines = text.lines();
+        let mut next = || lines.next().unwrap_or_default().trim().to_owned();
+        let static_executable = next() == "static";
+        let archive = Path::new(&next()).join(next()).display().to_string();
+        let mut libraries: Vec<String> = Vec::new();
+        for line in [next(), next(), next()] {
+            for flag in line.split_whitespace() {
+                if (flag.starts_with("-l") || flag.starts_with("-L"))
+                    && !libraries.iter().any(|f| f == flag)
+                {
+                    libraries.push(flag.to_owned());
+                }
+            }
+        }
+        // e_type, at offset 16 of the ELF header: 2 is ET_EXEC.
+        let header = std::fs::read(executable).unwrap_or_default();
+        let fixed_address = header.get(16..18) == Some(&[2, 0][..]);
+        Linkage {
+            static_executable,
+            fixed_address,
+            archive,
+            libraries,
+        }
+    }
+}
+
+/// The archive, whole, its libraries after it, and its global symbols
+/// exported (only the executables are given these link arguments: the
+/// integration tests embed nothing).
+fn link_static(linkage: &Linkage) {
+    let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    let list = Path::new(&out_dir).join("libpython.dynamic-list");
+    std::fs::write(&list, dynamic_list(&linkage.archive)).expect("write the dynamic list");
+    println!("cargo:rustc-link-arg-bins=-Wl,--whole-archive");
+    println!("cargo:rustc-link-arg-bins={}", linkage.archive);
+    println!("cargo:rustc-link-arg-bins=-Wl,--no-whole-archive");
+    for flag in &linkage.libraries {
+        println!("cargo:rustc-link-arg-bins={flag}");
+    }
+    println!(
+        "cargo:rustc-link-arg-bins=-Wl,--dynamic-list={}",
+        list.display()
+    );
+    if linkage.fixed_address {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
+    println!("cargo:rerun-if-changed={}", linkage.archive);
+}
+
+/// A `--dynamic-list` of every global symbol the archive defines: what
+/// `libpython3.X.so` would export (`Debian's python3.X` exports them with
+/// `-export-dynamic`, and its Rust symbols besides).
+fn dynamic_list(archive: &str) -> String {
+    let nm = std::env::var("NM").unwrap_or_else(|_| "nm".to_owned());
+    let out = Command::new(&nm)
+        .args(["-g", "--defined-only", "--format=posix", archive])
+        .output()
+        .unwrap_or_else(|e| panic!("{nm}: {e} (binutils is needed to link {archive})"));
+    assert!(
+        out.status.success(),
+        "{nm} {archive}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<&str> = std::str::from_utf8(&out.stdout)
+        .expect("nm prints UTF-8")
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let name = fields.next()?;
+            let kind = fields.next()?;
+            let identifier = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !name.starts_with(|c: char| c.is_ascii_digit());
+            (identifier && kind != "U" && kind.bytes().all(|b| b.is_ascii_uppercase()))
+                .then_some(name)
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert!(
+        names.contains(&"Py_Initialize"),
+        "{nm} finds no Py_Initialize in {archive}"
+    );
+    let mut list = String::from("{\n");
+    for name in names {
+        list.push_str("  ");
+        list.push_str(name);
+        list.push_str(";\n");
+    }
+    list.push_str("};\n");
+    list
+}
+
+/// `-lpython3.X` from `LIBDIR` (pyo3's `lib_name`, `lib_dir`), and an
+/// rpath there.
+fn link_shared(config: &pyo3_build_config::InterpreterConfig) {
+    let name = config
+        .lib_name()
+        .expect("pyo3-build-config knows the library's name");
+    if let Some(dir) = config.lib_dir() {
+        println!("cargo:rustc-link-search=native={dir}");
+    }
+    println!("cargo:rustc-link-lib=dylib={name}");
+    // -Wl,-rpath,<LIBDIR>: the binary finds libpython3.X.so where
+    // `python3-config --embed --ldflags` says it is, with no LD_LIBRARY_PATH.
+    pyo3_build_config::add_libpython_rpath_link_args();
 }
 
 /// `offsetof(_PyRuntimeState, signals.unhandled_keyboard_interrupt)` in
