@@ -29,12 +29,23 @@ bench_case 'busybox sh script: stock' /bin/sh -c "n=$rounds bb=$stock; $spawn" l
 bench_case 'busybox sh script: enlightened, no policy' /bin/sh -c "n=$rounds bb=$ours; $spawn" loop "$dir/script.sh"
 bench_case 'busybox sh script: enlightened, mayexec run -f' \
 	"$mayexec" run -f -- /bin/sh -c "n=$rounds bb=$ours; $spawn" loop "$dir/script.sh"
+start=$count
+bench_case 'busybox sh script: stock, mayexec run -f' \
+	"$mayexec" run -f -- /bin/sh -c "n=$rounds bb=$stock; $spawn" loop "$dir/script.sh"
+start_base=$count
 bench_case '. file (in one shell): stock' "$stock" sh -c "n=$rounds lib=$dir/lib.sh; $dot"
 bench_case '. file (in one shell): enlightened, no policy' "$ours" sh -c "n=$rounds lib=$dir/lib.sh; $dot"
 bench_case '. file (in one shell): enlightened, mayexec run -f' \
 	"$mayexec" run -f -- "$ours" sh -c "n=$rounds lib=$dir/lib.sh; $dot"
+load=$count
+bench_case '. file (in one shell): stock, mayexec run -f' \
+	"$mayexec" run -f -- "$stock" sh -c "n=$rounds lib=$dir/lib.sh; $dot"
+load_base=$count
 bench_case '. file (in one shell): stock, kernel check hidden' \
 	"$emulated" "$stock" sh -c "n=$rounds lib=$dir/lib.sh; $dot"
 bench_case '. file (in one shell): enlightened, emulated check' \
 	"$emulated" "$ours" sh -c "n=$rounds lib=$dir/lib.sh; $dot"
+bench_check "$dir/lib.sh"
+bench_floor 'busybox sh script, mayexec run -f' "$start" "$start_base" "$check_run_f"
+bench_floor '. file, mayexec run -f' "$load" "$load_base" "$check_run_f"
 bench_run

@@ -27,8 +27,19 @@ bench_case 'perl script.pl: stock build' "$stock" -e "$spawn" "$rounds" "$stock"
 bench_case 'perl script.pl: enlightened, no policy' "$stock" -e "$spawn" "$rounds" "$ours" "$dir/script.pl"
 bench_case 'perl script.pl: enlightened, mayexec run -f' \
 	"$mayexec" run -f -- "$stock" -e "$spawn" "$rounds" "$ours" "$dir/script.pl"
+start=$count
+bench_case 'perl script.pl: stock build, mayexec run -f' \
+	"$mayexec" run -f -- "$stock" -e "$spawn" "$rounds" "$stock" "$dir/script.pl"
+start_base=$count
 bench_case 'require FILE (in one perl): stock build' "$stock" -e "$require" "$rounds" "$dir/lib.pl"
 bench_case 'require FILE (in one perl): enlightened, no policy' "$ours" -e "$require" "$rounds" "$dir/lib.pl"
 bench_case 'require FILE (in one perl): enlightened, mayexec run -f' \
 	"$mayexec" run -f -- "$ours" -e "$require" "$rounds" "$dir/lib.pl"
+load=$count
+bench_case 'require FILE (in one perl): stock build, mayexec run -f' \
+	"$mayexec" run -f -- "$stock" -e "$require" "$rounds" "$dir/lib.pl"
+load_base=$count
+bench_check "$dir/lib.pl"
+bench_floor 'perl script.pl, mayexec run -f' "$start" "$start_base" "$check_run_f"
+bench_floor 'require FILE, mayexec run -f' "$load" "$load_base" "$check_run_f"
 bench_run

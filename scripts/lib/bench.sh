@@ -80,16 +80,53 @@ $1"
 	eval "bench_cmd_$count=\$_cmd"
 }
 
+# bench_floor LABEL OURS BASE CHECK: after the medians, LABEL: what
+# measurement OURS costs per operation over the floor of a design that
+# checks one file per operation, measurement BASE (the stock build in the
+# same conditions) plus measurement CHECK (the kernel check alone). OURS,
+# BASE and CHECK are measurement numbers (`$count` after each bench_case).
+floors=
+bench_floor() {
+	floors="$floors$1|$2|$3|$4
+"
+}
+
+# bench_check FILE: two measurements of the kernel check alone, in one
+# perl (Debian's): `execveat(fd, "", argv, envp, AT_EMPTY_PATH |
+# AT_EXECVE_CHECK)` on an open FILE, as libmayexec makes it, ROUNDS times;
+# without a policy and under `mayexec run -f` (whose seccomp filter every
+# system call pays). Sets check_run_f to the second one's number.
+bench_check() {
+	_check='my ($n, $file) = @ARGV;
+open(my $fh, "<", $file) or die "$file: $!\n";
+my ($argv0, $empty) = ("mayexec-check\0", "\0");
+my ($argv, $envp) = (pack("p Q", $argv0, 0), pack("Q", 0));
+for (1 .. $n) {
+	syscall(322, fileno($fh), $empty, $argv, $envp, 0x11000) == 0
+		or die "$file: execveat(AT_EXECVE_CHECK): $!\n";
+}'
+	[ "$(uname -m)" = x86_64 ] || {
+		echo "bench: the kernel check's measurement knows execveat's number on x86_64 only" >&2
+		exit 1
+	}
+	bench_case "kernel check alone (AT_EXECVE_CHECK, one perl)" /usr/bin/perl -e "$_check" "$rounds" "$1"
+	bench_case "kernel check alone, mayexec run -f" \
+		"$mayexec" run -f -- /usr/bin/perl -e "$_check" "$rounds" "$1"
+	check_run_f=$count
+}
+
 # bench_measure N: runs measurement N.
 bench_measure() {
 	eval "eval \"\$bench_cmd_$1\""
 }
 
-# bench_shell SPAWN LOAD WHAT: a shell's eight measurements (dash's, bash's):
+# bench_shell SPAWN LOAD WHAT: a shell's measurements (dash's, bash's):
 # starts of `PACKAGE -c true` and of a script, from the loop SPAWN (run by
 # the stock shell, with $n, $sh and the arguments), stock, enlightened and
-# under `mayexec run -f`; and WHAT of a file inside one shell, the loop LOAD
-# (with $n and $lib), alike.
+# under `mayexec run -f`; WHAT of a file inside one shell, the loop LOAD
+# (with $n and $lib), alike; the kernel check alone (bench_check); and the
+# floors under `mayexec run -f` (bench_floor): the stock shell in the same
+# conditions plus one check per script or file.
 bench_shell() {
 	bench_file script.sh 'x=1'
 	bench_file lib.sh 'y=2'
@@ -99,10 +136,21 @@ bench_shell() {
 	bench_case "$package script: enlightened, no policy" "$stock" -c "n=$rounds sh=$ours; $1" loop "$dir/script.sh"
 	bench_case "$package script: enlightened, mayexec run -f" \
 		"$mayexec" run -f -- "$stock" -c "n=$rounds sh=$ours; $1" loop "$dir/script.sh"
+	_start=$count
+	bench_case "$package script: stock, mayexec run -f" \
+		"$mayexec" run -f -- "$stock" -c "n=$rounds sh=$stock; $1" loop "$dir/script.sh"
+	_start_base=$count
 	bench_case "$3 (in one shell): stock" "$stock" -c "n=$rounds lib=$dir/lib.sh; $2"
 	bench_case "$3 (in one shell): enlightened, no policy" "$ours" -c "n=$rounds lib=$dir/lib.sh; $2"
 	bench_case "$3 (in one shell): enlightened, mayexec run -f" \
 		"$mayexec" run -f -- "$ours" -c "n=$rounds lib=$dir/lib.sh; $2"
+	_ours=$count
+	bench_case "$3 (in one shell): stock, mayexec run -f" \
+		"$mayexec" run -f -- "$stock" -c "n=$rounds lib=$dir/lib.sh; $2"
+	_base=$count
+	bench_check "$dir/lib.sh"
+	bench_floor "$package script, mayexec run -f" "$_start" "$_start_base" "$check_run_f"
+	bench_floor "$3, mayexec run -f" "$_ours" "$_base" "$check_run_f"
 }
 
 # bench_run: every measurement once, then interleaved; the medians.
@@ -129,13 +177,23 @@ bench_run() {
 		rep=$((rep + 1))
 	done >"$dir/times"
 
-	echo "baseline $stock; rounds: $rounds; median of $repeats interleaved repeats; Linux $(uname -r); $(nproc) CPUs"
+	echo "baseline $stock; rounds: $rounds; median of $repeats interleaved repeats; Linux $(uname -r); $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	n=1
 	printf '%s\n' "$labels" | while IFS= read -r label; do
-		us=$(awk -v n="$n" '$1 == n { print $2 }' "$dir/times" | sort -n |
-			awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-		awk -v label="$label" -v us="$us" -v r="$rounds" \
+		awk -v label="$label" -v us="$(bench_median "$n")" -v r="$rounds" \
 			'BEGIN { printf "%-50s %8.1f us/op\n", label, us / r }'
 		n=$((n + 1))
 	done
+	printf '%s' "$floors" | while IFS='|' read -r label ours base check; do
+		awk -v label="$label" -v o="$(bench_median "$ours")" -v b="$(bench_median "$base")" \
+			-v c="$(bench_median "$check")" -v r="$rounds" 'BEGIN {
+			printf "%s: %.1f us/op = stock %.1f + check %.1f (the floor, %.3fx stock) + %.1f\n",
+				label, o / r, b / r, c / r, (b + c) / b, (o - b - c) / r }'
+	done
+}
+
+# bench_median N: measurement N's median time (microseconds per run).
+bench_median() {
+	awk -v n="$1" '$1 == n { print $2 }' "$dir/times" | sort -n |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
