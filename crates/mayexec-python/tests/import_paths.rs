@@ -80,22 +80,6 @@ print("seen", sorted(seen))
     )
 }
 
-/// Compiles `source` to a `.pyc` at `pyc` with the reference python3,
-/// mode 0755; `timestamp_of` makes it a valid cache of that source.
-fn compile_pyc(source_file: &Path, pyc: &Path) {
-    let out = Command::new(reference_python())
-        .args([
-            "-c",
-            "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)",
-        ])
-        .arg(source_file)
-        .arg(pyc)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", describe(&out));
-    std::fs::set_permissions(pyc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-}
-
 fn make_zip(zip: &Path, name: &str, contents: &str) {
     let script = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w') as z:\n    z.writestr(sys.argv[2], sys.argv[3])\n";
     let out = Command::new(reference_python())

@@ -143,9 +143,15 @@ fn libpython() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
+/// Copies a directory's files before its subdirectories: its
+/// `__pycache__` is written after its sources, so each cache's ctime is
+/// newer than its source's, as after `compileall` and `mayexec mark` (a
+/// cached module's source then gets the emulated rules, and its cache the
+/// kernel's check: docs/semantics.md).
 fn copy_python_files(src: &Path, dst: &Path) {
     fs::create_dir_all(dst).expect("mkdir");
     fs::set_permissions(dst, fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    let mut subdirs = Vec::new();
     for entry in fs::read_dir(src).expect("read the standard library") {
         let entry = entry.unwrap();
         let name = entry.file_name();
@@ -153,7 +159,7 @@ fn copy_python_files(src: &Path, dst: &Path) {
         let name_str = name.to_string_lossy();
         if kind.is_dir() {
             if !SKIPPED.iter().any(|s| name == *s) && !name_str.starts_with("config-") {
-                copy_python_files(&entry.path(), &dst.join(&name));
+                subdirs.push(name);
             }
         } else if kind.is_file()
             && (name_str.ends_with(".py") || name_str.ends_with(&format!(".{}.pyc", cache_tag())))
@@ -170,6 +176,9 @@ fn copy_python_files(src: &Path, dst: &Path) {
             fs::set_permissions(&to, fs::Permissions::from_mode(0o755)).expect("chmod");
         }
     }
+    for name in subdirs {
+        copy_python_files(&src.join(&name), &dst.join(&name));
+    }
 }
 
 // Not every test binary that includes this module uses all of them.
@@ -179,6 +188,23 @@ pub use mayexec_testkit::interp::{Enforced, Place, Places};
 /// Writes `contents` to `path` with exactly `mode`.
 pub fn write(path: &Path, contents: &str, mode: u32) -> PathBuf {
     mayexec_testkit::write_file(path, contents.as_bytes(), mode)
+}
+
+/// Compiles `source_file` to a `.pyc` at `pyc` with the reference
+/// python3, mode 0755: a valid cache of any source of the same size and
+/// mtime.
+pub fn compile_pyc(source_file: &Path, pyc: &Path) {
+    let out = Command::new(reference_python())
+        .args([
+            "-c",
+            "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)",
+        ])
+        .arg(source_file)
+        .arg(pyc)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    std::fs::set_permissions(pyc, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
 /// Python code that leaves `marker` behind when it runs.
