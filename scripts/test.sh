@@ -87,12 +87,14 @@ quick() {
     step "test: quick (doc)" cargo test "${core[@]}" --doc
 }
 
-# interpreter NAME PACKAGE BUILD-ARGS...: the build, then its tests but
+# interpreter NAME PACKAGE BUILD-ARGS...: the build, its patch pushed as
+# dpkg-source pushes it (scripts/check-patch.sh), then its tests but
 # the upstream suite (in the upstream tier).
 interpreter() {
     local name=$1 package=$2
     shift 2
     step "build: $name" bash "integrations/$name/build.sh" "$@"
+    step "patch: $name" bash scripts/check-patch.sh "$name"
     step "build: workspace" cargo build --workspace --all-targets
     step "test: $name" cargo test -p "$package" --all-targets --no-fail-fast -- \
         --skip busybox_ash_test_suite_gives_the_same_results_through_both_builds
