@@ -24,7 +24,8 @@
 //!   `SourceFileLoader._cache_bytecode` gives the `.pyc` it writes the
 //!   execute bits of a source that passes the check (CPython masks them
 //!   off), and `SourceFileLoader.get_data` checks the source before its
-//!   `.pyc` is read: a cache never runs a denied source's code;
+//!   `.pyc` is read: a cache never runs a denied source's code (see
+//!   below for how);
 //! - modules with loaders of their own, adjusted as the import system
 //!   loads them (`_bootstrap._load_unlocked` and `_exec` are wrapped):
 //!   `imp` reads the file objects it is handed through `io.open_code`,
@@ -35,6 +36,33 @@
 //!   from its descriptor ([`crate::dl`]);
 //! - `_ctypes.dlopen`, replaced as `_ctypes` is loaded: every name is
 //!   checked, and the library loaded from the checked descriptor.
+//!
+//! **A cached module's source** (docs/semantics.md §3.2). The `.pyc`, the
+//! code that runs, always gets the full check of the enforcement's
+//! backend. Where that is the kernel's, the source gets the emulated
+//! level-3 rules instead of a second kernel check ([`emulated_for_source`],
+//! [`same_verdict_proven`]) when all of these hold, and its kernel check
+//! otherwise:
+//! 1. the kernel backend decides (with the emulated one, nothing changes);
+//! 2. no content trust is in force;
+//! 3. the cache is the one beside its source, `DIR/__pycache__/BASE.TAG.pyc`
+//!    (or `.opt-N.pyc`) for `DIR/BASE.py`, with `sys.pycache_prefix` unset,
+//!    `__pycache__` a real directory and the cache's name reaching the file
+//!    opened without a symlink;
+//! 4. source and cache on the same mount (`stx_mnt_id`);
+//! 5. the source's ctime strictly older than the cache's;
+//! 6. the thread has no no_new_privs (needed without privilege to enter a
+//!    Landlock domain; read at each import) and the process no LSM label
+//!    but none, empty or `unconfined` (read once).
+//!
+//! 1–3 and 6 are decided before the source is opened; 4 and 5 once the
+//! cache is open and has passed its own check ([`open_cache_file`]): where
+//! they fail, the open source gets its kernel check there, before CPython
+//! reads the cache. Any error is a doubt, and a doubt is the kernel's
+//! check. What this assumes (a privileged process in a Landlock domain
+//! without no_new_privs, a BPF LSM program, IMA/IPE rules or a fanotify
+//! listener that tell source and cache apart by owner or path) is listed
+//! in docs/semantics.md §3.2.
 
 use std::cell::RefCell;
 use std::ffi::{CStr, OsStr};
