@@ -11,7 +11,9 @@
 //!
 //! - **Static**, for a `python3.X` that is a static link of
 //!   `libpython3.X.a`, as Debian's are (Debian ships the archive in
-//!   `libpython3.X-dev`): the archive (sysconfig's `LIBPL`/`LIBRARY`),
+//!   `libpython3.X-dev`), when the archive holds the whole interpreter
+//!   (Debian 12's 3.11 does; sid's 3.14 lacks the HACL* objects of its
+//!   built-in hash modules, see [`Archive::missing`]): the archive (sysconfig's `LIBPL`/`LIBRARY`),
 //!   whole, with the libraries the interpreter's own link names (`LIBS`,
 //!   `MODLIBS`, `SYSLIBS`), so calls into CPython are direct calls inside
 //!   the executable, with no PLT and no semantic interposition, as in the
@@ -20,11 +22,16 @@
 //!   `lib-dynload` resolve `Py*` against the executable, as they do against
 //!   Debian's. Debian compiles that archive without `-fPIC`: like Debian's
 //!   `python3.X`, the executable is not position-independent (`-no-pie`).
-//! - **Shared** otherwise (pyenv's and `cpython-build.sh`'s
+//! - **Shared** otherwise: pyenv's and `cpython-build.sh`'s
 //!   `--enable-shared` builds, whose `python3.X` itself runs on
-//!   `libpython3.X.so`): `-lpython3.X` from `LIBDIR`, with an rpath, so
+//!   `libpython3.X.so` (their `libpython3.X.a`, when there is one, is the
+//!   library's `-fPIC` objects, not what their `python3.X` runs), and
+//!   Debian's 3.14: `-lpython3.X` from `LIBDIR`, with an rpath, so
 //!   the binary finds the library where `python3-config --embed --ldflags`
 //!   says it is, with no `LD_LIBRARY_PATH`.
+//!
+//! `MAYEXEC_PYTHON_LINK=static` or `shared` overrides the choice (to
+//! compare the two with one interpreter; `static` needs the archive).
 //!
 //! Either way, `src/dl.rs` defines `dlopen` and the executable exports it:
 //! it is the definition that libpython's calls (direct ones, when static)
@@ -53,10 +60,24 @@ fn main() {
         .executable()
         .expect("pyo3-build-config knows the interpreter's path");
     let linkage = Linkage::of(executable);
-    if linkage.static_executable && Path::new(&linkage.archive).is_file() {
-        link_static(&linkage);
-    } else {
-        link_shared(config);
+    let choice = std::env::var("MAYEXEC_PYTHON_LINK").unwrap_or_default();
+    let archive = (choice == "static" || (choice.is_empty() && linkage.static_executable))
+        .then(|| Archive::read(&linkage.archive))
+        .flatten();
+    match (choice.as_str(), archive) {
+        ("" | "static", Some(archive)) if archive.missing.is_empty() => {
+            link_static(&linkage, &archive)
+        }
+        ("static", archive) => panic!(
+            "MAYEXEC_PYTHON_LINK=static, but {} {}",
+            linkage.archive,
+            match archive {
+                Some(archive) => format!("lacks {}", archive.missing.join(", ")),
+                None => "is not there".to_owned(),
+            }
+        ),
+        ("" | "shared", _) => link_shared(config),
+        (other, _) => panic!("MAYEXEC_PYTHON_LINK={other}: only static, shared, or unset"),
     }
     // src/dl.rs defines `dlopen`: exported, it is the definition the
     // dynamic loader binds every library's calls to.
@@ -74,6 +95,7 @@ fn main() {
         println!("cargo:rustc-env=MAYEXEC_PYRUNTIME_UNHANDLED_KEYBOARD_INTERRUPT={offset}");
     }
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
+    println!("cargo:rerun-if-env-changed=MAYEXEC_PYTHON_LINK");
     println!("cargo:rerun-if-env-changed=CC");
 }
 
@@ -144,10 +166,17 @@ impl Linkage {
 /// The archive, whole, its libraries after it, and its global symbols
 /// exported (only the executables are given these link arguments: the
 /// integration tests embed nothing).
-fn link_static(linkage: &Linkage) {
+fn link_static(linkage: &Linkage, archive: &Archive) {
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let list = Path::new(&out_dir).join("libpython.dynamic-list");
-    std::fs::write(&list, dynamic_list(&linkage.archive)).expect("write the dynamic list");
+    let mut text = String::from("{\n");
+    for name in &archive.exports {
+        text.push_str("  ");
+        text.push_str(name);
+        text.push_str(";\n");
+    }
+    text.push_str("};\n");
+    std::fs::write(&list, text).expect("write the dynamic list");
     println!("cargo:rustc-link-arg-bins=-Wl,--whole-archive");
     println!("cargo:rustc-link-arg-bins={}", linkage.archive);
     println!("cargo:rustc-link-arg-bins=-Wl,--no-whole-archive");
@@ -164,47 +193,74 @@ fn link_static(linkage: &Linkage) {
     println!("cargo:rerun-if-changed={}", linkage.archive);
 }
 
-/// A `--dynamic-list` of every global symbol the archive defines: what
-/// `libpython3.X.so` would export (`Debian's python3.X` exports them with
-/// `-export-dynamic`, and its Rust symbols besides).
-fn dynamic_list(archive: &str) -> String {
-    let nm = std::env::var("NM").unwrap_or_else(|_| "nm".to_owned());
-    let out = Command::new(&nm)
-        .args(["-g", "--defined-only", "--format=posix", archive])
-        .output()
-        .unwrap_or_else(|e| panic!("{nm}: {e} (binutils is needed to link {archive})"));
-    assert!(
-        out.status.success(),
-        "{nm} {archive}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut names: Vec<&str> = std::str::from_utf8(&out.stdout)
-        .expect("nm prints UTF-8")
-        .lines()
-        .filter_map(|line| {
+/// What `nm` says of `libpython3.X.a`.
+struct Archive {
+    /// Every global symbol it defines: what `libpython3.X.so` would
+    /// export (Debian's `python3.X` exports them with `-export-dynamic`),
+    /// for a `--dynamic-list`.
+    exports: Vec<String>,
+    /// CPython's own symbols (`Py*`, `_Py*`) that its members use and none
+    /// defines: objects the interpreter's link took from elsewhere. Debian's
+    /// `libpython3.14.a` is such an archive: its built-in `_md5`, `_sha1`,
+    /// `_sha2`, `_sha3` and `_blake2` call HACL* (`_Py_LibHacl_*`), which
+    /// the build linked from `Modules/_hacl/libHacl_*.a`, not shipped. Such
+    /// an archive cannot be linked whole: the shared library is.
+    missing: Vec<String>,
+}
+
+impl Archive {
+    /// `None` when there is no archive.
+    fn read(path: &str) -> Option<Archive> {
+        if !Path::new(path).is_file() {
+            return None;
+        }
+        let nm = std::env::var("NM").unwrap_or_else(|_| "nm".to_owned());
+        let out = Command::new(&nm)
+            .args(["--format=posix", path])
+            .output()
+            .unwrap_or_else(|e| panic!("{nm}: {e} (binutils is needed to link {path})"));
+        assert!(
+            out.status.success(),
+            "{nm} {path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).expect("nm prints UTF-8");
+        let mut defined = std::collections::BTreeSet::new();
+        let mut exports = std::collections::BTreeSet::new();
+        let mut used = std::collections::BTreeSet::new();
+        for line in text.lines() {
             let mut fields = line.split_whitespace();
-            let name = fields.next()?;
-            let kind = fields.next()?;
+            let (Some(name), Some(kind)) = (fields.next(), fields.next()) else {
+                continue;
+            };
             let identifier = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 && !name.starts_with(|c: char| c.is_ascii_digit());
-            (identifier && kind != "U" && kind.bytes().all(|b| b.is_ascii_uppercase()))
-                .then_some(name)
+            if !identifier || kind.len() != 1 {
+                continue;
+            }
+            if kind == "U" {
+                used.insert(name);
+            } else {
+                defined.insert(name);
+                if kind.bytes().all(|b| b.is_ascii_uppercase()) {
+                    exports.insert(name);
+                }
+            }
+        }
+        assert!(
+            exports.contains("Py_Initialize"),
+            "{nm} finds no Py_Initialize in {path}"
+        );
+        let missing = used
+            .difference(&defined)
+            .filter(|name| name.starts_with("Py") || name.starts_with("_Py"))
+            .map(|name| name.to_string())
+            .collect();
+        Some(Archive {
+            exports: exports.into_iter().map(str::to_owned).collect(),
+            missing,
         })
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    assert!(
-        names.contains(&"Py_Initialize"),
-        "{nm} finds no Py_Initialize in {archive}"
-    );
-    let mut list = String::from("{\n");
-    for name in names {
-        list.push_str("  ");
-        list.push_str(name);
-        list.push_str(";\n");
     }
-    list.push_str("};\n");
-    list
 }
 
 /// `-lpython3.X` from `LIBDIR` (pyo3's `lib_name`, `lib_dir`), and an
