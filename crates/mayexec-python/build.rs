@@ -105,8 +105,9 @@ struct Linkage {
     /// `python3.X` maps no `libpython*.so`: it is a static link of the
     /// archive.
     static_executable: bool,
-    /// `python3.X` is not position-independent (ELF type `ET_EXEC`), nor
-    /// then, may be assumed, the archive it is linked from.
+    /// `python3.X` is not position-independent (ELF type `ET_EXEC`): nor is
+    /// the archive it is linked from, presumably, so neither can be the
+    /// executable that links it whole (`-no-pie`).
     fixed_address: bool,
     /// `LIBPL/LIBRARY`: `libpython3.X.a`.
     archive: String,
@@ -152,8 +153,11 @@ impl Linkage {
             }
         }
         // e_type, at offset 16 of the ELF header: 2 is ET_EXEC.
-        let header = std::fs::read(executable).unwrap_or_default();
-        let fixed_address = header.get(16..18) == Some(&[2, 0][..]);
+        let mut header = [0u8; 18];
+        let fixed_address = std::fs::File::open(executable)
+            .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut header))
+            .is_ok()
+            && header[16..] == [2, 0];
         Linkage {
             static_executable,
             fixed_address,
