@@ -26,6 +26,13 @@ use crate::{output, Status};
 /// another user are refused unless mark runs as root, and so are files
 /// writable by group or others or with a set-id bit, whoever runs it.
 ///
+/// Python bytecode caches (__pycache__/NAME.TAG.pyc) are changed after
+/// every other file, and each ends newer (ctime) than its source, so that
+/// mayexec-python can give a cached module's source its cheaper check: a
+/// cache that passes already, beside a source mark changes, gets the mode
+/// it has set again ("ctime refreshed": not a mode change, not in the
+/// journal).
+///
 /// Every change is written to the journal before it is made (atomically,
 /// fsync'd); the journal then lists exactly the changes made, each with
 /// the file's device, inode and birth time. --undo restores each old mode,
@@ -150,9 +157,11 @@ fn mark(args: &Args) -> ExitCode {
     let mut out = io::stdout().lock();
     let (mut left_alone, mut refused, mut failed) = (0u64, 0u64, 0u64);
     let mut plan = Vec::new();
+    let mut refresh = Vec::new();
     for decision in mark::decide(&report) {
         match decision {
             Decision::Mark(entry) => plan.push(entry),
+            Decision::Refresh(cache) => refresh.push(cache),
             Decision::LeftAlone { path, verdict, why } => {
                 left_alone += 1;
                 let _ = writeln!(out, "{}: left alone: {verdict} ({why})", path.display());
@@ -167,6 +176,8 @@ fn mark(args: &Args) -> ExitCode {
             }
         }
     }
+    // In the order the changes are made: the caches last.
+    mark::sources_before_caches(&mut plan);
     if args.dry_run {
         for e in &plan {
             let _ = writeln!(
@@ -177,10 +188,19 @@ fn mark(args: &Args) -> ExitCode {
                 e.new_mode
             );
         }
+        for cache in &refresh {
+            let _ = writeln!(
+                out,
+                "{}: would refresh ctime (mode {:04o} kept; its source is marked)",
+                cache.path.display(),
+                cache.mode
+            );
+        }
         let _ = writeln!(
             out,
-            "dry run: {} to mark, {left_alone} left alone, {refused} refused; nothing changed",
-            plan.len()
+            "dry run: {} to mark, {left_alone} left alone, {refused} refused{}; nothing changed",
+            plan.len(),
+            refreshed_count(refresh.len(), "to refresh")
         );
         if left_alone + refused + failed > 0 {
             status = status.max(Status::Denied);
@@ -213,6 +233,29 @@ fn mark(args: &Args) -> ExitCode {
         }
     };
     failed += marked.failed;
+    // After every change of mode: the caches beside marked sources that
+    // already pass get their ctime moved past their source's. Not a mode
+    // change, nothing to undo, and not a failure when it cannot be done
+    // (reported: the source then gets a second kernel check, nothing else).
+    let mut refreshed = 0;
+    for cache in &refresh {
+        match mark::refresh(cache) {
+            Ok(mark::Refreshed::Refreshed) => {
+                refreshed += 1;
+                let _ = writeln!(
+                    out,
+                    "{}: ctime refreshed (mode {:04o} kept)",
+                    cache.path.display(),
+                    cache.mode
+                );
+            }
+            Ok(mark::Refreshed::AlreadyNewer) => {}
+            Err(e) => output::note(format_args!(
+                "mayexec: {}: ctime not refreshed: {e} (its source gets two kernel checks)",
+                cache.path.display()
+            )),
+        }
+    }
     if let Some(e) = marked.rewrite_error {
         output::error(format_args!(
             "{e} (the journal written before the changes is still valid for --undo)"
@@ -221,8 +264,9 @@ fn mark(args: &Args) -> ExitCode {
     }
     let _ = write!(
         out,
-        "marked {}, left alone {left_alone}, refused {refused}, failed {failed}",
-        marked.applied.len()
+        "marked {}, left alone {left_alone}, refused {refused}, failed {failed}{}",
+        marked.applied.len(),
+        refreshed_count(refreshed, "refreshed")
     );
     if marked.applied.is_empty() {
         let _ = writeln!(out, "; no journal written");
@@ -238,6 +282,15 @@ fn mark(args: &Args) -> ExitCode {
         status = status.max(Status::Denied);
     }
     status.into()
+}
+
+/// `, N cache ctimes WHAT` for the summary line, nothing when N is 0.
+fn refreshed_count(n: usize, what: &str) -> String {
+    match n {
+        0 => String::new(),
+        1 => format!(", 1 cache ctime {what}"),
+        n => format!(", {n} cache ctimes {what}"),
+    }
 }
 
 /// The trees of `mark --config`; unless `journal_given`, the journal

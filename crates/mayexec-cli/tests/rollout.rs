@@ -948,6 +948,138 @@ fn mark_changes_a_file_with_two_names_once() {
     assert_eq!(mode_of(&first), 0o644);
 }
 
+/// A file's ctime, (seconds, nanoseconds).
+fn ctime_of(path: &Path) -> (i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path).unwrap();
+    (meta.ctime(), meta.ctime_nsec())
+}
+
+/// mayexec-python takes a cached module's verdict for its source's only
+/// while the cache's ctime is newer than the source's (`docs/semantics.md`
+/// §3.2), and a chmod bumps the ctime: mark changes the sources first,
+/// and moves the ctime of a cache it does not change past its source's.
+#[root_test]
+fn mark_leaves_bytecode_caches_newer_than_their_sources() {
+    let tmpfs = Tmpfs::exec();
+    let pkg = mkdir(&tmpfs.path().join("pkg"), 0o755);
+    mkdir(&pkg.join("__pycache__"), 0o755);
+    // Sources, then their caches, as compileall writes them.
+    let module = tmpfs.write("pkg/mod.py", "X = 1\n", 0o644);
+    let other = tmpfs.write("pkg/other.py", "Y = 2\n", 0o644);
+    let done = tmpfs.write("pkg/done.py", "Z = 3\n", 0o755);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    // Sorted by path, `__pycache__` comes before `mod.py`: the walk's order.
+    let cache = tmpfs.write("pkg/__pycache__/mod.cpython-311.pyc", "pyc", 0o644);
+    // Marked by an earlier run, or written by mayexec-python with its
+    // source's bits: mark does not change its mode.
+    let marked = tmpfs.write("pkg/__pycache__/other.cpython-311.opt-1.pyc", "pyc", 0o755);
+    let untouched = tmpfs.write("pkg/__pycache__/done.cpython-311.pyc", "pyc", 0o755);
+    let mtimes: Vec<_> = [&cache, &marked, &untouched]
+        .iter()
+        .map(|p| fs::metadata(p).unwrap().modified().unwrap())
+        .collect();
+    let ctimes = |paths: &[&PathBuf]| paths.iter().map(|p| ctime_of(p)).collect::<Vec<_>>();
+    let all = [&module, &other, &done, &cache, &marked, &untouched];
+    let before = ctimes(&all);
+
+    let journal = tmpfs.path().join("j");
+    let out = run(mayexec()
+        .args(["mark", "--dry-run", "--journal"])
+        .arg(&journal)
+        .arg(&pkg));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "{}: would refresh ctime (mode 0755 kept; its source is marked)",
+            marked.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("dry run: 3 to mark, 0 left alone, 0 refused, 1 cache ctime to refresh;"),
+        "{text}"
+    );
+    assert_eq!(
+        ctimes(&all),
+        before,
+        "a dry run changes nothing, not even a ctime"
+    );
+
+    let out = run(mayexec()
+        .args(["mark", "--journal"])
+        .arg(&journal)
+        .arg(&pkg));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode_of(&module), 0o755);
+    assert_eq!(mode_of(&cache), 0o755);
+    assert!(
+        ctime_of(&cache) > ctime_of(&module),
+        "the cache marked is newer than its source marked: {:?} <= {:?}",
+        ctime_of(&cache),
+        ctime_of(&module)
+    );
+    assert_eq!(mode_of(&other), 0o755);
+    assert_eq!(mode_of(&marked), 0o755, "its mode is kept");
+    assert!(
+        ctime_of(&marked) > ctime_of(&other),
+        "the cache not marked is newer than its source marked: {:?} <= {:?}",
+        ctime_of(&marked),
+        ctime_of(&other)
+    );
+    assert_eq!(
+        ctimes(&[&done, &untouched]),
+        [before[2], before[5]],
+        "a cache whose source is not marked is not touched"
+    );
+    let after: Vec<_> = [&cache, &marked, &untouched]
+        .iter()
+        .map(|p| fs::metadata(p).unwrap().modified().unwrap())
+        .collect();
+    assert_eq!(after, mtimes, "no cache's mtime changes");
+
+    // Reported, but neither as a mode change nor in the journal.
+    let text = stdout(&out);
+    assert_eq!(
+        text.lines().filter(|l| l.contains(" -> ")).count(),
+        3,
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{}: ctime refreshed (mode 0755 kept)",
+            marked.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "marked 3, left alone 0, refused 0, failed 0, 1 cache ctime refreshed; journal "
+        ),
+        "{text}"
+    );
+    let journal_text = fs::read_to_string(&journal).unwrap();
+    let listed: Vec<&str> = journal_text
+        .lines()
+        .filter(|l| !l.starts_with(['#', 'm']))
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    let name = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    assert_eq!(
+        listed,
+        [name(&module), name(&other), name(&cache)],
+        "the sources first, in the order the changes were made"
+    );
+
+    let out = run(mayexec().args(["mark", "--undo"]).arg(&journal));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("restored 3, already restored 0, skipped 0"));
+    assert_eq!(mode_of(&module), 0o644);
+    assert_eq!(mode_of(&cache), 0o644);
+    assert_eq!(mode_of(&marked), 0o755, "not a mark: nothing to undo");
+}
+
 /// Every `scan --json` line, keyed by (path, type): a code file with an
 /// unsafe mode has two lines.
 fn scan_lines(out: &Output) -> BTreeMap<(String, String), Value> {

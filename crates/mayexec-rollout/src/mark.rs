@@ -8,6 +8,15 @@
 //! [`Journal`] *before* it is made (write-ahead: a crash leaves a journal
 //! that lists at least every change made); [`undo`] restores the old mode
 //! only where the file is still the same inode with the mode `mark` set.
+//!
+//! A bytecode cache (`__pycache__/NAME.TAG.pyc`) must end newer (ctime)
+//! than its source for mayexec-python to give the source the cheap check
+//! (`docs/semantics.md` §3.2), and a chmod bumps the ctime: [`transact`]
+//! changes every source before any cache ([`sources_before_caches`]) and
+//! makes sure each cache it changes ends newer than its source; a cache
+//! already executable beside a source `mark` changes gets its ctime moved
+//! past the source's by [`refresh`], which sets the mode it has (no mode,
+//! content or mtime changes, nothing journaled).
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -15,6 +24,7 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rustix::fs::{
     fchmod, fstat, fsync, linkat, openat, renameat, statx, unlinkat, AtFlags, FileType, Mode,
@@ -468,24 +478,35 @@ pub enum MarkError {
 /// only if it is still the recorded inode, a regular file, and the caller's
 /// (or the caller is root).
 fn open_verified(entry: &JournalEntry) -> Result<(OwnedFd, Stat), MarkError> {
+    open_verified_at(&entry.path, entry.dev, entry.ino, entry.btime)
+}
+
+/// [`open_verified`] of the file at `path` recorded as device `dev`,
+/// inode `ino`, born at `btime`.
+fn open_verified_at(
+    path: &Path,
+    dev: u64,
+    ino: u64,
+    btime: Option<BirthTime>,
+) -> Result<(OwnedFd, Stat), MarkError> {
     let fd = open_long(
-        &entry.path,
+        path,
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
     )
     .map_err(|e| MarkError::Open(e.into()))?;
     let st = fstat(&fd).map_err(|e| MarkError::Open(e.into()))?;
-    if st.st_dev != entry.dev || st.st_ino != entry.ino {
+    if st.st_dev != dev || st.st_ino != ino {
         return Err(MarkError::Replaced {
             dev: st.st_dev,
             ino: st.st_ino,
-            want_dev: entry.dev,
-            want_ino: entry.ino,
+            want_dev: dev,
+            want_ino: ino,
         });
     }
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(MarkError::NotRegular);
     }
-    if let Some(want) = entry.btime {
+    if let Some(want) = btime {
         let now = BirthTime::of(&fd).map_err(|e| MarkError::Open(e.into()))?;
         if now != Some(want) {
             return Err(MarkError::Reborn { now, want });
@@ -552,11 +573,156 @@ fn chmod(fd: impl AsFd, mode: u32) -> Result<(), MarkError> {
     fchmod(fd, Mode::from_raw_mode(mode)).map_err(|e| MarkError::Chmod(e.into()))
 }
 
+/// The source CPython compiles the bytecode cache at `cache` from, named
+/// as `importlib.util.source_from_cache` names it:
+/// `DIR/__pycache__/NAME.TAG.pyc` or `DIR/__pycache__/NAME.TAG.opt-LEVEL.pyc`
+/// is the cache of `DIR/NAME.py`. `None` for any other path (a cache
+/// under `-X pycache_prefix`, a sourceless `.pyc` beside its package's
+/// modules, a file that is no cache).
+pub fn cache_source(cache: &Path) -> Option<PathBuf> {
+    let pycache = cache.parent()?;
+    if pycache.file_name()? != "__pycache__" {
+        return None;
+    }
+    let name = cache.file_name()?.as_bytes().strip_suffix(b".pyc")?;
+    let parts: Vec<&[u8]> = name.split(|&b| b == b'.').collect();
+    let base = match parts.as_slice() {
+        [base, _tag] => base,
+        [base, _tag, opt] => {
+            let level = opt.strip_prefix(b"opt-")?;
+            if level.is_empty() || !level.iter().all(u8::is_ascii_alphanumeric) {
+                return None;
+            }
+            base
+        }
+        _ => return None,
+    };
+    if base.is_empty() {
+        return None;
+    }
+    let mut source = base.to_vec();
+    source.extend_from_slice(b".py");
+    Some(pycache.parent()?.join(OsStr::from_bytes(&source)))
+}
+
+/// Puts every change of a bytecode cache ([`cache_source`]) after every
+/// other change, keeping the order within each: a chmod bumps a file's
+/// ctime, and a cache is only taken for its source's verdict while it is
+/// newer (ctime) than the source (`docs/semantics.md` §3.2).
+pub fn sources_before_caches(plan: &mut [JournalEntry]) {
+    plan.sort_by_key(|entry| cache_source(&entry.path).is_some());
+}
+
+/// How often [`past_source`] sets a cache's mode again, a millisecond
+/// apart, before it gives up: some 50 clock ticks.
+const CTIME_TRIES: u32 = 200;
+
+/// Moves the ctime of the cache open as `fd`, whose mode is `mode`, past
+/// the ctime of `source`: when it is not newer already, sets `mode` again
+/// (`fchmod` to the mode a file has changes only its ctime), and again a
+/// millisecond later while the two are equal (a file system takes its
+/// timestamps from a clock that ticks every few milliseconds, and two
+/// chmods within a tick get the same one). Returns whether it set the
+/// mode. Nothing to do when `source` does not exist or its ctime cannot be
+/// read; when someone keeps changing the source, it gives up after
+/// [`CTIME_TRIES`] tries and says nothing: the cache is still correct,
+/// only not the cheaper one (a second kernel check).
+fn past_source(fd: &OwnedFd, mode: u32, source: &Path) -> Result<bool, MarkError> {
+    let ctime = |fd: &OwnedFd| {
+        statx(fd, c"", AtFlags::EMPTY_PATH, StatxFlags::CTIME)
+            .ok()
+            .filter(|st| st.stx_mask & StatxFlags::CTIME.bits() != 0)
+            .map(|st| (st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec))
+    };
+    let Ok(source) = open_long(source, OFlags::PATH | OFlags::CLOEXEC) else {
+        return Ok(false);
+    };
+    let mut changed = false;
+    for tries in 0..CTIME_TRIES {
+        let (Some(theirs), Some(ours)) = (ctime(&source), ctime(fd)) else {
+            return Ok(changed);
+        };
+        if theirs < ours {
+            return Ok(changed);
+        }
+        if tries > 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        chmod(fd, mode)?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// A bytecode cache `mark` does not change, beside a source it changes:
+/// see [`refresh`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheRefresh {
+    /// The cache's path.
+    pub path: PathBuf,
+    /// `st_dev` when it was planned.
+    pub dev: u64,
+    /// `st_ino` when it was planned.
+    pub ino: u64,
+    /// The birth time when it was planned, where the file system records
+    /// one.
+    pub btime: Option<BirthTime>,
+    /// Its permission bits, kept.
+    pub mode: u32,
+    /// Its source ([`cache_source`]).
+    pub source: PathBuf,
+}
+
+/// What [`refresh`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refreshed {
+    /// The cache's ctime was moved past its source's.
+    Refreshed,
+    /// The cache was newer than its source already: nothing was done.
+    AlreadyNewer,
+}
+
+/// Moves the ctime of a cache past its source's, after `mark` changed the
+/// source's mode (which bumped the source's ctime): the cache must still
+/// be the planned inode, with the planned mode, and it gets that mode
+/// again (on a descriptor opened as [`apply`] opens one). Its mode,
+/// content, mtime (CPython validates a cache by the source's mtime and
+/// size that its header records, never by its own times) stay as they
+/// were, and nothing is journaled: there is nothing to undo. A mode with
+/// a set-id bit, or writable by group or others, is refused (a chmod by
+/// a user outside the file's group would clear set-group-ID).
+pub fn refresh(cache: &CacheRefresh) -> Result<Refreshed, MarkError> {
+    if let Some(hazard) = unsafe_mode(cache.mode) {
+        return Err(MarkError::NotAMarkChange {
+            old: cache.mode,
+            new: cache.mode,
+            hazard: Some(hazard),
+        });
+    }
+    let (fd, st) = open_verified_at(&cache.path, cache.dev, cache.ino, cache.btime)?;
+    let now = st.st_mode & 0o7777;
+    if now != cache.mode {
+        return Err(MarkError::ModeChanged {
+            now,
+            expected: cache.mode,
+        });
+    }
+    Ok(match past_source(&fd, now, &cache.source)? {
+        true => Refreshed::Refreshed,
+        false => Refreshed::AlreadyNewer,
+    })
+}
+
 /// Makes one planned change: verifies the file is still the planned inode
 /// with the planned old mode, sets the new mode on that descriptor, and
 /// checks the file again with `checker`. If it is still denied, the old mode
 /// is put back and [`MarkError::StillDenied`] says why.
 pub fn apply(entry: &JournalEntry, checker: &Checker) -> Result<Verdict, MarkError> {
+    apply_open(entry, checker).map(|(verdict, _)| verdict)
+}
+
+/// [`apply`], and the file's descriptor when it succeeded.
+fn apply_open(entry: &JournalEntry, checker: &Checker) -> Result<(Verdict, OwnedFd), MarkError> {
     is_mark_change(entry)?;
     let (fd, st) = open_verified(entry)?;
     let now = st.st_mode & 0o7777;
@@ -569,7 +735,7 @@ pub fn apply(entry: &JournalEntry, checker: &Checker) -> Result<Verdict, MarkErr
     chmod(&fd, entry.new_mode)?;
     let verdict = checker.check(&fd);
     if verdict.is_allowed() {
-        return Ok(verdict);
+        return Ok((verdict, fd));
     }
     chmod(&fd, entry.old_mode)?;
     Err(MarkError::StillDenied {
@@ -640,6 +806,10 @@ pub enum Decision {
         /// Why, and what would make it acceptable.
         why: String,
     },
+    /// A bytecode cache that already passes, beside a source this run
+    /// marks: its ctime is moved past the source's after the marks
+    /// ([`refresh`]); its mode is not changed.
+    Refresh(CacheRefresh),
     /// The file changed since the scan, or cannot be opened.
     Failed {
         /// The file.
@@ -651,6 +821,9 @@ pub enum Decision {
 
 /// Decides, for every denied code file of `report`, what `mark` does: each
 /// file (device and inode) once, however many names it has in the trees.
+/// Then, for every bytecode cache of `report` that passes already, whose
+/// source ([`cache_source`]) is to be marked, that is the caller's (or
+/// the caller is root) and whose mode is safe: [`Decision::Refresh`].
 pub fn decide(report: &ScanReport) -> Vec<Decision> {
     let mut planned = std::collections::HashSet::new();
     let mut decisions = Vec::new();
@@ -702,6 +875,40 @@ pub fn decide(report: &ScanReport) -> Vec<Decision> {
             },
         );
     }
+    let scanned: std::collections::HashMap<&Path, (u64, u64)> = report
+        .code_files()
+        .map(|file| (file.path.as_path(), (file.dev, file.ino)))
+        .collect();
+    let mut refreshed = std::collections::HashSet::new();
+    for file in report.code_files() {
+        if !file.verdict.is_allowed()
+            || unsafe_mode(file.mode).is_some()
+            || check_owner(file.uid).is_err()
+            || planned.contains(&(file.dev, file.ino))
+        {
+            continue;
+        }
+        let Some(source) = cache_source(&file.path) else {
+            continue;
+        };
+        let source_marked = scanned
+            .get(source.as_path())
+            .is_some_and(|id| planned.contains(id));
+        if !source_marked || !refreshed.insert((file.dev, file.ino)) {
+            continue;
+        }
+        // A cache gone since the scan needs nothing.
+        if let Ok(entry) = plan(&file.path, file.dev, file.ino, file.mode, file.mode) {
+            decisions.push(Decision::Refresh(CacheRefresh {
+                path: entry.path,
+                dev: file.dev,
+                ino: file.ino,
+                btime: entry.btime,
+                mode: file.mode,
+                source,
+            }));
+        }
+    }
     decisions
 }
 
@@ -719,16 +926,21 @@ pub struct Marked {
     pub rewrite_error: Option<JournalError>,
 }
 
-/// The mark transaction. The journal lists every planned change before any
-/// is made (write-ahead: a crash leaves a journal that covers what was
-/// done); each change is applied and the file checked again ([`apply`]);
-/// then the journal is rewritten to exactly what was done, or removed when
-/// nothing was. `progress` hears of each change as it is made or refused.
+/// The mark transaction. The changes are put in order, the bytecode
+/// caches' last ([`sources_before_caches`]). The journal lists every
+/// planned change before any is made (write-ahead: a crash leaves a
+/// journal that covers what was done); each change is applied and the file
+/// checked again ([`apply`]), and each cache changed ends newer (ctime)
+/// than its source (its new mode set again, a clock tick later, where the
+/// two chmods fell within one tick); then the journal is rewritten to
+/// exactly what was done, or removed when nothing was. `progress` hears of
+/// each change as it is made or refused. The caller [`refresh`]es the
+/// caches of [`Decision::Refresh`] afterwards.
 ///
 /// # Errors
 /// Writing the journal before any change: then nothing was changed.
 pub fn transact(
-    plan: Vec<JournalEntry>,
+    mut plan: Vec<JournalEntry>,
     journal: &Path,
     replace: bool,
     checker: &Checker,
@@ -738,12 +950,20 @@ pub fn transact(
     if plan.is_empty() {
         return Ok(marked);
     }
+    sources_before_caches(&mut plan);
     let ahead = Journal {
         entries: plan.clone(),
     };
     ahead.write(journal, replace)?;
     for entry in plan {
-        let result = apply(&entry, checker);
+        let result = apply_open(&entry, checker).map(|(verdict, fd)| {
+            if let Some(source) = cache_source(&entry.path) {
+                // The change is made whatever this finds: only the cheaper
+                // check of the source is at stake.
+                let _ = past_source(&fd, entry.new_mode, &source);
+            }
+            verdict
+        });
         progress(&entry, &result);
         match result {
             Ok(_) => marked.applied.push(entry),
@@ -855,6 +1075,66 @@ mod tests {
                 "{line}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn caches_are_named_after_their_sources_as_cpython_names_them() {
+        let source = |p: &str| cache_source(Path::new(p));
+        for (cache, want) in [
+            ("/l/__pycache__/os.cpython-311.pyc", Some("/l/os.py")),
+            ("/l/__pycache__/os.cpython-311.opt-1.pyc", Some("/l/os.py")),
+            ("/l/__pycache__/os.cpython-311.opt-2.pyc", Some("/l/os.py")),
+            (
+                "/l/p/__pycache__/__init__.cpython-312.pyc",
+                Some("/l/p/__init__.py"),
+            ),
+            ("__pycache__/m.cpython-311.pyc", Some("m.py")),
+            ("/l/os.cpython-311.pyc", None), // not in __pycache__
+            ("/l/__pycache__/os.pyc", None), // no tag
+            ("/l/__pycache__/os.cpython-311.opt-.pyc", None),
+            ("/l/__pycache__/os.cpython-311.o-1.pyc", None),
+            ("/l/__pycache__/a.b.c.d.pyc", None),
+            ("/l/__pycache__/.cpython-311.pyc", None),
+            ("/l/__pycache__/os.cpython-311.py", None),
+            ("/l/__pycache__/os.cpython-311.pyc/x", None),
+        ] {
+            assert_eq!(source(cache), want.map(PathBuf::from), "{cache}");
+        }
+    }
+
+    #[test]
+    fn sources_are_changed_before_caches() {
+        let entry = |path: &str| JournalEntry {
+            path: path.into(),
+            dev: 1,
+            ino: 2,
+            btime: None,
+            old_mode: 0o644,
+            new_mode: 0o755,
+        };
+        let mut plan = vec![
+            entry("/l/__pycache__/b.cpython-311.pyc"),
+            entry("/l/__pycache__/z.cpython-311.pyc"),
+            entry("/l/a.py"),
+            entry("/l/b.py"),
+            entry("/l/p/__pycache__/__init__.cpython-311.pyc"),
+            entry("/l/p/__init__.py"),
+            entry("/l/z.sh"),
+        ];
+        sources_before_caches(&mut plan);
+        let order: Vec<_> = plan.iter().map(|e| e.path.to_str().unwrap()).collect();
+        assert_eq!(
+            order,
+            [
+                "/l/a.py",
+                "/l/b.py",
+                "/l/p/__init__.py",
+                "/l/z.sh",
+                "/l/__pycache__/b.cpython-311.pyc",
+                "/l/__pycache__/z.cpython-311.pyc",
+                "/l/p/__pycache__/__init__.cpython-311.pyc",
+            ]
+        );
     }
 
     #[test]
