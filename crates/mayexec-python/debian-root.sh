@@ -52,8 +52,9 @@ build_tools mmdebstrap
 cache=${MAYEXEC_CACHE:-/var/cache/mayexec}
 # The interpreter with its shared library and test suite, what the build
 # (gcc for the internal-header probe and the link) and the tests need, and
-# hyperfine for the bench (crates/mayexec-python/bench/bench.sh).
-include=python$version,libpython$version-dev,libpython$version-testsuite,gcc,libc6-dev,libseccomp-dev,pkgconf,util-linux,hyperfine
+# hyperfine for the bench (crates/mayexec-python/bench/bench.sh), strace for
+# the tests that count system calls (tests/cached_source.rs).
+include=python$version,libpython$version-dev,libpython$version-testsuite,gcc,libc6-dev,libseccomp-dev,pkgconf,util-linux,hyperfine,strace
 tarball=$(debian_root "$suite" "$include" "$cache") || die "no $suite root"
 [ "$1" != --root-only ] || exit 0
 
