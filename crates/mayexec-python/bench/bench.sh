@@ -50,6 +50,9 @@ if [ -n "${BENCH_PYTHON:-}" ] && bash "$root/scripts/python-versions.sh" in-root
     cat "$results"
     exit
 fi
+# The interpreter the default build embeds (pinned, as the other scripts pin it).
+# shellcheck source=scripts/pyo3-python.sh
+. "$root/scripts/pyo3-python.sh"
 # (In a Debian root the mayexec command was built outside.)
 [ -n "${MAYEXEC_DEBIAN_ROOT:-}" ] ||
     cargo build --release -p mayexec-python -p mayexec-cli --manifest-path "$root/Cargo.toml" -j2 >&2
@@ -63,11 +66,9 @@ if [ -n "${BENCH_PYTHON:-}" ]; then
     mx="$root/target/python$BENCH_PYTHON/release/mayexec-python"
     py=$bench_py
 fi
-if [ -z "$py" ]; then
-    # The interpreter whose libpython mayexec-python links (its rpath says where).
-    libdir=$(readelf -d "$mx" | sed -n 's/.*R\(UN\)\?PATH.*\[\(.*\)\]/\2/p' | cut -d: -f1)
-    py="$libdir/../bin/python3"
-fi
+# The interpreter the default build embeds (linked statically or not, the
+# binary need not name it).
+[ -n "$py" ] || py=$PYO3_PYTHON
 [ -x "$py" ] || { echo "no python3 for $mx" >&2; exit 1; }
 stdlib=$("$py" -S -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
 
