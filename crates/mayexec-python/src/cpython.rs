@@ -623,24 +623,28 @@ impl<'py> Gil<'py> {
         }
     }
 
-    /// The `__name__` of the module whose Python code is running now (the
-    /// caller of a builtin such as `exec`), if any.
-    pub fn running_module_name(self) -> Option<String> {
+    /// Is the `__name__` of the module whose Python code is running now
+    /// (the caller of a builtin such as `exec`) one of `names`? Compared
+    /// in place, without a copy of the name.
+    pub fn running_module_is(self, names: &[&CStr]) -> bool {
         // SAFETY: PyEval_GetFrame returns a borrowed frame (or NULL) of
         // this thread; PyFrame_GetGlobals returns a new reference.
         let globals = unsafe {
             let frame = ffi::PyEval_GetFrame();
             if frame.is_null() {
-                return None;
+                return false;
             }
-            self.own(ffi::PyFrame_GetGlobals(frame)).ok()?
+            match self.own(ffi::PyFrame_GetGlobals(frame)) {
+                Ok(globals) => globals,
+                Err(_) => {
+                    self.err_clear();
+                    return false;
+                }
+            }
         };
-        let name = globals.dict_get(c"__name__")?;
-        let text = name.text().ok();
-        if text.is_none() {
-            self.err_clear();
-        }
-        text
+        globals
+            .dict_get(c"__name__")
+            .is_some_and(|name| name.is_str() && names.iter().any(|n| name.eq_ascii(n)))
     }
 
     /// `PyImport_AddModule("__main__")`.
@@ -1177,7 +1181,19 @@ impl<'py> Gil<'py> {
     /// "rb"))` named `name`: what `io.open(name, "rb")` returns, for a file
     /// opened (and checked) by the caller.
     pub fn binary_reader(self, file: File, name: &Obj<'py>) -> PyResult<Obj<'py>> {
-        let io = self.import(c"_io")?;
+        // (Taken from `sys.modules` when there, as it is from the
+        // interpreter's start: no `__import__` call, no look at its spec.)
+        // SAFETY: PyImport_GetModuleDict returns the interpreter's
+        // `sys.modules` (borrowed); PyDict_GetItemString a borrowed value
+        // or NULL, without an exception.
+        let loaded = unsafe {
+            let modules = ffi::PyImport_GetModuleDict();
+            ffi::PyDict_GetItemString(modules, c"_io".as_ptr())
+        };
+        let io = match self.borrow(loaded) {
+            Ok(io) => io,
+            Err(_) => self.import(c"_io")?,
+        };
         let fd = self.int(file.as_raw_fd() as c_long)?;
         let raw = io.getattr(c"FileIO")?.call(&[&fd, &self.str("rb")?])?;
         // FileIO owns the descriptor from here on (closefd=True); on failure
@@ -1444,23 +1460,18 @@ impl<'py> Obj<'py> {
     }
 
     /// `self(*args)`.
+    ///
+    /// With the vectorcall protocol (`PyObject_Vectorcall`): no tuple is
+    /// made for the arguments of a callable that takes them as an array,
+    /// as the import system's functions and the wrappers here do.
     pub fn call(&self, args: &[&Obj<'py>]) -> PyResult<Obj<'py>> {
-        let gil = self.gil();
-        // SAFETY: PyTuple_New returns a new tuple of the given size.
-        let tuple = gil.own(unsafe { ffi::PyTuple_New(args.len() as ffi::Py_ssize_t) })?;
-        for (i, arg) in args.iter().enumerate() {
-            // SAFETY: fills each slot of the fresh tuple once; SetItem
-            // steals the new reference.
-            unsafe {
-                ffi::PyTuple_SetItem(
-                    tuple.as_ptr(),
-                    i as ffi::Py_ssize_t,
-                    (*arg).clone().into_ptr(),
-                )
-            };
-        }
-        // SAFETY: a valid callable and argument tuple, no keywords.
-        gil.own(unsafe { ffi::PyObject_Call(self.as_ptr(), tuple.as_ptr(), ptr::null_mut()) })
+        let ptrs: Vec<*mut ffi::PyObject> = args.iter().map(|arg| arg.as_ptr()).collect();
+        // SAFETY: a valid callable and `ptrs.len()` valid borrowed
+        // references, alive for the call (`args` borrows them); no
+        // keywords.
+        self.gil().own(unsafe {
+            ffi::PyObject_Vectorcall(self.as_ptr(), ptrs.as_ptr(), ptrs.len(), ptr::null_mut())
+        })
     }
 
     /// `self(*args, **kwargs)`, `args` a tuple and `kwargs` a dict.
@@ -1593,15 +1604,30 @@ impl<'py> Obj<'py> {
         }
     }
 
-    /// Does this `str` end with `suffix` (`PyUnicode_Tailmatch`)?
+    /// Does this `str` end with the ASCII `suffix`? Read in place
+    /// (`PyUnicode_ReadChar`), without a `str` made for the suffix.
     pub fn ends_with(&self, suffix: &str) -> PyResult<bool> {
-        let suffix = self.gil().str(suffix)?;
-        // SAFETY: two valid str objects.
-        let rc = unsafe {
-            ffi::PyUnicode_Tailmatch(self.as_ptr(), suffix.as_ptr(), 0, ffi::PY_SSIZE_T_MAX, 1)
-        };
-        self.gil().status(rc as c_int)?;
-        Ok(rc == 1)
+        debug_assert!(suffix.is_ascii());
+        // SAFETY: a valid str.
+        let len = unsafe { ffi::PyUnicode_GetLength(self.as_ptr()) };
+        if len < 0 {
+            return Err(PyErr(()));
+        }
+        let start = len - suffix.len() as ffi::Py_ssize_t;
+        if start < 0 {
+            return Ok(false);
+        }
+        for (i, &expected) in suffix.as_bytes().iter().enumerate() {
+            // SAFETY: a valid str and an index below its length.
+            let c = unsafe { ffi::PyUnicode_ReadChar(self.as_ptr(), start + i as ffi::Py_ssize_t) };
+            if c == ffi::Py_UCS4::MAX {
+                return Err(PyErr(()));
+            }
+            if c != ffi::Py_UCS4::from(expected) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Is this `str` equal to the ASCII `text`?

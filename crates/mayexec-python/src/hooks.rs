@@ -125,6 +125,20 @@ pub fn install(enforcement: Enforcement) -> Result<(), HookError> {
 /// rules for it hold with or without a script policy: interactive input
 /// under deny-interactive, and a FIFO waited on until its writer comes.
 pub fn open_code_file(enforcement: &Enforcement, path: &OsStr) -> Result<File, ScriptError> {
+    open_code_file_noting(enforcement, path, true)
+}
+
+/// [`open_code_file`], noting the file as the last one of this thread that
+/// passed the check ([`remember_passed`]) only when `note`: a bytecode
+/// cache, or the source checked before its cache is read, is never the
+/// source of a cache CPython writes next (a stale cache's source is read
+/// again, through the open-code hook, before it is compiled and cached),
+/// and noting it costs an `fstat`.
+fn open_code_file_noting(
+    enforcement: &Enforcement,
+    path: &OsStr,
+    note: bool,
+) -> Result<File, ScriptError> {
     if !checks_files(enforcement) {
         let file = mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open)?;
         if file
@@ -135,7 +149,7 @@ pub fn open_code_file(enforcement: &Enforcement, path: &OsStr) -> Result<File, S
         }
     }
     let script = enforcement.open_script(path)?;
-    if script.verdict.is_allowed() {
+    if note && script.verdict.is_allowed() {
         remember_passed(path, &script.file);
     }
     Ok(script.file)
@@ -251,7 +265,7 @@ fn open_code_file_quietly(enforcement: &Enforcement, path: &OsStr) -> Result<Fil
 fn open_cache_file(path: &OsStr) -> Result<Option<File>, ScriptError> {
     let state = state();
     if state.enforcement.trust.is_none() {
-        let file = open_code_file(&state.enforcement, path)?;
+        let file = open_code_file_noting(&state.enforcement, path, false)?;
         // A source that got the emulated rules: its kernel check unless
         // the cache's verdict is proven to be its own.
         if let Some(source) = CHEAP_SOURCE.take() {
@@ -265,7 +279,7 @@ fn open_cache_file(path: &OsStr) -> Result<Option<File>, ScriptError> {
         }
         return Ok(Some(file));
     }
-    let file = open_code_file(&state.level_only, path)?;
+    let file = open_code_file_noting(&state.level_only, path, false)?;
     let backend = state.enforcement.checker.backend();
     Ok(trust_refusal(&state.enforcement, path, &file, backend)
         .is_none()
@@ -373,16 +387,21 @@ fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
 
 /// The modules through which the import system runs a module's code: an
 /// `exec` from them is an import, not a program run.
-const IMPORT_SYSTEM: [&str; 3] = [
-    "importlib._bootstrap",
-    "importlib._bootstrap_external",
-    "zipimport",
+const IMPORT_SYSTEM: [&CStr; 3] = [
+    c"importlib._bootstrap",
+    c"importlib._bootstrap_external",
+    c"zipimport",
 ];
 
 /// Refuses, under deny-interactive, to run `code` when it is the code of a
 /// standard library entry point that runs code from no checked file
 /// ([`entrypoints::REFUSED`]) and it is run other than by an import.
 fn check_entry_point<'py>(gil: Gil<'py>, code: &Obj<'py>) -> PyResult<()> {
+    // (Every import runs its module's code so: asked first, as it is the
+    // cheapest question.)
+    if gil.running_module_is(&IMPORT_SYSTEM) {
+        return Ok(());
+    }
     let filename = code.getattr(c"co_filename")?;
     if !filename.is_str() {
         return Ok(());
@@ -393,12 +412,6 @@ fn check_entry_point<'py>(gil: Gil<'py>, code: &Obj<'py>) -> PyResult<()> {
         return Ok(());
     };
     if !(bytes.ends_with(b".py") || bytes.ends_with(b".pyc") || bytes.starts_with(b"<frozen ")) {
-        return Ok(());
-    }
-    if gil
-        .running_module_name()
-        .is_some_and(|name| IMPORT_SYSTEM.contains(&name.as_str()))
-    {
         return Ok(());
     }
     match entrypoints::refused(&bytes) {
@@ -847,7 +860,7 @@ fn check_cached_source<'py>(
     }
     let emulated = emulated_for_source(gil, bytes, cache);
     let enforcement = emulated.unwrap_or(&state().enforcement);
-    match open_code_file(enforcement, OsStr::from_bytes(bytes)) {
+    match open_code_file_noting(enforcement, OsStr::from_bytes(bytes), false) {
         Ok(file) => Ok(emulated.map(|_| CheapSource {
             path: bytes.to_vec(),
             file,

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{fcntl_getfl, fcntl_setfl, open, Mode, OFlags};
+use rustix::fs::{fcntl_setfl, open, Mode, OFlags};
 
 use crate::{Checker, Verdict};
 
@@ -64,8 +64,10 @@ pub fn open_for_reading(path: &Path) -> Result<File, OpenError> {
         Mode::empty(),
     )
     .map_err(wrap)?;
-    let flags = fcntl_getfl(&fd).map_err(wrap)?;
-    fcntl_setfl(&fd, flags - OFlags::NONBLOCK).map_err(wrap)?;
+    // F_SETFL sets only the status flags (O_APPEND, O_NONBLOCK, O_ASYNC,
+    // O_DIRECT, O_NOATIME) and keeps the rest: none of them but
+    // O_NONBLOCK was asked for, so clearing them all needs no F_GETFL.
+    fcntl_setfl(&fd, OFlags::empty()).map_err(wrap)?;
     Ok(File::from(fd))
 }
 
