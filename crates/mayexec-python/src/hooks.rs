@@ -141,10 +141,13 @@ fn open_code_file_noting(
 ) -> Result<File, ScriptError> {
     if !checks_files(enforcement) {
         let file = mayexec::open_for_reading(Path::new(path)).map_err(ScriptError::Open)?;
-        if file
-            .metadata()
-            .is_ok_and(|meta| meta.is_file() || meta.is_dir())
-        {
+        // (One fstat for the type, rather than std's statx of every field.)
+        let kind =
+            rustix::fs::fstat(&file).map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode));
+        if matches!(
+            kind,
+            Ok(rustix::fs::FileType::RegularFile | rustix::fs::FileType::Directory)
+        ) {
             return Ok(file);
         }
     }

@@ -3,10 +3,11 @@
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use std::sync::Arc;
+
+use rustix::fs::FileType;
 
 use crate::audit::{self, AuditRecord};
 use crate::policy::{Mode, PolicyError, SystemPolicy, TrustMode};
@@ -162,6 +163,14 @@ pub enum ScriptError {
     Denied(#[from] Denial),
 }
 
+/// The type of the open file behind `fd`, from one `fstat` (std's
+/// `metadata` makes a `statx` of every field, for one of them).
+fn file_type(fd: BorrowedFd<'_>) -> Option<FileType> {
+    rustix::fs::fstat(fd)
+        .ok()
+        .map(|st| FileType::from_raw_mode(st.st_mode))
+}
+
 /// Waits until a FIFO opened without blocking has had a writer: Linux
 /// reports neither data nor hang-up on a FIFO no writer has opened since
 /// the reader did, so `poll` returns exactly when a blocking `open` would
@@ -280,14 +289,14 @@ impl Enforcement {
         script.verdict =
             self.decide_trust(path.as_os_str(), script.file.as_fd(), verdict, self.scripts)?;
         // A type that cannot be read is not known to be a regular file.
-        let file_type = script.file.metadata().map(|m| m.file_type()).ok();
+        let file_type = file_type(script.file.as_fd());
         // Logged once: a denial the script decision already logged with
         // the same action is not logged again as interactive input.
         let already_decided = !checked.is_allowed() && self.scripts == self.interactive;
-        if !file_type.is_some_and(|t| t.is_file()) && !already_decided {
+        if file_type != Some(FileType::RegularFile) && !already_decided {
             self.check_interactive(Some(script.file.as_fd()), path.as_os_str())?;
         }
-        if file_type.is_some_and(|t| t.is_fifo()) {
+        if file_type == Some(FileType::Fifo) {
             wait_for_a_writer(&script.file).map_err(|source| OpenError {
                 path: path.to_owned(),
                 source,
@@ -312,11 +321,11 @@ impl Enforcement {
             });
         }
         let file = crate::open_for_reading(path)?;
-        let file_type = file.metadata().map(|m| m.file_type()).ok();
-        if !file_type.is_some_and(|t| t.is_file()) {
+        let file_type = file_type(file.as_fd());
+        if file_type != Some(FileType::RegularFile) {
             self.check_interactive(Some(file.as_fd()), path.as_os_str())?;
         }
-        if file_type.is_some_and(|t| t.is_fifo()) {
+        if file_type == Some(FileType::Fifo) {
             wait_for_a_writer(&file).map_err(|source| OpenError {
                 path: path.to_owned(),
                 source,
