@@ -19,7 +19,7 @@
 # bench runs in that root (results also in target/bench-python3.X.md), its
 # python3.X being Debian's (a static executable: see docs/performance.md).
 #
-# Installs hyperfine (Debian) if missing; builds the release binaries.
+# Installs hyperfine and strace (Debian) if missing; builds the release binaries.
 # Needs root only for apt-get. The standard library is copied, with its
 # cached bytecode, into a scratch tree marked executable (the machine's is
 # mode 0644, which the full check refuses): both interpreters use that copy
@@ -33,9 +33,9 @@ runs=${BENCH_RUNS:-60}
 modules=${BENCH_MODULES:-150}
 trust_runs=${BENCH_TRUST_RUNS:-200}
 
-if ! command -v hyperfine >/dev/null; then
+if ! command -v hyperfine >/dev/null || ! command -v strace >/dev/null; then
     apt-get update -qq
-    apt-get install -y -qq hyperfine >/dev/null
+    apt-get install -y -qq hyperfine strace >/dev/null
 fi
 
 if [ -n "${BENCH_PYTHON:-}" ] && bash "$root/scripts/python-versions.sh" in-root "$BENCH_PYTHON"; then
@@ -131,6 +131,39 @@ chmod -R a+rX,a+x "$app"
 find "$work/home" "$app" -path '*/__pycache__/*.pyc' -exec touch -c {} +
 "${clean_env[@]}" "$mayexec" run -f -- "$mx" "$app/main.py"
 
+# The floor (issue #25, docs/performance.md): what any design that makes one
+# kernel check per file read as code costs over python3 is python3's time
+# plus the checks. The kernel check alone, in the same runs: a perl loop
+# (Debian's) of $checks checks on one of the program's caches, less the same
+# loop making none. The checks one run of the program makes are counted
+# with strace (execveat with AT_EXECVE_CHECK; below, per policy).
+checks=2000
+check_file=$(find "$app/pkg0/__pycache__" -name '*.pyc' | head -n 1)
+check_loop='my ($n, $file) = @ARGV;
+open(my $fh, "<", $file) or die "$file: $!\n";
+my ($argv0, $empty) = ("mayexec-check\0", "\0");
+my ($argv, $envp) = (pack("p Q", $argv0, 0), pack("Q", 0));
+for (1 .. $n) {
+    syscall(322, fileno($fh), $empty, $argv, $envp, 0x11000) == 0
+        or die "$file: execveat(AT_EXECVE_CHECK): $!\n";
+}'
+[ "$(uname -m)" = x86_64 ] || { echo "the check loop knows execveat's number on x86_64 only" >&2; exit 1; }
+printf '%s\n' "$check_loop" > "$work/check.pl"
+# count_checks FILE COMMAND...: the kernel checks COMMAND makes, into FILE.
+count_checks() {
+    local out=$1
+    shift
+    strace -f -qq -y -e trace=execveat -o "$out.trace" "$@" >/dev/null
+    kernel_checks "$out.trace" >"$out"
+}
+# kernel_checks TRACE: the checks of files in an strace -y trace: not the
+# library's probe (descriptor -1) nor its proof of the flag on a memfd
+# (once per process).
+kernel_checks() {
+    awk '/AT_EXECVE_CHECK|0x10000/ && !/execveat\(-1,|memfd:/ { n++ } END { print n + 0 }' "$1"
+}
+count_checks "$work/checks-run-f" "${clean_env[@]}" "$mayexec" run -f -- "$mx" "$app/main.py"
+
 cd "$app"
 hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/results.md" --export-json "$work/results.json" \
     -n 'python3 -c pass' "${clean_env[*]} $py -c pass" \
@@ -141,6 +174,8 @@ hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/results.md" --ex
     -n "mayexec-python main.py" "${clean_env[*]} $mx main.py" \
     -n "mayexec run -f -- python3 main.py" "${clean_env[*]} $mayexec run -f -- $py main.py" \
     -n "mayexec run -f -- mayexec-python main.py" "${clean_env[*]} $mayexec run -f -- $mx main.py" \
+    -n "mayexec run -f -- no check" "$mayexec run -f -- /usr/bin/perl $work/check.pl 0 $check_file" \
+    -n "mayexec run -f -- $checks checks" "$mayexec run -f -- /usr/bin/perl $work/check.pl $checks $check_file" \
     >&2
 
 # /etc/mayexec.conf with level 2 (the emulated check), then with level 3
@@ -156,12 +191,16 @@ unshare --mount --propagation private -- sh -ec "
     echo 'interpreted_access = $level' > '$policy/upper/mayexec.conf'
     chmod 0644 '$policy/upper/mayexec.conf'
     mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$policy/upper,workdir=$policy/work' /etc
+    strace -f -qq -y -e trace=execveat -o '$work/checks-level$level.trace' ${clean_env[*]} $mx main.py >/dev/null
     exec hyperfine -N --warmup 5 --runs '$runs' --export-markdown '$work/level$level.md' --export-json '$work/level$level.json' \
         -n 'python3 -c pass (level $level policy)' '${clean_env[*]} $py -c pass' \
         -n 'mayexec-python -c pass (level $level policy)' '${clean_env[*]} $mx -c pass' \
         -n 'python3 main.py (level $level policy)' '${clean_env[*]} $py main.py' \
-        -n 'mayexec-python main.py (level $level policy)' '${clean_env[*]} $mx main.py'
+        -n 'mayexec-python main.py (level $level policy)' '${clean_env[*]} $mx main.py' \
+        -n 'no check (level $level policy)' '/usr/bin/perl $work/check.pl 0 $check_file' \
+        -n '$checks checks (level $level policy)' '/usr/bin/perl $work/check.pl $checks $check_file'
 " >&2
+kernel_checks "$work/checks-level$level.trace" >"$work/checks-level$level"
 done
 
 # Content trust (docs/trust.md), issue #23's target: mayexec-python under
@@ -228,10 +267,12 @@ unshare --mount --propagation private -- bash -ec '
 # mayexec-python against python3 in the same conditions: ratios of medians
 # and of minimums (they resist the noise of a shared machine better than
 # the mean does).
-summary=$("$py" - "$work/results.json" "$work/level2.json" "$work/level3.json" "$work/trust.json" <<'PYEOF'
+summary=$("$py" - "$checks" "$(cat "$work/checks-run-f")" "$(cat "$work/checks-level3")" \
+    "$work/results.json" "$work/level2.json" "$work/level3.json" "$work/trust.json" <<'PYEOF'
 import json, sys
+checks, checks_run_f, checks_level3 = (int(a) for a in sys.argv[1:4])
 results = {}
-for path in sys.argv[1:]:
+for path in sys.argv[4:]:
     for r in json.load(open(path))["results"]:
         if "summary" in r:
             # hyperfine 1.20 (Debian sid): the name apart, times in a summary.
@@ -254,6 +295,22 @@ print("|:---|---:|---:|---:|---:|")
 for label, base, ours in pairs:
     b, o = results[base], results[ours]
     print(f"| {label} | {b['median']*1e3:.1f} | {o['median']*1e3:.1f} | {o['median']/b['median']:.3f} | {o['min']/b['min']:.3f} |")
+print()
+print("The floor: python3's median plus one kernel check per file the program's run checks (counted with strace),")
+print("the check's cost measured in the same runs (a loop of checks less a loop of none).")
+print()
+print("| import-heavy | kernel checks per run | one check [µs] | python3 median [ms] | floor [ms] | floor ratio | measured ratio | over the floor [ms] |")
+print("|:---|---:|---:|---:|---:|---:|---:|---:|")
+for label, n, base, ours, none, many in (
+    ("mayexec run -f", checks_run_f, "mayexec run -f -- python3 main.py", "mayexec run -f -- mayexec-python main.py",
+     "mayexec run -f -- no check", f"mayexec run -f -- {checks} checks"),
+    ("level 3 policy", checks_level3, "python3 main.py (level 3 policy)", "mayexec-python main.py (level 3 policy)",
+     "no check (level 3 policy)", f"{checks} checks (level 3 policy)"),
+):
+    one = (results[many]["median"] - results[none]["median"]) / checks
+    b, o = results[base]["median"], results[ours]["median"]
+    floor = b + n * one
+    print(f"| {label} | {n} | {one*1e6:.1f} | {b*1e3:.1f} | {floor*1e3:.1f} | {floor/b:.3f} | {o/b:.3f} | {(o-floor)*1e3:.1f} |")
 print()
 print("| content trust, mayexec-python main.py (alternated) | wall median [ms] | wall min [ms] | ratio of medians | ratio of minimums | CPU-time ratio of medians | CPU-time ratio of minimums |")
 print("|:---|---:|---:|---:|---:|---:|---:|")
