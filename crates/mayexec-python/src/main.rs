@@ -1,9 +1,10 @@
 //! `mayexec-python`: CPython (3.11 to 3.14) that checks every file it loads as code.
 //!
-//! The machine's CPython, embedded (its shared library), with two PEP 578
-//! hooks installed before the interpreter initialises: an open-code hook
-//! through which CPython opens modules, `.pyc` files, zip archives and
-//! `.pth` files, and an audit hook for what does not go through it. The
+//! The machine's CPython, embedded (linked as its own `python3.X` is:
+//! `docs/python.md`), with two PEP 578 hooks installed before the
+//! interpreter initialises: an open-code hook through which CPython opens
+//! modules, `.pyc` files, zip archives and `.pth` files, and an audit hook
+//! for what does not go through it. The
 //! main script and `PYTHONSTARTUP` are opened once, checked, and read from
 //! the checked descriptor ([`runmain`] replicates CPython's
 //! `Modules/main.c` for that). What is enforced comes from the mayexec
