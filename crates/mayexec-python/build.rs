@@ -82,6 +82,7 @@ fn main() {
     // src/dl.rs defines `dlopen`: exported, it is the definition the
     // dynamic loader binds every library's calls to.
     println!("cargo:rustc-link-arg-bins=-Wl,--export-dynamic-symbol=dlopen");
+    static_unwinder();
     // The interpreter whose library is embedded: tests and the bench
     // compare mayexec-python with exactly this `python3`.
     println!("cargo:rustc-env=MAYEXEC_PYTHON_REFERENCE={executable}");
@@ -97,6 +98,37 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     println!("cargo:rerun-if-env-changed=MAYEXEC_PYTHON_LINK");
     println!("cargo:rerun-if-env-changed=CC");
+}
+
+/// Rust's standard library links its unwinder as `-lgcc_s`, and loading
+/// `libgcc_s.so.1` costs every start of the interpreter its CPU probe
+/// (`cpuid`, a trap to the hypervisor in a virtual machine: about 0.1 ms,
+/// a point of `-c pass`), which neither Debian's `python3.X` nor the
+/// enlightened C interpreters pay (they link `libgcc_eh.a`,
+/// `scripts/lib/build-common.sh`). A directory searched before the
+/// system's holds `libgcc_s.a`, a link to the compiler's `libgcc_eh.a` (the
+/// static unwinder `gcc -static-libgcc` links): `-lgcc_s` takes it, and the
+/// executable needs no `libgcc_s.so`. Unwinding (a test's panic) works from
+/// it as from the shared one; a release build never unwinds (`panic =
+/// "abort"`).
+fn static_unwinder() {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let out = Command::new(&cc)
+        .arg("-print-file-name=libgcc_eh.a")
+        .output()
+        .unwrap_or_else(|e| panic!("{cc} -print-file-name=libgcc_eh.a: {e}"));
+    let eh = String::from_utf8(out.stdout).expect("a UTF-8 path");
+    let eh = Path::new(eh.trim());
+    // (gcc prints the bare name when it has no such file.)
+    if !out.status.success() || !eh.is_absolute() || !eh.is_file() {
+        panic!("{cc} knows no libgcc_eh.a (the static unwinder): install gcc");
+    }
+    let dir = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("unwind");
+    std::fs::create_dir_all(&dir).expect("create OUT_DIR/unwind");
+    let link = dir.join("libgcc_s.a");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(eh, &link).expect("link libgcc_s.a to libgcc_eh.a");
+    println!("cargo:rustc-link-search=native={}", dir.display());
 }
 
 /// How the interpreter's own executable is linked, and what a static link
