@@ -20,18 +20,17 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-[ "$#" -gt 0 ] || {
-	echo "usage: $0 PACKAGE... (one of: $(cd "$root/integrations" && echo */mayexec.patch | sed 's|/mayexec.patch||g'))" >&2
+usage() {
+	echo "usage: $0 PACKAGE... | --self-test PACKAGE (PACKAGE one of: $(cd "$root/integrations" && echo */mayexec.patch | sed 's|/mayexec.patch||g'))" >&2
 	exit 2
 }
+[ "$#" -gt 0 ] || usage
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-status=0
 
 fail() {
 	echo "check-patch: $package: $*" >&2
-	status=1
 }
 
 # dep3 PATCH: the header's faults, if any, on stderr.
@@ -54,21 +53,23 @@ dep3() {
 		}' "$1"
 }
 
-for package in "$@"; do
-	patchfile=$root/integrations/$package/mayexec.patch
+# check PACKAGE PATCH: PATCH ready to go into PACKAGE's Debian source (the
+# header, then Dpkg's quilt code); its faults on stderr, and status 1.
+check() {
+	package=$1 patchfile=$2
 	source=$root/target/$package-build/debian-src
 	if [ ! -f "$patchfile" ]; then
-		fail "no integrations/$package/mayexec.patch"
-		continue
+		fail "no ${patchfile#"$root"/}"
+		return 1
 	fi
 	faults=$(dep3 "$patchfile")
 	if [ -n "$faults" ]; then
 		fail "DEP-3 header: $(printf '%s' "$faults" | paste -sd ';' | sed 's/;/; /g')"
-		continue
+		return 1
 	fi
 	if [ ! -d "$source" ]; then
 		fail "no Debian source in ${source#"$root"/}: run integrations/$package/build.sh first"
-		continue
+		return 1
 	fi
 	copy=$scratch/$package
 	cp -al "$source" "$copy"
@@ -77,7 +78,7 @@ for package in "$@"; do
 		format=$(cat "$copy/debian/source/format")
 		if [ "$format" != "3.0 (quilt)" ]; then
 			fail "Debian's source is \"$format\", not \"3.0 (quilt)\": no series to add the patch to"
-			continue
+			return 1
 		fi
 		# Debian's patches are applied (dpkg-source -x), but the fetch drops
 		# quilt's record of it: write it back, as dpkg-source -x leaves it.
@@ -98,6 +99,7 @@ for package in "$@"; do
 	mv "$scratch/series" "$copy/debian/patches/series"
 	# What dpkg-source -x runs on a "3.0 (quilt)" source: every patch of the
 	# series not yet applied, pushed by Dpkg's quilt code (no fuzz).
+	applied=0
 	if ! out=$(cd "$copy" && perl -MDpkg::Source::Quilt -e '
 		my $quilt = Dpkg::Source::Quilt->new(".");
 		$quilt->push(verbose => 1) while defined $quilt->next();' 2>&1); then
@@ -107,7 +109,42 @@ $out"
 		fail "Dpkg's quilt code did not apply mayexec.patch: $out"
 	else
 		echo "check-patch: $package: DEP-3 header complete; dpkg-source applies mayexec.patch $what"
+		applied=1
 	fi
 	rm -rf "$copy"
-done
+	[ "$applied" = 1 ]
+}
+
+# self_test PACKAGE: the check passes PACKAGE's patch and refuses three
+# broken copies of it: one context line changed (dpkg-source allows no
+# fuzz), no Last-Update, a Description without its long description.
+self_test() {
+	package=$1
+	real=$root/integrations/$package/mayexec.patch
+	check "$package" "$real" || return 1
+	mkdir -p "$scratch/broken"
+	# The first context line of the first hunk, changed.
+	awk 'done != 1 && hunk && /^ / { print " X" substr($0, 2); done = 1; next }
+		/^@@ / { hunk = 1 } { print }' "$real" >"$scratch/broken/context.patch"
+	grep -v '^Last-Update:' "$real" >"$scratch/broken/date.patch"
+	awk '/^Description:/ { print; skip = 1; next } skip && /^[ \t]/ { next } { skip = 0; print }' \
+		"$real" >"$scratch/broken/description.patch"
+	for broken in context date description; do
+		if check "$package" "$scratch/broken/$broken.patch" 2>"$scratch/broken/$broken.err"; then
+			echo "check-patch: self-test: $package's patch with a broken $broken passed" >&2
+			return 1
+		fi
+		echo "check-patch: self-test: a broken $broken refused ($(head -n 1 "$scratch/broken/$broken.err" | cut -c1-100))"
+	done
+}
+
+status=0
+if [ "$1" = --self-test ]; then
+	[ "$#" = 2 ] || usage
+	self_test "$2" || status=1
+else
+	for package in "$@"; do
+		check "$package" "$root/integrations/$package/mayexec.patch" || status=1
+	done
+fi
 exit "$status"

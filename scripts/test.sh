@@ -130,7 +130,11 @@ upstream() {
 for tier in "${tiers[@]}"; do
     case $tier in
     quick) quick ;;
-    dash) interpreter dash mayexec-dash ;;
+    dash)
+        interpreter dash mayexec-dash
+        # The patch check itself: it refuses broken copies of dash's patch.
+        step "patch: self-test" bash scripts/check-patch.sh --self-test dash
+        ;;
     bash) interpreter bash mayexec-bash ;;
     busybox) interpreter busybox mayexec-busybox ;;
     perl) interpreter perl mayexec-perl ;;
