@@ -92,26 +92,19 @@ bench_floor() {
 }
 
 # bench_check FILE: two measurements of the kernel check alone, in one
-# perl (Debian's): `execveat(fd, "", argv, envp, AT_EMPTY_PATH |
-# AT_EXECVE_CHECK)` on an open FILE, as libmayexec makes it, ROUNDS times;
+# perl (Debian's, scripts/lib/check-loop.pl): `execveat(fd, "", argv, envp,
+# AT_EMPTY_PATH | AT_EXECVE_CHECK)` on an open FILE, ROUNDS times;
 # without a policy and under `mayexec run -f` (whose seccomp filter every
 # system call pays). Sets check_run_f to the second one's number.
 bench_check() {
-	_check='my ($n, $file) = @ARGV;
-open(my $fh, "<", $file) or die "$file: $!\n";
-my ($argv0, $empty) = ("mayexec-check\0", "\0");
-my ($argv, $envp) = (pack("p Q", $argv0, 0), pack("Q", 0));
-for (1 .. $n) {
-	syscall(322, fileno($fh), $empty, $argv, $envp, 0x11000) == 0
-		or die "$file: execveat(AT_EXECVE_CHECK): $!\n";
-}'
+	_check=$root/scripts/lib/check-loop.pl
 	[ "$(uname -m)" = x86_64 ] || {
 		echo "bench: the kernel check's measurement knows execveat's number on x86_64 only" >&2
 		exit 1
 	}
-	bench_case "kernel check alone (AT_EXECVE_CHECK, one perl)" /usr/bin/perl -e "$_check" "$rounds" "$1"
+	bench_case "kernel check alone (AT_EXECVE_CHECK, one perl)" /usr/bin/perl "$_check" "$rounds" "$1"
 	bench_case "kernel check alone, mayexec run -f" \
-		"$mayexec" run -f -- /usr/bin/perl -e "$_check" "$rounds" "$1"
+		"$mayexec" run -f -- /usr/bin/perl "$_check" "$rounds" "$1"
 	check_run_f=$count
 }
 

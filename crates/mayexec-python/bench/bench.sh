@@ -134,21 +134,13 @@ find "$work/home" "$app" -path '*/__pycache__/*.pyc' -exec touch -c {} +
 # The floor (issue #25, docs/performance.md): what any design that makes one
 # kernel check per file read as code costs over python3 is python3's time
 # plus the checks. The kernel check alone, in the same runs: a perl loop
-# (Debian's) of $checks checks on one of the program's caches, less the same
-# loop making none. The checks one run of the program makes are counted
+# (scripts/lib/check-loop.pl) of $checks checks on one of the program's
+# caches, less the same loop making none. The checks one run of the program makes are counted
 # with strace (execveat with AT_EXECVE_CHECK; below, per policy).
 checks=2000
 check_file=$(find "$app/pkg0/__pycache__" -name '*.pyc' | head -n 1)
-check_loop='my ($n, $file) = @ARGV;
-open(my $fh, "<", $file) or die "$file: $!\n";
-my ($argv0, $empty) = ("mayexec-check\0", "\0");
-my ($argv, $envp) = (pack("p Q", $argv0, 0), pack("Q", 0));
-for (1 .. $n) {
-    syscall(322, fileno($fh), $empty, $argv, $envp, 0x11000) == 0
-        or die "$file: execveat(AT_EXECVE_CHECK): $!\n";
-}'
+check_loop=$root/scripts/lib/check-loop.pl
 [ "$(uname -m)" = x86_64 ] || { echo "the check loop knows execveat's number on x86_64 only" >&2; exit 1; }
-printf '%s\n' "$check_loop" > "$work/check.pl"
 # count_checks FILE COMMAND...: the kernel checks COMMAND makes, into FILE.
 count_checks() {
     local out=$1
@@ -174,8 +166,8 @@ hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/results.md" --ex
     -n "mayexec-python main.py" "${clean_env[*]} $mx main.py" \
     -n "mayexec run -f -- python3 main.py" "${clean_env[*]} $mayexec run -f -- $py main.py" \
     -n "mayexec run -f -- mayexec-python main.py" "${clean_env[*]} $mayexec run -f -- $mx main.py" \
-    -n "mayexec run -f -- no check" "$mayexec run -f -- /usr/bin/perl $work/check.pl 0 $check_file" \
-    -n "mayexec run -f -- $checks checks" "$mayexec run -f -- /usr/bin/perl $work/check.pl $checks $check_file" \
+    -n "mayexec run -f -- no check" "$mayexec run -f -- /usr/bin/perl $check_loop 0 $check_file" \
+    -n "mayexec run -f -- $checks checks" "$mayexec run -f -- /usr/bin/perl $check_loop $checks $check_file" \
     >&2
 
 # /etc/mayexec.conf with level 2 (the emulated check), then with level 3
@@ -197,8 +189,8 @@ unshare --mount --propagation private -- sh -ec "
         -n 'mayexec-python -c pass (level $level policy)' '${clean_env[*]} $mx -c pass' \
         -n 'python3 main.py (level $level policy)' '${clean_env[*]} $py main.py' \
         -n 'mayexec-python main.py (level $level policy)' '${clean_env[*]} $mx main.py' \
-        -n 'no check (level $level policy)' '/usr/bin/perl $work/check.pl 0 $check_file' \
-        -n '$checks checks (level $level policy)' '/usr/bin/perl $work/check.pl $checks $check_file'
+        -n 'no check (level $level policy)' '/usr/bin/perl $check_loop 0 $check_file' \
+        -n '$checks checks (level $level policy)' '/usr/bin/perl $check_loop $checks $check_file'
 " >&2
 kernel_checks "$work/checks-level$level.trace" >"$work/checks-level$level"
 done
