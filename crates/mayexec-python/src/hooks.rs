@@ -73,7 +73,12 @@ use std::sync::{Mutex, OnceLock};
 
 use mayexec::{Action, Backend, BackendChoice, Checker, Denial, Enforcement, Level, ScriptError};
 
-use crate::cpython::{self, Gil, HookError, MethodDef, Obj, PyErr, PyResult};
+use pyo3::exceptions::{PyOSError, PyPermissionError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyCode, PyDict, PyString, PyTuple};
+
+use crate::cpython::{self, fs_decode, fs_encode, HookError};
 use crate::dl;
 use crate::entrypoints::{self, EntryPoint};
 
@@ -290,10 +295,10 @@ fn open_cache_file(path: &OsStr) -> Result<Option<File>, ScriptError> {
 }
 
 /// The open-code hook.
-fn open_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<Obj<'py>> {
-    let bytes = path.fs_encode()?;
+fn open_code<'py>(py: Python<'py>, path: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let bytes = fs_encode(path)?;
     if bytes.contains(&0) {
-        return Err(gil.raise_value_error(c"embedded null byte"));
+        return Err(PyValueError::new_err("embedded null byte"));
     }
     let path_os = OsStr::from_bytes(&bytes);
     let quiet = QUIET.with_borrow(|quiet| quiet.as_deref() == Some(&bytes[..]))
@@ -312,8 +317,10 @@ fn open_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<Obj<'py>> {
                 // Not remembered as a refusal, and not logged: nothing is
                 // refused, the loader compiles the trusted source instead.
                 let reason = mayexec::Reason::UntrustedContent;
-                return Err(gil
-                    .raise_permission_error(&format!("script execution denied ({reason})"), path));
+                return Err(permission_error(
+                    &format!("script execution denied ({reason})"),
+                    path,
+                ));
             }
             Err(error) => Err(error),
         }
@@ -321,24 +328,62 @@ fn open_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<Obj<'py>> {
         open_code_file(&state().enforcement, path_os)
     };
     match opened {
-        Ok(file) => gil.binary_reader(file, path),
-        Err(ScriptError::Open(error)) => {
-            Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), path))
-        }
+        Ok(file) => binary_reader(py, file, path),
+        Err(ScriptError::Open(error)) => Err(os_error(
+            error.source.raw_os_error().unwrap_or(libc::EIO),
+            path,
+        )),
         // (The source of a cache, refused as the cache is opened.)
         Err(ScriptError::Denied(denial)) if denial.path.as_bytes() != &bytes[..] => {
-            let source = gil.fs_decode(denial.path.as_bytes())?;
-            Err(deny(gil, &source, denial))
+            let source = fs_decode(py, denial.path.as_bytes())?;
+            Err(deny(&source, denial))
         }
-        Err(ScriptError::Denied(denial)) => Err(deny(gil, path, denial)),
+        Err(ScriptError::Denied(denial)) => Err(deny(path, denial)),
     }
 }
 
-/// Raises `PermissionError(EACCES, "script execution denied (REASON)",
-/// path)` and remembers the denial.
-fn deny<'py>(gil: Gil<'py>, path: &Obj<'py>, denial: Denial) -> PyErr {
+/// Wraps a descriptor the caller owns as `io.BufferedReader(io.FileIO(fd,
+/// "rb"))` named `name`: what `io.open(name, "rb")` returns, for a file
+/// opened (and checked) by the caller.
+fn binary_reader<'py>(
+    py: Python<'py>,
+    file: File,
+    name: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    // (Taken from the interpreter's modules when there, as it is from its
+    // start: no `__import__` call, no look at its spec.)
+    let io = match cpython::loaded_module(py, "_io") {
+        Some(io) => io,
+        None => py.import("_io")?.into_any(),
+    };
+    let raw = io
+        .getattr(intern!(py, "FileIO"))?
+        .call1((file.as_raw_fd(), intern!(py, "rb")))?;
+    // FileIO owns the descriptor from here on (closefd=True); on failure
+    // above, `file` still owns and closes it.
+    let _ = file.into_raw_fd();
+    raw.setattr(intern!(py, "name"), name)?;
+    io.getattr(intern!(py, "BufferedReader"))?.call1((raw,))
+}
+
+/// `PermissionError(EACCES, message, filename)`.
+fn permission_error(message: &str, filename: &Bound<'_, PyAny>) -> PyErr {
+    PyPermissionError::new_err((libc::EACCES, message.to_owned(), filename.clone().unbind()))
+}
+
+/// The `OSError` subclass for `errno`, naming `filename`, as a failed
+/// `open()` raises (`OSError(errno, strerror, filename)` is made the
+/// subclass for its errno, `FileNotFoundError` for `ENOENT` and so on).
+fn os_error(errno: i32, filename: &Bound<'_, PyAny>) -> PyErr {
+    PyOSError::new_err((errno, cpython::strerror(errno), filename.clone().unbind()))
+}
+
+/// `PermissionError(EACCES, "script execution denied (REASON)", path)`,
+/// the denial remembered.
+fn deny(path: &Bound<'_, PyAny>, denial: Denial) -> PyErr {
     let reason = denial.reason;
-    let error = gil.raise_permission_error(&format!("script execution denied ({reason})"), path);
+    let error = permission_error(&format!("script execution denied ({reason})"), path);
     *state()
         .last_denial
         .lock()
@@ -347,24 +392,24 @@ fn deny<'py>(gil: Gil<'py>, path: &Obj<'py>, denial: Denial) -> PyErr {
 }
 
 /// The audit hook.
-fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
+fn audit<'py>(py: Python<'py>, event: &CStr, args: &Bound<'py, PyTuple>) -> PyResult<()> {
     match event.to_bytes() {
         b"import" => {
-            adjust_import_system(gil)?;
+            adjust_import_system(py)?;
             // ("name", None, sys.path, …) for every import; ("name", origin,
             // None, None, None) just before an extension module is loaded.
-            let origin = args.item(1)?;
-            if origin.is_str() {
-                check_native_code(gil, &origin)?;
+            let origin = args.get_item(1)?;
+            if origin.is_instance_of::<PyString>() {
+                check_native_code(&origin)?;
             }
         }
         // Code run by `exec` or `eval` (runpy's `_run_code`, profile,
         // trace, pdb, and every import): a standard library entry point
         // run as a program is refused under deny-interactive.
         b"exec" if state().enforcement.interactive != Action::Ignore => {
-            let code = args.item(0)?;
-            if code.is_code() {
-                check_entry_point(gil, &code)?;
+            let code = args.get_item(0)?;
+            if code.is_instance_of::<PyCode>() {
+                check_entry_point(py, &code)?;
             }
         }
         b"ctypes.dlopen" => {
@@ -374,12 +419,12 @@ fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
             // resolved and checked by the wrapper, which has the loader
             // map what it checked (the path it then hands `_ctypes.dlopen`
             // is not checked twice).
-            let name = args.item(0)?;
+            let name = args.get_item(0)?;
             if !name.is_none() {
-                let bytes = name.fs_path()?;
+                let bytes = cpython::fs_path(&name)?;
                 let own = LOADING.with_borrow(|loading| loading.as_deref() == Some(&bytes[..]));
                 if bytes.contains(&b'/') && !own {
-                    check_native_code(gil, &gil.fs_decode(&bytes)?)?;
+                    check_native_code(&fs_decode(py, &bytes)?)?;
                 }
             }
         }
@@ -390,35 +435,34 @@ fn audit<'py>(gil: Gil<'py>, event: &CStr, args: &Obj<'py>) -> PyResult<()> {
 
 /// The modules through which the import system runs a module's code: an
 /// `exec` from them is an import, not a program run.
-const IMPORT_SYSTEM: [&CStr; 3] = [
-    c"importlib._bootstrap",
-    c"importlib._bootstrap_external",
-    c"zipimport",
+const IMPORT_SYSTEM: [&str; 3] = [
+    "importlib._bootstrap",
+    "importlib._bootstrap_external",
+    "zipimport",
 ];
 
 /// Refuses, under deny-interactive, to run `code` when it is the code of a
 /// standard library entry point that runs code from no checked file
 /// ([`entrypoints::REFUSED`]) and it is run other than by an import.
-fn check_entry_point<'py>(gil: Gil<'py>, code: &Obj<'py>) -> PyResult<()> {
+fn check_entry_point<'py>(py: Python<'py>, code: &Bound<'py, PyAny>) -> PyResult<()> {
     // (Every import runs its module's code so: asked first, as it is the
     // cheapest question.)
-    if gil.running_module_is(&IMPORT_SYSTEM) {
+    if cpython::running_module_is(py, &IMPORT_SYSTEM) {
         return Ok(());
     }
-    let filename = code.getattr(c"co_filename")?;
-    if !filename.is_str() {
+    let filename = code.getattr(intern!(py, "co_filename"))?;
+    if !filename.is_instance_of::<PyString>() {
         return Ok(());
     }
     // A name that cannot be encoded names no file.
-    let Ok(bytes) = filename.fs_encode() else {
-        gil.err_clear();
+    let Ok(bytes) = fs_encode(&filename) else {
         return Ok(());
     };
     if !(bytes.ends_with(b".py") || bytes.ends_with(b".pyc") || bytes.starts_with(b"<frozen ")) {
         return Ok(());
     }
     match entrypoints::refused(&bytes) {
-        Some(entry) => refuse_entry_point(gil, &entry),
+        Some(entry) => refuse_entry_point(py, &entry),
         None => Ok(()),
     }
 }
@@ -426,21 +470,16 @@ fn check_entry_point<'py>(gil: Gil<'py>, code: &Obj<'py>) -> PyResult<()> {
 /// Under deny-interactive, `entry` is refused (and logged, `-m NAME`,
 /// reason `interactive`): `PermissionError` naming it. In audit mode it is
 /// logged and runs.
-fn refuse_entry_point(gil: Gil<'_>, entry: &EntryPoint) -> PyResult<()> {
+fn refuse_entry_point(py: Python<'_>, entry: &EntryPoint) -> PyResult<()> {
     let label = entry.label();
     match state()
         .enforcement
         .check_interactive(None, OsStr::new(&label))
     {
         Ok(_) => Ok(()),
-        Err(denial) => Err(deny(gil, &gil.str(&label)?, denial)),
+        Err(denial) => Err(deny(PyString::new(py, &label).as_any(), denial)),
     }
 }
-
-static BREAKPOINTHOOK: MethodDef = MethodDef::with_keywords(
-    c"breakpointhook",
-    c"breakpointhook(*args, **kws)\n\nUnder deny-interactive, opens no debugger: the prompt it would read is interactive input (mayexec).",
-);
 
 /// Under deny-interactive, `breakpoint()` opens no prompt: `sys.breakpointhook`
 /// (and `sys.__breakpointhook__`, which programs restore it from) become a
@@ -449,33 +488,38 @@ static BREAKPOINTHOOK: MethodDef = MethodDef::with_keywords(
 /// `PYTHONBREAKPOINT` names, such as `code.interact`) reads code from
 /// standard input. In audit mode it is logged and runs. A hook the program
 /// installs itself is its own.
-pub fn guard_breakpoint(gil: Gil<'_>) -> PyResult<()> {
+pub fn guard_breakpoint(py: Python<'_>) -> PyResult<()> {
     if state().enforcement.interactive == Action::Ignore {
         return Ok(());
     }
-    let sys = gil.import(c"sys")?;
-    let original = sys.getattr(c"__breakpointhook__")?;
-    let hook = gil.function(&BREAKPOINTHOOK, breakpointhook, &original)?;
-    sys.setattr(c"breakpointhook", &hook)?;
-    sys.setattr(c"__breakpointhook__", &hook)
+    let sys = py.import("sys")?;
+    let original = sys.getattr("__breakpointhook__")?.unbind();
+    let hook = PyCFunction::new_closure(
+        py,
+        Some(c"breakpointhook"),
+        Some(c"breakpointhook(*args, **kws)\n\nUnder deny-interactive, opens no debugger: the prompt it would read is interactive input (mayexec)."),
+        move |args, kwargs| breakpointhook(original.bind(args.py()), args, kwargs),
+    )?;
+    sys.setattr("breakpointhook", &hook)?;
+    sys.setattr("__breakpointhook__", &hook)
 }
 
 /// The hook [`guard_breakpoint`] installs. `PYTHONBREAKPOINT=0` (read as
 /// CPython's own hook reads it, at each call, unless `-E` or `-I`) disables
 /// it without a word, as in `python3`.
-fn breakpointhook<'py>(
-    gil: Gil<'py>,
-    original: &Obj<'py>,
-    args: &Obj<'py>,
-    kwargs: Option<&Obj<'py>>,
-) -> PyResult<Obj<'py>> {
-    let chosen = if gil.run_config().use_environment {
+fn breakpointhook(
+    original: &Bound<'_, PyAny>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<PyAny>> {
+    let py = original.py();
+    let chosen = if cpython::run_config(py).use_environment {
         std::env::var_os("PYTHONBREAKPOINT").filter(|v| !v.is_empty())
     } else {
         None
     };
     if chosen.as_deref() == Some(OsStr::new("0")) {
-        return Ok(gil.none());
+        return Ok(py.None());
     }
     let label = if chosen.is_some() {
         "PYTHONBREAKPOINT"
@@ -486,10 +530,10 @@ fn breakpointhook<'py>(
         .enforcement
         .check_interactive(None, OsStr::new(label))
     {
-        Ok(_) => original.call_with(args, kwargs),
+        Ok(_) => Ok(original.call(args, kwargs)?.unbind()),
         Err(denial) => {
-            gil.write_stderr(&format!("{}: {denial}\n", crate::PROGRAM));
-            Ok(gil.none())
+            cpython::write_stderr(py, &format!("{}: {denial}\n", crate::PROGRAM));
+            Ok(py.None())
         }
     }
 }
@@ -500,21 +544,22 @@ fn breakpointhook<'py>(
 /// ([`dl::load_next_from`]). A file that cannot be opened raises the
 /// `OSError` of `open`, as a denied one raises `PermissionError`: the
 /// loader, which would open the path again, is not handed it.
-fn check_native_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<()> {
+fn check_native_code(path: &Bound<'_, PyAny>) -> PyResult<()> {
     let enforcement = &state().enforcement;
     if !checks_files(enforcement) {
         return Ok(());
     }
-    let bytes = path.fs_encode()?;
+    let bytes = fs_encode(path)?;
     match enforcement.open_script(OsStr::from_bytes(&bytes)) {
         Ok(script) => {
             dl::load_next_from(bytes, script.file);
             Ok(())
         }
-        Err(ScriptError::Open(error)) => {
-            Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), path))
-        }
-        Err(ScriptError::Denied(denial)) => Err(deny(gil, path, denial)),
+        Err(ScriptError::Open(error)) => Err(os_error(
+            error.source.raw_os_error().unwrap_or(libc::EIO),
+            path,
+        )),
+        Err(ScriptError::Denied(denial)) => Err(deny(path, denial)),
     }
 }
 
@@ -523,8 +568,8 @@ fn check_native_code<'py>(gil: Gil<'py>, path: &Obj<'py>) -> PyResult<()> {
 /// `io.open_code`, and, when a script policy is in force,
 /// `SourceFileLoader._cache_bytecode` gives a new `.pyc` its source's
 /// execute bits. Errors propagate: an import must not go ahead unchecked.
-fn adjust_import_system(gil: Gil<'_>) -> PyResult<()> {
-    let id = gil.interpreter_id();
+fn adjust_import_system(py: Python<'_>) -> PyResult<()> {
+    let id = cpython::interpreter_id(py);
     // (The lock is not held while Python runs: setattr raises an audit
     // event of its own.)
     let patched = || {
@@ -538,39 +583,41 @@ fn adjust_import_system(gil: Gil<'_>) -> PyResult<()> {
     }
     // Until the path-based import system is installed, no file can be
     // imported, and there is nothing to adjust.
-    let Some(external) = gil.loaded_module("_frozen_importlib_external") else {
+    let Some(external) = cpython::loaded_module(py, "_frozen_importlib_external") else {
         return Ok(());
     };
     let (Ok(sourceless), Ok(source)) = (
-        external.getattr(c"SourcelessFileLoader"),
-        external.getattr(c"SourceFileLoader"),
+        external.getattr("SourcelessFileLoader"),
+        external.getattr("SourceFileLoader"),
     ) else {
-        gil.err_clear();
         return Ok(());
     };
     sourceless.setattr(
-        c"get_data",
-        &gil.method(&SOURCELESS_GET_DATA, sourceless_get_data, &gil.none())?,
+        "get_data",
+        method(
+            &py.None().into_bound(py),
+            &SOURCELESS_GET_DATA,
+            sourceless_get_data,
+        )?,
     )?;
     if checks_files(&state().enforcement) {
-        let original = source.getattr(c"_cache_bytecode")?;
+        let original = source.getattr("_cache_bytecode")?;
         source.setattr(
-            c"_cache_bytecode",
-            &gil.method(&CACHE_BYTECODE, cache_bytecode, &original)?,
+            "_cache_bytecode",
+            method(&original, &CACHE_BYTECODE, cache_bytecode)?,
         )?;
-        let original = source.getattr(c"get_data")?;
+        let original = source.getattr("get_data")?;
         source.setattr(
-            c"get_data",
-            &gil.method(&SOURCE_GET_DATA, source_get_data, &original)?,
+            "get_data",
+            method(&original, &SOURCE_GET_DATA, source_get_data)?,
         )?;
         // Modules with loaders of their own (imp, _ctypes) are adjusted
         // as they are loaded (or reloaded).
-        let bootstrap = gil
-            .loaded_module("_frozen_importlib")
-            .ok_or_else(|| gil.raise_runtime_error(c"no _frozen_importlib"))?;
-        for (name, def) in [(c"_load_unlocked", &LOAD_UNLOCKED), (c"_exec", &EXEC)] {
+        let bootstrap = cpython::loaded_module(py, "_frozen_importlib")
+            .ok_or_else(|| PyRuntimeError::new_err("no _frozen_importlib"))?;
+        for (name, def) in [("_load_unlocked", &LOAD_UNLOCKED), ("_exec", &EXEC)] {
             let original = bootstrap.getattr(name)?;
-            bootstrap.setattr(name, &gil.method(def, module_loaded, &original)?)?;
+            bootstrap.setattr(name, method(&original, def, module_loaded)?)?;
         }
     }
     patched().push(id);
@@ -579,9 +626,9 @@ fn adjust_import_system(gil: Gil<'_>) -> PyResult<()> {
 
 /// Has this interpreter's import system been adjusted? Makes sure of it;
 /// `false` or an error means the interpreter must not run anything.
-pub fn ensure_import_system_adjusted(gil: Gil<'_>) -> PyResult<bool> {
-    adjust_import_system(gil)?;
-    let id = gil.interpreter_id();
+pub fn ensure_import_system_adjusted(py: Python<'_>) -> PyResult<bool> {
+    adjust_import_system(py)?;
+    let id = cpython::interpreter_id(py);
     Ok(state()
         .patched
         .lock()
@@ -589,10 +636,47 @@ pub fn ensure_import_system_adjusted(gil: Gil<'_>) -> PyResult<bool> {
         .contains(&id))
 }
 
-static SOURCELESS_GET_DATA: MethodDef = MethodDef::new(
-    c"get_data",
-    c"Return the data from path as raw bytes, read through io.open_code() (mayexec).",
-);
+/// The name and documentation of a method made in Rust ([`method`]); the
+/// documentation ends with "(mayexec)." ([`is_ours`]).
+struct MethodDef {
+    name: &'static CStr,
+    doc: &'static CStr,
+}
+
+/// The implementation of a method put on a class in place of `original`:
+/// `(original, args)`, `args` beginning with the instance.
+type Method = for<'py> fn(&Bound<'py, PyAny>, &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyAny>>;
+
+/// The method `def.name(self, *args)`, implemented by `f` with `original`
+/// at hand: a function made of a closure ([`PyCFunction::new_closure`]),
+/// made an instance method so that, put on a class, it binds to instances
+/// as a function written in Python does. Keywords are refused, as by the
+/// positional-only builtins these methods replace in effect (none of their
+/// callers passes any).
+fn method<'py>(
+    original: &Bound<'py, PyAny>,
+    def: &'static MethodDef,
+    f: Method,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = original.py();
+    let original = original.clone().unbind();
+    let function =
+        PyCFunction::new_closure(py, Some(def.name), Some(def.doc), move |args, kwargs| {
+            if kwargs.is_some_and(|kwargs| !kwargs.is_empty()) {
+                let name = def.name.to_string_lossy();
+                return Err(PyTypeError::new_err(format!(
+                    "{name}() takes no keyword arguments"
+                )));
+            }
+            f(original.bind(args.py()), args).map(Bound::unbind)
+        })?;
+    cpython::instance_method(function.as_any())
+}
+
+static SOURCELESS_GET_DATA: MethodDef = MethodDef {
+    name: c"get_data",
+    doc: c"Return the data from path as raw bytes, read through io.open_code() (mayexec).",
+};
 
 /// `SourcelessFileLoader.get_data(self, path)`, reading through
 /// `io.open_code` as `SourceFileLoader` does:
@@ -601,51 +685,57 @@ static SOURCELESS_GET_DATA: MethodDef = MethodDef::new(
 /// with io.open_code(str(path)) as file:
 ///     return file.read()
 /// ```
-fn sourceless_get_data<'py>(gil: Gil<'py>, _: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
-    let [_loader, path] = args else {
-        return Err(gil.raise_type_error(c"get_data() takes exactly one argument"));
+fn sourceless_get_data<'py>(
+    _: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let [_loader, path] = args.as_slice() else {
+        return Err(PyTypeError::new_err(
+            "get_data() takes exactly one argument",
+        ));
     };
-    let file = gil.open_code(&path.str()?)?;
-    read_and_close(gil, &file)
+    let file = cpython::open_code(path.str()?.as_any())?;
+    read_and_close(&file)
 }
 
 /// `with file: return file.read()`.
-fn read_and_close<'py>(gil: Gil<'py>, file: &Obj<'py>) -> PyResult<Obj<'py>> {
-    match file.call_method0(c"read") {
+fn read_and_close<'py>(file: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = file.py();
+    match file.call_method0(intern!(py, "read")) {
         Ok(data) => {
-            file.call_method0(c"close")?;
+            file.call_method0(intern!(py, "close"))?;
             Ok(data)
         }
         Err(error) => {
-            let saved = gil.err_fetch();
-            if file.call_method0(c"close").is_err() {
-                gil.err_clear();
-            }
-            Err(saved.map_or(error, |saved| saved.restore()))
+            // The error of `read` is the one raised.
+            let _ = file.call_method0(intern!(py, "close"));
+            Err(error)
         }
     }
 }
 
-static LOAD_UNLOCKED: MethodDef = MethodDef::new(
-    c"_load_unlocked",
-    c"Load the module of a spec, then adjust its loaders (mayexec).",
-);
+static LOAD_UNLOCKED: MethodDef = MethodDef {
+    name: c"_load_unlocked",
+    doc: c"Load the module of a spec, then adjust its loaders (mayexec).",
+};
 
-static EXEC: MethodDef = MethodDef::new(
-    c"_exec",
-    c"Execute a spec's module in an existing module's namespace, then adjust its loaders (mayexec).",
-);
+static EXEC: MethodDef = MethodDef {
+    name: c"_exec",
+    doc: c"Execute a spec's module in an existing module's namespace, then adjust its loaders (mayexec).",
+};
 
 /// `_bootstrap._load_unlocked(spec)` and `_bootstrap._exec(spec, module)`
 /// (every import, `imp`'s loads, `importlib.reload`), then
 /// [`adjust_module`] on the module they return.
-fn module_loaded<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
-    let refs: Vec<&Obj<'py>> = args.iter().collect();
-    let module = original.call(&refs)?;
-    if let Some(spec) = args.first() {
-        let name = spec.getattr(c"name")?;
-        if name.is_str() {
-            adjust_module(gil, &name, &module)?;
+fn module_loaded<'py>(
+    original: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let module = original.call1(args)?;
+    if let Some(spec) = args.as_slice().first() {
+        let name = spec.getattr(intern!(args.py(), "name"))?;
+        if let Ok(name) = name.cast::<PyString>() {
+            adjust_module(name, &module)?;
         }
     }
     Ok(module)
@@ -654,25 +744,22 @@ fn module_loaded<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> 
 /// Closes the gaps of modules that load code their own way: `imp`'s
 /// loaders read a file object opened with plain `open()`; `_ctypes.dlopen`
 /// lets the dynamic loader open (and search for) the library.
-fn adjust_module<'py>(gil: Gil<'py>, name: &Obj<'py>, module: &Obj<'py>) -> PyResult<()> {
-    if name.eq_ascii(c"_ctypes") {
-        let original = module.getattr(c"dlopen")?;
+fn adjust_module(name: &Bound<'_, PyString>, module: &Bound<'_, PyAny>) -> PyResult<()> {
+    let Ok(name) = name.to_str() else {
+        return Ok(());
+    };
+    if name == "_ctypes" {
+        let original = module.getattr("dlopen")?;
         // A reloaded extension module keeps its namespace: wrap once.
-        if !is_ours(gil, &original) {
-            module.setattr(
-                c"dlopen",
-                &gil.method(&CTYPES_DLOPEN, ctypes_dlopen, &original)?,
-            )?;
+        if !is_ours(&original) {
+            module.setattr("dlopen", method(&original, &CTYPES_DLOPEN, ctypes_dlopen)?)?;
         }
     }
-    if name.eq_ascii(c"imp") {
-        let hacked = module.getattr(c"_HackedGetData")?;
-        let original = hacked.getattr(c"get_data")?;
-        if !is_ours(gil, &original) {
-            hacked.setattr(
-                c"get_data",
-                &gil.method(&IMP_GET_DATA, imp_get_data, &original)?,
-            )?;
+    if name == "imp" {
+        let hacked = module.getattr("_HackedGetData")?;
+        let original = hacked.getattr("get_data")?;
+        if !is_ours(&original) {
+            hacked.setattr("get_data", method(&original, &IMP_GET_DATA, imp_get_data)?)?;
         }
     }
     Ok(())
@@ -680,19 +767,17 @@ fn adjust_module<'py>(gil: Gil<'py>, name: &Obj<'py>, module: &Obj<'py>) -> PyRe
 
 /// Is `function` one of the replacements made here (their documentation
 /// ends with "(mayexec).")?
-fn is_ours(gil: Gil<'_>, function: &Obj<'_>) -> bool {
-    let ours = function
-        .getattr(c"__doc__")
-        .and_then(|doc| doc.text())
-        .is_ok_and(|doc| doc.ends_with("(mayexec)."));
-    gil.err_clear();
-    ours
+fn is_ours(function: &Bound<'_, PyAny>) -> bool {
+    function
+        .getattr("__doc__")
+        .and_then(|doc| Ok(doc.cast_into::<PyString>()?.to_string_lossy().into_owned()))
+        .is_ok_and(|doc| doc.ends_with("(mayexec)."))
 }
 
-static CTYPES_DLOPEN: MethodDef = MethodDef::new(
-    c"dlopen",
-    c"dlopen(name, flag={RTLD_GLOBAL|RTLD_LOCAL}) open a shared library, checked, from the checked file (mayexec).",
-);
+static CTYPES_DLOPEN: MethodDef = MethodDef {
+    name: c"dlopen",
+    doc: c"dlopen(name, flag={RTLD_GLOBAL|RTLD_LOCAL}) open a shared library, checked, from the checked file (mayexec).",
+};
 
 /// `_ctypes.dlopen(name, mode)` (what `ctypes.CDLL`, `cdll.LoadLibrary`
 /// and every other `ctypes` loader call), under a script policy:
@@ -709,54 +794,58 @@ static CTYPES_DLOPEN: MethodDef = MethodDef::new(
 ///   its path.
 ///
 /// A denied library raises `PermissionError` as a denied import does.
-fn ctypes_dlopen<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
-    let refs: Vec<&Obj<'py>> = args.iter().collect();
+fn ctypes_dlopen<'py>(
+    original: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = args.py();
+    let args = args.as_slice();
     let Some(name) = args.first().filter(|name| !name.is_none()) else {
-        return original.call(&refs);
+        return original.call1(PyTuple::new(py, args)?);
     };
-    let bytes = name.fs_path()?;
+    let bytes = cpython::fs_path(name)?;
     if bytes.contains(&0) {
-        return Err(gil.raise_value_error(c"embedded null byte"));
+        return Err(PyValueError::new_err("embedded null byte"));
     }
     let enforcement = &state().enforcement;
     let path = if bytes.contains(&b'/') {
         bytes.clone()
     } else {
         let cname = std::ffi::CString::new(bytes.clone())
-            .map_err(|_| gil.raise_value_error(c"embedded null byte"))?;
+            .map_err(|_| PyValueError::new_err("embedded null byte"))?;
         // `_ctypes.dlopen`'s mode: RTLD_NOW, and RTLD_LOCAL unless given.
         let mode = match args.get(1) {
-            Some(mode) => mode.as_long()? as libc::c_int,
+            Some(mode) => mode.extract::<libc::c_long>()? as libc::c_int,
             None => libc::RTLD_LOCAL,
         } | libc::RTLD_NOW;
         if let Some(handle) = cpython::loaded_shared_object(&cname, mode) {
             // That very object, without a second search the directories
             // could change under.
-            gil.audit(c"ctypes.dlopen", Some(name))?;
-            return gil.int(handle as libc::c_long);
+            cpython::audit(py, c"ctypes.dlopen", Some(name))?;
+            return Ok((handle as libc::c_long).into_pyobject(py)?.into_any());
         }
         match find_in_loader_search_path(&bytes) {
             Some(path) => path,
-            None => return Err(gil.raise_errno(libc::ENOENT, name)),
+            None => return Err(os_error(libc::ENOENT, name)),
         }
     };
     let file = match enforcement.open_script(OsStr::from_bytes(&path)) {
         Ok(script) => script.file,
         // The loader reports a file it cannot open in its own words.
-        Err(ScriptError::Open(_)) => return original.call(&refs),
+        Err(ScriptError::Open(_)) => return original.call1(PyTuple::new(py, args)?),
         Err(ScriptError::Denied(denial)) => {
-            return Err(deny(gil, &gil.fs_decode(&path)?, denial));
+            return Err(deny(&fs_decode(py, &path)?, denial));
         }
     };
     // `_ctypes.dlopen` hands the loader the path, and the loader maps
     // the file checked (`dl::load_next_from`); the `ctypes.dlopen` audit
     // event of that call does not check the path again.
     dl::load_next_from(path.clone(), file);
-    let mut loaded_args = vec![gil.fs_decode(&path)?];
+    let mut loaded_args = vec![fs_decode(py, &path)?];
     loaded_args.extend(args[1..].iter().cloned());
-    let loaded_refs: Vec<&Obj<'py>> = loaded_args.iter().collect();
+    let loaded_args = PyTuple::new(py, loaded_args)?;
     let before = LOADING.replace(Some(path));
-    let result = original.call(&loaded_refs);
+    let result = original.call1(loaded_args);
     LOADING.set(before);
     dl::forget_next();
     result
@@ -776,37 +865,42 @@ fn find_in_loader_search_path(name: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
-static IMP_GET_DATA: MethodDef = MethodDef::new(
-    c"get_data",
-    c"Return the data of the loader's file, read through io.open_code() (mayexec).",
-);
+static IMP_GET_DATA: MethodDef = MethodDef {
+    name: c"get_data",
+    doc: c"Return the data of the loader's file, read through io.open_code() (mayexec).",
+};
 
 /// `imp._HackedGetData.get_data(self, path)`: where `imp` would read the
 /// file object it was handed (opened with plain `open()` by `find_module`,
 /// or by the caller), the file is opened again through `io.open_code`
 /// (checked: a denied file raises `PermissionError`) and read from there.
 /// The object handed in is closed, as `imp` closes it after reading.
-fn imp_get_data<'py>(gil: Gil<'py>, original: &Obj<'py>, args: &[Obj<'py>]) -> PyResult<Obj<'py>> {
-    let [loader, path] = args else {
-        return Err(gil.raise_type_error(c"get_data() takes exactly one argument"));
+fn imp_get_data<'py>(
+    original: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let [loader, path] = args.as_slice() else {
+        return Err(PyTypeError::new_err(
+            "get_data() takes exactly one argument",
+        ));
     };
-    let file = loader.getattr(c"file")?;
-    let own_path = loader.getattr(c"path")?;
-    if !(file.is_true()? && path.equals(&own_path)?) {
-        return original.call(&[loader, path]);
+    let file = loader.getattr("file")?;
+    let own_path = loader.getattr("path")?;
+    if !(file.is_truthy()? && path.eq(&own_path)?) {
+        return original.call1((loader, path));
     }
-    if !file.getattr(c"closed")?.is_true()? {
-        file.call_method0(c"close")?;
+    if !file.getattr("closed")?.is_truthy()? {
+        file.call_method0("close")?;
     }
-    let opened = gil.open_code(&own_path.str()?)?;
-    loader.setattr(c"file", &opened)?;
-    read_and_close(gil, &opened)
+    let opened = cpython::open_code(own_path.str()?.as_any())?;
+    loader.setattr("file", &opened)?;
+    read_and_close(&opened)
 }
 
-static SOURCE_GET_DATA: MethodDef = MethodDef::new(
-    c"get_data",
-    c"Return the data from path as raw bytes; a bytecode cache only if its source passes the check (mayexec).",
-);
+static SOURCE_GET_DATA: MethodDef = MethodDef {
+    name: c"get_data",
+    doc: c"Return the data from path as raw bytes; a bytecode cache only if its source passes the check (mayexec).",
+};
 
 /// `SourceFileLoader.get_data(self, path)`, where reading the module's
 /// bytecode cache (a `.pyc` path other than the source's) first checks the
@@ -816,30 +910,39 @@ static SOURCE_GET_DATA: MethodDef = MethodDef::new(
 /// source raises `PermissionError` as its own read would. The cache itself
 /// is read by the original, through `io.open_code`: checked as well.
 fn source_get_data<'py>(
-    gil: Gil<'py>,
-    original: &Obj<'py>,
-    args: &[Obj<'py>],
-) -> PyResult<Obj<'py>> {
-    let refs: Vec<&Obj<'py>> = args.iter().collect();
-    if let [loader, path] = args {
-        if path.is_str() && path.ends_with(".pyc")? {
-            let source = loader.getattr(c"path")?;
-            if source.is_str() {
-                let source_bytes = source.fs_encode()?;
-                let cache = path.fs_encode()?;
-                if source_bytes != cache {
-                    let cheap = check_cached_source(gil, &source, &source_bytes, &cache)?;
-                    let before = CACHE.replace(Some(cache));
-                    let cheap_before = CHEAP_SOURCE.replace(cheap);
-                    let data = original.call(&refs);
-                    CACHE.set(before);
-                    CHEAP_SOURCE.set(cheap_before);
-                    return data;
+    original: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    if let [loader, path] = args.as_slice() {
+        if let Ok(path) = path.cast::<PyString>() {
+            if ends_with(path, ".pyc")? {
+                let source = loader.getattr(intern!(args.py(), "path"))?;
+                if source.is_instance_of::<PyString>() {
+                    let source_bytes = fs_encode(&source)?;
+                    let cache = fs_encode(path)?;
+                    if source_bytes != cache {
+                        let cheap = check_cached_source(&source, &source_bytes, &cache)?;
+                        let before = CACHE.replace(Some(cache));
+                        let cheap_before = CHEAP_SOURCE.replace(cheap);
+                        let data = original.call1(args);
+                        CACHE.set(before);
+                        CHEAP_SOURCE.set(cheap_before);
+                        return data;
+                    }
                 }
             }
         }
     }
-    original.call(&refs)
+    original.call1(args)
+}
+
+/// Does `text` end with the ASCII `suffix`? (A `str` with lone surrogates,
+/// a path's undecodable bytes, is compared as the bytes it stands for.)
+fn ends_with(text: &Bound<'_, PyString>, suffix: &str) -> PyResult<bool> {
+    match text.to_str() {
+        Ok(text) => Ok(text.ends_with(suffix)),
+        Err(_) => Ok(fs_encode(text)?.ends_with(suffix.as_bytes())),
+    }
 }
 
 /// The check of a source whose cache is about to be read: enforced and
@@ -852,28 +955,28 @@ fn source_get_data<'py>(
 /// rules here, and the kernel's check only if [`same_verdict_proven`]
 /// fails once its cache is open ([`open_cache_file`]): the open source is
 /// returned for that.
-fn check_cached_source<'py>(
-    gil: Gil<'py>,
-    source: &Obj<'py>,
+fn check_cached_source(
+    source: &Bound<'_, PyAny>,
     bytes: &[u8],
     cache: &[u8],
 ) -> PyResult<Option<CheapSource>> {
     if bytes.contains(&0) {
-        return Err(gil.raise_value_error(c"embedded null byte"));
+        return Err(PyValueError::new_err("embedded null byte"));
     }
-    let emulated = emulated_for_source(gil, bytes, cache);
+    let emulated = emulated_for_source(source.py(), bytes, cache);
     let enforcement = emulated.unwrap_or(&state().enforcement);
     match open_code_file_noting(enforcement, OsStr::from_bytes(bytes), false) {
         Ok(file) => Ok(emulated.map(|_| CheapSource {
             path: bytes.to_vec(),
             file,
         })),
-        Err(ScriptError::Open(error)) => {
-            Err(gil.raise_errno(error.source.raw_os_error().unwrap_or(libc::EIO), source))
-        }
+        Err(ScriptError::Open(error)) => Err(os_error(
+            error.source.raw_os_error().unwrap_or(libc::EIO),
+            source,
+        )),
         Err(ScriptError::Denied(denial)) => {
             REFUSED_SOURCE.set(Some(bytes.to_vec()));
-            Err(deny(gil, source, denial))
+            Err(deny(source, denial))
         }
     }
 }
@@ -894,7 +997,11 @@ struct CheapSource {
 /// `DIR/NAME.py`, with no `sys.pycache_prefix`. `None` otherwise: the
 /// kernel's check, as for any file. The rest of the proof needs the
 /// cache's descriptor ([`same_verdict_proven`]).
-fn emulated_for_source(gil: Gil<'_>, source: &[u8], cache: &[u8]) -> Option<&'static Enforcement> {
+fn emulated_for_source(
+    py: Python<'_>,
+    source: &[u8],
+    cache: &[u8],
+) -> Option<&'static Enforcement> {
     static EMULATED: OnceLock<Option<Enforcement>> = OnceLock::new();
     let emulated = EMULATED
         .get_or_init(|| {
@@ -912,7 +1019,7 @@ fn emulated_for_source(gil: Gil<'_>, source: &[u8], cache: &[u8]) -> Option<&'st
             Some(emulated)
         })
         .as_ref()?;
-    if may_be_confined() || !is_cache_beside(gil, source, cache) {
+    if may_be_confined() || !is_cache_beside(py, source, cache) {
         return None;
     }
     Some(emulated)
@@ -922,13 +1029,11 @@ fn emulated_for_source(gil: Gil<'_>, source: &[u8], cache: &[u8]) -> Option<&'st
 /// `DIR/__pycache__/BASE.TAG.pyc` or `DIR/__pycache__/BASE.TAG.opt-N.pyc`
 /// for `DIR/BASE.EXT`, `TAG` this interpreter's `sys.implementation.cache_tag`,
 /// with `sys.pycache_prefix` unset? Any doubt is a no.
-fn is_cache_beside(gil: Gil<'_>, source: &[u8], cache: &[u8]) -> bool {
-    let prefix_unset = gil.sys_attr(c"pycache_prefix").is_some_and(|p| p.is_none());
-    let tag = gil
-        .sys_attr(c"implementation")
-        .and_then(|i| i.getattr(c"cache_tag").ok())
-        .and_then(|t| t.fs_encode().ok());
-    gil.err_clear();
+fn is_cache_beside(py: Python<'_>, source: &[u8], cache: &[u8]) -> bool {
+    let prefix_unset = cpython::sys_attr(py, c"pycache_prefix").is_some_and(|p| p.is_none());
+    let tag = cpython::sys_attr(py, c"implementation")
+        .and_then(|i| i.getattr(intern!(py, "cache_tag")).ok())
+        .and_then(|t| fs_encode(&t).ok());
     let Some(tag) = tag.filter(|tag| !tag.is_empty() && prefix_unset) else {
         return false;
     };
@@ -1051,10 +1156,10 @@ fn same_verdict_proven(source: &CheapSource, cache: &File, path: &OsStr) -> bool
         && ctime(&src) < ctime(&read)
 }
 
-static CACHE_BYTECODE: MethodDef = MethodDef::new(
-    c"_cache_bytecode",
-    c"Write the bytecode cache, with the execute bits of its source (mayexec).",
-);
+static CACHE_BYTECODE: MethodDef = MethodDef {
+    name: c"_cache_bytecode",
+    doc: c"Write the bytecode cache, with the execute bits of its source (mayexec).",
+};
 
 /// `SourceFileLoader._cache_bytecode(self, source_path, bytecode_path,
 /// data)`, then, under enforcement, the source's execute bits on the new
@@ -1070,10 +1175,9 @@ static CACHE_BYTECODE: MethodDef = MethodDef::new(
 ///
 /// Under enforced content trust, no cache is written at all.
 fn cache_bytecode<'py>(
-    gil: Gil<'py>,
-    original: &Obj<'py>,
-    args: &[Obj<'py>],
-) -> PyResult<Obj<'py>> {
+    original: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
     if state()
         .enforcement
         .trust
@@ -1084,15 +1188,14 @@ fn cache_bytecode<'py>(
         // in no trust database), so none is written: it could only
         // replace a trusted one, or be read by an interpreter that checks
         // nothing.
-        return Ok(gil.none());
+        return Ok(args.py().None().into_bound(args.py()));
     }
-    let refs: Vec<&Obj<'py>> = args.iter().collect();
-    let result = original.call(&refs)?;
+    let result = original.call1(args)?;
     if state().enforcement.scripts != Action::Enforce {
         return Ok(result);
     }
-    if let [_, source, bytecode, _] = args {
-        if let (Ok(source), Ok(bytecode)) = (source.fs_encode(), bytecode.fs_encode()) {
+    if let [_, source, bytecode, _] = args.as_slice() {
+        if let (Ok(source), Ok(bytecode)) = (fs_encode(source), fs_encode(bytecode)) {
             // Best effort, like the cache itself.
             let _ = give_execute_bits(&source, OsStr::from_bytes(&bytecode));
         }
@@ -1143,25 +1246,13 @@ fn give_execute_bits(source: &[u8], cache: &OsStr) -> rustix::io::Result<()> {
 /// only the import machinery and `runpy` were running. A refusal raised
 /// from the module's own code (its imports) has the module's frame in the
 /// traceback, and stays an ordinary exception.
-pub fn main_program_denial(gil: Gil<'_>) -> Option<Denial> {
-    let fetched = gil.err_fetch()?;
-    let denial = fetched.value().and_then(refused_before_running);
-    // Looking may have failed half-way; the answer is then "no".
-    gil.err_clear();
-    match denial {
-        Some(denial) => {
-            drop(fetched);
-            Some(denial)
-        }
-        None => {
-            let _ = fetched.restore();
-            None
-        }
-    }
+pub fn main_program_denial(py: Python<'_>, err: &PyErr) -> Option<Denial> {
+    // (Looking may fail half-way; the answer is then "no".)
+    refused_before_running(err.value(py))
 }
 
-fn refused_before_running(value: &Obj<'_>) -> Option<Denial> {
-    if !value.is_permission_error() {
+fn refused_before_running(value: &Bound<'_, pyo3::exceptions::PyBaseException>) -> Option<Denial> {
+    if !value.is_instance_of::<PyPermissionError>() {
         return None;
     }
     let denial = state()
@@ -1169,8 +1260,9 @@ fn refused_before_running(value: &Obj<'_>) -> Option<Denial> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .clone()?;
-    let filename = value.getattr(c"filename").ok()?;
-    let same_file = filename.is_str() && filename.fs_encode().ok()? == denial.path.as_bytes();
+    let filename = value.getattr("filename").ok()?;
+    let same_file = filename.is_instance_of::<PyString>()
+        && fs_encode(&filename).ok()? == denial.path.as_bytes();
     if !same_file {
         return None;
     }
@@ -1183,15 +1275,20 @@ fn refused_before_running(value: &Obj<'_>) -> Option<Denial> {
         "importlib._bootstrap_external",
         "zipimport",
     ];
-    let mut tb = value.getattr(c"__traceback__").ok()?;
+    let mut tb = value.getattr("__traceback__").ok()?;
     while !tb.is_none() {
-        let frame = tb.getattr(c"tb_frame").ok()?;
-        let globals = frame.getattr(c"f_globals").ok()?;
-        let name = globals.dict_get(c"__name__")?.text().ok()?;
-        if !MACHINERY.contains(&name.as_str()) && !is_runpy_code(&frame) {
+        let frame = tb.getattr("tb_frame").ok()?;
+        let globals = frame
+            .getattr("f_globals")
+            .ok()?
+            .cast_into::<PyDict>()
+            .ok()?;
+        let name = globals.get_item("__name__").ok()??;
+        let name = name.cast::<PyString>().ok()?.to_string_lossy();
+        if !MACHINERY.contains(&&*name) && !is_runpy_code(&frame) {
             return None;
         }
-        tb = tb.getattr(c"tb_next").ok()?;
+        tb = tb.getattr("tb_next").ok()?;
     }
     Some(denial)
 }
@@ -1199,11 +1296,11 @@ fn refused_before_running(value: &Obj<'_>) -> Option<Denial> {
 /// Is `frame` running runpy's code, whatever its module is called (`-m
 /// runpy MODULE` runs it as `__main__`, whose globals the module it runs
 /// then shares)?
-fn is_runpy_code(frame: &Obj<'_>) -> bool {
+fn is_runpy_code(frame: &Bound<'_, PyAny>) -> bool {
     frame
-        .getattr(c"f_code")
-        .and_then(|code| code.getattr(c"co_filename"))
-        .and_then(|name| name.fs_encode())
+        .getattr("f_code")
+        .and_then(|code| code.getattr("co_filename"))
+        .and_then(|name| fs_encode(&name))
         .is_ok_and(|name| entrypoints::standard_library_place(&name).as_deref() == Some("runpy.py"))
 }
 

@@ -128,22 +128,31 @@ fn py_main() -> i32 {
             }
         }
     };
-    let gil = interpreter.gil();
-    if !matches!(hooks::ensure_import_system_adjusted(gil), Ok(true)) {
-        gil.err_print();
-        warn!("{PROGRAM}: the import system cannot be made to check every file: refusing to run");
+    let exitcode = interpreter.run(|py| {
+        match hooks::ensure_import_system_adjusted(py) {
+            Ok(true) => {}
+            adjusted => {
+                if let Err(err) = adjusted {
+                    err.print_and_set_sys_last_vars(py);
+                }
+                warn!(
+                    "{PROGRAM}: the import system cannot be made to check every file: refusing \
+                     to run"
+                );
+                return None;
+            }
+        }
+        if let Err(err) = hooks::guard_breakpoint(py) {
+            err.print_and_set_sys_last_vars(py);
+            warn!("{PROGRAM}: breakpoint() cannot be kept from opening a prompt: refusing to run");
+            return None;
+        }
+        Some(runmain::pymain_run_python(py, &enforcement))
+    });
+    let Some(mut exitcode) = exitcode else {
         let _ = interpreter.finalize();
         return DENIED;
-    }
-
-    if hooks::guard_breakpoint(gil).is_err() {
-        gil.err_print();
-        warn!("{PROGRAM}: breakpoint() cannot be kept from opening a prompt: refusing to run");
-        let _ = interpreter.finalize();
-        return DENIED;
-    }
-
-    let mut exitcode = runmain::pymain_run_python(gil, &enforcement);
+    };
     if interpreter.finalize() < 0 && exitcode != DENIED {
         // Flushing buffered data failed: a status unlikely to be confused
         // with the program's own. A denial keeps its 126, even when its

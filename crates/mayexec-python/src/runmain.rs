@@ -16,13 +16,18 @@
 //! from 3.13 on, the prompt on a terminal is `_pyrepl`'s; from 3.14 on,
 //! `-c` is dedented, and the prompt after `-i` runs `PYTHONSTARTUP`.
 
-use std::ffi::{CStr, CString, OsStr};
+use std::ffi::{CString, OsStr};
 use std::io::IsTerminal;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use mayexec::{Denial, Enforcement, ScriptError};
 
-use crate::cpython::{CFile, Gil, Obj, PyResult, RunConfig, WideString};
+use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyCode, PyDict, PyList, PyModule, PyString};
+
+use crate::cpython::{self, fs_decode, fs_encode, CFile, RunConfig, WideString};
 use crate::{entrypoints, hooks, syspath0, PROGRAM};
 
 /// Exit status for a denied main script or denied interactive input.
@@ -39,29 +44,32 @@ fn stdin_is_interactive(config: &RunConfig) -> bool {
 }
 
 /// Prints a denial the way every enlightened interpreter does.
-fn report(gil: Gil<'_>, denial: &Denial) {
-    gil.write_stderr(&format!("{PROGRAM}: {denial}\n"));
+fn report(py: Python<'_>, denial: &Denial) {
+    cpython::write_stderr(py, &format!("{PROGRAM}: {denial}\n"));
 }
 
 /// `pymain_err_print`: `Some(status)` when an unhandled `SystemExit` asks
-/// to exit, otherwise prints the exception and returns `None`.
-fn pymain_err_print(gil: Gil<'_>) -> Option<i32> {
-    if let Some(exitcode) = gil.handle_system_exit() {
-        return Some(exitcode);
+/// to exit, otherwise prints the exception (`PyErr_Print`) and returns
+/// `None`.
+fn pymain_err_print(py: Python<'_>, err: PyErr) -> Option<i32> {
+    match cpython::handle_system_exit(py, err) {
+        Ok(exitcode) => Some(exitcode),
+        Err(err) => {
+            err.print_and_set_sys_last_vars(py);
+            None
+        }
     }
-    gil.err_print();
-    None
 }
 
 /// `pymain_exit_err_print`.
-fn pymain_exit_err_print(gil: Gil<'_>) -> i32 {
-    pymain_err_print(gil).unwrap_or(1)
+fn pymain_exit_err_print(py: Python<'_>, err: PyErr) -> i32 {
+    pymain_err_print(py, err).unwrap_or(1)
 }
 
 /// Runs the program as `Py_RunMain` does before finalising, and returns the
 /// exit status.
-pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
-    let config = gil.run_config();
+pub fn pymain_run_python(py: Python<'_>, enforcement: &Enforcement) -> i32 {
+    let config = cpython::run_config(py);
     // Modules/main.c first calls _PyPathConfig_UpdateGlobal(config): the
     // initialisation that just ran (init_interp_main) did exactly that with
     // the same config, so there is nothing left to write.
@@ -72,7 +80,7 @@ pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
         // importer's path goes first on sys.path and __main__ is run as a
         // module. (A zip application is read through the open-code hook, so
         // it is checked like any file.)
-        match pymain_get_importer(gil, filename) {
+        match pymain_get_importer(py, filename) {
             Ok(importer_path) => main_importer_path = importer_path,
             Err(code) => return code,
         }
@@ -80,45 +88,42 @@ pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
 
     // Import readline and rlcompleter before the script's directory is
     // added to sys.path.
-    pymain_import_readline(gil, &config);
+    pymain_import_readline(py, &config);
 
     let path0 = match &main_importer_path {
         Some(path) => Some(Ok(path.clone())),
-        None if !config.safe_path => syspath0::compute(gil, &config.argv),
+        None if !config.safe_path => syspath0::compute(py, &config.argv),
         None => None,
     };
     if let Some(path0) = path0 {
-        if path0
-            .and_then(|p| {
-                #[cfg(Py_3_13)]
-                gil.set_sys_path_0(&p)?;
-                pymain_sys_path_add_path0(gil, &p)
-            })
-            .is_err()
-        {
-            return pymain_exit_err_print(gil);
+        if let Err(err) = path0.and_then(|p| {
+            #[cfg(Py_3_13)]
+            cpython::set_sys_path_0(&p)?;
+            pymain_sys_path_add_path0(&p)
+        }) {
+            return pymain_exit_err_print(py, err);
         }
     }
 
-    pymain_header(gil, &config);
+    pymain_header(py, &config);
 
     #[cfg(Py_3_13)]
-    gil.set_running_main(true);
+    cpython::set_running_main(py, true);
     let mut exitcode = if let Some(command) = &config.run_command {
-        pymain_run_command(gil, command)
+        pymain_run_command(py, command)
     } else if let Some(module) = &config.run_module {
-        pymain_run_module(gil, module, true)
+        pymain_run_module(py, module, true)
     } else if main_importer_path.is_some() {
-        pymain_run_module(gil, &WideString::from_text("__main__"), false)
+        pymain_run_module(py, &WideString::from_text("__main__"), false)
     } else if config.run_filename.is_some() {
-        pymain_run_file(gil, &config, enforcement)
+        pymain_run_file(py, &config, enforcement)
     } else {
-        pymain_run_stdin(gil, &config, enforcement)
+        pymain_run_stdin(py, &config, enforcement)
     };
 
-    pymain_repl(gil, &config, enforcement, &mut exitcode);
+    pymain_repl(py, &config, enforcement, &mut exitcode);
     #[cfg(Py_3_13)]
-    gil.set_running_main(false);
+    cpython::set_running_main(py, false);
     exitcode
 }
 
@@ -133,22 +138,25 @@ pub fn pymain_run_python(gil: Gil<'_>, enforcement: &Enforcement) -> i32 {
 /// `/dev/stdin`) is no import path entry and is not opened for the probe:
 /// opening a FIFO there would let a waiting writer go on, and write to a
 /// FIFO that then has no reader.
-fn pymain_get_importer<'py>(gil: Gil<'py>, filename: &WideString) -> Result<Option<Obj<'py>>, i32> {
-    let result = gil.wide_str(filename).and_then(|sys_path0| {
-        let path = sys_path0.fs_encode()?;
+fn pymain_get_importer<'py>(
+    py: Python<'py>,
+    filename: &WideString,
+) -> Result<Option<Bound<'py, PyAny>>, i32> {
+    let result = cpython::wide_str(py, filename).and_then(|sys_path0| {
+        let path = fs_encode(&sys_path0)?;
         let probed = std::fs::metadata(OsStr::from_bytes(&path))
             .map_or(true, |meta| meta.is_file() || meta.is_dir());
         if !probed {
             return Ok(None);
         }
-        let importer = hooks::quietly(&path, || gil.importer(&sys_path0))?;
+        let importer = hooks::quietly(&path, || cpython::importer(&sys_path0))?;
         Ok((!importer.is_none()).then_some(sys_path0))
     });
     match result {
         Ok(path) => Ok(path),
-        Err(_) => {
-            gil.write_stderr("Failed checking if argv[0] is an import path entry\n");
-            match pymain_err_print(gil) {
+        Err(err) => {
+            cpython::write_stderr(py, "Failed checking if argv[0] is an import path entry\n");
+            match pymain_err_print(py, err) {
                 Some(code) => Err(code),
                 None => Ok(None),
             }
@@ -157,22 +165,22 @@ fn pymain_get_importer<'py>(gil: Gil<'py>, filename: &WideString) -> Result<Opti
 }
 
 /// `pymain_sys_path_add_path0`.
-fn pymain_sys_path_add_path0(gil: Gil<'_>, path0: &Obj<'_>) -> PyResult<()> {
-    match gil.sys_attr(c"path") {
-        Some(sys_path) => sys_path.list_insert(0, path0),
-        None => Err(gil.raise_runtime_error(c"unable to get sys.path")),
+fn pymain_sys_path_add_path0(path0: &Bound<'_, PyAny>) -> PyResult<()> {
+    match cpython::sys_attr(path0.py(), c"path") {
+        Some(sys_path) => sys_path.cast_into::<PyList>()?.insert(0, path0),
+        None => Err(PyRuntimeError::new_err("unable to get sys.path")),
     }
 }
 
 /// `pymain_header`: the banner of an interactive session.
-fn pymain_header(gil: Gil<'_>, config: &RunConfig) {
+fn pymain_header(py: Python<'_>, config: &RunConfig) {
     if config.quiet {
         return;
     }
     if !config.verbose && (config_run_code(config) || !stdin_is_interactive(config)) {
         return;
     }
-    let (version, platform) = gil.version_and_platform();
+    let (version, platform) = (Python::version_str(), cpython::platform(py));
     warn!("Python {version} on {platform}");
     if config.site_import {
         warn!("Type \"help\", \"copyright\", \"credits\" or \"license\" for more information.");
@@ -180,33 +188,32 @@ fn pymain_header(gil: Gil<'_>, config: &RunConfig) {
 }
 
 /// `pymain_import_readline`.
-fn pymain_import_readline(gil: Gil<'_>, config: &RunConfig) {
+fn pymain_import_readline(py: Python<'_>, config: &RunConfig) {
     if config.isolated {
         return;
     }
-    if !gil.inspect() && config_run_code(config) {
+    if !cpython::inspect(py) && config_run_code(config) {
         return;
     }
     if !std::io::stdin().is_terminal() {
         return;
     }
-    for module in [c"readline", c"rlcompleter"] {
-        if gil.import(module).is_err() {
-            gil.err_clear();
-        }
+    for module in ["readline", "rlcompleter"] {
+        // (PyImport_ImportModule; a failure is cleared.)
+        let _ = py.import(module);
     }
 }
 
 /// `pymain_run_command`: `-c COMMAND` (allowed by the enforcement before
 /// the interpreter started).
-fn pymain_run_command(gil: Gil<'_>, command: &WideString) -> i32 {
-    let source = gil.wide_str(command).and_then(|unicode| {
-        if gil.audit(c"cpython.run_command", Some(&unicode)).is_err() {
-            return Ok(Err(pymain_exit_err_print(gil)));
+fn pymain_run_command(py: Python<'_>, command: &WideString) -> i32 {
+    let source = cpython::wide_str(py, command).and_then(|unicode| {
+        if let Err(err) = cpython::audit(py, c"cpython.run_command", Some(&unicode)) {
+            return Ok(Err(pymain_exit_err_print(py, err)));
         }
         // Encoded as UTF-8, compiled with PyCF_IGNORE_COOKIE; from 3.14
         // on, dedented first (`_PyUnicode_Dedent`, not exported).
-        let source = unicode.utf8()?;
+        let source = unicode.cast::<PyString>()?.to_str()?.as_bytes().to_vec();
         #[cfg(Py_3_14)]
         let source = dedent(&source);
         Ok(Ok(source))
@@ -214,12 +221,12 @@ fn pymain_run_command(gil: Gil<'_>, command: &WideString) -> i32 {
     match source {
         Ok(Ok(source)) => {
             let source = CString::new(source).expect("a wide C string has no NUL");
-            (gil.run_simple_string(&source) != 0).into()
+            (cpython::run_simple_string(py, &source) != 0).into()
         }
         Ok(Err(code)) => code,
-        Err(_) => {
-            gil.write_stderr("Unable to decode the command from the command line:\n");
-            pymain_exit_err_print(gil)
+        Err(err) => {
+            cpython::write_stderr(py, "Unable to decode the command from the command line:\n");
+            pymain_exit_err_print(py, err)
         }
     }
 }
@@ -268,41 +275,48 @@ fn dedent(source: &[u8]) -> Vec<u8> {
 /// before any of its code ran, that is the denial of the main program:
 /// reported like a denied script, with status 126. A denial raised while
 /// the module runs (an `import` of its own) is an ordinary exception.
-fn pymain_run_module(gil: Gil<'_>, modname: &WideString, set_argv0: bool) -> i32 {
-    let module = match gil.wide_str(modname) {
+fn pymain_run_module(py: Python<'_>, modname: &WideString, set_argv0: bool) -> i32 {
+    let module = match cpython::wide_str(py, modname) {
         Ok(module) => module,
-        Err(_) => return pymain_exit_err_print(gil),
+        Err(err) => return pymain_exit_err_print(py, err),
     };
-    if gil.audit(c"cpython.run_module", Some(&module)).is_err() {
-        return pymain_exit_err_print(gil);
+    if let Err(err) = cpython::audit(py, c"cpython.run_module", Some(&module)) {
+        return pymain_exit_err_print(py, err);
     }
-    let Ok(runpy) = gil.import(c"runpy") else {
-        #[cfg(not(Py_3_14))]
-        warn!("Could not import runpy module");
-        #[cfg(Py_3_14)]
-        warn!("Could not import runpy._run_module_as_main");
-        return pymain_exit_err_print(gil);
-    };
-    let Ok(runmodule) = runpy.getattr(c"_run_module_as_main") else {
-        #[cfg(not(Py_3_14))]
-        warn!("Could not access runpy._run_module_as_main");
-        #[cfg(Py_3_14)]
-        warn!("Could not import runpy._run_module_as_main");
-        return pymain_exit_err_print(gil);
-    };
-    gil.set_unhandled_keyboard_interrupt(false);
-    let result = runmodule.call(&[&module, &gil.bool(set_argv0)]);
-    if result.is_err() && gil.err_is_keyboard_interrupt() {
-        gil.set_unhandled_keyboard_interrupt(true);
-    }
-    if result.is_err() {
-        if let Some(denial) = hooks::main_program_denial(gil) {
-            report(gil, &denial);
-            return DENIED;
+    let runpy = match py.import("runpy") {
+        Ok(runpy) => runpy,
+        Err(err) => {
+            #[cfg(not(Py_3_14))]
+            warn!("Could not import runpy module");
+            #[cfg(Py_3_14)]
+            warn!("Could not import runpy._run_module_as_main");
+            return pymain_exit_err_print(py, err);
         }
-        return pymain_exit_err_print(gil);
+    };
+    let runmodule = match runpy.getattr("_run_module_as_main") {
+        Ok(runmodule) => runmodule,
+        Err(err) => {
+            #[cfg(not(Py_3_14))]
+            warn!("Could not access runpy._run_module_as_main");
+            #[cfg(Py_3_14)]
+            warn!("Could not import runpy._run_module_as_main");
+            return pymain_exit_err_print(py, err);
+        }
+    };
+    cpython::set_unhandled_keyboard_interrupt(py, false);
+    match runmodule.call1((module, PyBool::new(py, set_argv0))) {
+        Ok(_) => 0,
+        Err(err) => {
+            if cpython::is_keyboard_interrupt(py, &err) {
+                cpython::set_unhandled_keyboard_interrupt(py, true);
+            }
+            if let Some(denial) = hooks::main_program_denial(py, &err) {
+                report(py, &denial);
+                return DENIED;
+            }
+            pymain_exit_err_print(py, err)
+        }
     }
-    0
 }
 
 /// Under deny-interactive, a script that is one of the standard library's
@@ -334,29 +348,31 @@ fn check_entry_point_script(
 
 /// `pymain_run_file` and `pymain_run_file_obj`, opening the script once:
 /// the descriptor that was checked is the one the interpreter reads.
-fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) -> i32 {
+fn pymain_run_file(py: Python<'_>, config: &RunConfig, enforcement: &Enforcement) -> i32 {
     let run_filename = config.run_filename.as_ref().expect("a script was given");
     let program_name = config
         .program_name
         .clone()
         .unwrap_or_else(|| WideString::from_text("python3"));
-    let (filename, program_name) = match (gil.wide_str(run_filename), gil.wide_str(&program_name)) {
-        (Ok(filename), Ok(program_name)) => (filename, program_name),
-        _ => {
-            gil.err_print();
+    let names = cpython::wide_str(py, run_filename)
+        .and_then(|filename| Ok((filename, cpython::wide_str(py, &program_name)?)));
+    let (filename, program_name) = match names {
+        Ok(names) => names,
+        Err(err) => {
+            err.print_and_set_sys_last_vars(py);
             return -1;
         }
     };
 
-    if gil.audit(c"cpython.run_file", Some(&filename)).is_err() {
-        return pymain_exit_err_print(gil);
+    if let Err(err) = cpython::audit(py, c"cpython.run_file", Some(&filename)) {
+        return pymain_exit_err_print(py, err);
     }
 
     // _Py_fopen_obj(filename, "rb") encodes the path with the filesystem
     // encoding and opens it; so does this, then checks what it opened.
-    let path = match filename.fs_encode() {
+    let path = match fs_encode(&filename) {
         Ok(path) => path,
-        Err(_) => return pymain_exit_err_print(gil),
+        Err(err) => return pymain_exit_err_print(py, err),
     };
     let opened = if path.contains(&0) {
         Err(std::io::Error::from_raw_os_error(libc::EINVAL))
@@ -369,14 +385,14 @@ fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) 
         match enforcement.open_script(OsStr::from_bytes(&path)) {
             Ok(script) => {
                 if let Err(denial) = check_entry_point_script(enforcement, &script.file, &path) {
-                    report(gil, &denial);
+                    report(py, &denial);
                     return DENIED;
                 }
                 CFile::new(script.file)
             }
             Err(ScriptError::Open(error)) => Err(error.source),
             Err(ScriptError::Denied(denial)) => {
-                report(gil, &denial);
+                report(py, &denial);
                 return DENIED;
             }
         }
@@ -385,14 +401,14 @@ fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) 
         Ok(fp) => fp,
         Err(error) => {
             let errno = error.raw_os_error().unwrap_or(libc::EIO);
-            let (program, file) = (
-                program_name.text().unwrap_or_default(),
-                filename.repr_text().unwrap_or_default(),
+            let (program, file) = (text(&program_name), repr_text(&filename));
+            cpython::write_stderr(
+                py,
+                &format!(
+                    "{program}: can't open file {file}: [Errno {errno}] {}\n",
+                    cpython::strerror(errno)
+                ),
             );
-            gil.write_stderr(&format!(
-                "{program}: can't open file {file}: [Errno {errno}] {}\n",
-                crate::cpython::strerror(errno)
-            ));
             return 2;
         }
     };
@@ -411,31 +427,43 @@ fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) 
         rustix::fs::FileType::from_raw_mode(stat.st_mode) == rustix::fs::FileType::Directory
     });
     if is_dir {
-        let (program, file) = (
-            program_name.text().unwrap_or_default(),
-            filename.repr_text().unwrap_or_default(),
+        let (program, file) = (text(&program_name), repr_text(&filename));
+        cpython::write_stderr(
+            py,
+            &format!("{program}: {file} is a directory, cannot continue\n"),
         );
-        gil.write_stderr(&format!(
-            "{program}: {file} is a directory, cannot continue\n"
-        ));
         return 1;
     }
 
     // Call pending calls like signal handlers (SIGINT).
-    if gil.make_pending_calls().is_err() {
+    if let Err(err) = cpython::make_pending_calls(py) {
         drop(fp);
-        return pymain_exit_err_print(gil);
+        return pymain_exit_err_print(py, err);
     }
 
     // _PyRun_AnyFileObject(fp, filename, closeit=1): a terminal gets the
     // prompt, anything else is run as a file.
     let run = if fp.fd().is_terminal() {
         let name = fs_cstring(&filename);
-        gil.run_interactive_loop(&mut fp, &name)
+        cpython::run_interactive_loop(py, &mut fp, &name)
     } else {
-        pyrun_simple_file(gil, fp, &filename, true)
+        pyrun_simple_file(py, fp, &filename, true)
     };
     (run != 0).into()
+}
+
+/// The text of a `str`, lossily; empty for anything else.
+fn text(text: &Bound<'_, PyAny>) -> String {
+    text.cast::<PyString>()
+        .map(|text| text.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `repr(obj)`, lossily; empty if it fails.
+fn repr_text(obj: &Bound<'_, PyAny>) -> String {
+    obj.repr()
+        .map(|repr| repr.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// `_PyRun_SimpleFileObject`, reading the given stream only.
@@ -445,64 +473,67 @@ fn pymain_run_file(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) 
 /// says whether the stream is the program's own (the main script) or the
 /// caller's (`PYTHONSTARTUP`); it decides, as in CPython, whether the
 /// first bytes are sniffed for the `.pyc` magic number.
-fn pyrun_simple_file(gil: Gil<'_>, mut fp: CFile, filename: &Obj<'_>, closeit: bool) -> i32 {
-    let Ok(main) = gil.main_module() else {
-        return -1;
-    };
-    let Ok(d) = main.module_dict() else {
+fn pyrun_simple_file(
+    py: Python<'_>,
+    mut fp: CFile,
+    filename: &Bound<'_, PyAny>,
+    closeit: bool,
+) -> i32 {
+    let Ok(d) = cpython::main_module(py).and_then(|main| Ok(main.cast_into::<PyModule>()?.dict()))
+    else {
         return -1;
     };
     let mut set_file_name = false;
     let ret = (|| -> i32 {
-        match d.dict_contains(c"__file__") {
+        match d.contains("__file__") {
             Err(_) => return -1,
             Ok(true) => {}
             Ok(false) => {
-                if d.dict_set(c"__file__", filename).is_err()
-                    || d.dict_set(c"__cached__", &gil.none()).is_err()
+                if d.set_item("__file__", filename).is_err()
+                    || d.set_item("__cached__", py.None()).is_err()
                 {
                     return -1;
                 }
                 set_file_name = true;
             }
         }
-        let pyc = match maybe_pyc_file(gil, &mut fp, filename, closeit) {
+        let pyc = match maybe_pyc_file(py, &mut fp, filename, closeit) {
             Ok(pyc) => pyc,
             Err(_) => return -1,
         };
         let v = if pyc {
             fp.rewind();
-            if set_main_loader(gil, &d, filename, c"SourcelessFileLoader").is_err() {
+            if set_main_loader(&d, filename, "SourcelessFileLoader").is_err() {
                 warn!("python: failed to set __main__.__loader__");
                 return -1;
             }
-            run_pyc_file(gil, fp, &d)
+            run_pyc_file(py, fp, &d)
         } else {
-            if !filename.eq_ascii(c"<stdin>")
-                && set_main_loader(gil, &d, filename, c"SourceFileLoader").is_err()
-            {
+            let stdin = filename
+                .cast::<PyString>()
+                .is_ok_and(|name| name.to_str().is_ok_and(|name| name == "<stdin>"));
+            if !stdin && set_main_loader(&d, filename, "SourceFileLoader").is_err() {
                 warn!("python: failed to set __main__.__loader__");
                 return -1;
             }
             let name = fs_cstring(filename);
             // With closeit the stream is closed after parsing and before
             // the code runs, as in CPython; otherwise the caller closes it.
-            gil.run_file(fp, &name, &d, closeit).0
+            cpython::run_file(fp, &name, d.as_any(), closeit).0
         };
-        flush_io(gil);
+        flush_io(py);
         match v {
             Ok(_) => 0,
-            Err(_) => {
-                gil.err_print();
+            Err(err) => {
+                err.print_and_set_sys_last_vars(py);
                 -1
             }
         }
     })();
     if set_file_name {
-        for key in [c"__file__", c"__cached__"] {
-            if d.dict_del(key).is_err() {
-                gil.err_clear();
-            }
+        for key in ["__file__", "__cached__"] {
+            // (A failure is cleared.)
+            let _ = d.del_item(key);
         }
     }
     ret
@@ -511,12 +542,12 @@ fn pyrun_simple_file(gil: Gil<'_>, mut fp: CFile, filename: &Obj<'_>, closeit: b
 /// `maybe_pyc_file`: the name ends in `.pyc`, or (for the program's own
 /// stream, still at its start) the first two bytes are the magic number.
 fn maybe_pyc_file(
-    gil: Gil<'_>,
+    py: Python<'_>,
     fp: &mut CFile,
-    filename: &Obj<'_>,
+    filename: &Bound<'_, PyAny>,
     closeit: bool,
 ) -> PyResult<bool> {
-    if filename.ends_with(".pyc")? {
+    if fs_encode(filename)?.ends_with(b".pyc") {
         return Ok(true);
     }
     if !closeit {
@@ -524,7 +555,7 @@ fn maybe_pyc_file(
     }
     // With -x the stream is not at its start any more: CPython then gives
     // up, and so does this.
-    let halfmagic = (gil.magic_number() & 0xFFFF) as u16;
+    let halfmagic = (cpython::magic_number(py) & 0xFFFF) as u16;
     let mut ispyc = false;
     if fp.tell() == 0 {
         let mut buf = [0u8; 2];
@@ -537,69 +568,67 @@ fn maybe_pyc_file(
 }
 
 /// `set_main_loader`: `__main__.__loader__ = <loader>("__main__", filename)`.
-fn set_main_loader(gil: Gil<'_>, d: &Obj<'_>, filename: &Obj<'_>, loader: &CStr) -> PyResult<()> {
-    let bootstrap = gil
-        .import(c"_frozen_importlib")?
-        .getattr(c"_bootstrap_external")?;
-    let loader = bootstrap
-        .getattr(loader)?
-        .call(&[&gil.str("__main__")?, filename])?;
-    d.dict_set(c"__loader__", &loader)
+fn set_main_loader(
+    d: &Bound<'_, PyDict>,
+    filename: &Bound<'_, PyAny>,
+    loader: &str,
+) -> PyResult<()> {
+    let bootstrap = d
+        .py()
+        .import("_frozen_importlib")?
+        .getattr("_bootstrap_external")?;
+    let loader = bootstrap.getattr(loader)?.call1(("__main__", filename))?;
+    d.set_item("__loader__", loader)
 }
 
 /// `run_pyc_file`.
-fn run_pyc_file<'py>(gil: Gil<'py>, mut fp: CFile, globals: &Obj<'py>) -> PyResult<Obj<'py>> {
-    let magic = fp.read_marshal_long(gil);
-    if magic != gil.magic_number() {
-        if !gil.err_occurred() {
-            return Err(gil.raise_runtime_error(c"Bad magic number in .pyc file"));
-        }
-        return Err(gil.pending_err());
+fn run_pyc_file<'py>(
+    py: Python<'py>,
+    mut fp: CFile,
+    globals: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let magic = fp.read_marshal_long(py)?;
+    if magic != cpython::magic_number(py) {
+        return Err(PyRuntimeError::new_err("Bad magic number in .pyc file"));
     }
     // Skip the rest of the header.
     for _ in 0..3 {
-        fp.read_marshal_long(gil);
+        fp.read_marshal_long(py)?;
     }
-    if gil.err_occurred() {
-        return Err(gil.pending_err());
-    }
-    let code = match fp.read_marshal_object(gil) {
-        Ok(code) if code.is_code() => code,
-        _ => return Err(gil.raise_runtime_error(c"Bad code object in .pyc file")),
+    let code = match fp.read_marshal_object(py) {
+        Ok(code) if code.is_instance_of::<PyCode>() => code,
+        _ => return Err(PyRuntimeError::new_err("Bad code object in .pyc file")),
     };
     drop(fp);
-    run_eval_code_obj(gil, &code, globals)
+    run_eval_code_obj(py, &code, globals)
 }
 
 /// `run_eval_code_obj`.
 fn run_eval_code_obj<'py>(
-    gil: Gil<'py>,
-    code: &Obj<'py>,
-    globals: &Obj<'py>,
-) -> PyResult<Obj<'py>> {
-    gil.set_unhandled_keyboard_interrupt(false);
-    if !globals.dict_contains(c"__builtins__")? {
-        globals.dict_set(c"__builtins__", &gil.builtins()?)?;
+    py: Python<'py>,
+    code: &Bound<'py, PyAny>,
+    globals: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    cpython::set_unhandled_keyboard_interrupt(py, false);
+    if !globals.contains("__builtins__")? {
+        globals.set_item("__builtins__", cpython::builtins(py)?)?;
     }
-    let v = gil.eval_code(code, globals);
-    if v.is_err() && gil.err_is_keyboard_interrupt() {
-        gil.set_unhandled_keyboard_interrupt(true);
+    let v = cpython::eval_code(code, globals.as_any());
+    if let Err(err) = &v {
+        if cpython::is_keyboard_interrupt(py, err) {
+            cpython::set_unhandled_keyboard_interrupt(py, true);
+        }
     }
     v
 }
 
-/// `flush_io`: flushes `sys.stderr` and `sys.stdout`, keeping the exception.
-fn flush_io(gil: Gil<'_>) {
-    let saved = gil.err_fetch();
+/// `flush_io`: flushes `sys.stderr` and `sys.stdout`; their errors are
+/// cleared (the program's own is a value, untouched).
+fn flush_io(py: Python<'_>) {
     for stream in [c"stderr", c"stdout"] {
-        if let Some(f) = gil.sys_attr(stream) {
-            if f.call_method0(c"flush").is_err() {
-                gil.err_clear();
-            }
+        if let Some(f) = cpython::sys_attr(py, stream) {
+            let _ = f.call_method0(intern!(py, "flush"));
         }
-    }
-    if let Some(saved) = saved {
-        let _ = saved.restore();
     }
 }
 
@@ -607,102 +636,106 @@ fn flush_io(gil: Gil<'_>) {
 /// session, opened once and checked like a script. A denied file is
 /// reported and skipped, as CPython skips one it cannot open: the session
 /// itself is interactive input, allowed or refused on its own.
-fn pymain_run_startup(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) -> Option<i32> {
+fn pymain_run_startup(
+    py: Python<'_>,
+    config: &RunConfig,
+    enforcement: &Enforcement,
+) -> Option<i32> {
     if !config.use_environment {
         return None;
     }
     let env = std::env::var_os("PYTHONSTARTUP").filter(|v| !v.is_empty())?;
     let env = env.as_bytes().to_vec();
-    let startup = match gil.fs_decode(&env) {
+    let startup = match fs_decode(py, &env) {
         Ok(startup) => startup,
-        Err(_) => return pymain_err_print(gil),
+        Err(err) => return pymain_err_print(py, err),
     };
-    if gil.audit(c"cpython.run_startup", Some(&startup)).is_err() {
-        return pymain_err_print(gil);
+    if let Err(err) = cpython::audit(py, c"cpython.run_startup", Some(&startup)) {
+        return pymain_err_print(py, err);
     }
     let opened = match hooks::open_code_file(enforcement, OsStr::from_bytes(&env)) {
         Ok(file) => CFile::new(file),
         Err(ScriptError::Open(error)) => Err(error.source),
         Err(ScriptError::Denied(denial)) => {
-            report(gil, &denial);
+            report(py, &denial);
             return None;
         }
     };
     match opened {
         Ok(fp) => {
             // _PyRun_SimpleFileObject(fp, startup, closeit=0), then fclose
-            // (the stream is dropped when it is done with).
-            pyrun_simple_file(gil, fp, &startup, false);
-            gil.err_clear();
+            // (the stream is dropped when it is done with); its error has
+            // been printed.
+            pyrun_simple_file(py, fp, &startup, false);
             None
         }
         Err(error) => {
-            gil.write_stderr("Could not open PYTHONSTARTUP\n");
-            let _ = gil.raise_errno(error.raw_os_error().unwrap_or(libc::EIO), &startup);
-            pymain_err_print(gil)
+            cpython::write_stderr(py, "Could not open PYTHONSTARTUP\n");
+            let errno = error.raw_os_error().unwrap_or(libc::EIO);
+            let err = PyOSError::new_err((errno, cpython::strerror(errno), startup.unbind()));
+            pymain_err_print(py, err)
         }
     }
 }
 
 /// `pymain_run_interactive_hook`: `sys.__interactivehook__()`.
-fn pymain_run_interactive_hook(gil: Gil<'_>) -> Option<i32> {
+fn pymain_run_interactive_hook(py: Python<'_>) -> Option<i32> {
     let result = (|| -> PyResult<()> {
-        let sys = gil.import(c"sys")?;
-        let Ok(hook) = sys.getattr(c"__interactivehook__") else {
-            gil.err_clear();
+        let sys = py.import("sys")?;
+        let Ok(hook) = sys.getattr("__interactivehook__") else {
             return Ok(());
         };
-        gil.audit(c"cpython.run_interactivehook", Some(&hook))?;
-        hook.call(&[])?;
+        cpython::audit(py, c"cpython.run_interactivehook", Some(&hook))?;
+        hook.call0()?;
         Ok(())
     })();
     match result {
         Ok(()) => None,
-        Err(_) => {
-            gil.write_stderr("Failed calling sys.__interactivehook__\n");
-            pymain_err_print(gil)
+        Err(err) => {
+            cpython::write_stderr(py, "Failed calling sys.__interactivehook__\n");
+            pymain_err_print(py, err)
         }
     }
 }
 
 /// `pymain_run_stdin`: the program on standard input, or the prompt
 /// (allowed by the enforcement before the interpreter started).
-fn pymain_run_stdin(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement) -> i32 {
+fn pymain_run_stdin(py: Python<'_>, config: &RunConfig, enforcement: &Enforcement) -> i32 {
     if stdin_is_interactive(config) {
         // Do exit on SystemExit.
-        gil.set_inspect(false);
-        if let Some(code) = pymain_run_startup(gil, config, enforcement) {
+        cpython::set_inspect(py, false);
+        if let Some(code) = pymain_run_startup(py, config, enforcement) {
             return code;
         }
-        if let Some(code) = pymain_run_interactive_hook(gil) {
+        if let Some(code) = pymain_run_interactive_hook(py) {
             return code;
         }
     }
     // Call pending calls like signal handlers (SIGINT).
-    if gil.make_pending_calls().is_err() {
-        return pymain_exit_err_print(gil);
+    if let Err(err) = cpython::make_pending_calls(py) {
+        return pymain_exit_err_print(py, err);
     }
-    if gil.audit(c"cpython.run_stdin", None).is_err() {
-        return pymain_exit_err_print(gil);
+    if let Err(err) = cpython::audit(py, c"cpython.run_stdin", None) {
+        return pymain_exit_err_print(py, err);
     }
-    pymain_run_stdin_or_repl(gil, config)
+    pymain_run_stdin_or_repl(py, config)
 }
 
 /// Up to 3.12, `PyRun_AnyFileExFlags(stdin, "<stdin>")`: the program on
 /// standard input, or the built-in prompt on a terminal.
 #[cfg(not(Py_3_13))]
-fn pymain_run_stdin_or_repl(gil: Gil<'_>, _config: &RunConfig) -> i32 {
-    (gil.run_stdin() != 0).into()
+fn pymain_run_stdin_or_repl(py: Python<'_>, _config: &RunConfig) -> i32 {
+    (cpython::run_stdin(py) != 0).into()
 }
 
 /// From 3.13 on, a terminal gets `_pyrepl`'s prompt unless
 /// `PYTHON_BASIC_REPL` asks for the built-in one.
 #[cfg(Py_3_13)]
-fn pymain_run_stdin_or_repl(gil: Gil<'_>, config: &RunConfig) -> i32 {
+fn pymain_run_stdin_or_repl(py: Python<'_>, config: &RunConfig) -> i32 {
     if !pyrepl_wanted(config) {
-        return (gil.run_stdin() != 0).into();
+        return (cpython::run_stdin(py) != 0).into();
     }
-    pymain_start_pyrepl(gil)
+    pymain_start_pyrepl(py)
 }
 
 /// From 3.13 on: standard input is a terminal and `PYTHON_BASIC_REPL`
@@ -720,77 +753,80 @@ fn pyrepl_wanted(config: &RunConfig) -> bool {
 /// open it by path with no check. (Its own modules are imported through
 /// the open-code hook like any other.)
 #[cfg(Py_3_13)]
-fn pymain_start_pyrepl(gil: Gil<'_>) -> i32 {
-    let Ok(pyrepl) = gil.import(c"_pyrepl.main") else {
-        warn!("Could not import _pyrepl.main");
-        return pymain_exit_err_print(gil);
+fn pymain_start_pyrepl(py: Python<'_>) -> i32 {
+    let pyrepl = match py.import("_pyrepl.main") {
+        Ok(pyrepl) => pyrepl,
+        Err(err) => {
+            warn!("Could not import _pyrepl.main");
+            return pymain_exit_err_print(py, err);
+        }
     };
-    let Ok(console) = pyrepl.getattr(c"interactive_console") else {
-        warn!("Could not access _pyrepl.main.interactive_console");
-        return pymain_exit_err_print(gil);
+    let console = match pyrepl.getattr("interactive_console") {
+        Ok(console) => console,
+        Err(err) => {
+            warn!("Could not access _pyrepl.main.interactive_console");
+            return pymain_exit_err_print(py, err);
+        }
     };
-    gil.set_unhandled_keyboard_interrupt(false);
+    cpython::set_unhandled_keyboard_interrupt(py, false);
     // 3.14 passes `mainmodule=__main__` (with none, its `_pyrepl` makes a
     // fresh namespace); `quiet` and `pythonstartup` stay false.
     #[cfg(Py_3_14)]
-    let result = match gil.main_module() {
-        Ok(main) => console.call(&[&main, &gil.bool(false), &gil.bool(false)]),
-        Err(e) => Err(e),
-    };
+    let result = cpython::main_module(py).and_then(|main| console.call1((main, false, false)));
     #[cfg(not(Py_3_14))]
-    let result = console.call(&[]);
+    let result = console.call0();
     match result {
         Ok(_) => 0,
-        Err(_) => pymain_exit_err_print(gil),
+        Err(err) => pymain_exit_err_print(py, err),
     }
 }
 
 /// `pymain_repl`: the prompt after the program, for `-i` or
 /// `PYTHONINSPECT` (which the program itself may have set). Refused here
 /// under deny-interactive, since `PYTHONINSPECT` is only read now.
-fn pymain_repl(gil: Gil<'_>, config: &RunConfig, enforcement: &Enforcement, exitcode: &mut i32) {
-    if !gil.inspect()
+fn pymain_repl(py: Python<'_>, config: &RunConfig, enforcement: &Enforcement, exitcode: &mut i32) {
+    if !cpython::inspect(py)
         && config.use_environment
         && std::env::var_os("PYTHONINSPECT").is_some_and(|v| !v.is_empty())
     {
-        gil.set_inspect(true);
+        cpython::set_inspect(py, true);
     }
-    if !(gil.inspect() && stdin_is_interactive(config) && config_run_code(config)) {
+    if !(cpython::inspect(py) && stdin_is_interactive(config) && config_run_code(config)) {
         return;
     }
     if let Err(denial) = enforcement.check_interactive(None, OsStr::new("<stdin>")) {
-        report(gil, &denial);
+        report(py, &denial);
         *exitcode = DENIED;
         return;
     }
-    gil.set_inspect(false);
-    if let Some(code) = pymain_run_interactive_hook(gil) {
+    cpython::set_inspect(py, false);
+    if let Some(code) = pymain_run_interactive_hook(py) {
         *exitcode = code;
         return;
     }
     #[cfg(Py_3_14)]
     {
-        if gil.audit(c"cpython.run_stdin", None).is_err() {
-            *exitcode = pymain_exit_err_print(gil);
+        if let Err(err) = cpython::audit(py, c"cpython.run_stdin", None) {
+            *exitcode = pymain_exit_err_print(py, err);
             return;
         }
         // 3.14's pymain_repl has `_pyrepl` run PYTHONSTARTUP
         // (`pythonstartup=True`), which opens it by path with no check:
         // it is run here instead, opened once and checked.
         if pyrepl_wanted(config) {
-            if let Some(code) = pymain_run_startup(gil, config, enforcement) {
+            if let Some(code) = pymain_run_startup(py, config, enforcement) {
                 *exitcode = code;
                 return;
             }
         }
     }
-    *exitcode = pymain_run_stdin_or_repl(gil, config);
+    *exitcode = pymain_run_stdin_or_repl(py, config);
 }
 
 /// The name `PyRun_*` functions take: the `str` encoded back to the bytes
 /// they decode with the filesystem encoding.
-fn fs_cstring(name: &Obj<'_>) -> CString {
-    let bytes = name.fs_encode().unwrap_or_else(|_| b"???".to_vec());
+fn fs_cstring(name: &Bound<'_, PyAny>) -> CString {
+    let bytes = fs_encode(name).unwrap_or_else(|_| b"???".to_vec());
     CString::new(bytes).unwrap_or_else(|_| CString::from(c"???"))
 }
 

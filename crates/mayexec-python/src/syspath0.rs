@@ -10,13 +10,16 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::cpython::{Gil, Obj, PyResult, WideString};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use crate::cpython::{self, WideString};
 
 const SEP: libc::wchar_t = '/' as libc::wchar_t;
 
 /// The entry to put first on `sys.path`, or `None` to leave it alone
 /// (`argv` empty, or the current directory unknown under `-m`).
-pub fn compute<'py>(gil: Gil<'py>, argv: &[WideString]) -> Option<PyResult<Obj<'py>>> {
+pub fn compute<'py>(py: Python<'py>, argv: &[WideString]) -> Option<PyResult<Bound<'py, PyAny>>> {
     let argv0 = argv.first()?;
     let have_module_arg = argv0.is("-m");
     let have_script_arg = !have_module_arg && !argv0.is("-c");
@@ -24,10 +27,10 @@ pub fn compute<'py>(gil: Gil<'py>, argv: &[WideString]) -> Option<PyResult<Obj<'
     if have_module_arg {
         let cwd = std::env::current_dir().ok()?;
         let cwd = WideString::decode_locale(cwd.as_os_str().as_bytes())?;
-        return Some(gil.wide_str(&cwd));
+        return Some(cpython::wide_str(py, &cwd));
     }
     if !have_script_arg {
-        return Some(gil.str(""));
+        return Some(Ok(PyString::new(py, "").into_any()));
     }
 
     let mut path0 = argv0.0.clone();
@@ -57,7 +60,7 @@ pub fn compute<'py>(gil: Gil<'py>, argv: &[WideString]) -> Option<PyResult<Obj<'
         Some(_) => 1,
         None => 0,
     };
-    Some(gil.wide_str(&WideString(path0[..n].to_vec())))
+    Some(cpython::wide_str(py, &WideString(path0[..n].to_vec())))
 }
 
 /// `_Py_wreadlink`: the target of a symlink, `None` if it is not one.
