@@ -24,6 +24,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString, OsStr, OsString};
 use std::fs::File;
+use std::mem::MaybeUninit;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::ptr;
@@ -268,10 +269,83 @@ fn is_loaded(name: &[u8]) -> bool {
     let Ok(name) = CString::new(name) else {
         return false;
     };
-    let loaded = crate::cpython::loaded_shared_object(&name, libc::RTLD_LAZY).is_some();
+    let loaded = loaded_shared_object(&name, libc::RTLD_LAZY).is_some();
     if !loaded {
         // SAFETY: clears the loader's error for the name not found.
         unsafe { libc::dlerror() };
     }
     loaded
+}
+
+/// The handle of a shared object of this name if it is already loaded in
+/// the process: `dlopen(name, mode | RTLD_NOLOAD)`, which maps nothing
+/// new and runs no code, and takes a reference as `dlopen` does.
+pub fn loaded_shared_object(name: &CStr, mode: c_int) -> Option<usize> {
+    // SAFETY: a NUL-terminated name; RTLD_NOLOAD only returns an object
+    // already loaded (promoted to `mode`'s scope, as a plain dlopen would).
+    let handle = unsafe { libc::dlopen(name.as_ptr(), mode | RTLD_NOLOAD) };
+    (!handle.is_null()).then_some(handle as usize)
+}
+
+/// `RTLD_NOLOAD` of glibc's `<bits/dlfcn.h>` (not in the libc crate for
+/// Linux).
+const RTLD_NOLOAD: c_int = 0x0004;
+
+/// glibc's `Dl_serpath` (`<dlfcn.h>`).
+#[repr(C)]
+struct DlSerpath {
+    dls_name: *const c_char,
+    dls_flags: libc::c_uint,
+}
+
+/// glibc's `Dl_serinfo` (`<dlfcn.h>`), followed by `dls_cnt` paths.
+#[repr(C)]
+struct DlSerinfo {
+    dls_size: libc::size_t,
+    dls_cnt: libc::c_uint,
+    dls_serpath: [DlSerpath; 1],
+}
+
+/// The directories the dynamic loader searches for a bare library name
+/// asked for by the program, in order (`dlinfo(RTLD_DI_SERINFO)` on the
+/// main program: its `DT_RPATH`, `LD_LIBRARY_PATH` unless in secure
+/// execution, its `DT_RUNPATH`, the system directories). The loader also
+/// consults `/etc/ld.so.cache`, which is not in this list. Empty when the
+/// loader cannot say.
+pub fn loader_search_path() -> Vec<Vec<u8>> {
+    let mut dirs = Vec::new();
+    // SAFETY: dlopen(NULL) returns the main program's handle. RTLD_DI_
+    // SERINFOSIZE fills the size and count of a Dl_serinfo; RTLD_DI_SERINFO
+    // then fills a buffer of that size (aligned for Dl_serinfo: a Vec of
+    // u64) with the count set, whose strings point into the same buffer.
+    unsafe {
+        let handle = libc::dlopen(ptr::null(), libc::RTLD_LAZY);
+        if handle.is_null() {
+            return dirs;
+        }
+        let mut size = MaybeUninit::<DlSerinfo>::zeroed();
+        if libc::dlinfo(handle, libc::RTLD_DI_SERINFOSIZE, size.as_mut_ptr().cast()) != 0 {
+            return dirs;
+        }
+        let size = size.assume_init();
+        let words = size
+            .dls_size
+            .div_ceil(8)
+            .max(std::mem::size_of::<DlSerinfo>() / 8 + 1);
+        let mut buffer = vec![0u64; words];
+        let info = buffer.as_mut_ptr().cast::<DlSerinfo>();
+        (*info).dls_size = size.dls_size;
+        (*info).dls_cnt = size.dls_cnt;
+        if libc::dlinfo(handle, libc::RTLD_DI_SERINFO, info.cast()) != 0 {
+            return dirs;
+        }
+        let paths = ptr::addr_of!((*info).dls_serpath).cast::<DlSerpath>();
+        for i in 0..(*info).dls_cnt as usize {
+            let name = (*paths.add(i)).dls_name;
+            if !name.is_null() {
+                dirs.push(CStr::from_ptr(name).to_bytes().to_vec());
+            }
+        }
+    }
+    dirs
 }

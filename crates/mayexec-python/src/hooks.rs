@@ -369,14 +369,28 @@ fn binary_reader<'py>(
 
 /// `PermissionError(EACCES, message, filename)`.
 fn permission_error(message: &str, filename: &Bound<'_, PyAny>) -> PyErr {
-    PyPermissionError::new_err((libc::EACCES, message.to_owned(), filename.clone().unbind()))
+    raised::<PyPermissionError>(filename.py(), (libc::EACCES, message, filename))
 }
 
 /// The `OSError` subclass for `errno`, naming `filename`, as a failed
-/// `open()` raises (`OSError(errno, strerror, filename)` is made the
-/// subclass for its errno, `FileNotFoundError` for `ENOENT` and so on).
-fn os_error(errno: i32, filename: &Bound<'_, PyAny>) -> PyErr {
-    PyOSError::new_err((errno, cpython::strerror(errno), filename.clone().unbind()))
+/// `open()` raises (`OSError(errno, strerror, filename)` is the subclass
+/// for its errno: `FileNotFoundError` for `ENOENT`, and so on).
+pub fn os_error(errno: i32, filename: &Bound<'_, PyAny>) -> PyErr {
+    raised::<PyOSError>(filename.py(), (errno, cpython::strerror(errno), filename))
+}
+
+/// The exception `T(*args)`, made now, as `PyErr_SetFromErrno` makes its
+/// own: its type is then the instance's (`OSError(ENOENT, …)` is a
+/// `FileNotFoundError`) for C code that asks `PyErr_ExceptionMatches` too,
+/// not only for Python's `except`.
+fn raised<'py, T: pyo3::PyTypeInfo>(
+    py: Python<'py>,
+    args: impl pyo3::call::PyCallArgs<'py>,
+) -> PyErr {
+    match py.get_type::<T>().call1(args) {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
 }
 
 /// `PermissionError(EACCES, "script execution denied (REASON)", path)`,
@@ -788,7 +802,7 @@ static CTYPES_DLOPEN: MethodDef = MethodDef {
 /// - a bare name already loaded in the process (`libc.so.6`) maps
 ///   nothing new: the loaded object's handle is returned;
 /// - another bare name is looked up in the loader's search path
-///   ([`cpython::loader_search_path`]), and the first file found there is
+///   ([`dl::loader_search_path`]), and the first file found there is
 ///   checked and loaded from its descriptor; a name found nowhere there
 ///   (only through `/etc/ld.so.cache`) is refused, with `ENOENT`: give
 ///   its path.
@@ -818,7 +832,7 @@ fn ctypes_dlopen<'py>(
             Some(mode) => mode.extract::<libc::c_long>()? as libc::c_int,
             None => libc::RTLD_LOCAL,
         } | libc::RTLD_NOW;
-        if let Some(handle) = cpython::loaded_shared_object(&cname, mode) {
+        if let Some(handle) = dl::loaded_shared_object(&cname, mode) {
             // That very object, without a second search the directories
             // could change under.
             cpython::audit(py, c"ctypes.dlopen", Some(name))?;
@@ -853,7 +867,7 @@ fn ctypes_dlopen<'py>(
 
 /// The first `DIR/name` that exists as a file in the loader's search path.
 fn find_in_loader_search_path(name: &[u8]) -> Option<Vec<u8>> {
-    cpython::loader_search_path().into_iter().find_map(|dir| {
+    dl::loader_search_path().into_iter().find_map(|dir| {
         let mut path = dir;
         if !path.ends_with(b"/") {
             path.push(b'/');

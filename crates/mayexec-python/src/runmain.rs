@@ -22,7 +22,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use mayexec::{Denial, Enforcement, ScriptError};
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyCode, PyDict, PyList, PyModule, PyString};
@@ -672,8 +672,7 @@ fn pymain_run_startup(
         Err(error) => {
             cpython::write_stderr(py, "Could not open PYTHONSTARTUP\n");
             let errno = error.raw_os_error().unwrap_or(libc::EIO);
-            let err = PyOSError::new_err((errno, cpython::strerror(errno), startup.unbind()));
-            pymain_err_print(py, err)
+            pymain_err_print(py, hooks::os_error(errno, &startup))
         }
     }
 }
