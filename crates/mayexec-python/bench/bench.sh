@@ -11,6 +11,14 @@
 #
 #   bash crates/mayexec-python/bench/bench.sh [results.md]
 #   BENCH_PYTHON=3.12 bash crates/mayexec-python/bench/bench.sh [results.md]
+#   BENCH_BASELINE=OLD/mayexec-python bash crates/mayexec-python/bench/bench.sh
+#
+# BENCH_BASELINE names another mayexec-python of the same CPython (an
+# earlier commit's release build): the two are run alternated, run by run
+# (bench/alternate.py; BENCH_BASELINE_RUNS each, default 100), wall and
+# CPU time, for start-up and the import-heavy program without enforcement,
+# under `mayexec run -f` and under a level-3 policy; a last table compares
+# them.
 #
 # BENCH_PYTHON names the CPython (default: the workspace's, 3.11); another
 # version's mayexec-python is built in target/python3.X, as
@@ -32,6 +40,12 @@ out=${1:-}
 runs=${BENCH_RUNS:-60}
 modules=${BENCH_MODULES:-150}
 trust_runs=${BENCH_TRUST_RUNS:-200}
+baseline=${BENCH_BASELINE:-}
+baseline_runs=${BENCH_BASELINE_RUNS:-100}
+[ -z "$baseline" ] || [ -x "$baseline" ] || {
+    echo "BENCH_BASELINE: $baseline is not an executable" >&2
+    exit 1
+}
 
 if ! command -v hyperfine >/dev/null || ! command -v strace >/dev/null; then
     apt-get update -qq
@@ -256,11 +270,39 @@ unshare --mount --propagation private -- bash -ec '
         "mayexec-python main.py (level 1 + trust, caches untrusted)=$(in_ns trust-nocache)"
 ' bash "$trust_policy" "$mounts" "$mayexec" "$mx" "$work/home" "$stdlib/lib-dynload" "$app" "$trust_runs" "$work/trust" "${clean_env[*]}" "$py" "$here" >&2
 
+# This build against BENCH_BASELINE, alternated (see the top): without
+# enforcement and under `mayexec run -f` here, under a level-3 policy in a
+# mount namespace of its own.
+baseline_json=
+if [ -n "$baseline" ]; then
+    "${clean_env[@]}" "$baseline" main.py >/dev/null
+    "$py" "$here/alternate.py" --runs "$baseline_runs" --out "$work/baseline" \
+        "baseline -c pass=${clean_env[*]} $baseline -c pass" \
+        "this -c pass=${clean_env[*]} $mx -c pass" \
+        "baseline main.py=${clean_env[*]} $baseline main.py" \
+        "this main.py=${clean_env[*]} $mx main.py" \
+        "baseline main.py (run -f)=${clean_env[*]} $mayexec run -f -- $baseline main.py" \
+        "this main.py (run -f)=${clean_env[*]} $mayexec run -f -- $mx main.py" >&2
+    policy="$work/policy-baseline"
+    mkdir -p "$policy"
+    unshare --mount --propagation private -- sh -ec "
+        mount -t tmpfs -o mode=0755 tmpfs '$policy'
+        mkdir '$policy/upper' '$policy/work'
+        echo 'interpreted_access = 3' > '$policy/upper/mayexec.conf'
+        chmod 0644 '$policy/upper/mayexec.conf'
+        mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$policy/upper,workdir=$policy/work' /etc
+        exec '$py' '$here/alternate.py' --runs '$baseline_runs' --out '$work/baseline-level3' \
+            'baseline main.py (level 3 policy)=${clean_env[*]} $baseline main.py' \
+            'this main.py (level 3 policy)=${clean_env[*]} $mx main.py'
+    " >&2
+    baseline_json="$work/baseline.json $work/baseline-level3.json"
+fi
+
 # mayexec-python against python3 in the same conditions: ratios of medians
 # and of minimums (they resist the noise of a shared machine better than
 # the mean does).
 summary=$("$py" - "$checks" "$(cat "$work/checks-run-f")" "$(cat "$work/checks-level3")" \
-    "$work/results.json" "$work/level2.json" "$work/level3.json" "$work/trust.json" <<'PYEOF'
+    "$work/results.json" "$work/level2.json" "$work/level3.json" "$work/trust.json" $baseline_json <<'PYEOF'
 import json, sys
 checks, checks_run_f, checks_level3 = (int(a) for a in sys.argv[1:4])
 results = {}
@@ -311,6 +353,19 @@ for case in ("level 1", "level 1 + trust", "level 1 + trust, caches untrusted"):
     r = results[f"mayexec-python main.py ({case})"]
     print(f"| {case} | {r['median']*1e3:.1f} | {r['min']*1e3:.1f} | {r['median']/base['median']:.3f} | {r['min']/base['min']:.3f} "
           f"| {r['cpu_median']/base['cpu_median']:.3f} | {r['cpu_min']/base['cpu_min']:.3f} |")
+if "baseline main.py" in results:
+    print()
+    print("| this build against BENCH_BASELINE (alternated) | baseline wall median [ms] | this wall median [ms] | ratio of medians | ratio of minimums | CPU-time ratio of medians | CPU-time ratio of minimums |")
+    print("|:---|---:|---:|---:|---:|---:|---:|")
+    for label, case in (
+        ("start-up, no enforcement", "-c pass"),
+        ("import-heavy, no enforcement", "main.py"),
+        ("import-heavy, mayexec run -f", "main.py (run -f)"),
+        ("import-heavy, level 3 policy", "main.py (level 3 policy)"),
+    ):
+        b, o = results[f"baseline {case}"], results[f"this {case}"]
+        print(f"| {label} | {b['median']*1e3:.1f} | {o['median']*1e3:.1f} | {o['median']/b['median']:.3f} | {o['min']/b['min']:.3f} "
+              f"| {o['cpu_median']/b['cpu_median']:.3f} | {o['cpu_min']/b['cpu_min']:.3f} |")
 PYEOF
 )
 
@@ -327,5 +382,11 @@ PYEOF
     echo
     cat "$work/trust.md"
     echo
+    if [ -n "$baseline" ]; then
+        cat "$work/baseline.md"
+        echo
+        cat "$work/baseline-level3.md"
+        echo
+    fi
     echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee ${out:+"$out"}
