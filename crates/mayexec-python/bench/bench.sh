@@ -188,15 +188,22 @@ hyperfine -N --warmup 5 --runs "$runs" --export-markdown "$work/results.md" --ex
 # (the kernel's check, as under `mayexec run -f`, but with no no_new_privs:
 # a cached module's source may get the emulated rules, docs/semantics.md),
 # each in a mount namespace of the bench's own.
+# policy_etc DIR LEVEL: the lines of a `sh -ec` script, run in a mount
+# namespace of its own, that put over /etc one with `interpreted_access =
+# LEVEL` (an overlay; DIR, a scratch directory, holds its upper layer).
+policy_etc() {
+    mkdir -p "$1"
+    cat <<EOF
+mount -t tmpfs -o mode=0755 tmpfs '$1'
+mkdir '$1/upper' '$1/work'
+echo 'interpreted_access = $2' > '$1/upper/mayexec.conf'
+chmod 0644 '$1/upper/mayexec.conf'
+mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$1/upper,workdir=$1/work' /etc
+EOF
+}
 for level in 2 3; do
-policy="$work/policy$level"
-mkdir -p "$policy"
 unshare --mount --propagation private -- sh -ec "
-    mount -t tmpfs -o mode=0755 tmpfs '$policy'
-    mkdir '$policy/upper' '$policy/work'
-    echo 'interpreted_access = $level' > '$policy/upper/mayexec.conf'
-    chmod 0644 '$policy/upper/mayexec.conf'
-    mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$policy/upper,workdir=$policy/work' /etc
+    $(policy_etc "$work/policy$level" "$level")
     strace -f -qq -y -e trace=execveat -o '$work/checks-level$level.trace' ${clean_env[*]} $mx main.py >/dev/null
     exec hyperfine -N --warmup 5 --runs '$runs' --export-markdown '$work/level$level.md' --export-json '$work/level$level.json' \
         -n 'python3 -c pass (level $level policy)' '${clean_env[*]} $py -c pass' \
@@ -283,14 +290,8 @@ if [ -n "$baseline" ]; then
         "this main.py=${clean_env[*]} $mx main.py" \
         "baseline main.py (run -f)=${clean_env[*]} $mayexec run -f -- $baseline main.py" \
         "this main.py (run -f)=${clean_env[*]} $mayexec run -f -- $mx main.py" >&2
-    policy="$work/policy-baseline"
-    mkdir -p "$policy"
     unshare --mount --propagation private -- sh -ec "
-        mount -t tmpfs -o mode=0755 tmpfs '$policy'
-        mkdir '$policy/upper' '$policy/work'
-        echo 'interpreted_access = 3' > '$policy/upper/mayexec.conf'
-        chmod 0644 '$policy/upper/mayexec.conf'
-        mount -t overlay overlay -o 'lowerdir=/etc,upperdir=$policy/upper,workdir=$policy/work' /etc
+        $(policy_etc "$work/policy-baseline" 3)
         exec '$py' '$here/alternate.py' --runs '$baseline_runs' --out '$work/baseline-level3' \
             'baseline main.py (level 3 policy)=${clean_env[*]} $baseline main.py' \
             'this main.py (level 3 policy)=${clean_env[*]} $mx main.py'
