@@ -456,8 +456,12 @@ fn modules(py: Python<'_>) -> Option<Bound<'_, PyDict>> {
 }
 
 /// The module `name` if it is loaded, without importing it (nothing of the
-/// import system runs); errors count as absent.
-pub fn loaded_module<'py>(py: Python<'py>, name: &str) -> Option<Bound<'py, PyAny>> {
+/// import system runs); errors count as absent. (The name is a `str`, an
+/// interned one on the paths every import takes: no `str` made per call.)
+pub fn loaded_module<'py>(
+    py: Python<'py>,
+    name: &Bound<'py, pyo3::types::PyString>,
+) -> Option<Bound<'py, PyAny>> {
     modules(py)?.get_item(name).ok().flatten()
 }
 
@@ -487,7 +491,7 @@ pub fn running_module_is(py: Python<'_>, names: &[&str]) -> bool {
         return false;
     };
     matches!(
-        globals.get_item("__name__"),
+        globals.get_item(pyo3::intern!(py, "__name__")),
         Ok(Some(name)) if name.cast::<pyo3::types::PyString>()
             .is_ok_and(|name| name.to_str().is_ok_and(|name| names.contains(&name)))
     )

@@ -353,7 +353,7 @@ fn binary_reader<'py>(
     use std::os::fd::{AsRawFd, IntoRawFd};
     // (Taken from the interpreter's modules when there, as it is from its
     // start: no `__import__` call, no look at its spec.)
-    let io = match cpython::loaded_module(py, "_io") {
+    let io = match cpython::loaded_module(py, intern!(py, "_io")) {
         Some(io) => io,
         None => py.import("_io")?.into_any(),
     };
@@ -597,7 +597,8 @@ fn adjust_import_system(py: Python<'_>) -> PyResult<()> {
     }
     // Until the path-based import system is installed, no file can be
     // imported, and there is nothing to adjust.
-    let Some(external) = cpython::loaded_module(py, "_frozen_importlib_external") else {
+    let Some(external) = cpython::loaded_module(py, intern!(py, "_frozen_importlib_external"))
+    else {
         return Ok(());
     };
     let (Ok(sourceless), Ok(source)) = (
@@ -627,7 +628,7 @@ fn adjust_import_system(py: Python<'_>) -> PyResult<()> {
         )?;
         // Modules with loaders of their own (imp, _ctypes) are adjusted
         // as they are loaded (or reloaded).
-        let bootstrap = cpython::loaded_module(py, "_frozen_importlib")
+        let bootstrap = cpython::loaded_module(py, intern!(py, "_frozen_importlib"))
             .ok_or_else(|| PyRuntimeError::new_err("no _frozen_importlib"))?;
         for (name, def) in [("_load_unlocked", &LOAD_UNLOCKED), ("_exec", &EXEC)] {
             let original = bootstrap.getattr(name)?;
