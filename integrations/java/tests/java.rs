@@ -473,51 +473,109 @@ fn audit_mode_runs_everything_and_logs_the_denials() {
     );
 }
 
-/// `jshell -q ARGS` (under `mayexec run FLAGS` when given), `input` on its
+/// `program ARGS` (under `mayexec run FLAGS` when given), `input` on its
 /// standard input.
-fn run_jshell(flags: Option<&str>, jshell: &Path, args: &[&OsStr], input: &str) -> Outcome {
+fn run_with_input<S: AsRef<OsStr>>(
+    flags: Option<&str>,
+    program: &Path,
+    args: &[S],
+    input: &str,
+) -> Outcome {
     let mut cmd = match flags {
-        Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, jshell.as_os_str()),
-        None => Command::new(jshell),
+        Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, program.as_os_str()),
+        None => Command::new(program),
     };
     let mut child = cmd
-        .arg("-q")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start jshell");
+        .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
     child
         .stdin
         .take()
-        .expect("jshell's stdin")
+        .expect("the program's stdin")
         .write_all(input.as_bytes())
-        .expect("write to jshell");
-    Outcome::from_output(child.wait_with_output().expect("wait for jshell"))
+        .expect("write to the program");
+    Outcome::from_output(child.wait_with_output().expect("wait for the program"))
 }
 
-/// jshell runs code typed at its prompt: under deny-interactive it does
-/// not start; with nothing enforced, or only files, it runs.
+/// `jshell -q ARGS` (under `mayexec run FLAGS` when given), `input` on its
+/// standard input.
+fn run_jshell(flags: Option<&str>, jshell: &Path, args: &[&OsStr], input: &str) -> Outcome {
+    let args = [&[OsStr::new("-q")], args].concat();
+    run_with_input(flags, jshell, &args, input)
+}
+
+/// The JDK's shells run code typed at their prompt or given on their
+/// command line: jshell and jrunscript. Under deny-interactive they do not
+/// start, however they are launched — their own launcher, `java -m
+/// MODULE/CLASS`, or the class named alone, which the application class
+/// loader finds in its module all the same; with nothing enforced, or only
+/// files, they run as Debian's.
 #[root_test]
-fn jshell_does_not_start_under_deny_interactive() {
-    let test = "jshell_does_not_start_under_deny_interactive";
+fn the_jdks_shells_do_not_start_under_deny_interactive() {
+    let test = "the_jdks_shells_do_not_start_under_deny_interactive";
     let Some(ours) = BUILT.require_with_root(test) else {
         return;
     };
-    let jshell = ours.with_file_name("jshell");
-    let run = |flags| run_jshell(flags, &jshell, &[], "System.out.println(6 * 7)\n/exit\n");
-    for flags in ["-i", "-fi"] {
-        assert_eq!(
-            run(Some(flags)),
-            Outcome::refused(denial("jshell", "interactive")),
-            "{flags}"
+    let jshell_class = "jdk.internal.jshell.tool.JShellToolProvider";
+    let jshell_main = format!("jdk.jshell/{jshell_class}");
+    let jrunscript_class = "com.sun.tools.script.shell.Main";
+    let jrunscript_main = format!("java.scripting/{jrunscript_class}");
+    let snippet = "System.out.println(6 * 7)\n/exit\n";
+    // (label, program, its arguments, standard input)
+    let launches: [(&str, &str, Vec<&str>, &str); 7] = [
+        ("jshell", "jshell", vec!["-q"], snippet),
+        ("jshell", "java", vec!["-m", &jshell_main, "-q"], snippet),
+        ("jshell", "java", vec![jshell_class, "-q"], snippet),
+        // snippets run in this JVM, not in an agent the debugger drives
+        (
+            "jshell",
+            "java",
+            vec![jshell_class, "-q", "--execution", "local"],
+            snippet,
+        ),
+        // -q lists the script engines: the JDK has none since 15
+        ("jrunscript", "jrunscript", vec!["-q"], ""),
+        ("jrunscript", "java", vec!["-m", &jrunscript_main, "-q"], ""),
+        ("jrunscript", "java", vec![jrunscript_class, "-q"], ""),
+    ];
+    for (label, program, args, input) in &launches {
+        let ours = ours.with_file_name(program);
+        for flags in ["-i", "-fi"] {
+            assert_eq!(
+                run_with_input(Some(flags), &ours, args, input),
+                Outcome::refused(denial(*label, "interactive")),
+                "{program} {args:?} {flags}"
+            );
+        }
+        let theirs = run_with_input(
+            None,
+            &Path::new(DEBIAN).with_file_name(program),
+            args,
+            input,
         );
-    }
-    for flags in [None, Some("-f")] {
-        let got = run(flags);
-        assert_eq!(got.exit, Exit::Code(0), "{flags:?}: {got}");
-        assert!(got.stdout.contains("42"), "{flags:?}: {got}");
+        assert_eq!(
+            theirs.exit,
+            Exit::Code(0),
+            "Debian's {program} {args:?}: {theirs}"
+        );
+        if *label == "jshell" {
+            assert!(
+                theirs.stdout.contains("42"),
+                "Debian's {program} {args:?}: {theirs}"
+            );
+        }
+        for flags in [None, Some("-f")] {
+            let got = run_with_input(flags, &ours, args, input);
+            assert_eq!(
+                (&got.exit, &got.stdout),
+                (&theirs.exit, &theirs.stdout),
+                "{program} {args:?} {flags:?}: {got}"
+            );
+        }
     }
 }
 
@@ -815,7 +873,8 @@ on_both_backends! {
 }
 
 /// What the launcher refuses whatever the file: code from no file under
-/// deny-interactive (a debugger, shell commands run on an error), a Java
+/// deny-interactive (a debugger, shell commands run on an error, the prompt
+/// that starts gdb on a fatal error), a Java
 /// agent whose classes the JVM would read natively (`Boot-Class-Path`), an
 /// alternate JVM, turning dynamic attach back on.
 #[root_test]
@@ -831,10 +890,16 @@ fn the_launcher_refuses_what_it_cannot_check() {
     write_file(&boot, &Programs::get().boot_class_path_agent, 0o755);
     let jdwp = "-agentlib:jdwp=transport=dt_socket,server=y,suspend=n,address=127.0.0.1:0";
     let javaagent = format!("-javaagent:{}", boot.display());
-    let cases: [(&str, &str, &str, &[&str]); 6] = [
+    let cases: [(&str, &str, &str, &[&str]); 7] = [
         (
             "-XX:OnError=true",
             "-XX:OnError",
+            "interactive",
+            &["-i", "-fi"],
+        ),
+        (
+            "-XX:+ShowMessageBoxOnError",
+            "-XX:+ShowMessageBoxOnError",
             "interactive",
             &["-i", "-fi"],
         ),
@@ -914,6 +979,86 @@ fn the_launcher_refuses_what_it_cannot_check() {
             listening(&got.stdout),
             listening(&theirs.stdout),
             "{option}"
+        );
+    }
+}
+
+/// `-XX:+ShowMessageBoxOnError`: on a fatal error the JVM asks on standard
+/// input whether to start gdb on itself, and starts it on a "yes"
+/// (`os::start_debugging`): a debugger, whose commands are code from no
+/// file. Under deny-interactive the launch is refused, the option given in
+/// `JAVA_TOOL_OPTIONS` as well; elsewhere, and in Debian's Java, the
+/// debugger starts (here a stand-in for gdb on `PATH`).
+#[root_test]
+fn the_debugger_prompt_of_a_fatal_error_is_refused_under_deny_interactive() {
+    let test = "the_debugger_prompt_of_a_fatal_error_is_refused_under_deny_interactive";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let natives = Natives::new();
+    let dir = natives.dir(Place::Exec755);
+    // A program that ends in a fatal error: -XX:+CrashOnOutOfMemoryError.
+    let program = write_file(
+        &dir.join("Exhaust.java"),
+        b"public class Exhaust {\n    public static void main(String[] args) {\n        \
+          java.util.List<long[]> all = new java.util.ArrayList<>();\n        \
+          for (;;) all.add(new long[1 << 20]);\n    }\n}\n",
+        0o755,
+    );
+    let work = mayexec_testkit::TempDir::new();
+    let bin = work.path().join("bin");
+    fs::create_dir(&bin).expect("mkdir bin");
+    let started = work.path().join("gdb-started");
+    write_file(
+        &bin.join("gdb"),
+        format!("#!/bin/sh\necho \"$@\" > {}\n", started.display()).as_bytes(),
+        0o755,
+    );
+    let answer = write_file(&work.path().join("yes"), b"yes\n", 0o644);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |flags: Option<&str>, java: &Path| {
+        let _ = fs::remove_file(&started);
+        let mut cmd = match flags {
+            Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, java.as_os_str()),
+            None => Command::new(java),
+        };
+        cmd.env("PATH", &path)
+            .env(
+                "JAVA_TOOL_OPTIONS",
+                "-XX:+ShowMessageBoxOnError -XX:+CrashOnOutOfMemoryError \
+                 -XX:-CreateCoredumpOnCrash -Xmx32m",
+            )
+            .current_dir(work.path())
+            .arg(&program)
+            .stdin(fs::File::open(&answer).expect("open the answer"));
+        let got = without_picked_up(Outcome::of(&mut cmd));
+        (got, started.is_file())
+    };
+    for flags in ["-i", "-fi"] {
+        let (got, debugger) = run(Some(flags), &ours);
+        assert_eq!(
+            got,
+            Outcome::refused(denial("-XX:+ShowMessageBoxOnError", "interactive")),
+            "{flags}"
+        );
+        assert!(!debugger, "{flags}: the debugger started");
+        // Debian's Java starts it: the way in is real.
+        let (theirs, debugger) = run(Some(flags), Path::new(DEBIAN));
+        assert!(
+            debugger,
+            "{flags}: Debian's Java did not start gdb: {theirs}"
+        );
+    }
+    for (flags, java) in [(Some("-f"), &ours), (None, &ours)] {
+        let (got, debugger) = run(flags, java);
+        assert!(debugger, "{flags:?}: no debugger started: {got}");
+        assert!(
+            got.stderr.contains("Do you want to debug the problem?"),
+            "{flags:?}: {got}"
         );
     }
 }
