@@ -40,6 +40,10 @@ pub const STOCK: Built = Built {
 /// Debian's Wine loader (what `/usr/bin/wine` runs on a 64-bit system).
 pub const DEBIAN: &str = "/usr/lib/wine/wine64";
 
+/// Where Debian's Wine keeps its own Windows programs and DLLs (`cmd.exe`,
+/// the script hosts …), PE images.
+pub const DEBIAN_WINDOWS_DIR: &str = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows";
+
 /// The MinGW-w64 cross-compiler the PE programs are built with.
 pub const MINGW: &str = "x86_64-w64-mingw32-gcc";
 

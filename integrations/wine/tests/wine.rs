@@ -10,7 +10,9 @@ use std::process::{Command, Stdio};
 
 use mayexec_testkit::interp::{Enforced, Exit, Outcome, Place, Places};
 use mayexec_testkit::{on_both_backends, root_test, Sandbox, Tmpfs};
-use mayexec_wine::{denial, windows_path, Fixture, Programs, BUILT, DEBIAN, STOCK};
+use mayexec_wine::{
+    denial, windows_path, Fixture, Programs, BUILT, DEBIAN, DEBIAN_WINDOWS_DIR, STOCK,
+};
 
 /// The ways code reaches Wine that the table covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -547,6 +549,68 @@ fn mayexec_interpreters_reports_it_as_enlightened() {
         let (real, got) = interpreters(&wine);
         assert_eq!(got.exit, Exit::Code(1), "{}: {got}", real.display());
         assert!(got.stdout.contains("integrations/wine/build.sh"), "{got}");
+    }
+}
+
+/// A program is known by the file it is as well as by the name it was
+/// started under: a link to Wine's `cmd.exe` or to a script host, named
+/// otherwise, is no new code but the system's own program, and is refused
+/// as they are under deny-interactive. Debian's Wine runs what it is given.
+#[root_test]
+fn a_link_to_cmd_or_a_script_host_is_known_by_the_file_it_names() {
+    let test = "a_link_to_cmd_or_a_script_host_is_known_by_the_file_it_names";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let fixture = Fixture::get();
+    let dir = mayexec_testkit::TempDir::new();
+    let link = |name: &str, to: &str| {
+        let path = dir.path().join(name);
+        std::os::unix::fs::symlink(Path::new(DEBIAN_WINDOWS_DIR).join(to), &path)
+            .expect("make a link");
+        path
+    };
+    let shell = link("shell.exe", "cmd.exe");
+    let host = link("host", "cscript.exe");
+    let plain = |p: &OsStr| Command::new(p);
+    let run_i = |p: &OsStr| mayexec_testkit::conformance::mayexec_run("-i", p);
+    let run = |wine: &OsStr, make: &dyn Fn(&OsStr) -> Command, program: &Path, args: &[&str]| {
+        Fixture::outcome(
+            fixture
+                .command(wine, make)
+                .arg(program)
+                .args(args)
+                .stdin(Stdio::null()),
+        )
+    };
+    let echo = ["/c", "echo", "linked"];
+    assert_eq!(
+        run(ours.as_os_str(), &run_i, &shell, &echo),
+        Outcome::refused(denial("/c", "interactive")),
+        "{}",
+        shell.display()
+    );
+    assert_eq!(
+        run(ours.as_os_str(), &run_i, &host, &["/?"]),
+        Outcome::refused(denial("cscript.exe", "interactive")),
+        "{}",
+        host.display()
+    );
+    // The link runs the commands in Debian's Wine; ours, with nothing
+    // enforced, does what Debian's does.
+    debians("a link to cmd.exe", Outcome::ran("linked\r\n"), &|| {
+        run(OsStr::new(DEBIAN), &run_i, &shell, &echo)
+    });
+    for (program, args) in [(&shell, &echo[..]), (&host, &["/?"][..])] {
+        let all = || {
+            vec![
+                run(OsStr::new(DEBIAN), &plain, program, args),
+                run(ours.as_os_str(), &plain, program, args),
+            ]
+        };
+        let what = format!("{} {args:?}", program.display());
+        let outcomes = settle(&what, all(), &all);
+        assert_eq!(outcomes[1], outcomes[0], "{what}");
     }
 }
 
