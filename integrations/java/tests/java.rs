@@ -473,6 +473,14 @@ fn audit_mode_runs_everything_and_logs_the_denials() {
     );
 }
 
+/// `program`, under `mayexec run FLAGS` when given.
+fn launch(flags: Option<&str>, program: &Path) -> Command {
+    match flags {
+        Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, program.as_os_str()),
+        None => Command::new(program),
+    }
+}
+
 /// `program ARGS` (under `mayexec run FLAGS` when given), `input` on its
 /// standard input.
 fn run_with_input<S: AsRef<OsStr>>(
@@ -481,10 +489,7 @@ fn run_with_input<S: AsRef<OsStr>>(
     args: &[S],
     input: &str,
 ) -> Outcome {
-    let mut cmd = match flags {
-        Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, program.as_os_str()),
-        None => Command::new(program),
-    };
+    let mut cmd = launch(flags, program);
     let mut child = cmd
         .args(args)
         .stdin(Stdio::piped())
@@ -1022,10 +1027,7 @@ fn the_debugger_prompt_of_a_fatal_error_is_refused_under_deny_interactive() {
     );
     let run = |flags: Option<&str>, java: &Path| {
         let _ = fs::remove_file(&started);
-        let mut cmd = match flags {
-            Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, java.as_os_str()),
-            None => Command::new(java),
-        };
+        let mut cmd = launch(flags, java);
         cmd.env("PATH", &path)
             .env(
                 "JAVA_TOOL_OPTIONS",
@@ -1078,10 +1080,7 @@ fn an_xrun_library_outside_the_jdk_is_refused_under_restrict_file() {
     // The marked agent of an exec mount: a file the check allows.
     let dir = natives.dir(Place::Exec755);
     let run = |flags: Option<&str>, java: &Path| {
-        let mut cmd = match flags {
-            Some(flags) => mayexec_testkit::conformance::mayexec_run(flags, java.as_os_str()),
-            None => Command::new(java),
-        };
+        let mut cmd = launch(flags, java);
         cmd.env("LD_LIBRARY_PATH", dir)
             .arg("-Xrunagent")
             .arg("-cp")
