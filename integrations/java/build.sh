@@ -65,8 +65,9 @@ from=source
 recipe_files="integrations/java/libjli.sh integrations/java/StripModuleHashes.java"
 
 jdk=/usr/lib/jvm/java-17-openjdk-amd64
-# The modules whose sources are unpacked (those the patch may change).
-modules="java.base jdk.compiler jdk.jshell"
+# The modules whose sources are unpacked (those the patch may change), each
+# after the modules it uses (jdk.management calls java.management's patch).
+modules="java.base java.management jdk.compiler jdk.jshell jdk.management"
 
 # What libjli.sh needs of Debian's openjdk-17 source.
 jli_files="src/java.base/share/native/libjli src/java.base/unix/native/libjli

@@ -119,12 +119,18 @@ pub const SPAWN: &str = r#"public class Spawn {
 /// A native library (`answer`: 42).
 const LIBRARY: &str = "int answer(void) { return 42; }\n";
 
-/// A JVMTI agent that says `agent loaded` on standard error.
+/// A JVMTI agent that says `agent loaded` on standard error when the JVM
+/// starts with it, `agent attached` when it is loaded into a running one.
 pub const NATIVE_AGENT: &str = r#"#include <jni.h>
 #include <stdio.h>
 JNIEXPORT jint JNICALL Agent_OnLoad(JavaVM *vm, char *options, void *reserved)
 {
     fprintf(stderr, "agent loaded\n");
+    return 0;
+}
+JNIEXPORT jint JNICALL Agent_OnAttach(JavaVM *vm, char *options, void *reserved)
+{
+    fprintf(stderr, "agent attached\n");
     return 0;
 }
 "#;

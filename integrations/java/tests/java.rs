@@ -1065,6 +1065,73 @@ fn the_debugger_prompt_of_a_fatal_error_is_refused_under_deny_interactive() {
     }
 }
 
+/// The `DiagnosticCommand` MBean's `jvmtiAgentLoad` (`JVMTI.agent_load`)
+/// loads an agent into the running JVM, as dynamic attach does, with
+/// neither attach nor `System.load`'s check: a program (or a JMX client,
+/// when the options turn remote management on) loaded a library that
+/// `System.load` refuses. Where the launcher turns attach off
+/// (restrict-file, deny-interactive) the command is refused; Debian's Java
+/// loads the agent, and so does ours with nothing enforced.
+#[root_test]
+fn the_diagnostic_command_mbean_loads_no_agent_when_enforcing() {
+    let test = "the_diagnostic_command_mbean_loads_no_agent_when_enforcing";
+    let Some(ours) = BUILT.require_with_root(test) else {
+        return;
+    };
+    let natives = Natives::new();
+    let program = write_file(
+        &natives.dir(Place::Exec755).join("LoadAgent.java"),
+        br#"import java.lang.management.ManagementFactory;
+import javax.management.ObjectName;
+
+public class LoadAgent {
+    public static void main(String[] args) throws Exception {
+        try {
+            Object result = ManagementFactory.getPlatformMBeanServer().invoke(
+                new ObjectName("com.sun.management:type=DiagnosticCommand"),
+                "jvmtiAgentLoad", new Object[] { new String[] { args[0] } },
+                new String[] { String[].class.getName() });
+            System.out.println("result: " + String.valueOf(result).trim());
+        } catch (Exception e) {
+            Throwable cause = e;
+            while (cause.getCause() != null)
+                cause = cause.getCause();
+            System.out.println("refused: " + cause);
+        }
+    }
+}
+"#,
+        0o755,
+    );
+    // A file restrict-file refuses: System.load would not load it.
+    let agent = natives.code(Native::AgentPath, Place::Exec644);
+    let run = |flags: Option<&str>, java: &Path| {
+        Outcome::of(launch(flags, java).arg(&program).arg(&agent))
+    };
+    let refused = Outcome {
+        exit: Exit::Code(0),
+        stdout: "refused: java.lang.SecurityException: JVMTI.agent_load: script execution \
+                 denied (attach-mechanism)\n"
+            .into(),
+        stderr: String::new(),
+    };
+    let attached = Outcome {
+        exit: Exit::Code(0),
+        stdout: "result: return code: 0\n".into(),
+        stderr: "agent attached\n".into(),
+    };
+    for flags in ["-f", "-i", "-fi"] {
+        assert_eq!(run(Some(flags), &ours), refused, "{flags}");
+        // The way in is real: Debian's Java loads the agent.
+        assert_eq!(
+            run(Some(flags), Path::new(DEBIAN)),
+            attached,
+            "Debian's {flags}"
+        );
+    }
+    assert_eq!(run(None, &ours), attached, "no policy");
+}
+
 /// `-XrunNAME` has no path form: HotSpot loads `libNAME.so` by name, and
 /// the dynamic linker could find another file than the one checked (one
 /// renamed into a directory of `LD_LIBRARY_PATH` in between). A library
